@@ -1,0 +1,669 @@
+#include "unixsignalnotifier.h"
+#include "workerpool.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QSet>
+#include <QtCore/QThread>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <memory>
+
+using Quiesce::Request;
+using Quiesce::StopReport;
+using Quiesce::UnixSignalNotifier;
+using Quiesce::WorkerPool;
+using Quiesce::WorkerSnapshot;
+
+namespace {
+
+// Every warning that mentions QThread ("QThread: Destroyed while thread is still running", "QThread::wait:
+// Thread tried to wait on itself", ...) is a defect of the pool. Recorded here, checked after each test.
+QtMessageHandler s_previousHandler = nullptr;
+QStringList s_threadWarnings;
+QMutex s_threadWarningsMutex;
+
+void failOnThreadWarnings(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    if (type != QtDebugMsg && type != QtInfoMsg && message.contains(QLatin1StringView("QThread"))) {
+        QMutexLocker locker(&s_threadWarningsMutex);
+        s_threadWarnings.append(message);
+    }
+    if (s_previousHandler != nullptr)
+        s_previousHandler(type, context, message);
+}
+
+Request makeRequest(quint64 id, int costMs = 0, bool hang = false)
+{
+    Request request;
+    request.id = id;
+    request.costMs = costMs;
+    request.hang = hang;
+    return request;
+}
+
+// Everything a pool reports, in order.
+struct Recorder
+{
+    explicit Recorder(WorkerPool *pool)
+    {
+        QObject::connect(pool, &WorkerPool::started, pool, [this](const QList<quint64> &ids) {
+            for (quint64 id : ids) {
+                if (startedIds.contains(id))
+                    errors.append(QStringLiteral("started twice: %1").arg(id));
+                startedIds.insert(id);
+            }
+            startedOrder += ids;
+        });
+        QObject::connect(pool, &WorkerPool::finished, pool, [this](const QList<Request> &requests) {
+            for (const Request &r : requests) {
+                if (!startedIds.contains(r.id))
+                    errors.append(QStringLiteral("finished before started: %1").arg(r.id));
+                finished.append(r.id);
+            }
+        });
+        QObject::connect(pool, &WorkerPool::returned, pool, [this](const QList<Request> &requests) {
+            for (const Request &r : requests)
+                returned.append(r.id);
+        });
+    }
+    QSet<quint64> startedIds;
+    QList<quint64> startedOrder;
+    QList<quint64> finished;
+    QList<quint64> returned;
+    QStringList errors;
+};
+
+QList<quint64> idsOf(const QList<Request> &requests)
+{
+    QList<quint64> ids;
+    for (const Request &r : requests)
+        ids.append(r.id);
+    return ids;
+}
+
+// Runs the event loop until every event posted before this call has been delivered (FIFO): deterministic.
+bool flushPostedEvents()
+{
+    bool ran = false;
+    QMetaObject::invokeMethod(QCoreApplication::instance(), [&ran] { ran = true; }, Qt::QueuedConnection);
+    return QTest::qWaitFor([&ran] { return ran; }, 5000);
+}
+
+// The kernel truncates thread names to 15 characters: quiesce-worker-<i> shows as "quiesce-worker-".
+QList<long> workerTids()
+{
+    QList<long> tids;
+    const QDir taskDir(QStringLiteral("/proc/self/task"));
+    const QStringList entries = taskDir.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &entry : entries) {
+        QFile comm(taskDir.filePath(entry + QStringLiteral("/comm")));
+        if (comm.open(QIODevice::ReadOnly) && comm.readAll().startsWith("quiesce-worker"))
+            tids.append(entry.toLong());
+    }
+    return tids;
+}
+
+quint64 sigBlk(long tid)
+{
+    QFile file(QStringLiteral("/proc/self/task/%1/status").arg(tid));
+    if (!file.open(QIODevice::ReadOnly))
+        return 0;
+    const QList<QByteArray> lines = file.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith("SigBlk:"))
+            return line.mid(7).trimmed().toULongLong(nullptr, 16);
+    }
+    return 0;
+}
+
+quint64 bit(int signo)
+{
+    return quint64(1) << (signo - 1);
+}
+
+std::optional<WorkerSnapshot> busyWith(const WorkerPool &pool, quint64 requestId)
+{
+    const QList<WorkerSnapshot> snapshot = pool.snapshot();
+    for (const WorkerSnapshot &s : snapshot) {
+        if (s.busy && s.requestId == requestId)
+            return s;
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+class tst_WorkerPool : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanup();
+    void messageHandlerCatchesThreadWarnings();
+    void processesEveryRequestExactlyOnce_data();
+    void processesEveryRequestExactlyOnce();
+    void drainWaitsForInFlightAndLeavesQueued();
+    void drainWhenIdleIsAsynchronous();
+    void cancelReturnsUnfinishedRequests();
+    void cancelAffectsOnlyRequestsInFlight();
+    void queueLimitGivesBackpressure();
+    void stopReturnsInFlightWorkThenReportsStopped();
+    void stopIdlePoolIsAsynchronous();
+    void stopWithHungRequestNamesIt();
+    void destroyWithHungWorkerLeaksItsThread_data();
+    void destroyWithHungWorkerLeaksItsThread();
+    void workerThreadsBlockHandledSignals();
+    void setWorkerCountUpAndDown();
+    void snapshotIsSafeFromAnotherThread();
+    void startRefusesBadCounts();
+    void stopReportDescribesStuckWorkers();
+};
+
+void tst_WorkerPool::initTestCase()
+{
+    s_previousHandler = qInstallMessageHandler(&failOnThreadWarnings);
+}
+
+void tst_WorkerPool::cleanup()
+{
+    // Whatever a failed test left hanging must not block the next one.
+    WorkerPool::releaseSimulatedHangs();
+    QTRY_COMPARE_WITH_TIMEOUT(workerTids().size(), qsizetype(0), 10000);
+    QMutexLocker locker(&s_threadWarningsMutex);
+    const QStringList warnings = std::exchange(s_threadWarnings, {});
+    locker.unlock();
+    QVERIFY2(warnings.isEmpty(), qPrintable(warnings.join(QLatin1Char('\n'))));
+}
+
+void tst_WorkerPool::messageHandlerCatchesThreadWarnings()
+{
+    // The guard in cleanup() is only worth something if it sees these warnings.
+    QTest::ignoreMessage(QtWarningMsg, "QThread: self-test of the message guard");
+    qWarning("QThread: self-test of the message guard");
+    QMutexLocker locker(&s_threadWarningsMutex);
+    QCOMPARE(s_threadWarnings.size(), 1);
+    s_threadWarnings.clear();
+}
+
+void tst_WorkerPool::processesEveryRequestExactlyOnce_data()
+{
+    QTest::addColumn<int>("workers");
+    QTest::addColumn<int>("requests");
+    QTest::addColumn<int>("costMs");
+    QTest::addColumn<bool>("submitBeforeStart");
+    QTest::newRow("1x1") << 1 << 1 << 0 << false;
+    QTest::newRow("2x100") << 2 << 100 << 0 << false;
+    QTest::newRow("4x1000") << 4 << 1000 << 0 << false;
+    QTest::newRow("8x5000") << 8 << 5000 << 0 << false;
+    QTest::newRow("8x5000 queued before start") << 8 << 5000 << 0 << true;
+    QTest::newRow("3x60 with slices") << 3 << 60 << 25 << false;
+}
+
+void tst_WorkerPool::processesEveryRequestExactlyOnce()
+{
+    QFETCH(int, workers);
+    QFETCH(int, requests);
+    QFETCH(int, costMs);
+    QFETCH(bool, submitBeforeStart);
+
+    WorkerPool pool;
+    Recorder recorder(&pool);
+    QSignalSpy idle(&pool, &WorkerPool::idle);
+    auto submitAll = [&] {
+        for (int i = 1; i <= requests; ++i)
+            pool.submit(makeRequest(quint64(i), costMs));
+    };
+    if (submitBeforeStart) {
+        submitAll();
+        QCOMPARE(pool.queuedCount(), requests);
+    }
+    QVERIFY2(pool.start(workers), qPrintable(pool.errorString()));
+    QCOMPARE(pool.workerCount(), workers);
+    if (!submitBeforeStart)
+        submitAll();
+
+    QVERIFY(idle.wait(60000));
+    QVERIFY2(recorder.errors.isEmpty(), qPrintable(recorder.errors.join(QLatin1Char('\n'))));
+    QList<quint64> finished = recorder.finished;
+    std::sort(finished.begin(), finished.end());
+    QList<quint64> expected;
+    for (int i = 1; i <= requests; ++i)
+        expected.append(quint64(i));
+    QCOMPARE(finished, expected);
+    QCOMPARE(recorder.startedIds.size(), qsizetype(requests));
+    QVERIFY(recorder.returned.isEmpty());
+    QCOMPARE(pool.doneCount(), quint64(requests));
+    QCOMPARE(pool.returnedCount(), quint64(0));
+    QCOMPARE(pool.inFlightCount(), 0);
+    QCOMPARE(pool.queuedCount(), 0);
+    // FIFO: with one worker the start order is the submit order.
+    if (workers == 1)
+        QCOMPARE(recorder.startedOrder, expected);
+    QCOMPARE(idle.count(), 1);
+}
+
+void tst_WorkerPool::drainWaitsForInFlightAndLeavesQueued()
+{
+    WorkerPool pool;
+    Recorder recorder(&pool);
+    QVERIFY(pool.start(1));
+    // The only worker is stuck in request 1 until released: in flight for as long as the test wants.
+    pool.submit(makeRequest(1, 0, true));
+    QTRY_VERIFY(recorder.startedIds.contains(1));
+    pool.submit(makeRequest(2));
+    pool.submit(makeRequest(3));
+
+    pool.stopIntake();
+    QVERIFY(!pool.tryReserve());
+    qsizetype finishedWhenDrained = -1;
+    connect(&pool, &WorkerPool::drained, this, [&] { finishedWhenDrained = recorder.finished.size(); });
+    QSignalSpy drained(&pool, &WorkerPool::drained);
+    pool.drain();
+    // Every event the pool posted so far has been handled, and still nothing: request 1 is in flight.
+    QVERIFY(flushPostedEvents());
+    QVERIFY(flushPostedEvents());
+    QCOMPARE(drained.count(), 0);
+    QCOMPARE(pool.inFlightCount(), 1);
+
+    WorkerPool::releaseSimulatedHangs();
+    QVERIFY(drained.wait(10000));
+    QCOMPARE(drained.count(), 1);
+    // drained() came after request 1 was reported finished ...
+    QCOMPARE(finishedWhenDrained, qsizetype(1));
+    QCOMPARE(recorder.finished, QList<quint64>{1});
+    // ... and the queued ones were never dispatched: they stay pending for the next run.
+    QCOMPARE(pool.queuedCount(), 2);
+    QCOMPARE(idsOf(pool.queuedRequests()), (QList<quint64>{2, 3}));
+    QCOMPARE(recorder.startedOrder, QList<quint64>{1});
+    QCOMPARE(pool.inFlightCount(), 0);
+}
+
+void tst_WorkerPool::drainWhenIdleIsAsynchronous()
+{
+    WorkerPool pool;
+    QVERIFY(pool.start(2));
+    QSignalSpy drained(&pool, &WorkerPool::drained);
+    pool.drain();
+    QCOMPARE(drained.count(), 0); // never from inside drain()
+    QVERIFY(drained.wait(5000));
+    QCOMPARE(drained.count(), 1);
+}
+
+void tst_WorkerPool::cancelReturnsUnfinishedRequests()
+{
+    WorkerPool pool;
+    Recorder recorder(&pool);
+    QVERIFY(pool.start(2));
+    for (quint64 id = 1; id <= 4; ++id)
+        pool.submit(makeRequest(id, 60000));
+    QTRY_COMPARE(recorder.startedIds.size(), qsizetype(2));
+    // Progress is published while the request is worked on (1% of 60 s is 600 ms).
+    const quint64 busyId = *recorder.startedIds.cbegin();
+    QTRY_VERIFY_WITH_TIMEOUT(busyWith(pool, busyId) && busyWith(pool, busyId)->progressPercent >= 1, 10000);
+    QVERIFY(!busyWith(pool, busyId)->hung);
+
+    pool.stopIntake();
+    QSignalSpy returned(&pool, &WorkerPool::returned);
+    pool.cancel();
+    QTRY_COMPARE_WITH_TIMEOUT(recorder.returned.size(), qsizetype(2), 10000);
+    QList<quint64> returnedIds = recorder.returned;
+    std::sort(returnedIds.begin(), returnedIds.end());
+    QList<quint64> startedIds = recorder.startedIds.values();
+    std::sort(startedIds.begin(), startedIds.end());
+    QCOMPARE(returnedIds, startedIds);
+    QVERIFY(recorder.finished.isEmpty());
+    QCOMPARE(pool.returnedCount(), quint64(2));
+    QCOMPARE(pool.doneCount(), quint64(0));
+    QCOMPARE(pool.inFlightCount(), 0);
+    QCOMPARE(pool.queuedCount(), 2);
+    // The returned requests come back as they went in (attempts is the store's business).
+    const Request back = returned.at(0).at(0).value<QList<Request>>().at(0);
+    QCOMPARE(back.costMs, 60000);
+}
+
+void tst_WorkerPool::cancelAffectsOnlyRequestsInFlight()
+{
+    WorkerPool pool;
+    Recorder recorder(&pool);
+    QSignalSpy idle(&pool, &WorkerPool::idle);
+    QVERIFY(pool.start(1));
+    pool.submit(makeRequest(1, 60000));
+    QTRY_VERIFY(recorder.startedIds.contains(1));
+    pool.submit(makeRequest(2, 20));
+    pool.cancel();
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(recorder.returned, QList<quint64>{1});
+    QCOMPARE(recorder.finished, QList<quint64>{2});
+}
+
+void tst_WorkerPool::queueLimitGivesBackpressure()
+{
+    WorkerPool pool;
+    Recorder recorder(&pool);
+    pool.setQueueLimit(2);
+    QCOMPARE(pool.queueLimit(), 2);
+    QSignalSpy capacity(&pool, &WorkerPool::capacityAvailable);
+    QSignalSpy idle(&pool, &WorkerPool::idle);
+    QVERIFY(pool.start(1));
+    // A recovered request needs no reservation; the worker hangs in it, so nothing leaves the queue.
+    pool.submit(makeRequest(1, 0, true));
+    QTRY_VERIFY(recorder.startedIds.contains(1));
+
+    QVERIFY(pool.tryReserve());
+    pool.submit(makeRequest(2));
+    QVERIFY(pool.tryReserve()); // held, not yet submitted: it counts
+    QVERIFY(!pool.tryReserve());
+    QVERIFY(!pool.tryReserve());
+    QCOMPARE(pool.backpressureCount(), quint64(2));
+    QCOMPARE(pool.queuedCount(), 1);
+
+    // Giving a reservation back frees a slot.
+    pool.cancelReservation();
+    QVERIFY(capacity.wait(5000));
+    QCOMPARE(capacity.count(), 1);
+    QVERIFY(pool.tryReserve());
+    pool.submit(makeRequest(3));
+    QVERIFY(!pool.tryReserve());
+    QCOMPARE(pool.backpressureCount(), quint64(3));
+
+    // A worker taking a queued request frees a slot too.
+    WorkerPool::releaseSimulatedHangs();
+    QVERIFY(capacity.wait(5000));
+    // idle() may come in the same batch as capacityAvailable().
+    QTRY_COMPARE(idle.count(), 1);
+    QCOMPARE(capacity.count(), 2);
+    QCOMPARE(pool.doneCount(), quint64(3));
+
+    // No failed attempt, no capacityAvailable(); raising the limit after a failure announces it.
+    QVERIFY(flushPostedEvents());
+    QCOMPARE(capacity.count(), 2);
+    QVERIFY(pool.tryReserve());
+    QVERIFY(pool.tryReserve());
+    QVERIFY(!pool.tryReserve());
+    pool.setQueueLimit(3);
+    QVERIFY(capacity.wait(5000));
+    QVERIFY(pool.tryReserve());
+    pool.cancelReservation();
+    pool.cancelReservation();
+    pool.cancelReservation();
+
+    // After stopIntake(): refused, but that is not backpressure.
+    const quint64 before = pool.backpressureCount();
+    pool.stopIntake();
+    QVERIFY(!pool.tryReserve());
+    QCOMPARE(pool.backpressureCount(), before);
+}
+
+void tst_WorkerPool::stopReturnsInFlightWorkThenReportsStopped()
+{
+    WorkerPool pool;
+    Recorder recorder(&pool);
+    QVERIFY(pool.start(2));
+    pool.submit(makeRequest(1, 60000));
+    pool.submit(makeRequest(2, 60000));
+    pool.submit(makeRequest(3, 60000));
+    QTRY_COMPARE(recorder.startedIds.size(), qsizetype(2));
+    qsizetype returnedWhenStopped = -1;
+    connect(&pool, &WorkerPool::stopped, this, [&] { returnedWhenStopped = recorder.returned.size(); });
+    QSignalSpy stopped(&pool, &WorkerPool::stopped);
+    pool.stop(QDeadlineTimer(20000));
+    QVERIFY(pool.isStopping());
+    QCOMPARE(stopped.count(), 0);
+    QVERIFY(stopped.wait(20000));
+    const auto report = stopped.at(0).at(0).value<StopReport>();
+    QVERIFY2(report.allStopped, qPrintable(report.describe()));
+    QVERIFY(report.stuck.isEmpty());
+    QCOMPARE(returnedWhenStopped, qsizetype(2));
+    QVERIFY(recorder.finished.isEmpty());
+    QCOMPARE(pool.runningThreadCount(), 0);
+    QCOMPARE(pool.workerCount(), 0);
+    QCOMPARE(idsOf(pool.queuedRequests()), QList<quint64>{3});
+    // The kernel task may outlive QThread's "finished" state by a moment: a bounded wait, not a timing check.
+    QTRY_VERIFY(workerTids().isEmpty());
+}
+
+void tst_WorkerPool::stopIdlePoolIsAsynchronous()
+{
+    {
+        WorkerPool pool;
+        QVERIFY(pool.start(3));
+        QSignalSpy stopped(&pool, &WorkerPool::stopped);
+        pool.stop(QDeadlineTimer(QDeadlineTimer::Forever));
+        QCOMPARE(stopped.count(), 0);
+        QVERIFY(stopped.wait(10000));
+        QVERIFY(stopped.at(0).at(0).value<StopReport>().allStopped);
+        QCOMPARE(pool.runningThreadCount(), 0);
+        // Once stopped, stays stopped.
+        QVERIFY(!pool.start(1));
+        pool.stop(QDeadlineTimer(0));
+        QVERIFY(flushPostedEvents());
+        QCOMPARE(stopped.count(), 1);
+    }
+    {
+        WorkerPool never;
+        QSignalSpy stopped(&never, &WorkerPool::stopped);
+        never.stop(QDeadlineTimer(1000));
+        QVERIFY(stopped.wait(5000));
+        QVERIFY(stopped.at(0).at(0).value<StopReport>().allStopped);
+    }
+}
+
+void tst_WorkerPool::stopWithHungRequestNamesIt()
+{
+    WorkerPool pool;
+    Recorder recorder(&pool);
+    QVERIFY(pool.start(2));
+    pool.submit(makeRequest(7, 0, true));
+    QTRY_VERIFY(recorder.startedIds.contains(7));
+    QTRY_VERIFY(busyWith(pool, 7) && busyWith(pool, 7)->hung);
+    // Its elapsed time keeps growing while it hangs.
+    const qint64 firstElapsed = busyWith(pool, 7)->elapsedMs;
+    QTRY_VERIFY(busyWith(pool, 7)->elapsedMs > firstElapsed);
+    pool.cancel(); // deaf to it
+
+    QSignalSpy stopped(&pool, &WorkerPool::stopped);
+    pool.stop(QDeadlineTimer(1000));
+    QCOMPARE(stopped.count(), 0);
+    QVERIFY(stopped.wait(10000));
+    const auto report = stopped.at(0).at(0).value<StopReport>();
+    QVERIFY(!report.allStopped);
+    QCOMPARE(report.stuck.size(), qsizetype(1));
+    const StopReport::Stuck stuck = report.stuck.at(0);
+    QCOMPARE(stuck.requestId, quint64(7));
+    QCOMPARE(stuck.threadName, QStringLiteral("quiesce-worker-%1").arg(stuck.worker));
+    QVERIFY(stuck.busyMs >= 0);
+    const QString line = report.describe();
+    QVERIFY2(line.contains(QStringLiteral("request 7")) && line.contains(stuck.threadName), qPrintable(line));
+    QVERIFY(!line.contains(QLatin1Char('\n')));
+    // The other worker stopped; the hung one is still there, and the main thread was never blocked.
+    QCOMPARE(pool.runningThreadCount(), 1);
+    QVERIFY(recorder.returned.isEmpty());
+
+    // Once released, the thread ends and the pool cleans it up.
+    WorkerPool::releaseSimulatedHangs();
+    QTRY_COMPARE_WITH_TIMEOUT(pool.runningThreadCount(), 0, 10000);
+    QTRY_VERIFY(pool.snapshot().isEmpty());
+    QCOMPARE(stopped.count(), 1);
+}
+
+void tst_WorkerPool::destroyWithHungWorkerLeaksItsThread_data()
+{
+    QTest::addColumn<bool>("stopFirst");
+    QTest::newRow("after a stop that timed out") << true;
+    QTest::newRow("without stop (bounded wait)") << false;
+}
+
+void tst_WorkerPool::destroyWithHungWorkerLeaksItsThread()
+{
+    QFETCH(bool, stopFirst);
+    auto pool = std::make_unique<WorkerPool>();
+    Recorder recorder(pool.get());
+    QVERIFY(pool->start(2));
+    pool->submit(makeRequest(9, 0, true));
+    pool->submit(makeRequest(10, 60000));
+    QTRY_COMPARE(recorder.startedIds.size(), qsizetype(2));
+    if (stopFirst) {
+        QSignalSpy stopped(pool.get(), &WorkerPool::stopped);
+        pool->stop(QDeadlineTimer(500));
+        QVERIFY(stopped.wait(10000));
+        QVERIFY(!stopped.at(0).at(0).value<StopReport>().allStopped);
+    }
+    QTest::ignoreMessage(QtWarningMsg,
+                         QRegularExpression(QStringLiteral("worker quiesce-worker-\\d did not stop \\(request 9\\)")));
+    // Must neither abort ("destroyed while running") nor hang.
+    pool.reset();
+    QTRY_COMPARE(workerTids().size(), qsizetype(1));
+
+    // Released later, the leaked thread finishes and deletes itself.
+    WorkerPool::releaseSimulatedHangs();
+    QTRY_COMPARE_WITH_TIMEOUT(workerTids().size(), qsizetype(0), 10000);
+}
+
+void tst_WorkerPool::workerThreadsBlockHandledSignals()
+{
+    UnixSignalNotifier notifier;
+    QVERIFY2(notifier.watch({SIGUSR1, SIGUSR2}), qPrintable(notifier.errorString()));
+
+    WorkerPool pool;
+    QVERIFY(pool.start(3));
+    auto allBlocked = [](qsizetype expected) {
+        const QList<long> tids = workerTids();
+        if (tids.size() != expected)
+            return false;
+        return std::all_of(tids.cbegin(), tids.cend(), [](long tid) {
+            const quint64 mask = sigBlk(tid);
+            return (mask & bit(SIGUSR1)) && (mask & bit(SIGUSR2));
+        });
+    };
+    QTRY_VERIFY(allBlocked(3));
+    // Threads added at runtime too.
+    pool.setWorkerCount(5);
+    QTRY_VERIFY(allBlocked(5));
+    // The main thread keeps them unblocked: it is the one that should see them.
+    QCOMPARE(sigBlk(long(QCoreApplication::applicationPid())) & bit(SIGUSR1), quint64(0));
+}
+
+void tst_WorkerPool::setWorkerCountUpAndDown()
+{
+    WorkerPool pool;
+    Recorder recorder(&pool);
+    QSignalSpy idle(&pool, &WorkerPool::idle);
+    pool.setWorkerCount(4); // before start: nothing
+    QCOMPARE(pool.workerCount(), 0);
+    QVERIFY(pool.start(2));
+    QList<QString> names;
+    const QList<WorkerSnapshot> initial = pool.snapshot();
+    for (const WorkerSnapshot &s : initial)
+        names.append(s.threadName);
+    QCOMPARE(names, (QList<QString>{QStringLiteral("quiesce-worker-0"), QStringLiteral("quiesce-worker-1")}));
+
+    pool.setWorkerCount(5);
+    QCOMPARE(pool.workerCount(), 5);
+    QCOMPARE(pool.snapshot().size(), qsizetype(5));
+    QTRY_COMPARE(workerTids().size(), qsizetype(5));
+    for (quint64 id = 1; id <= 200; ++id)
+        pool.submit(makeRequest(id));
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(pool.doneCount(), quint64(200));
+
+    // Two workers busy (hung), three idle. Down to one: the three idle ones go at once, one busy one is retired
+    // but finishes its request first.
+    pool.submit(makeRequest(1001, 0, true));
+    pool.submit(makeRequest(1002, 0, true));
+    QTRY_VERIFY(busyWith(pool, 1001) && busyWith(pool, 1002));
+    pool.setWorkerCount(1);
+    QCOMPARE(pool.workerCount(), 1);
+    QTRY_COMPARE(pool.runningThreadCount(), 2);
+    QTRY_COMPARE(workerTids().size(), qsizetype(2));
+    WorkerPool::releaseSimulatedHangs();
+    QVERIFY(idle.wait(10000));
+    QVERIFY(recorder.finished.contains(1001) && recorder.finished.contains(1002));
+    QVERIFY(recorder.returned.isEmpty());
+    QTRY_COMPARE(pool.runningThreadCount(), 1);
+    // The finished thread leaves the snapshot once the pool has handled its finished() notification.
+    QTRY_COMPARE(pool.snapshot().size(), qsizetype(1));
+
+    // The one left still works, and the pool can grow again.
+    for (quint64 id = 2001; id <= 2050; ++id)
+        pool.submit(makeRequest(id));
+    QVERIFY(idle.wait(10000));
+    pool.setWorkerCount(3);
+    QCOMPARE(pool.workerCount(), 3);
+    for (quint64 id = 3001; id <= 3100; ++id)
+        pool.submit(makeRequest(id));
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(pool.doneCount(), quint64(200 + 2 + 50 + 100));
+    QVERIFY2(recorder.errors.isEmpty(), qPrintable(recorder.errors.join(QLatin1Char('\n'))));
+    // Names stay unique.
+    QSet<QString> unique;
+    const QList<WorkerSnapshot> finalSnapshot = pool.snapshot();
+    for (const WorkerSnapshot &s : finalSnapshot)
+        unique.insert(s.threadName);
+    QCOMPARE(unique.size(), qsizetype(3));
+}
+
+void tst_WorkerPool::snapshotIsSafeFromAnotherThread()
+{
+    WorkerPool pool;
+    QSignalSpy idle(&pool, &WorkerPool::idle);
+    QVERIFY(pool.start(4));
+    std::atomic<bool> done{false};
+    std::atomic<int> calls{0};
+    std::atomic<int> sawBusy{0};
+    // A watchdog-like reader hammering snapshot() while the pool works and changes size.
+    std::unique_ptr<QThread> reader(QThread::create([&] {
+        while (!done.load()) {
+            const QList<WorkerSnapshot> s = pool.snapshot();
+            if (std::any_of(s.cbegin(), s.cend(), [](const WorkerSnapshot &w) { return w.busy; }))
+                ++sawBusy;
+            ++calls;
+        }
+    }));
+    reader->start();
+    for (quint64 id = 1; id <= 3000; ++id)
+        pool.submit(makeRequest(id, id % 100 == 0 ? 1 : 0));
+    pool.setWorkerCount(6);
+    pool.setWorkerCount(2);
+    QVERIFY(idle.wait(30000));
+    QTRY_VERIFY(calls.load() > 100);
+    done = true;
+    QVERIFY(reader->wait(10000));
+    QCOMPARE(pool.doneCount(), quint64(3000));
+}
+
+void tst_WorkerPool::startRefusesBadCounts()
+{
+    WorkerPool pool;
+    QVERIFY(!pool.start(0));
+    QVERIFY(!pool.errorString().isEmpty());
+    QVERIFY(!pool.start(-3));
+    QVERIFY(pool.start(1));
+    QVERIFY(!pool.start(1));
+    QVERIFY(pool.errorString().contains(QStringLiteral("already")));
+}
+
+void tst_WorkerPool::stopReportDescribesStuckWorkers()
+{
+    StopReport clean;
+    QCOMPARE(clean.describe(), QStringLiteral("all worker threads stopped"));
+    StopReport report;
+    report.allStopped = false;
+    report.stuck.append({2, QStringLiteral("quiesce-worker-2"), 42, 5012});
+    report.stuck.append({3, QStringLiteral("quiesce-worker-3"), 43, 17});
+    const QString line = report.describe();
+    QVERIFY2(line.contains(QStringLiteral("quiesce-worker-2")) && line.contains(QStringLiteral("request 42"))
+                 && line.contains(QStringLiteral("5012 ms")) && line.contains(QStringLiteral("request 43")),
+             qPrintable(line));
+    QVERIFY(!line.contains(QLatin1Char('\n')));
+}
+
+QTEST_GUILESS_MAIN(tst_WorkerPool)
+
+#include "tst_workerpool.moc"
