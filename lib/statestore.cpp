@@ -1,0 +1,492 @@
+#include "statestore.h"
+
+#include "exitcodes.h"
+#include "statestoredb_p.h"
+#include "statestoreworker_p.h"
+#include "unixsignalnotifier.h"
+
+#include <QtCore/QDateTime>
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QLockFile>
+#include <QtCore/QStandardPaths>
+#include <QtCore/QThread>
+#include <QtCore/QVariant>
+#include <QtSql/QSqlQuery>
+
+namespace Quiesce {
+
+namespace {
+
+// How long the destructor waits for the store thread to commit what is queued and close. Bounded: a thread that
+// does not stop by then (a hung disk) is left running rather than destroyed while running.
+constexpr int kStopTimeoutMs = 10000;
+
+} // namespace
+
+StateStore::StateStore(QObject *parent)
+    : QObject(parent)
+{
+}
+
+StateStore::~StateStore()
+{
+    stopThread(true);
+}
+
+bool StateStore::open(const StoreOptions &options)
+{
+    if (m_state != State::Closed || m_thread != nullptr) {
+        setError(StoreError::CannotOpen, QStringLiteral("the state store is already open"));
+        return false;
+    }
+    m_error = StoreError::None;
+    m_errorString.clear();
+    m_recovery = RecoveryInfo();
+    m_pending.clear();
+    m_transactions = 0;
+    m_warnedClosed = false;
+    const quint64 generation = ++m_generation;
+
+    m_thread = new QThread;
+    m_thread->setObjectName(QStringLiteral("quiesce-store"));
+    // No parent: it moves. It is deleted here, after the thread has ended (not with deleteLater on the store
+    // thread), so that m_worker stays valid for queued invocations for as long as this object can make them.
+    m_worker = new StateStoreWorker;
+    m_worker->moveToThread(m_thread);
+    // First thing on the store thread: block the bridge's signals, so that no SQLite system call there is
+    // interrupted by them (and the handler runs on a thread that expects it).
+    connect(m_thread, &QThread::started, m_worker, [] {
+        QString error;
+        if (!UnixSignalNotifier::blockHandledSignalsInCurrentThread(&error))
+            qWarning("quiesce-store: cannot block signals: %s", qPrintable(error));
+    }, Qt::DirectConnection);
+    connect(m_thread, &QThread::finished, this, [this, generation] {
+        if (generation == m_generation)
+            onThreadFinished();
+    }, Qt::QueuedConnection);
+    connect(m_worker, &StateStoreWorker::batchCommitted, this, &StateStore::onBatchCommitted, Qt::QueuedConnection);
+    connect(m_worker, &StateStoreWorker::commitFailed, this, &StateStore::commitFailed, Qt::QueuedConnection);
+    connect(m_worker, &StateStoreWorker::commitRecovered, this, &StateStore::commitRecovered, Qt::QueuedConnection);
+    connect(m_worker, &StateStoreWorker::saveFinished, this, &StateStore::onSaveFinished, Qt::QueuedConnection);
+    m_thread->start();
+
+    // Startup only, before the event loop runs: the caller waits for the store thread to open, validate,
+    // migrate and recover (the one blocking call of this class).
+    StoreOpenResult result;
+    StateStoreWorker *worker = m_worker;
+    QMetaObject::invokeMethod(
+        m_worker, [worker, &options, &result] { result = worker->open(options); }, Qt::BlockingQueuedConnection);
+
+    m_path = result.path;
+    if (result.error != StoreError::None) {
+        setError(result.error, result.errorString);
+        stopThread(false); // the worker closed everything already
+        return false;
+    }
+    m_recovery = result.recovery;
+    m_sessionId = result.sessionId;
+    m_nextId = result.nextId;
+    m_pending = result.pending;
+    m_state = State::Open;
+    return true;
+}
+
+StoreError StateStore::error() const
+{
+    return m_error;
+}
+
+QString StateStore::errorString() const
+{
+    return m_errorString;
+}
+
+int StateStore::exitCode(StoreError error)
+{
+    switch (error) {
+    case StoreError::None:
+        return ExitCode::Ok;
+    case StoreError::Corrupt:
+    case StoreError::NewerSchema:
+        return ExitCode::DataError;
+    case StoreError::CannotOpen:
+        return ExitCode::CantCreate;
+    case StoreError::WriteFailed:
+        return ExitCode::IoError;
+    }
+    return ExitCode::IoError;
+}
+
+RecoveryInfo StateStore::recovery() const
+{
+    return m_recovery;
+}
+
+qint64 StateStore::sessionId() const
+{
+    return m_sessionId;
+}
+
+QString StateStore::path() const
+{
+    return m_path;
+}
+
+quint64 StateStore::nextId() const
+{
+    return m_nextId;
+}
+
+QList<Request> StateStore::pendingRequests() const
+{
+    return m_pending;
+}
+
+bool StateStore::forwardable(const char *what)
+{
+    if (m_state == State::Open)
+        return true;
+    if (!m_warnedClosed) {
+        m_warnedClosed = true;
+        qWarning("quiesce-store: %s() ignored: the store is %s", what,
+                 m_state == State::Saving ? "saving" : "not open");
+    }
+    return false;
+}
+
+void StateStore::accept(const Request &request)
+{
+    if (!forwardable("accept"))
+        return;
+    StoreChange change;
+    change.kind = StoreChange::Kind::Accept;
+    change.request = request;
+    m_worker->enqueue(std::move(change));
+}
+
+void StateStore::markInProgress(const QList<quint64> &ids)
+{
+    if (ids.isEmpty() || !forwardable("markInProgress"))
+        return;
+    StoreChange change;
+    change.kind = StoreChange::Kind::InProgress;
+    change.ids = ids;
+    m_worker->enqueue(std::move(change));
+}
+
+void StateStore::markDone(const QList<quint64> &ids)
+{
+    if (ids.isEmpty() || !forwardable("markDone"))
+        return;
+    StoreChange change;
+    change.kind = StoreChange::Kind::Done;
+    change.ids = ids;
+    m_worker->enqueue(std::move(change));
+}
+
+void StateStore::requeue(const QList<quint64> &ids)
+{
+    if (ids.isEmpty() || !forwardable("requeue"))
+        return;
+    StoreChange change;
+    change.kind = StoreChange::Kind::Requeue;
+    change.ids = ids;
+    m_worker->enqueue(std::move(change));
+}
+
+void StateStore::save(const QList<quint64> &requeueIds, const SessionRecord &record)
+{
+    if (m_state != State::Open) {
+        // Keep the contract asynchronous even when there is nothing to save.
+        const QString error = m_state == State::Saving ? QStringLiteral("save() is already running")
+                                                       : QStringLiteral("the state store is not open");
+        QMetaObject::invokeMethod(this, [this, error] { Q_EMIT saved(false, error); }, Qt::QueuedConnection);
+        return;
+    }
+    m_state = State::Saving;
+    m_saveOk = false;
+    m_saveError = QStringLiteral("the store thread ended before save finished");
+    StateStoreWorker *worker = m_worker;
+    // Queued after every change already enqueued, so save() commits them first.
+    QMetaObject::invokeMethod(
+        m_worker, [worker, requeueIds, record] { worker->save(requeueIds, record); }, Qt::QueuedConnection);
+}
+
+bool StateStore::isOpen() const
+{
+    return m_state != State::Closed;
+}
+
+quint64 StateStore::transactionCount() const
+{
+    return m_transactions;
+}
+
+void StateStore::setFailNextCommitsForTesting(int count)
+{
+    StateStoreWorker::s_failNextCommits.store(count < 0 ? 0 : count);
+}
+
+void StateStore::onBatchCommitted(const QList<quint64> &acceptedIds, const QList<quint64> &completedIds)
+{
+    ++m_transactions;
+    // Accepted before completed: a request accepted and done in one batch is reported in that order.
+    if (!acceptedIds.isEmpty())
+        Q_EMIT accepted(acceptedIds);
+    if (!completedIds.isEmpty())
+        Q_EMIT completed(completedIds);
+}
+
+void StateStore::onSaveFinished(bool ok, const QString &error)
+{
+    // saved() waits for QThread::finished (onThreadFinished), which the store thread emits right after this.
+    m_saveOk = ok;
+    m_saveError = error;
+}
+
+void StateStore::onThreadFinished()
+{
+    if (m_state != State::Saving || m_thread == nullptr)
+        return; // a failed open() or the destructor stopped it themselves
+    // finished() is emitted just before the thread really ends: the wait is bounded and short.
+    if (!m_thread->wait(QDeadlineTimer(kStopTimeoutMs))) {
+        qCritical("quiesce-store: the store thread did not end; leaving it running");
+    } else {
+        delete m_worker; // its thread is gone: nothing else can touch it now
+        delete m_thread;
+    }
+    m_thread = nullptr;
+    m_worker = nullptr;
+    m_state = State::Closed;
+    if (!m_saveOk)
+        setError(StoreError::WriteFailed, m_saveError);
+    Q_EMIT saved(m_saveOk, m_saveError);
+}
+
+bool StateStore::stopThread(bool shutdownWorker)
+{
+    if (m_thread == nullptr)
+        return true;
+    ++m_generation; // whatever the old thread still queues for us is stale now
+    if (shutdownWorker && m_worker != nullptr && m_state != State::Closed) {
+        StateStoreWorker *worker = m_worker;
+        QMetaObject::invokeMethod(m_worker, [worker] { worker->shutdown(); }, Qt::QueuedConnection);
+    } else {
+        m_thread->quit();
+    }
+    const bool stopped = m_thread->wait(QDeadlineTimer(kStopTimeoutMs));
+    if (stopped) {
+        delete m_worker; // its thread is gone: nothing else can touch it now (posted events die with it)
+        delete m_thread;
+    } else
+        qCritical("quiesce-store: the store thread did not stop within %d ms; leaving it running", kStopTimeoutMs);
+    m_thread = nullptr;
+    m_worker = nullptr;
+    m_state = State::Closed;
+    return stopped;
+}
+
+void StateStore::setError(StoreError error, const QString &message)
+{
+    m_error = error;
+    m_errorString = message;
+}
+
+bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode)
+{
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    const auto failed = [&](StoreError storeError, const QString &message) {
+        *error = message;
+        *exitCode = StateStore::exitCode(storeError);
+        return false;
+    };
+    const QFileInfo info(absolute);
+    if (!info.exists())
+        return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("does not exist")));
+    if (!info.isFile())
+        return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("is not a regular file")));
+
+    // Read-only on this thread, with its own connection (works next to a running store: WAL readers never
+    // block the writer nor wait for it). The connection closes before this function returns.
+    StateStoreDb db("inspect");
+    QString message;
+    if (!db.openReadOnly(absolute, &message))
+        return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("cannot be opened (%1)").arg(message)));
+    StoreFileInfo schema;
+    const StoreError storeError = db.classify(absolute, &schema, &message);
+    if (storeError != StoreError::None)
+        return failed(storeError, message);
+
+    QJsonObject root;
+    root.insert(QStringLiteral("path"), absolute);
+    root.insert(QStringLiteral("schema_version"), schema.fresh ? 0 : schema.userVersion);
+    QJsonObject counts{{QStringLiteral("pending"), 0}, {QStringLiteral("in_progress"), 0}, {QStringLiteral("done"), 0}};
+    QJsonArray sessions;
+    qint64 nextId = 1;
+    QJsonObject ids{{QStringLiteral("pending"), QJsonArray()},
+                    {QStringLiteral("in_progress"), QJsonArray()},
+                    {QStringLiteral("done"), QJsonArray()}};
+
+    if (!schema.fresh) {
+        // One read transaction: counts, ids and sessions come from the same snapshot.
+        const auto readFailed = [&](const QSqlQuery &query) {
+            const QString text = StateStoreDb::queryError(query);
+            return failed(StateStoreDb::errorForCode(StateStoreDb::primaryCode(query)),
+                          storeFileMessage(absolute, QStringLiteral("cannot be read (%1)").arg(text)));
+        };
+        QString ignored;
+        if (!db.exec(QStringLiteral("BEGIN"), &message))
+            return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("cannot be read (%1)").arg(message)));
+        bool ok = true;
+        {
+            QSqlQuery query(db.database());
+            ok = query.exec(QStringLiteral("SELECT state, COUNT(*) FROM requests GROUP BY state"));
+            if (!ok)
+                return readFailed(query);
+            while (query.next())
+                counts.insert(query.value(0).toString(), query.value(1).toLongLong());
+
+            ok = query.exec(QStringLiteral("SELECT MAX((SELECT value FROM meta WHERE key = 'next_id'), "
+                                           "(SELECT COALESCE(MAX(id), 0) + 1 FROM requests))"));
+            if (!ok)
+                return readFailed(query);
+            if (query.next())
+                nextId = query.value(0).toLongLong();
+
+            ok = query.exec(QStringLiteral("SELECT id, pid, started, ended, clean, reason, sender, exit_code, report "
+                                           "FROM sessions ORDER BY id"));
+            if (!ok)
+                return readFailed(query);
+            const auto orNull = [](const QVariant &value, QJsonValue present) {
+                return value.isNull() ? QJsonValue(QJsonValue::Null) : present;
+            };
+            while (query.next()) {
+                QJsonObject session;
+                session.insert(QStringLiteral("id"), query.value(0).toLongLong());
+                session.insert(QStringLiteral("pid"), query.value(1).toLongLong());
+                session.insert(QStringLiteral("started"), query.value(2).toString());
+                session.insert(QStringLiteral("ended"), orNull(query.value(3), query.value(3).toString()));
+                session.insert(QStringLiteral("clean"), query.value(4).toInt() != 0);
+                session.insert(QStringLiteral("reason"), orNull(query.value(5), query.value(5).toString()));
+                session.insert(QStringLiteral("sender"), orNull(query.value(6), query.value(6).toLongLong()));
+                session.insert(QStringLiteral("exit_code"), orNull(query.value(7), query.value(7).toInt()));
+                const QJsonDocument report = QJsonDocument::fromJson(query.value(8).toString().toUtf8());
+                session.insert(QStringLiteral("report"),
+                               report.isObject() ? QJsonValue(report.object()) : QJsonValue(QJsonValue::Null));
+                sessions.append(session);
+            }
+
+            if (withIds) {
+                ok = query.exec(QStringLiteral("SELECT id, state FROM requests ORDER BY id"));
+                if (!ok)
+                    return readFailed(query);
+                QJsonArray pending;
+                QJsonArray inProgress;
+                QJsonArray done;
+                while (query.next()) {
+                    const QString state = query.value(1).toString();
+                    QJsonArray &list = state == QLatin1StringView("pending")       ? pending
+                                       : state == QLatin1StringView("in_progress") ? inProgress
+                                                                                   : done;
+                    list.append(query.value(0).toLongLong());
+                }
+                ids = QJsonObject{{QStringLiteral("pending"), pending},
+                                  {QStringLiteral("in_progress"), inProgress},
+                                  {QStringLiteral("done"), done}};
+            }
+        }
+        db.exec(QStringLiteral("COMMIT"), &ignored);
+    }
+
+    root.insert(QStringLiteral("counts"), counts);
+    root.insert(QStringLiteral("next_id"), nextId);
+    root.insert(QStringLiteral("sessions"), sessions);
+    if (withIds)
+        root.insert(QStringLiteral("ids"), ids);
+    *json = QJsonDocument(root).toJson(QJsonDocument::Indented);
+    error->clear();
+    *exitCode = 0;
+    return true;
+}
+
+bool StateStore::moveAside(const QString &path, QString *movedTo, QString *error)
+{
+    const QString absolute = QFileInfo(path).absoluteFilePath();
+    const QString wal = storeWalPath(absolute);
+    const QString shm = storeShmPath(absolute);
+    const auto refuse = [&](const QString &what) {
+        *error = storeFileMessage(absolute, what);
+        return false;
+    };
+    // QFileInfo::isSymLink() looks at the link itself (lstat): a link is never followed and moved.
+    const QFileInfo file(absolute);
+    if (file.isSymLink())
+        return refuse(QStringLiteral("is a symbolic link; not moving it"));
+    if (!file.exists())
+        return refuse(QStringLiteral("does not exist"));
+    if (!file.isFile())
+        return refuse(QStringLiteral("is not a regular file; not moving it"));
+    for (const QString &side : {wal, shm}) {
+        const QFileInfo sideInfo(side);
+        if ((sideInfo.exists() || sideInfo.isSymLink()) && (sideInfo.isSymLink() || !sideInfo.isFile()))
+            return refuse(QStringLiteral("has a side file %1 that is not a regular file; not moving it").arg(side));
+    }
+
+    // Never pull the journal from under a running instance (or another SQLite user).
+    QLockFile lock(QString(absolute + QStringLiteral(".lock")));
+    lock.setStaleLockTime(0);
+    if (!lock.tryLock(0)) {
+        qint64 pid = 0;
+        QString host;
+        QString app;
+        if (lock.error() == QLockFile::LockFailedError && lock.getLockInfo(&pid, &host, &app))
+            return refuse(QStringLiteral("is in use (locked by process %1); not moving it").arg(pid));
+        return refuse(QStringLiteral("cannot be locked (%1.lock); not moving it").arg(absolute));
+    }
+    if (StateStoreDb::inUseByOtherProcess(absolute))
+        return refuse(QStringLiteral("is open in another process; not moving it"));
+
+    const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
+    QString target = QString(absolute + QStringLiteral(".corrupt-") + stamp);
+    for (int n = 2; QFileInfo::exists(target) || QFileInfo::exists(storeWalPath(target))
+                    || QFileInfo::exists(storeShmPath(target));
+         ++n) {
+        target = QStringLiteral("%1.corrupt-%2-%3").arg(absolute, stamp).arg(n);
+    }
+
+    // Side files first: should the main file fail to move, they are put back; the other way round a -wal could
+    // be left next to a missing main file, and SQLite deletes the WAL of a new, empty database.
+    QStringList moved;
+    for (const QString &side : {wal, shm}) {
+        if (!QFileInfo::exists(side))
+            continue;
+        const QString sideTarget = side == wal ? storeWalPath(target) : storeShmPath(target);
+        if (!QFile::rename(side, sideTarget)) {
+            for (const QString &back : std::as_const(moved))
+                QFile::rename(back == wal ? storeWalPath(target) : storeShmPath(target), back);
+            return refuse(QStringLiteral("cannot be moved aside (renaming %1 failed)").arg(side));
+        }
+        moved.append(side);
+    }
+    QFile main(absolute);
+    if (!main.rename(target)) {
+        const QString reason = main.errorString();
+        for (const QString &back : std::as_const(moved))
+            QFile::rename(back == wal ? storeWalPath(target) : storeShmPath(target), back);
+        return refuse(QStringLiteral("cannot be moved aside (%1)").arg(reason));
+    }
+    *movedTo = target;
+    error->clear();
+    return true;
+}
+
+QString StateStore::defaultPath()
+{
+    return QString(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) + QStringLiteral("/state.sqlite"));
+}
+
+} // namespace Quiesce

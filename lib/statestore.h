@@ -1,0 +1,188 @@
+#pragma once
+
+#include "request.h"
+
+#include <QtCore/QJsonObject>
+#include <QtCore/QList>
+#include <QtCore/QObject>
+#include <QtCore/QString>
+
+#include <memory>
+
+class QThread;
+
+namespace Quiesce {
+
+class StateStoreWorker;
+
+/*! How hard a commit waits for the disk. The store always runs SQLite in WAL mode. */
+enum class Durability {
+    Normal, //!< synchronous=NORMAL: a committed batch survives a crash of the process (kill -9)
+    Full,   //!< synchronous=FULL: a committed batch also survives a power loss (one fsync per batch)
+};
+
+/*! Why open() (or the save phase) failed. exitCode() maps each to a sysexits(3) code. */
+enum class StoreError {
+    None,
+    Corrupt,     //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
+    NewerSchema, //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
+    CannotOpen,  //!< path is a directory, not writable, read-only, in use by another process (73, EX_CANTCREAT)
+    WriteFailed, //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
+};
+
+/*! Where the journal lives and how it commits. */
+struct StoreOptions
+{
+    QString path;
+    Durability durability = Durability::Normal;
+    int flushIntervalMs = 5; //!< a queued change waits at most this long before its batch commits
+    int maxBatch = 1000;     //!< a batch commits as soon as this many changes are queued
+};
+
+/*! What open() found and repaired. */
+struct RecoveryInfo
+{
+    bool previousUnclean = false;  //!< the previous session never recorded a clean end (crash, kill -9)
+    qint64 previousSessionId = 0;  //!< 0 when there was no previous session
+    qint64 previousPid = 0;
+    quint64 recovered = 0;         //!< rows that were in_progress and are pending again
+    quint64 pending = 0;           //!< every pending row after recovery
+};
+
+/*! The end of a session, written by save(): why it stopped, who asked, the exit code and the shutdown report. */
+struct SessionRecord
+{
+    QString reason;
+    qint64 senderPid = 0;
+    int exitCode = 0;
+    QJsonObject report; //!< phases, counts, ... as the coordinator reports them
+};
+
+/*! \brief The durable journal of requests and sessions: SQLite (Qt Sql) on its own thread.
+
+    Every request is a row in state pending, in_progress or done. A request counts as accepted only once the
+    transaction holding its row has committed: accepted() says so. Changes from the main thread are queued in
+    memory and committed in batches (group commit: one transaction, and at most one fsync, per batch); a failed
+    batch is rolled back completely and retried with backoff, never half-applied.
+
+    The store thread ("quiesce-store") owns every connection it uses, blocks the signal bridge's signals, and ends
+    in save(). After a crash, the next open() finds the previous session without a clean end and turns its
+    in_progress rows back into pending ones (at-least-once).
+
+    A file that is not this application's SQLite database, is damaged, or was written by a newer schema is
+    refused and left byte-for-byte untouched (validated read-only before anything writes). A 0-byte file is an
+    empty SQLite database by SQLite's own rules and is initialised like a missing one.
+
+    Test hooks (documented as such, not for production use): setFailNextCommitsForTesting(). */
+class StateStore : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit StateStore(QObject *parent = nullptr);
+    /*! If still open: commits what is queued, closes the connections and stops the thread (bounded). The
+        session is NOT marked clean: only save() does that, so a store destroyed without save() looks like a
+        crash to the next open(). */
+    ~StateStore() override;
+
+    /*! \brief Startup only: blocks the caller while the store thread opens, validates, migrates, starts a
+        session and recovers. On failure returns false with error()/errorString() (one line naming the path); the
+        file is then left byte-for-byte untouched and no -wal/-shm/lock file is left behind. May be called again
+        after a failure. */
+    bool open(const StoreOptions &options);
+
+    StoreError error() const;
+    QString errorString() const;
+    /*! 0, 65, 65, 73, 74 for None, Corrupt, NewerSchema, CannotOpen, WriteFailed. */
+    static int exitCode(StoreError error);
+
+    RecoveryInfo recovery() const;
+    qint64 sessionId() const;
+    /*! The absolute path of the open journal. */
+    QString path() const;
+    /*! First id for new requests: ids keep increasing across runs and are never reused once accepted. */
+    quint64 nextId() const;
+    /*! Pending requests after recovery, oldest id first (to be processed before new arrivals). */
+    QList<Quiesce::Request> pendingRequests() const;
+
+    /*! \brief Queues the insertion of \a request as pending; accepted() follows once its batch committed. */
+    void accept(const Quiesce::Request &request);
+    /*! Queues pending -> in_progress and attempts + 1. */
+    void markInProgress(const QList<quint64> &ids);
+    /*! Queues -> done; completed() follows once committed. */
+    void markDone(const QList<quint64> &ids);
+    /*! Queues in_progress -> pending (cancelled work). */
+    void requeue(const QList<quint64> &ids);
+
+    /*! \brief The save phase: commits everything queued, requeues \a requeueIds, writes the session end
+        (clean, reason, sender, exit code, report), checkpoints (TRUNCATE), closes every connection and ends the
+        store thread; then emits saved(). A write failure is retried a few times before saved(false, reason).
+        Changes queued after save() are ignored. */
+    void save(const QList<quint64> &requeueIds, const Quiesce::SessionRecord &record);
+
+    /*! True from a successful open() until save() finished (or the store was destroyed). */
+    bool isOpen() const;
+
+    /*! Batch transactions committed since open() (diagnostics; excludes open()'s and save()'s own). */
+    quint64 transactionCount() const;
+
+    /*! \brief Read-only inspection of the journal at \a path, also while another process has it open. Fills
+        \a json with an object: "path", "counts" {pending, in_progress, done}, "next_id", "schema_version",
+        "sessions" (oldest first: id, pid, started, ended, clean, reason, sender, exit_code, report) and, with
+        \a withIds, "ids" {pending, in_progress, done}. Never creates or changes a file. On failure returns false
+        with \a error and \a exitCode (65 or 73). */
+    static bool inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode);
+
+    /*! \brief --reset-state: renames \a path (and its -wal/-shm) to <name>.corrupt-<yyyyMMdd-HHmmss>[-N] in the
+        same directory and returns the new path in \a movedTo. Refuses anything that is not a regular file
+        (symlinks included) and a journal another live process holds open. */
+    static bool moveAside(const QString &path, QString *movedTo, QString *error);
+
+    /*! QStandardPaths::AppDataLocation + "/state.sqlite"; open() creates the directory. */
+    static QString defaultPath();
+
+    /*! \brief Test hook: the next \a count commits (batches and save()'s transaction) fail after all their
+        statements ran, as a full disk would, and are rolled back. Process-wide; 0 turns it off. */
+    static void setFailNextCommitsForTesting(int count);
+
+Q_SIGNALS:
+    /*! Committed: these requests now count as accepted (in the order accept() was called). */
+    void accepted(const QList<quint64> &ids);
+    /*! Committed as done. */
+    void completed(const QList<quint64> &ids);
+    /*! A batch failed (disk full, I/O): rolled back, kept in memory and retried with backoff. Emitted once per
+        failure streak. */
+    void commitFailed(const QString &error);
+    /*! A retry after commitFailed() succeeded. */
+    void commitRecovered();
+    /*! save() finished; the store thread has ended and the store is closed either way. */
+    void saved(bool ok, const QString &error);
+
+private:
+    enum class State { Closed, Open, Saving };
+
+    void onBatchCommitted(const QList<quint64> &acceptedIds, const QList<quint64> &completedIds);
+    void onSaveFinished(bool ok, const QString &error);
+    void onThreadFinished();
+    bool stopThread(bool shutdownWorker);
+    bool forwardable(const char *what);
+    void setError(StoreError error, const QString &message);
+
+    State m_state = State::Closed;
+    QThread *m_thread = nullptr;
+    StateStoreWorker *m_worker = nullptr;
+    StoreError m_error = StoreError::None;
+    QString m_errorString;
+    QString m_path;
+    RecoveryInfo m_recovery;
+    qint64 m_sessionId = 0;
+    quint64 m_nextId = 1;
+    QList<Request> m_pending;
+    bool m_saveOk = false;
+    QString m_saveError;
+    quint64 m_transactions = 0;
+    quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
+    bool m_warnedClosed = false;
+};
+
+} // namespace Quiesce

@@ -1,0 +1,686 @@
+#include "statestoreworker_p.h"
+
+#include "statestoredb_p.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QDateTime>
+#include <QtCore/QDir>
+#include <QtCore/QFileInfo>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QLockFile>
+#include <QtCore/QThread>
+#include <QtCore/QTimer>
+#include <QtCore/QVariant>
+#include <QtSql/QSqlQuery>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace Quiesce {
+
+std::atomic<int> StateStoreWorker::s_failNextCommits{0};
+
+namespace {
+
+constexpr int kRetryBaseMs = 10;     // first retry of a failed batch; doubles per failure ...
+constexpr int kRetryMaxMs = 1000;    // ... up to this
+constexpr int kSaveAttempts = 5;     // save(): attempts before saved(false)
+constexpr int kSaveRetryBaseMs = 25; // 25, 50, 100, 200 ms between them: bounded, well inside a save budget
+
+qint64 nowMs()
+{
+    return QDateTime::currentMSecsSinceEpoch();
+}
+
+QString nowIso()
+{
+    return QDateTime::currentDateTimeUtc().toString(Qt::ISODateWithMs);
+}
+
+QString errnoText(int error)
+{
+    return QString::fromLocal8Bit(std::strerror(error));
+}
+
+// Why open() must refuse a path before anything is created or locked there; empty when it may go on. access()
+// answers for the effective user; root passes it for anything, so a file or directory whose mode grants write
+// to nobody is refused explicitly too: an operator who made the journal read-only gets the same answer as root.
+QString writabilityProblem(const QString &path, bool isDirectory)
+{
+    const QByteArray native = QFile::encodeName(path);
+    const int mode = isDirectory ? (W_OK | X_OK) : (R_OK | W_OK);
+    if (::access(native.constData(), mode) != 0) {
+        const int error = errno;
+        return QStringLiteral("is not writable (%1)").arg(errnoText(error));
+    }
+    struct stat info;
+    if (::stat(native.constData(), &info) != 0) {
+        const int error = errno;
+        return QStringLiteral("cannot be examined (%1)").arg(errnoText(error));
+    }
+    if ((info.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0)
+        return QStringLiteral("is not writable (read-only, mode %1)").arg(info.st_mode & 07777, 4, 8, QLatin1Char('0'));
+    return QString();
+}
+
+// The path checks of open(), before the lock file or SQLite touch anything. Creates missing parent
+// directories (open() promises that for defaultPath()).
+StoreError checkPath(const QString &path, QString *message)
+{
+    const QFileInfo file(path);
+    if (file.isSymLink() && !file.exists()) {
+        *message = storeFileMessage(path, QStringLiteral("is a dangling symbolic link"));
+        return StoreError::CannotOpen;
+    }
+    if (file.exists() && file.isDir()) {
+        *message = storeFileMessage(path, QStringLiteral("is a directory"));
+        return StoreError::CannotOpen;
+    }
+    if (file.exists() && !file.isFile()) {
+        *message = storeFileMessage(path, QStringLiteral("is not a regular file"));
+        return StoreError::CannotOpen;
+    }
+
+    const QString directory = file.absolutePath();
+    if (!QFileInfo(directory).isDir()) {
+        // Find the component that is in the way (a regular file, say) for a precise message.
+        QString existing = directory;
+        while (!QFileInfo::exists(existing) && existing != QDir::rootPath())
+            existing = QFileInfo(existing).absolutePath();
+        if (!QFileInfo(existing).isDir()) {
+            *message = storeFileMessage(path, QStringLiteral("cannot be created: %1 is not a directory").arg(existing));
+            return StoreError::CannotOpen;
+        }
+        if (!QDir().mkpath(directory)) {
+            *message = storeFileMessage(path, QStringLiteral("cannot be created: cannot create directory %1").arg(directory));
+            return StoreError::CannotOpen;
+        }
+    }
+    QString problem = writabilityProblem(directory, true);
+    if (!problem.isEmpty()) {
+        *message = storeFileMessage(path, QStringLiteral("cannot be used: its directory %1 %2").arg(directory, problem));
+        return StoreError::CannotOpen;
+    }
+    if (file.exists()) {
+        problem = writabilityProblem(path, false);
+        if (!problem.isEmpty()) {
+            *message = storeFileMessage(path, problem);
+            return StoreError::CannotOpen;
+        }
+    }
+    return StoreError::None;
+}
+
+// Runs a prepared statement; false with "<what>: <sqlite message>" in error.
+bool run(QSqlQuery &query, const char *what, QString *error)
+{
+    if (query.exec())
+        return true;
+    *error = QStringLiteral("%1: %2").arg(QLatin1StringView(what), StateStoreDb::queryError(query));
+    return false;
+}
+
+} // namespace
+
+StateStoreWorker::StateStoreWorker(QObject *parent)
+    : QObject(parent)
+    , m_flushTimer(new QTimer(this))
+    , m_retryTimer(new QTimer(this))
+{
+    // Children move with the worker to the store thread.
+    m_flushTimer->setSingleShot(true);
+    m_retryTimer->setSingleShot(true);
+    connect(m_flushTimer, &QTimer::timeout, this, [this] { flush(FlushMode::Everything); });
+    connect(m_retryTimer, &QTimer::timeout, this, &StateStoreWorker::onRetry);
+}
+
+StateStoreWorker::~StateStoreWorker()
+{
+    // Closed already by save(), shutdown() or a failed open() on the store thread; the owner deletes this
+    // object only after that thread has ended.
+    closeConnection();
+}
+
+StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
+{
+    StoreOpenResult result;
+    m_options = options;
+    m_options.flushIntervalMs = std::max(0, options.flushIntervalMs);
+    m_options.maxBatch = std::max(1, options.maxBatch);
+    if (options.path.isEmpty()) {
+        result.error = StoreError::CannotOpen;
+        result.errorString = QStringLiteral("no state file path given");
+        return result;
+    }
+    const QString path = QFileInfo(options.path).absoluteFilePath();
+    result.path = path;
+
+    QString message;
+    StoreError error = checkPath(path, &message);
+    if (error != StoreError::None) {
+        result.error = error;
+        result.errorString = message;
+        return result;
+    }
+
+    // One process at a time: a second instance would "recover" the first one's in-progress rows. The lock file
+    // records our pid; one left by a process that died (kill -9) is stale and taken over.
+    m_lock = std::make_unique<QLockFile>(QString(path + QStringLiteral(".lock")));
+    m_lock->setStaleLockTime(0);
+    if (!m_lock->tryLock(0)) {
+        qint64 pid = 0;
+        QString host;
+        QString app;
+        if (m_lock->error() == QLockFile::LockFailedError && m_lock->getLockInfo(&pid, &host, &app))
+            message = storeFileMessage(path, QStringLiteral("is in use (locked by process %1)").arg(pid));
+        else
+            message = storeFileMessage(path, QStringLiteral("cannot be locked (%1.lock)").arg(path));
+        m_lock.reset();
+        result.error = StoreError::CannotOpen;
+        result.errorString = message;
+        return result;
+    }
+
+    // Validate read-only before anything writes: a file we refuse keeps every byte.
+    StoreFileInfo info;
+    if (QFileInfo::exists(path)) {
+        error = StateStoreDb::validate(path, &info, &message);
+        if (error != StoreError::None) {
+            closeConnection();
+            result.error = error;
+            result.errorString = message;
+            return result;
+        }
+    }
+
+    error = initialise(path, info.fresh, info.userVersion, &result, &message);
+    if (error != StoreError::None) {
+        closeConnection();
+        result.error = error;
+        result.errorString = message;
+        return result;
+    }
+
+    {
+        const QMutexLocker locker(&m_mutex);
+        m_maxBatch = m_options.maxBatch;
+        m_accepting = true;
+    }
+    m_flushTimer->setInterval(m_options.flushIntervalMs);
+    return result;
+}
+
+StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
+                                        QString *error)
+{
+    m_db = std::make_unique<StateStoreDb>("store");
+    QString detail;
+    if (!m_db->openReadWrite(path, &detail)) {
+        *error = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(detail));
+        return StoreError::CannotOpen;
+    }
+
+    QVariant mode;
+    if (!m_db->value(QStringLiteral("PRAGMA journal_mode=WAL"), &mode, &detail)) {
+        *error = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(detail));
+        return StoreError::CannotOpen;
+    }
+    if (mode.toString().compare(QLatin1StringView("wal"), Qt::CaseInsensitive) != 0) {
+        *error = storeFileMessage(path, QStringLiteral("cannot use write-ahead logging (journal mode stays \"%1\")")
+                                            .arg(mode.toString()));
+        return StoreError::CannotOpen;
+    }
+    const QString synchronous = m_options.durability == Durability::Full ? QStringLiteral("PRAGMA synchronous=FULL")
+                                                                         : QStringLiteral("PRAGMA synchronous=NORMAL");
+    if (!m_db->exec(synchronous, &detail)) {
+        *error = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(detail));
+        return StoreError::CannotOpen;
+    }
+
+    // Migration, the new session and recovery: one transaction, all or nothing.
+    if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), &detail)) {
+        *error = storeFileMessage(path, QStringLiteral("cannot be written (%1)").arg(detail));
+        return StoreError::WriteFailed;
+    }
+    const auto fail = [&](const QString &what) {
+        QString ignored;
+        m_db->exec(QStringLiteral("ROLLBACK"), &ignored);
+        *error = storeFileMessage(path, QStringLiteral("cannot be written (%1)").arg(what));
+        return StoreError::WriteFailed;
+    };
+    if (!migrate(fresh, userVersion, &detail))
+        return fail(detail);
+
+    const qint64 now = nowMs();
+    {
+        QSqlQuery previous(m_db->database());
+        if (!previous.exec(QStringLiteral("SELECT id, pid, clean FROM sessions ORDER BY id DESC LIMIT 1")))
+            return fail(StateStoreDb::queryError(previous));
+        if (previous.next()) {
+            result->recovery.previousSessionId = previous.value(0).toLongLong();
+            result->recovery.previousPid = previous.value(1).toLongLong();
+            result->recovery.previousUnclean = previous.value(2).toInt() == 0;
+        }
+    }
+    {
+        // At-least-once: whatever a crash caught in progress is pending again; attempts keeps its count.
+        QSqlQuery recover(m_db->database());
+        recover.prepare(QStringLiteral("UPDATE requests SET state = 'pending', updated = ? WHERE state = 'in_progress'"));
+        recover.addBindValue(now);
+        if (!run(recover, "recovery", &detail))
+            return fail(detail);
+        result->recovery.recovered = quint64(std::max(0, recover.numRowsAffected()));
+    }
+    {
+        QSqlQuery session(m_db->database());
+        session.prepare(QStringLiteral("INSERT INTO sessions (pid, started, clean) VALUES (?, ?, 0)"));
+        session.addBindValue(qint64(QCoreApplication::applicationPid()));
+        session.addBindValue(nowIso());
+        if (!run(session, "session", &detail))
+            return fail(detail);
+        m_sessionId = session.lastInsertId().toLongLong();
+        result->sessionId = m_sessionId;
+    }
+    {
+        QSqlQuery next(m_db->database());
+        if (!next.exec(QStringLiteral("SELECT MAX((SELECT value FROM meta WHERE key = 'next_id'), "
+                                      "(SELECT COALESCE(MAX(id), 0) + 1 FROM requests))"))
+            || !next.next()) {
+            return fail(StateStoreDb::queryError(next));
+        }
+        result->nextId = std::max<quint64>(1, next.value(0).toULongLong());
+    }
+    {
+        QSqlQuery pending(m_db->database());
+        if (!pending.exec(QStringLiteral("SELECT id, cost_ms, attempts FROM requests WHERE state = 'pending' ORDER BY id")))
+            return fail(StateStoreDb::queryError(pending));
+        while (pending.next()) {
+            Request request;
+            request.id = pending.value(0).toULongLong();
+            request.costMs = pending.value(1).toInt();
+            request.attempts = pending.value(2).toInt();
+            result->pending.append(request);
+        }
+        result->recovery.pending = quint64(result->pending.size());
+    }
+    if (!m_db->exec(QStringLiteral("COMMIT"), &detail))
+        return fail(detail);
+    return StoreError::None;
+}
+
+bool StateStoreWorker::migrate(bool fresh, int userVersion, QString *error)
+{
+    int version = fresh ? 0 : userVersion;
+    if (version < 1) {
+        // v1. requests: the journal (state is 'pending', 'in_progress' or 'done'; created/updated in ms since
+        // the epoch). sessions: one row per run (started/ended ISO 8601 UTC, report as JSON text). meta: the
+        // persistent id counter, so ids are never reused even after rows are deleted.
+        const char *const statements[] = {
+            "CREATE TABLE requests ("
+            " id INTEGER PRIMARY KEY,"
+            " state TEXT NOT NULL CHECK (state IN ('pending', 'in_progress', 'done')),"
+            " cost_ms INTEGER NOT NULL,"
+            " attempts INTEGER NOT NULL DEFAULT 0,"
+            " created INTEGER NOT NULL,"
+            " updated INTEGER NOT NULL)",
+            "CREATE INDEX requests_state ON requests (state)",
+            "CREATE TABLE sessions ("
+            " id INTEGER PRIMARY KEY,"
+            " pid INTEGER NOT NULL,"
+            " started TEXT NOT NULL,"
+            " ended TEXT,"
+            " clean INTEGER NOT NULL DEFAULT 0,"
+            " reason TEXT,"
+            " sender INTEGER,"
+            " exit_code INTEGER,"
+            " report TEXT)",
+            "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)",
+            "INSERT INTO meta (key, value) VALUES ('next_id', 1)",
+        };
+        for (const char *statement : statements) {
+            if (!m_db->exec(QString::fromLatin1(statement), error))
+                return false;
+        }
+        if (!m_db->exec(QStringLiteral("PRAGMA application_id = %1").arg(kStoreApplicationId), error))
+            return false;
+        version = 1;
+    }
+    // Later versions add their steps here: if (version < 2) { ...; version = 2; }
+    if (version != userVersion || fresh)
+        return m_db->exec(QStringLiteral("PRAGMA user_version = %1").arg(version), error);
+    return true;
+}
+
+void StateStoreWorker::enqueue(StoreChange change)
+{
+    bool post = false;
+    {
+        const QMutexLocker locker(&m_mutex);
+        if (!m_accepting)
+            return;
+        const bool wasEmpty = m_queue.isEmpty();
+        m_queuedWeight += change.weight();
+        m_queue.append(std::move(change));
+        // One wake-up per burst: when the queue starts filling (for the flush timer) and when it holds a full
+        // batch (to commit at once).
+        if (!m_wakePosted && (wasEmpty || m_queuedWeight >= m_maxBatch)) {
+            m_wakePosted = true;
+            post = true;
+        }
+    }
+    if (post)
+        QMetaObject::invokeMethod(this, &StateStoreWorker::onWake, Qt::QueuedConnection);
+}
+
+void StateStoreWorker::onWake()
+{
+    qsizetype weight = 0;
+    {
+        const QMutexLocker locker(&m_mutex);
+        m_wakePosted = false;
+        weight = m_queuedWeight;
+    }
+    if (!m_db || m_saving || m_failures > 0)
+        return; // closed, or save()/the retry timer owns the next attempt
+    if (weight >= m_options.maxBatch)
+        flush(FlushMode::FullBatches);
+    else if (weight > 0 && !m_flushTimer->isActive())
+        m_flushTimer->start();
+}
+
+bool StateStoreWorker::takeBatch(FlushMode mode)
+{
+    const QMutexLocker locker(&m_mutex);
+    if (m_queue.isEmpty() || (mode == FlushMode::FullBatches && m_queuedWeight < m_maxBatch))
+        return false;
+    qsizetype weight = 0;
+    qsizetype count = 0;
+    while (count < m_queue.size() && weight < m_maxBatch)
+        weight += m_queue.at(count++).weight();
+    m_batch = m_queue.mid(0, count);
+    m_queue.remove(0, count);
+    m_queuedWeight -= weight;
+    return true;
+}
+
+bool StateStoreWorker::flush(FlushMode mode)
+{
+    if (!m_db)
+        return false;
+    m_flushTimer->stop();
+    for (;;) {
+        if (m_batch.isEmpty() && !takeBatch(mode))
+            break;
+        QList<quint64> acceptedIds;
+        QList<quint64> completedIds;
+        QString error;
+        if (!commitBatch(&acceptedIds, &completedIds, &error)) {
+            onCommitFailure(error);
+            return false;
+        }
+        m_batch.clear();
+        if (m_failures > 0) {
+            m_failures = 0;
+            Q_EMIT commitRecovered();
+        }
+        Q_EMIT batchCommitted(acceptedIds, completedIds);
+    }
+    // Less than a batch left: it waits for the timer (at most flushIntervalMs).
+    bool left = false;
+    {
+        const QMutexLocker locker(&m_mutex);
+        left = !m_queue.isEmpty();
+    }
+    if (left && !m_saving)
+        m_flushTimer->start();
+    return true;
+}
+
+bool StateStoreWorker::injectedFailure(QString *error)
+{
+    int remaining = s_failNextCommits.load();
+    while (remaining > 0) {
+        if (s_failNextCommits.compare_exchange_weak(remaining, remaining - 1)) {
+            *error = QStringLiteral("injected commit failure (test hook)");
+            return true;
+        }
+    }
+    return false;
+}
+
+bool StateStoreWorker::commitBatch(QList<quint64> *acceptedIds, QList<quint64> *completedIds, QString *error)
+{
+    if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
+        return false;
+    bool ok = true;
+    {
+        QSqlDatabase &db = m_db->database();
+        QSqlQuery insert(db);
+        QSqlQuery start(db);
+        QSqlQuery done(db);
+        QSqlQuery back(db);
+        insert.prepare(QStringLiteral("INSERT OR IGNORE INTO requests (id, state, cost_ms, attempts, created, updated) "
+                                      "VALUES (?, 'pending', ?, ?, ?, ?)"));
+        start.prepare(QStringLiteral("UPDATE requests SET state = 'in_progress', attempts = attempts + 1, updated = ? "
+                                     "WHERE id = ? AND state <> 'done'"));
+        done.prepare(QStringLiteral("UPDATE requests SET state = 'done', updated = ? WHERE id = ? AND state <> 'done'"));
+        back.prepare(QStringLiteral("UPDATE requests SET state = 'pending', updated = ? "
+                                    "WHERE id = ? AND state = 'in_progress'"));
+        const qint64 now = nowMs();
+        quint64 maxId = 0;
+        for (const StoreChange &change : std::as_const(m_batch)) {
+            switch (change.kind) {
+            case StoreChange::Kind::Accept:
+                insert.bindValue(0, qint64(change.request.id));
+                insert.bindValue(1, change.request.costMs);
+                insert.bindValue(2, change.request.attempts);
+                insert.bindValue(3, now);
+                insert.bindValue(4, now);
+                ok = run(insert, "accept", error);
+                if (ok && insert.numRowsAffected() == 1) {
+                    acceptedIds->append(change.request.id);
+                    maxId = std::max(maxId, change.request.id);
+                } else if (ok) {
+                    qWarning("quiesce-store: request id %llu was accepted before; ignoring the duplicate",
+                             static_cast<unsigned long long>(change.request.id));
+                }
+                break;
+            case StoreChange::Kind::InProgress:
+            case StoreChange::Kind::Done:
+            case StoreChange::Kind::Requeue: {
+                QSqlQuery &query = change.kind == StoreChange::Kind::InProgress ? start
+                                   : change.kind == StoreChange::Kind::Done     ? done
+                                                                                : back;
+                for (const quint64 id : change.ids) {
+                    query.bindValue(0, now);
+                    query.bindValue(1, qint64(id));
+                    ok = run(query, "update", error);
+                    if (!ok)
+                        break;
+                    if (change.kind == StoreChange::Kind::Done && query.numRowsAffected() == 1)
+                        completedIds->append(id);
+                }
+                break;
+            }
+            }
+            if (!ok)
+                break;
+        }
+        if (ok && maxId > 0) {
+            QSqlQuery counter(db);
+            counter.prepare(QStringLiteral("UPDATE meta SET value = MAX(value, ?) WHERE key = 'next_id'"));
+            counter.addBindValue(qint64(maxId + 1));
+            ok = run(counter, "next_id", error);
+        }
+        if (ok && injectedFailure(error))
+            ok = false;
+    }
+    if (ok && m_db->exec(QStringLiteral("COMMIT"), error))
+        return true;
+    // Never half-applied: roll back whatever ran (a failed COMMIT may already have done so; then ROLLBACK fails
+    // harmlessly with "no transaction is active").
+    QString ignored;
+    m_db->exec(QStringLiteral("ROLLBACK"), &ignored);
+    acceptedIds->clear();
+    completedIds->clear();
+    return false;
+}
+
+void StateStoreWorker::onCommitFailure(const QString &error)
+{
+    m_lastError = error;
+    m_flushTimer->stop();
+    if (m_failures++ == 0) {
+        qWarning("quiesce-store: commit failed, retrying: %s", qPrintable(error));
+        Q_EMIT commitFailed(error);
+    }
+    if (!m_saving) {
+        const int delay = std::min(kRetryMaxMs, kRetryBaseMs << std::min(m_failures - 1, 16));
+        m_retryTimer->start(delay);
+    }
+}
+
+void StateStoreWorker::onRetry()
+{
+    if (m_saving)
+        trySave();
+    else
+        flush(FlushMode::Everything);
+}
+
+void StateStoreWorker::save(const QList<quint64> &requeueIds, const SessionRecord &record)
+{
+    stopAccepting();
+    if (!m_db) {
+        finishSave(false, QStringLiteral("the state store is not open"));
+        return;
+    }
+    m_saving = true;
+    m_saveRequeue = requeueIds;
+    m_saveRecord = record;
+    m_saveAttempts = 0;
+    m_flushTimer->stop();
+    m_retryTimer->stop();
+    trySave();
+}
+
+void StateStoreWorker::trySave()
+{
+    ++m_saveAttempts;
+    QString error;
+    // In this order: everything queued (in batches, so accepted()/completed() still report it), then the
+    // requeue and the session end in one transaction.
+    bool ok = flush(FlushMode::Everything);
+    if (!ok)
+        error = m_lastError;
+    else
+        ok = commitSessionEnd(&error);
+    if (!ok) {
+        if (m_saveAttempts < kSaveAttempts) {
+            m_retryTimer->start(kSaveRetryBaseMs << (m_saveAttempts - 1));
+            return;
+        }
+        finishSave(false, error);
+        return;
+    }
+
+    // Fold the WAL into the main file and truncate it, so the file alone is the whole state (and backups of it
+    // are complete). Everything is committed already, so a failure here loses nothing: warn only.
+    {
+        QSqlQuery checkpoint(m_db->database()); // scoped: no query may outlive the connection
+        if (!checkpoint.exec(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)")))
+            qWarning("quiesce-store: checkpoint failed: %s", qPrintable(StateStoreDb::queryError(checkpoint)));
+        else if (checkpoint.next() && checkpoint.value(0).toInt() != 0)
+            qWarning("quiesce-store: checkpoint incomplete: another connection is reading the journal");
+    }
+    finishSave(true, QString());
+}
+
+bool StateStoreWorker::commitSessionEnd(QString *error)
+{
+    if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
+        return false;
+    bool ok = true;
+    {
+        const qint64 now = nowMs();
+        QSqlQuery back(m_db->database());
+        back.prepare(QStringLiteral("UPDATE requests SET state = 'pending', updated = ? "
+                                    "WHERE id = ? AND state = 'in_progress'"));
+        for (const quint64 id : std::as_const(m_saveRequeue)) {
+            back.bindValue(0, now);
+            back.bindValue(1, qint64(id));
+            ok = run(back, "requeue", error);
+            if (!ok)
+                break;
+        }
+        if (ok) {
+            QSqlQuery session(m_db->database());
+            session.prepare(QStringLiteral("UPDATE sessions SET ended = ?, clean = 1, reason = ?, sender = ?, "
+                                           "exit_code = ?, report = ? WHERE id = ?"));
+            session.addBindValue(nowIso());
+            session.addBindValue(m_saveRecord.reason);
+            session.addBindValue(m_saveRecord.senderPid);
+            session.addBindValue(m_saveRecord.exitCode);
+            session.addBindValue(QString::fromUtf8(QJsonDocument(m_saveRecord.report).toJson(QJsonDocument::Compact)));
+            session.addBindValue(m_sessionId);
+            ok = run(session, "session end", error);
+        }
+        if (ok && injectedFailure(error))
+            ok = false;
+    }
+    if (ok && m_db->exec(QStringLiteral("COMMIT"), error))
+        return true;
+    QString ignored;
+    m_db->exec(QStringLiteral("ROLLBACK"), &ignored);
+    return false;
+}
+
+void StateStoreWorker::finishSave(bool ok, const QString &error)
+{
+    if (!ok)
+        qWarning("quiesce-store: save failed: %s", qPrintable(error));
+    m_saving = false;
+    closeConnection();
+    Q_EMIT saveFinished(ok, error);
+    // The store thread ends with the save phase (the owner deletes this worker once it has).
+    thread()->quit();
+}
+
+void StateStoreWorker::shutdown()
+{
+    stopAccepting();
+    if (m_saving) {
+        finishSave(false, QStringLiteral("the state store was destroyed during save"));
+        return;
+    }
+    if (m_db && !flush(FlushMode::Everything))
+        qWarning("quiesce-store: closing with changes that could not be committed: %s", qPrintable(m_lastError));
+    closeConnection();
+    thread()->quit();
+}
+
+void StateStoreWorker::stopAccepting()
+{
+    const QMutexLocker locker(&m_mutex);
+    m_accepting = false;
+}
+
+void StateStoreWorker::closeConnection()
+{
+    m_flushTimer->stop();
+    m_retryTimer->stop();
+    if (m_db) {
+        m_db->close(); // on this (the owning) thread, as QSqlDatabase::removeDatabase requires
+        m_db.reset();
+    }
+    if (m_lock) {
+        m_lock->unlock();
+        m_lock.reset();
+    }
+}
+
+} // namespace Quiesce

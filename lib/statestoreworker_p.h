@@ -1,0 +1,118 @@
+#pragma once
+
+// Private to the state store: the worker object that lives on the store thread. Not installed.
+
+#include "statestore.h"
+
+#include <QtCore/QList>
+#include <QtCore/QMutex>
+#include <QtCore/QObject>
+#include <QtCore/QString>
+
+#include <atomic>
+#include <memory>
+
+class QLockFile;
+class QTimer;
+
+namespace Quiesce {
+
+class StateStoreDb;
+
+/*! One queued change, as the main thread asked for it. */
+struct StoreChange
+{
+    enum class Kind { Accept, InProgress, Done, Requeue };
+    Kind kind = Kind::Accept;
+    Request request;    //!< Accept
+    QList<quint64> ids; //!< the others
+
+    /*! How many rows it touches: what maxBatch counts. */
+    qsizetype weight() const { return kind == Kind::Accept ? 1 : ids.size(); }
+};
+
+/*! What open() hands back to the blocked caller. */
+struct StoreOpenResult
+{
+    StoreError error = StoreError::None;
+    QString errorString;
+    QString path;
+    RecoveryInfo recovery;
+    qint64 sessionId = 0;
+    quint64 nextId = 1;
+    QList<Request> pending;
+};
+
+/*! \brief Lives on the store thread and owns its connection, its lock file and the queue of changes.
+
+    enqueue() is the only member called from other threads (under m_mutex); everything else runs on the store
+    thread: open() through a blocking invocation, save()/shutdown() through queued ones, and the timers. */
+class StateStoreWorker : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit StateStoreWorker(QObject *parent = nullptr);
+    ~StateStoreWorker() override;
+
+    StoreOpenResult open(const StoreOptions &options);
+    /*! Thread-safe: appends \a change and wakes the store thread when the queue was empty or holds a full
+        batch. Ignored once save() or shutdown() started. */
+    void enqueue(StoreChange change);
+    void save(const QList<quint64> &requeueIds, const SessionRecord &record);
+    /*! Without save(): commits what is queued (one attempt), closes and ends the thread. The session stays
+        unclean. */
+    void shutdown();
+
+    static std::atomic<int> s_failNextCommits;
+
+Q_SIGNALS:
+    void batchCommitted(const QList<quint64> &acceptedIds, const QList<quint64> &completedIds);
+    void commitFailed(const QString &error);
+    void commitRecovered();
+    void saveFinished(bool ok, const QString &error);
+
+private:
+    enum class FlushMode { FullBatches, Everything };
+
+    StoreError initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
+                          QString *error);
+    bool migrate(bool fresh, int userVersion, QString *error);
+    void onWake();
+    bool takeBatch(FlushMode mode);
+    bool flush(FlushMode mode);
+    bool commitBatch(QList<quint64> *acceptedIds, QList<quint64> *completedIds, QString *error);
+    bool commitSessionEnd(QString *error);
+    bool injectedFailure(QString *error);
+    void onCommitFailure(const QString &error);
+    void onRetry();
+    void trySave();
+    void finishSave(bool ok, const QString &error);
+    void closeConnection();
+    void stopAccepting();
+
+    // Shared with the threads that call enqueue().
+    QMutex m_mutex;
+    QList<StoreChange> m_queue;
+    qsizetype m_queuedWeight = 0;
+    qsizetype m_maxBatch = 1000;
+    bool m_wakePosted = false;
+    bool m_accepting = false;
+
+    // Store thread only.
+    StoreOptions m_options;
+    std::unique_ptr<StateStoreDb> m_db;
+    std::unique_ptr<QLockFile> m_lock;
+    qint64 m_sessionId = 0;
+    QList<StoreChange> m_batch; //!< taken from the queue; kept across failed attempts until it commits
+    QTimer *m_flushTimer = nullptr;
+    QTimer *m_retryTimer = nullptr;
+    int m_failures = 0;         //!< failed commits in the current streak
+    QString m_lastError;
+    bool m_saving = false;
+    int m_saveAttempts = 0;
+    QList<quint64> m_saveRequeue;
+    SessionRecord m_saveRecord;
+};
+
+} // namespace Quiesce

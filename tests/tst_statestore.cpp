@@ -1,0 +1,1057 @@
+#include "statestore.h"
+#include "unixsignalnotifier.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QCryptographicHash>
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QMutex>
+#include <QtCore/QProcess>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QScopeGuard>
+#include <QtCore/QStandardPaths>
+#include <QtCore/QTemporaryDir>
+#include <QtSql/QSqlDatabase>
+#include <QtSql/QSqlError>
+#include <QtSql/QSqlQuery>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <csignal>
+#include <cstdio>
+#include <functional>
+#include <memory>
+
+#include <unistd.h>
+
+using Quiesce::Durability;
+using Quiesce::RecoveryInfo;
+using Quiesce::Request;
+using Quiesce::SessionRecord;
+using Quiesce::StateStore;
+using Quiesce::StoreError;
+using Quiesce::StoreOptions;
+
+// Makes one bad file (or directory) at the path it gets.
+using Prepare = std::function<bool(const QString &)>;
+
+namespace {
+
+// Qt Sql's warnings about connections used or removed wrongly. Any of them fails the test that caused it
+// (checked in cleanup(): the handler may run on the store thread, where QFAIL cannot).
+QMutex s_warningsMutex;
+QStringList s_badWarnings;
+QtMessageHandler s_previousHandler = nullptr;
+
+void messageHandler(QtMsgType type, const QMessageLogContext &context, const QString &message)
+{
+    if (message.contains(QLatin1StringView("still in use"))
+        || message.contains(QLatin1StringView("does not belong to the calling thread"))
+        || message.contains(QLatin1StringView("QSqlDatabasePrivate"))
+        || message.contains(QLatin1StringView("duplicate connection name"))) {
+        const QMutexLocker locker(&s_warningsMutex);
+        s_badWarnings.append(message);
+    }
+    if (s_previousHandler != nullptr)
+        s_previousHandler(type, context, message);
+}
+
+constexpr int kWait = 20000; // generous bound for a loaded 2-core CI machine; never a timing assertion
+
+QByteArray sha256(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return QByteArray();
+    return QCryptographicHash::hash(file.readAll(), QCryptographicHash::Sha256).toHex();
+}
+
+QStringList listing(const QString &directory)
+{
+    QStringList entries = QDir(directory).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden
+                                                    | QDir::System);
+    entries.sort();
+    return entries;
+}
+
+QList<quint64> range(quint64 first, quint64 last)
+{
+    QList<quint64> ids;
+    for (quint64 id = first; id <= last; ++id)
+        ids.append(id);
+    return ids;
+}
+
+Request request(quint64 id, int costMs = 5)
+{
+    Request r;
+    r.id = id;
+    r.costMs = costMs;
+    return r;
+}
+
+QList<quint64> idsOf(const QList<Request> &requests)
+{
+    QList<quint64> ids;
+    for (const Request &r : requests)
+        ids.append(r.id);
+    return ids;
+}
+
+// Every id the spy's signals carried, in order.
+QList<quint64> collected(const QSignalSpy &spy)
+{
+    QList<quint64> ids;
+    for (const QList<QVariant> &arguments : spy)
+        ids += arguments.at(0).value<QList<quint64>>();
+    return ids;
+}
+
+StoreOptions options(const QString &path)
+{
+    StoreOptions o;
+    o.path = path;
+    return o;
+}
+
+quint32 headerField(const QString &path, int offset)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return 0;
+    const QByteArray header = file.read(100);
+    if (header.size() < offset + 4)
+        return 0;
+    const auto *p = reinterpret_cast<const uchar *>(header.constData()) + offset;
+    return (quint32(p[0]) << 24) | (quint32(p[1]) << 16) | (quint32(p[2]) << 8) | quint32(p[3]);
+}
+
+int pageSize(const QString &path)
+{
+    const quint32 value = headerField(path, 16) >> 16;
+    return value == 1 ? 65536 : int(value);
+}
+
+bool patchFile(const QString &path, qint64 offset, const QByteArray &bytes)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadWrite) || !file.seek(offset))
+        return false;
+    return file.write(bytes) == bytes.size();
+}
+
+// The test's own SQLite connection (for fixtures and for looking behind the store's back), removed properly.
+bool withDatabase(const QString &path, const std::function<bool(QSqlDatabase &)> &body)
+{
+    static int counter = 0;
+    const QString name = QStringLiteral("tst-statestore-%1").arg(++counter);
+    bool ok = false;
+    {
+        QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+        db.setDatabaseName(path);
+        if (db.open()) {
+            ok = body(db);
+            db.close();
+        }
+    }
+    QSqlDatabase::removeDatabase(name);
+    return ok;
+}
+
+bool execAll(QSqlDatabase &db, const QStringList &statements)
+{
+    for (const QString &sql : statements) {
+        QSqlQuery query(db);
+        if (!query.exec(sql)) {
+            qWarning("fixture: %s: %s", qPrintable(sql), qPrintable(query.lastError().text()));
+            return false;
+        }
+    }
+    return true;
+}
+
+// A journal with \a count pending requests, saved cleanly (checkpointed: the main file holds everything).
+bool makeJournal(const QString &path, int count = 20)
+{
+    StateStore store;
+    if (!store.open(options(path)))
+        return false;
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    for (int i = 0; i < count; ++i)
+        store.accept(request(store.nextId() + quint64(i)));
+    if (!QTest::qWaitFor([&] { return collected(accepted).size() == count; }, kWait))
+        return false;
+    QSignalSpy saved(&store, &StateStore::saved);
+    store.save({}, SessionRecord());
+    if (!saved.wait(kWait) || !saved.at(0).at(0).toBool())
+        return false;
+    return !QFileInfo::exists(path + QStringLiteral("-wal")) || QFileInfo(path + QStringLiteral("-wal")).size() == 0;
+}
+
+QJsonObject inspectJson(const QString &path, bool withIds = true)
+{
+    QByteArray json;
+    QString error;
+    int exitCode = -1;
+    if (!StateStore::inspect(path, withIds, &json, &error, &exitCode)) {
+        qWarning("inspect failed: %s", qPrintable(error));
+        return QJsonObject();
+    }
+    return QJsonDocument::fromJson(json).object();
+}
+
+QList<quint64> jsonIds(const QJsonObject &root, const char *state)
+{
+    QList<quint64> ids;
+    const QJsonArray array = root.value(QStringLiteral("ids")).toObject().value(QLatin1StringView(state)).toArray();
+    for (const QJsonValue &value : array)
+        ids.append(quint64(value.toInteger()));
+    return ids;
+}
+
+qint64 jsonCount(const QJsonObject &root, const char *state)
+{
+    return root.value(QStringLiteral("counts")).toObject().value(QLatin1StringView(state)).toInteger(-1);
+}
+
+quint64 bit(int signo)
+{
+    return quint64(1) << (signo - 1);
+}
+
+quint64 procMask(const QString &statusPath, const QByteArray &field)
+{
+    QFile file(statusPath);
+    if (!file.open(QIODevice::ReadOnly))
+        return 0;
+    const QList<QByteArray> lines = file.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        if (line.startsWith(QByteArray(field + ':')))
+            return line.mid(field.size() + 1).trimmed().toULongLong(nullptr, 16);
+    }
+    return 0;
+}
+
+// Child mode (see main()): opens the journal, accepts 1..10, starts 1..4, finishes 1..2, says "ready" once all of
+// that is committed, and waits to be killed.
+int runCrashChild(const QString &path)
+{
+    StateStore store;
+    if (!store.open(options(path))) {
+        std::fprintf(stderr, "child: %s\n", qPrintable(store.errorString()));
+        return 2;
+    }
+    QObject::connect(&store, &StateStore::completed, &store, [](const QList<quint64> &ids) {
+        if (ids.contains(2)) {
+            std::printf("ready\n");
+            std::fflush(stdout);
+        }
+    });
+    for (quint64 id = 1; id <= 10; ++id)
+        store.accept(request(id, 10 + int(id)));
+    store.markInProgress({1, 2, 3, 4});
+    store.markDone({1, 2});
+    return QCoreApplication::exec();
+}
+
+} // namespace
+
+class tst_StateStore : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanup();
+
+    void exitCodes();
+    void defaultPath();
+    void createsTheSchema_data();
+    void createsTheSchema();
+    void storeThreadBlocksHandledSignals();
+    void groupCommitBatchesChanges_data();
+    void groupCommitBatchesChanges();
+    void partialBatchCommitsOnTheTimer();
+    void idsAreNeverReused();
+    void recoversAfterDestructionWithoutSave();
+    void recoversAfterKill9();
+    void saveWritesTheSessionAndCheckpoints();
+    void saveFailureIsReported();
+    void commitFailureIsRetriedWithoutLossOrDuplicates();
+    void rejectsBadFiles_data();
+    void rejectsBadFiles();
+    void secondOpenOfTheSameFileIsRefused();
+    void inspectWhileOpenAndAfterSave();
+    void inspectNeverCreatesFiles();
+    void moveAside();
+    void moveAsideRefuses();
+
+private:
+    QTemporaryDir m_dir;
+};
+
+void tst_StateStore::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    QVERIFY2(QSqlDatabase::isDriverAvailable(QStringLiteral("QSQLITE")), "the QSQLITE driver is required");
+    s_previousHandler = qInstallMessageHandler(messageHandler);
+    QStandardPaths::setTestModeEnabled(true);
+}
+
+void tst_StateStore::cleanup()
+{
+    StateStore::setFailNextCommitsForTesting(0);
+    QStringList bad;
+    {
+        const QMutexLocker locker(&s_warningsMutex);
+        bad.swap(s_badWarnings);
+    }
+    QVERIFY2(bad.isEmpty(), qPrintable(bad.join(QLatin1Char('\n'))));
+    // Every connection the store made was removed (the store's are gone once it is destroyed or saved).
+    QVERIFY2(QSqlDatabase::connectionNames().isEmpty(),
+             qPrintable(QSqlDatabase::connectionNames().join(QLatin1Char(' '))));
+}
+
+void tst_StateStore::exitCodes()
+{
+    QCOMPARE(StateStore::exitCode(StoreError::None), 0);
+    QCOMPARE(StateStore::exitCode(StoreError::Corrupt), 65);
+    QCOMPARE(StateStore::exitCode(StoreError::NewerSchema), 65);
+    QCOMPARE(StateStore::exitCode(StoreError::CannotOpen), 73);
+    QCOMPARE(StateStore::exitCode(StoreError::WriteFailed), 74);
+}
+
+void tst_StateStore::defaultPath()
+{
+    const QString path = StateStore::defaultPath();
+    QVERIFY(path.endsWith(QLatin1StringView("/state.sqlite")));
+    QCOMPARE(QFileInfo(path).absolutePath(), QStandardPaths::writableLocation(QStandardPaths::AppDataLocation));
+}
+
+void tst_StateStore::createsTheSchema_data()
+{
+    QTest::addColumn<QString>("relative");
+    QTest::addColumn<bool>("emptyFileFirst");
+    QTest::newRow("missing file") << QStringLiteral("fresh/state.sqlite") << false;
+    QTest::newRow("missing directories") << QStringLiteral("fresh2/a/b/state.sqlite") << false;
+    QTest::newRow("0-byte file (an empty SQLite database)") << QStringLiteral("fresh3/state.sqlite") << true;
+}
+
+void tst_StateStore::createsTheSchema()
+{
+    QFETCH(QString, relative);
+    QFETCH(bool, emptyFileFirst);
+    const QString path = m_dir.filePath(relative);
+    if (emptyFileFirst) {
+        QVERIFY(QDir().mkpath(QFileInfo(path).absolutePath()));
+        QFile file(path);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+    }
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        QVERIFY(store.isOpen());
+        QCOMPARE(store.error(), StoreError::None);
+        QCOMPARE(store.path(), QFileInfo(path).absoluteFilePath());
+        QCOMPARE(store.nextId(), quint64(1));
+        QVERIFY(store.pendingRequests().isEmpty());
+        const RecoveryInfo recovery = store.recovery();
+        QVERIFY(!recovery.previousUnclean);
+        QCOMPARE(recovery.previousSessionId, qint64(0));
+        QCOMPARE(recovery.recovered, quint64(0));
+        QCOMPARE(recovery.pending, quint64(0));
+        QVERIFY(store.sessionId() > 0);
+        QVERIFY(QFileInfo::exists(path + QStringLiteral(".lock")));
+    }
+    // Closed (the last connection folds the WAL back): the header holds what open() set.
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral(".lock")));
+    QCOMPARE(headerField(path, 68), quint32(0x51554945)); // application_id 'QUIE'
+    QCOMPARE(headerField(path, 60), quint32(1));          // user_version
+    QCOMPARE(headerField(path, 16) & 0xffff, quint32(0x0202)); // file format 2/2: WAL mode
+    bool tablesOk = false;
+    QVERIFY(withDatabase(path, [&](QSqlDatabase &db) {
+        QStringList tables = db.tables();
+        tables.sort();
+        tablesOk = tables == QStringList{QStringLiteral("meta"), QStringLiteral("requests"), QStringLiteral("sessions")};
+        return true;
+    }));
+    QVERIFY(tablesOk);
+}
+
+void tst_StateStore::storeThreadBlocksHandledSignals()
+{
+    Quiesce::UnixSignalNotifier notifier;
+    QVERIFY(notifier.watch(SIGUSR1));
+    StateStore store;
+    QVERIFY2(store.open(options(m_dir.filePath(QStringLiteral("mask.sqlite")))), qPrintable(store.errorString()));
+
+    // Find the store thread by its name (QThread names the OS thread after objectName()).
+    QString storeTask;
+    const QStringList tasks = QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &task : tasks) {
+        QFile comm(QStringLiteral("/proc/self/task/%1/comm").arg(task));
+        if (comm.open(QIODevice::ReadOnly) && comm.readAll().trimmed() == "quiesce-store")
+            storeTask = task;
+    }
+    QVERIFY2(!storeTask.isEmpty(), "no thread named quiesce-store");
+    const quint64 storeBlocked = procMask(QStringLiteral("/proc/self/task/%1/status").arg(storeTask), "SigBlk");
+    QVERIFY(storeBlocked & bit(SIGUSR1));
+    // The main thread keeps it unblocked: the check above can fail.
+    const quint64 mainBlocked = procMask(QStringLiteral("/proc/self/task/%1/status").arg(::getpid()), "SigBlk");
+    QCOMPARE(mainBlocked & bit(SIGUSR1), quint64(0));
+}
+
+void tst_StateStore::groupCommitBatchesChanges_data()
+{
+    QTest::addColumn<Durability>("durability");
+    QTest::newRow("synchronous=NORMAL") << Durability::Normal;
+    QTest::newRow("synchronous=FULL") << Durability::Full;
+}
+
+void tst_StateStore::groupCommitBatchesChanges()
+{
+    QFETCH(Durability, durability);
+    const QString path = m_dir.filePath(QStringLiteral("group-%1.sqlite").arg(int(durability)));
+    constexpr int kCount = 500;
+    constexpr int kBatch = 100;
+    {
+        StateStore store;
+        StoreOptions o = options(path);
+        o.durability = durability;
+        o.maxBatch = kBatch;
+        o.flushIntervalMs = 600000; // only full batches commit here: the count of transactions is exact
+        QVERIFY2(store.open(o), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        for (quint64 id = 1; id <= kCount; ++id)
+            store.accept(request(id));
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted).size(), kCount, kWait);
+        QCOMPARE(collected(accepted), range(1, kCount)); // every id once, in order
+        QCOMPARE(accepted.size(), kCount / kBatch);      // one signal per committed batch ...
+        for (const QList<QVariant> &arguments : std::as_const(accepted))
+            QCOMPARE(arguments.at(0).value<QList<quint64>>().size(), kBatch);
+        QCOMPARE(store.transactionCount(), quint64(kCount / kBatch)); // ... and one transaction each
+    }
+    // Destroyed without save: the data is there after reopening all the same.
+    StateStore reopened;
+    QVERIFY2(reopened.open(options(path)), qPrintable(reopened.errorString()));
+    QCOMPARE(idsOf(reopened.pendingRequests()), range(1, kCount));
+    QCOMPARE(reopened.nextId(), quint64(kCount + 1));
+    QVERIFY(reopened.recovery().previousUnclean);
+}
+
+void tst_StateStore::partialBatchCommitsOnTheTimer()
+{
+    const QString path = m_dir.filePath(QStringLiteral("partial.sqlite"));
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString())); // 5 ms interval, batches of 1000
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    QSignalSpy completed(&store, &StateStore::completed);
+    for (quint64 id = 1; id <= 7; ++id)
+        store.accept(request(id));
+    store.markInProgress({1, 2, 3});
+    store.markDone({1, 3});
+    QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64>{1, 3}), kWait);
+    QCOMPARE(collected(accepted), range(1, 7));
+    QVERIFY(store.transactionCount() >= 1);
+    QVERIFY(store.transactionCount() <= 9); // batched, never more transactions than calls
+
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonIds(root, "pending"), (QList<quint64>{4, 5, 6, 7}));
+    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64>{2}));
+    QCOMPARE(jsonIds(root, "done"), (QList<quint64>{1, 3}));
+}
+
+void tst_StateStore::idsAreNeverReused()
+{
+    const QString path = m_dir.filePath(QStringLiteral("ids.sqlite"));
+    QVERIFY(makeJournal(path, 5));
+    // Rows deleted behind the store's back (pruning, say): the persistent counter still knows 5 was used.
+    QVERIFY(withDatabase(path, [](QSqlDatabase &db) { return execAll(db, {QStringLiteral("DELETE FROM requests")}); }));
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QVERIFY(store.pendingRequests().isEmpty());
+    QCOMPARE(store.nextId(), quint64(6));
+}
+
+void tst_StateStore::recoversAfterDestructionWithoutSave()
+{
+    const QString path = m_dir.filePath(QStringLiteral("unclean.sqlite"));
+    qint64 firstSession = 0;
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        firstSession = store.sessionId();
+        QSignalSpy completed(&store, &StateStore::completed);
+        for (quint64 id = 1; id <= 10; ++id)
+            store.accept(request(id, int(id)));
+        store.markInProgress({1, 2, 3, 4});
+        store.markDone({1, 2});
+        QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64>{1, 2}), kWait);
+    } // no save(): the session never gets its clean end
+
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    const RecoveryInfo recovery = store.recovery();
+    QVERIFY(recovery.previousUnclean);
+    QCOMPARE(recovery.previousSessionId, firstSession);
+    QCOMPARE(recovery.previousPid, qint64(QCoreApplication::applicationPid()));
+    QCOMPARE(recovery.recovered, quint64(2));
+    QCOMPARE(recovery.pending, quint64(8));
+    QVERIFY(store.sessionId() > firstSession);
+    const QList<Request> pending = store.pendingRequests();
+    QCOMPARE(idsOf(pending), range(3, 10)); // oldest first
+    QCOMPARE(pending.at(0).attempts, 1);    // started once before the crash
+    QCOMPARE(pending.at(1).attempts, 1);
+    QCOMPARE(pending.at(2).attempts, 0);
+    QCOMPARE(pending.at(0).costMs, 3);
+    QCOMPARE(store.nextId(), quint64(11));
+}
+
+void tst_StateStore::recoversAfterKill9()
+{
+    const QString directory = m_dir.filePath(QStringLiteral("crash"));
+    QVERIFY(QDir().mkpath(directory));
+    const QString path = QDir(directory).filePath(QStringLiteral("state.sqlite"));
+
+    QProcess child;
+    child.setProgram(QCoreApplication::applicationFilePath());
+    child.setArguments({QStringLiteral("--crash-child"), path});
+    QByteArray output;
+    connect(&child, &QProcess::readyReadStandardOutput, this, [&] { output += child.readAllStandardOutput(); });
+    child.start();
+    QVERIFY(child.waitForStarted(kWait));
+    QTRY_VERIFY_WITH_TIMEOUT(output.contains("ready") || child.state() == QProcess::NotRunning, kWait);
+    QVERIFY2(output.contains("ready"), child.readAllStandardError().constData());
+    const qint64 childPid = child.processId();
+
+    // Another process has the journal open in WAL mode: inspect reads it read-only and creates nothing.
+    const QStringList before = listing(directory);
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(listing(directory), before);
+    QCOMPARE(jsonIds(root, "done"), (QList<quint64>{1, 2}));
+    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64>{3, 4}));
+    QCOMPARE(jsonIds(root, "pending"), range(5, 10));
+    const QJsonArray sessions = root.value(QStringLiteral("sessions")).toArray();
+    QCOMPARE(sessions.size(), 1);
+    QCOMPARE(sessions.at(0).toObject().value(QStringLiteral("pid")).toInteger(), childPid);
+    QVERIFY(sessions.at(0).toObject().value(QStringLiteral("ended")).isNull());
+
+    // kill -9: no destructor, no checkpoint; the WAL, the -shm and a stale lock file stay behind.
+    QSignalSpy finished(&child, &QProcess::finished);
+    child.kill();
+    QVERIFY(finished.wait(kWait));
+    QCOMPARE(child.exitStatus(), QProcess::CrashExit);
+    const QByteArray childErrors = child.readAllStandardError();
+    QVERIFY2(!childErrors.contains("still in use"), childErrors.constData());
+
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    const RecoveryInfo recovery = store.recovery();
+    QVERIFY(recovery.previousUnclean);
+    QCOMPARE(recovery.previousPid, childPid);
+    QCOMPARE(recovery.recovered, quint64(2));
+    QCOMPARE(recovery.pending, quint64(8));
+    const QList<Request> pending = store.pendingRequests();
+    QCOMPARE(idsOf(pending), range(3, 10));
+    QCOMPARE(pending.at(0).attempts, 1);
+    QCOMPARE(pending.at(0).costMs, 13);
+    QCOMPARE(pending.at(2).attempts, 0);
+    QCOMPARE(store.nextId(), quint64(11));
+}
+
+void tst_StateStore::saveWritesTheSessionAndCheckpoints()
+{
+    const QString path = m_dir.filePath(QStringLiteral("save.sqlite"));
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    QSignalSpy completed(&store, &StateStore::completed);
+    QSignalSpy saved(&store, &StateStore::saved);
+    QStringList order;
+    connect(&store, &StateStore::accepted, this, [&] { order.append(QStringLiteral("accepted")); });
+    connect(&store, &StateStore::saved, this, [&] { order.append(QStringLiteral("saved")); });
+
+    // Queued right before save(): save commits them first, and reports them before saved().
+    store.accept(request(1));
+    store.accept(request(2));
+    store.accept(request(3));
+    store.markInProgress({1, 2});
+    store.markDone({1});
+    SessionRecord record;
+    record.reason = QStringLiteral("sigterm");
+    record.senderPid = 4242;
+    record.exitCode = 0;
+    record.report = QJsonObject{{QStringLiteral("phases"), QJsonArray{QJsonObject{{QStringLiteral("name"), QStringLiteral("drain")},
+                                                                                 {QStringLiteral("ms"), 12}}}},
+                                {QStringLiteral("requeued"), 1}};
+    store.save({2}, record);
+    QVERIFY(saved.wait(kWait));
+    QCOMPARE(saved.size(), 1);
+    QCOMPARE(saved.at(0).at(0).toBool(), true);
+    QCOMPARE(saved.at(0).at(1).toString(), QString());
+    QCOMPARE(collected(accepted), range(1, 3));
+    QCOMPARE(collected(completed), (QList<quint64>{1}));
+    QCOMPARE(order.last(), QStringLiteral("saved"));
+    QVERIFY(!store.isOpen());
+    QCOMPARE(store.error(), StoreError::None);
+
+    // Checkpointed and closed: the main file is the whole state; no lock file is left.
+    const QFileInfo wal(path + QStringLiteral("-wal"));
+    QVERIFY(!wal.exists() || wal.size() == 0);
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral(".lock")));
+
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonCount(root, "pending"), qint64(2));
+    QCOMPARE(jsonCount(root, "in_progress"), qint64(0));
+    QCOMPARE(jsonCount(root, "done"), qint64(1));
+    QCOMPARE(root.value(QStringLiteral("next_id")).toInteger(), qint64(4));
+    const QJsonObject session = root.value(QStringLiteral("sessions")).toArray().last().toObject();
+    QCOMPARE(session.value(QStringLiteral("clean")).toBool(), true);
+    QCOMPARE(session.value(QStringLiteral("reason")).toString(), QStringLiteral("sigterm"));
+    QCOMPARE(session.value(QStringLiteral("sender")).toInteger(), qint64(4242));
+    QCOMPARE(session.value(QStringLiteral("exit_code")).toInteger(), qint64(0));
+    QCOMPARE(session.value(QStringLiteral("pid")).toInteger(), qint64(QCoreApplication::applicationPid()));
+    QCOMPARE(session.value(QStringLiteral("report")).toObject(), record.report);
+    QVERIFY(!session.value(QStringLiteral("ended")).toString().isEmpty());
+
+    // Changes after save are ignored; a second save reports failure without touching anything.
+    store.accept(request(99));
+    store.save({}, record);
+    QVERIFY(saved.wait(kWait));
+    QCOMPARE(saved.last().at(0).toBool(), false);
+
+    StateStore reopened;
+    QVERIFY2(reopened.open(options(path)), qPrintable(reopened.errorString()));
+    QVERIFY(!reopened.recovery().previousUnclean);
+    QCOMPARE(reopened.recovery().recovered, quint64(0));
+    const QList<Request> pending = reopened.pendingRequests();
+    QCOMPARE(idsOf(pending), (QList<quint64>{2, 3}));
+    QCOMPARE(pending.at(0).attempts, 1); // requeued by save after one start
+    QCOMPARE(reopened.nextId(), quint64(4));
+}
+
+void tst_StateStore::saveFailureIsReported()
+{
+    const QString path = m_dir.filePath(QStringLiteral("savefail.sqlite"));
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        QSignalSpy saved(&store, &StateStore::saved);
+        QSignalSpy failed(&store, &StateStore::commitFailed);
+        store.accept(request(1));
+        StateStore::setFailNextCommitsForTesting(1000); // the disk stays full
+        store.save({}, SessionRecord());
+        QVERIFY(saved.wait(kWait));
+        QCOMPARE(saved.at(0).at(0).toBool(), false);
+        QVERIFY(saved.at(0).at(1).toString().contains(QLatin1StringView("injected")));
+        QCOMPARE(failed.size(), 1);
+        QVERIFY(!store.isOpen());
+        QCOMPARE(store.error(), StoreError::WriteFailed);
+        QCOMPARE(StateStore::exitCode(store.error()), 74);
+        StateStore::setFailNextCommitsForTesting(0);
+    }
+    // Nothing was committed, and the session has no clean end.
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QVERIFY(store.recovery().previousUnclean);
+    QVERIFY(store.pendingRequests().isEmpty());
+}
+
+void tst_StateStore::commitFailureIsRetriedWithoutLossOrDuplicates()
+{
+    const QString path = m_dir.filePath(QStringLiteral("retry.sqlite"));
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        QStringList order;
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        QSignalSpy failed(&store, &StateStore::commitFailed);
+        QSignalSpy recovered(&store, &StateStore::commitRecovered);
+        connect(&store, &StateStore::accepted, this, [&] { order.append(QStringLiteral("accepted")); });
+        connect(&store, &StateStore::commitFailed, this, [&] { order.append(QStringLiteral("failed")); });
+        connect(&store, &StateStore::commitRecovered, this, [&] { order.append(QStringLiteral("recovered")); });
+
+        StateStore::setFailNextCommitsForTesting(3); // three commits in a row fail after all their statements ran
+        for (quint64 id = 1; id <= 10; ++id)
+            store.accept(request(id));
+        store.markInProgress({1, 2, 3, 4, 5});
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted).size(), 10, kWait);
+        QCOMPARE(collected(accepted), range(1, 10)); // nothing lost, nothing twice
+        QCOMPARE(failed.size(), 1);                  // once per streak
+        QVERIFY(failed.at(0).at(0).toString().contains(QLatin1StringView("injected")));
+        QCOMPARE(recovered.size(), 1);
+        // Nothing counted as accepted before a commit succeeded.
+        QCOMPARE(order.first(), QStringLiteral("failed"));
+        QCOMPARE(order.at(1), QStringLiteral("recovered"));
+        QCOMPARE(order.at(2), QStringLiteral("accepted"));
+
+        QSignalSpy saved(&store, &StateStore::saved);
+        store.save({}, SessionRecord());
+        QVERIFY(saved.wait(kWait));
+        QVERIFY(saved.at(0).at(0).toBool());
+    }
+    // Rolled back completely each time: the retried batch applied exactly once (attempts 1, not 4).
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonIds(root, "in_progress"), range(1, 5));
+    QCOMPARE(jsonIds(root, "pending"), range(6, 10));
+    QList<int> attempts;
+    QVERIFY(withDatabase(path, [&](QSqlDatabase &db) {
+        QSqlQuery query(db);
+        if (!query.exec(QStringLiteral("SELECT attempts FROM requests ORDER BY id")))
+            return false;
+        while (query.next())
+            attempts.append(query.value(0).toInt());
+        return true;
+    }));
+    QCOMPARE(attempts, (QList<int>{1, 1, 1, 1, 1, 0, 0, 0, 0, 0}));
+}
+
+void tst_StateStore::rejectsBadFiles_data()
+{
+    QTest::addColumn<QString>("name");
+    QTest::addColumn<Prepare>("prepare");
+    QTest::addColumn<StoreError>("error");
+    QTest::addColumn<QString>("message");
+
+    const Prepare journal = [](const QString &path) { return makeJournal(path); };
+    const Prepare text = [](const QString &path) {
+        QFile file(path);
+        return file.open(QIODevice::WriteOnly) && file.write("hello, this is not a database\n") > 0;
+    };
+    const auto truncatedBy = [journal](qint64 bytes) {
+        return Prepare([journal, bytes](const QString &path) {
+            if (!journal(path))
+                return false;
+            QFile file(path);
+            return file.resize(file.size() - (bytes < 0 ? pageSize(path) : bytes));
+        });
+    };
+    const auto patched = [journal](std::function<qint64(const QString &)> offset, QByteArray bytes) {
+        return Prepare([journal, offset, bytes](const QString &path) {
+            return journal(path) && patchFile(path, offset(path), bytes);
+        });
+    };
+    const auto foreign = [](QStringList statements) {
+        return Prepare([statements](const QString &path) {
+            return withDatabase(path, [&](QSqlDatabase &db) { return execAll(db, statements); });
+        });
+    };
+
+    QTest::newRow("text file") << QStringLiteral("text.sqlite") << text << StoreError::Corrupt
+                               << QStringLiteral("is not an SQLite database");
+    QTest::newRow("truncated mid-page") << QStringLiteral("trunc1.sqlite") << truncatedBy(100) << StoreError::Corrupt
+                                        << QStringLiteral("is truncated");
+    QTest::newRow("truncated by a page") << QStringLiteral("trunc2.sqlite") << truncatedBy(-1) << StoreError::Corrupt
+                                         << QStringLiteral("is truncated");
+    QTest::newRow("truncated header")
+        << QStringLiteral("trunc3.sqlite") << Prepare([journal](const QString &path) {
+               return journal(path) && QFile(path).resize(50);
+           })
+        << StoreError::Corrupt << QStringLiteral("is truncated");
+    QTest::newRow("flipped magic") << QStringLiteral("magic.sqlite")
+                                   << patched([](const QString &) { return qint64(3); }, QByteArray("X"))
+                                   << StoreError::Corrupt << QStringLiteral("is not an SQLite database");
+    QTest::newRow("flipped page size") << QStringLiteral("pagesize.sqlite")
+                                       << patched([](const QString &) { return qint64(16); }, QByteArray("\x03\x01", 2))
+                                       << StoreError::Corrupt << QStringLiteral("damaged SQLite header");
+    QTest::newRow("flipped b-tree page type")
+        << QStringLiteral("btree.sqlite")
+        << patched([](const QString &path) { return qint64(pageSize(path)); }, QByteArray("\x07", 1)) // page 2
+        << StoreError::Corrupt << QStringLiteral("state file");
+    QTest::newRow("foreign application_id")
+        << QStringLiteral("foreign1.sqlite")
+        << foreign({QStringLiteral("PRAGMA application_id = 1234"), QStringLiteral("CREATE TABLE things (x)")})
+        << StoreError::Corrupt << QStringLiteral("belongs to another application");
+    QTest::newRow("foreign application_id, no tables")
+        << QStringLiteral("foreign2.sqlite") << foreign({QStringLiteral("PRAGMA application_id = 77")})
+        << StoreError::Corrupt << QStringLiteral("belongs to another application");
+    QTest::newRow("other tables, application_id 0")
+        << QStringLiteral("foreign3.sqlite")
+        << foreign({QStringLiteral("CREATE TABLE requests (id INTEGER PRIMARY KEY, whatever)")})
+        << StoreError::Corrupt << QStringLiteral("another application");
+    QTest::newRow("ours but a table missing")
+        << QStringLiteral("partial.sqlite")
+        << foreign({QStringLiteral("PRAGMA application_id = 1364543813"), QStringLiteral("PRAGMA user_version = 1"),
+                    QStringLiteral("CREATE TABLE requests (id INTEGER PRIMARY KEY)")})
+        << StoreError::Corrupt << QStringLiteral("is missing");
+    QTest::newRow("newer user_version")
+        << QStringLiteral("newer.sqlite")
+        << patched([](const QString &) { return qint64(60); }, QByteArray("\0\0\0\x63", 4)) // 99
+        << StoreError::NewerSchema << QStringLiteral("created by a newer version");
+    QTest::newRow("empty file with a non-empty WAL")
+        << QStringLiteral("emptywal.sqlite") << Prepare([](const QString &path) {
+               QFile main(path);
+               QFile wal(path + QStringLiteral("-wal"));
+               return main.open(QIODevice::WriteOnly) && wal.open(QIODevice::WriteOnly) && wal.write("frames") > 0;
+           })
+        << StoreError::Corrupt << QStringLiteral("write-ahead log");
+    QTest::newRow("read-only file (mode 0444, also for root)")
+        << QStringLiteral("readonly.sqlite") << Prepare([journal](const QString &path) {
+               return journal(path) && QFile::setPermissions(path, QFile::ReadOwner | QFile::ReadGroup | QFile::ReadOther);
+           })
+        << StoreError::CannotOpen << QStringLiteral("is not writable");
+    QTest::newRow("read-only directory (mode 0555, also for root)")
+        << QStringLiteral("rodir/state.sqlite") << Prepare([journal](const QString &path) {
+               const QString directory = QFileInfo(path).absolutePath();
+               return QDir().mkpath(directory) && journal(path)
+                   && QFile::setPermissions(directory, QFile::ReadOwner | QFile::ExeOwner | QFile::ReadGroup
+                                                           | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther);
+           })
+        << StoreError::CannotOpen << QStringLiteral("its directory /");
+    QTest::newRow("path is a directory") << QStringLiteral("adir.sqlite")
+                                         << Prepare([](const QString &path) { return QDir().mkpath(path); })
+                                         << StoreError::CannotOpen << QStringLiteral("is a directory");
+    QTest::newRow("parent is a regular file (ENOTDIR, also for root)")
+        << QStringLiteral("plainfile/state.sqlite") << Prepare([](const QString &path) {
+               QFile file(QFileInfo(path).absolutePath());
+               return file.open(QIODevice::WriteOnly) && file.write("x") == 1;
+           })
+        << StoreError::CannotOpen << QStringLiteral("is not a directory");
+    QTest::newRow("under /proc (not creatable, also for root)")
+        << QStringLiteral("/proc/self/quiesce-test/state.sqlite") << Prepare([](const QString &) { return true; })
+        << StoreError::CannotOpen << QStringLiteral("cannot be created");
+}
+
+void tst_StateStore::rejectsBadFiles()
+{
+    QFETCH(QString, name);
+    QFETCH(Prepare, prepare);
+    QFETCH(StoreError, error);
+    QFETCH(QString, message);
+
+    const QString base = m_dir.filePath(QStringLiteral("bad/%1").arg(QString::fromLatin1(QTest::currentDataTag())));
+    const QString path = QDir::isAbsolutePath(name) ? name : QDir(base).filePath(name);
+    const QString directory = QFileInfo(path).absolutePath();
+    QVERIFY(QDir().mkpath(base));
+    // Undo the read-only rows' permissions whatever happens, so that the temporary directory can be removed.
+    const auto restore = qScopeGuard([&] {
+        if (!QDir::isAbsolutePath(name) && QFileInfo(directory).isDir())
+            QFile::setPermissions(directory, QFile::ReadOwner | QFile::WriteOwner | QFile::ExeOwner);
+    });
+    QVERIFY2(prepare(path), "fixture failed");
+
+    const bool fileExists = QFileInfo(path).isFile();
+    const QByteArray hashBefore = fileExists ? sha256(path) : QByteArray();
+    const QStringList listingBefore = listing(directory);
+
+    StateStore store;
+    QVERIFY(!store.open(options(path)));
+    QVERIFY(!store.isOpen());
+    QCOMPARE(store.error(), error);
+    QCOMPARE(StateStore::exitCode(store.error()), error == StoreError::CannotOpen ? 73 : 65);
+    QVERIFY2(store.errorString().contains(message), qPrintable(store.errorString()));
+    QVERIFY2(store.errorString().contains(QFileInfo(path).absoluteFilePath()), qPrintable(store.errorString()));
+    QVERIFY2(!store.errorString().contains(QLatin1Char('\n')), "one line");
+
+    // Untouched: same bytes, no -wal/-shm/lock file or anything else left next to it.
+    if (fileExists)
+        QCOMPARE(sha256(path), hashBefore);
+    QCOMPARE(listing(directory), listingBefore);
+
+    // A second attempt with the same object fails the same way (open() can be retried).
+    QVERIFY(!store.open(options(path)));
+    QCOMPARE(store.error(), error);
+}
+
+void tst_StateStore::secondOpenOfTheSameFileIsRefused()
+{
+    const QString path = m_dir.filePath(QStringLiteral("twice.sqlite"));
+    StateStore first;
+    QVERIFY2(first.open(options(path)), qPrintable(first.errorString()));
+    StateStore second;
+    QVERIFY(!second.open(options(path)));
+    QCOMPARE(second.error(), StoreError::CannotOpen);
+    QVERIFY2(second.errorString().contains(QStringLiteral("in use (locked by process %1)")
+                                               .arg(QCoreApplication::applicationPid())),
+             qPrintable(second.errorString()));
+    // The first one was not disturbed, and once it is done the file can be opened again.
+    QSignalSpy accepted(&first, &StateStore::accepted);
+    first.accept(request(1));
+    QVERIFY(accepted.wait(kWait));
+    QSignalSpy saved(&first, &StateStore::saved);
+    first.save({}, SessionRecord());
+    QVERIFY(saved.wait(kWait));
+    QVERIFY2(second.open(options(path)), qPrintable(second.errorString()));
+    QCOMPARE(idsOf(second.pendingRequests()), (QList<quint64>{1}));
+}
+
+void tst_StateStore::inspectWhileOpenAndAfterSave()
+{
+    const QString path = m_dir.filePath(QStringLiteral("inspect.sqlite"));
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    for (quint64 id = 1; id <= 3; ++id)
+        store.accept(request(id));
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted).size(), 3, kWait);
+
+    // Committed rows live in the WAL only (nothing checkpointed yet): inspect must read through it.
+    QByteArray json;
+    QString error;
+    int exitCode = -1;
+    QVERIFY2(StateStore::inspect(path, true, &json, &error, &exitCode), qPrintable(error));
+    QCOMPARE(exitCode, 0);
+    QJsonParseError parseError;
+    const QJsonObject root = QJsonDocument::fromJson(json, &parseError).object();
+    QCOMPARE(parseError.error, QJsonParseError::NoError);
+    QCOMPARE(root.value(QStringLiteral("path")).toString(), QFileInfo(path).absoluteFilePath());
+    QCOMPARE(root.value(QStringLiteral("schema_version")).toInt(), 1);
+    QCOMPARE(jsonCount(root, "pending"), qint64(3));
+    QCOMPARE(jsonCount(root, "in_progress"), qint64(0));
+    QCOMPARE(jsonCount(root, "done"), qint64(0));
+    QCOMPARE(root.value(QStringLiteral("next_id")).toInteger(), qint64(4));
+    QCOMPARE(jsonIds(root, "pending"), range(1, 3));
+    const QJsonArray sessions = root.value(QStringLiteral("sessions")).toArray();
+    QCOMPARE(sessions.size(), 1);
+    const QJsonObject session = sessions.at(0).toObject();
+    QCOMPARE(session.value(QStringLiteral("id")).toInteger(), store.sessionId());
+    QCOMPARE(session.value(QStringLiteral("clean")).toBool(), false);
+    QVERIFY(session.value(QStringLiteral("ended")).isNull());
+    QVERIFY(session.value(QStringLiteral("report")).isNull());
+    QVERIFY(!session.value(QStringLiteral("started")).toString().isEmpty());
+
+    // Without ids: no "ids" key.
+    QVERIFY(StateStore::inspect(path, false, &json, &error, &exitCode));
+    QVERIFY(!QJsonDocument::fromJson(json).object().contains(QStringLiteral("ids")));
+
+    // The store goes on working after being inspected.
+    store.accept(request(4));
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted).size(), 4, kWait);
+    QCOMPARE(jsonCount(inspectJson(path), "pending"), qint64(4));
+}
+
+void tst_StateStore::inspectNeverCreatesFiles()
+{
+    const QString directory = m_dir.filePath(QStringLiteral("inspect-nofiles"));
+    QVERIFY(QDir().mkpath(directory));
+    const QString missing = QDir(directory).filePath(QStringLiteral("missing.sqlite"));
+    QByteArray json;
+    QString error;
+    int exitCode = -1;
+    QVERIFY(!StateStore::inspect(missing, false, &json, &error, &exitCode));
+    QCOMPARE(exitCode, 73);
+    QVERIFY(error.contains(QLatin1StringView("does not exist")));
+    QVERIFY(listing(directory).isEmpty());
+
+    const QString text = QDir(directory).filePath(QStringLiteral("text.sqlite"));
+    {
+        QFile file(text);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("not a database at all, just some text\n");
+    }
+    QVERIFY(!StateStore::inspect(text, false, &json, &error, &exitCode));
+    QCOMPARE(exitCode, 65);
+    QVERIFY2(error.contains(text), qPrintable(error));
+
+    // A closed journal (no -wal/-shm): read without creating them.
+    const QString closed = QDir(directory).filePath(QStringLiteral("closed.sqlite"));
+    QVERIFY(makeJournal(closed, 4));
+    const QStringList before = listing(directory);
+    const QByteArray hashBefore = sha256(closed);
+    const QJsonObject root = inspectJson(closed);
+    QCOMPARE(jsonCount(root, "pending"), qint64(4));
+    QCOMPARE(root.value(QStringLiteral("sessions")).toArray().last().toObject().value(QStringLiteral("clean")).toBool(),
+             true);
+    QCOMPARE(listing(directory), before);
+    QCOMPARE(sha256(closed), hashBefore);
+}
+
+void tst_StateStore::moveAside()
+{
+    const QString directory = m_dir.filePath(QStringLiteral("aside"));
+    QVERIFY(QDir().mkpath(directory));
+    const QString path = QDir(directory).filePath(QStringLiteral("state.sqlite"));
+    const auto write = [](const QString &file, const QByteArray &bytes) {
+        QFile f(file);
+        return f.open(QIODevice::WriteOnly) && f.write(bytes) == bytes.size();
+    };
+    QVERIFY(write(path, "garbage"));
+    QVERIFY(write(path + QStringLiteral("-wal"), "wal bytes"));
+    QVERIFY(write(path + QStringLiteral("-shm"), "shm bytes"));
+
+    QString movedTo;
+    QString error;
+    QVERIFY2(StateStore::moveAside(path, &movedTo, &error), qPrintable(error));
+    QVERIFY2(QRegularExpression(QStringLiteral("/state\\.sqlite\\.corrupt-\\d{8}-\\d{6}$")).match(movedTo).hasMatch(),
+             qPrintable(movedTo));
+    QCOMPARE(QFileInfo(movedTo).absolutePath(), QFileInfo(path).absolutePath());
+    QVERIFY(!QFileInfo::exists(path));
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral("-wal")));
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral("-shm")));
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral(".lock")));
+    QFile moved(movedTo);
+    QVERIFY(moved.open(QIODevice::ReadOnly));
+    QCOMPARE(moved.readAll(), QByteArray("garbage"));
+    QFile movedWal(movedTo + QStringLiteral("-wal")); // paired, so SQLite would still find it
+    QVERIFY(movedWal.open(QIODevice::ReadOnly));
+    QCOMPARE(movedWal.readAll(), QByteArray("wal bytes"));
+    QVERIFY(QFileInfo::exists(movedTo + QStringLiteral("-shm")));
+
+    // Again within the same second: a distinct name, nothing overwritten.
+    QVERIFY(write(path, "more garbage"));
+    QString movedAgain;
+    QVERIFY2(StateStore::moveAside(path, &movedAgain, &error), qPrintable(error));
+    QVERIFY(movedAgain != movedTo);
+    QVERIFY(QFileInfo::exists(movedTo));
+    QVERIFY(QFileInfo::exists(movedAgain));
+
+    // The original path is free for a fresh journal.
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QCOMPARE(store.nextId(), quint64(1));
+}
+
+void tst_StateStore::moveAsideRefuses()
+{
+    const QString directory = m_dir.filePath(QStringLiteral("aside-refuse"));
+    QVERIFY(QDir().mkpath(directory));
+    QString movedTo;
+    QString error;
+
+    QVERIFY(!StateStore::moveAside(QDir(directory).filePath(QStringLiteral("missing.sqlite")), &movedTo, &error));
+    QVERIFY(error.contains(QLatin1StringView("does not exist")));
+
+    const QString subdirectory = QDir(directory).filePath(QStringLiteral("sub.sqlite"));
+    QVERIFY(QDir().mkpath(subdirectory));
+    QVERIFY(!StateStore::moveAside(subdirectory, &movedTo, &error));
+    QVERIFY(error.contains(QLatin1StringView("not a regular file")));
+    QVERIFY(QFileInfo(subdirectory).isDir());
+
+    const QString target = QDir(directory).filePath(QStringLiteral("target.sqlite"));
+    {
+        QFile file(target);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+    }
+    const QString link = QDir(directory).filePath(QStringLiteral("link.sqlite"));
+    QVERIFY(QFile::link(target, link));
+    QVERIFY(!StateStore::moveAside(link, &movedTo, &error));
+    QVERIFY(error.contains(QLatin1StringView("symbolic link")));
+    QVERIFY(QFileInfo(link).isSymLink());
+
+    // Never from under a running store.
+    const QString live = QDir(directory).filePath(QStringLiteral("live.sqlite"));
+    StateStore store;
+    QVERIFY2(store.open(options(live)), qPrintable(store.errorString()));
+    QVERIFY(!StateStore::moveAside(live, &movedTo, &error));
+    QVERIFY2(error.contains(QLatin1StringView("in use")), qPrintable(error));
+    QVERIFY(QFileInfo::exists(live));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc == 3 && qstrcmp(argv[1], "--crash-child") == 0) {
+        QCoreApplication app(argc, argv);
+        return runCrashChild(QString::fromLocal8Bit(argv[2]));
+    }
+    QCoreApplication app(argc, argv);
+    app.setApplicationName(QStringLiteral("tst_statestore"));
+    tst_StateStore test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
+
+#include "tst_statestore.moc"
