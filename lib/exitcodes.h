@@ -1,0 +1,17 @@
+#pragma once
+
+/*! \file
+    The process exit codes, shared by the library and the app (BSD sysexits.h values where one fits). They are
+    documented in `quiesce --help` and in the README; tests assert them. */
+
+namespace Quiesce::ExitCode {
+
+inline constexpr int Ok = 0;            //!< orderly shutdown, state saved
+inline constexpr int Usage = 64;        //!< bad command line or configuration value (EX_USAGE)
+inline constexpr int DataError = 65;    //!< state file corrupt, not ours, or from a newer version (EX_DATAERR)
+inline constexpr int HardDeadline = 70; //!< the watchdog's hard deadline passed (EX_SOFTWARE)
+inline constexpr int CantCreate = 73;   //!< state cannot be created or opened for writing (EX_CANTCREAT)
+inline constexpr int IoError = 74;      //!< state could not be saved during shutdown (EX_IOERR)
+inline constexpr int SignalBase = 128;  //!< 128 + signo: immediate exit on the third request
+
+} // namespace Quiesce::ExitCode

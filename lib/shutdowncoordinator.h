@@ -1,0 +1,281 @@
+#pragma once
+
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QJsonObject>
+#include <QtCore/QList>
+#include <QtCore/QMap>
+#include <QtCore/QObject>
+#include <QtCore/QString>
+#include <QtCore/QStringList>
+
+#include "exitcodes.h"
+
+#include <chrono>
+#include <functional>
+#include <memory>
+
+class QTimer;
+
+/* The one Q_NAMESPACE of namespace Quiesce lives here (moc defines Quiesce::staticMetaObject from this header):
+   another header that declared Q_NAMESPACE for Quiesce would define that symbol twice. Put further enums that
+   need Q_ENUM_NS here, or use Q_ENUM inside a class. */
+namespace Quiesce {
+Q_NAMESPACE
+
+/*! \brief How hard the process is being stopped. Only ever moves forward: Graceful -> Fast -> Immediate. */
+enum class ShutdownMode {
+    Graceful,  //!< first request: stop intake, drain within its budget, cancel, save, stop threads
+    Fast,      //!< second request: drain ends at once, cancel in-flight now, then save and stop as usual
+    Immediate, //!< third request: one line and an immediate exit with 128+signo; nothing else runs
+};
+Q_ENUM_NS(ShutdownMode)
+
+/*! \brief How one phase of the quit path ended. */
+enum class PhaseOutcome {
+    Ok,       //!< the hook called complete()
+    Failed,   //!< the hook called fail(): the exit code changes, the quit path continues
+    TimedOut, //!< the hook did not finish within the phase's budget; the quit path continues without it
+    Skipped,  //!< the phase has no hook, or the hook called skip()
+};
+Q_ENUM_NS(PhaseOutcome)
+
+/*! The lowercase word used in the SHUTDOWN lines and the JSON report: "graceful", "fast", "immediate". */
+QString shutdownModeName(ShutdownMode mode);
+/*! The lowercase word used in the SHUTDOWN lines and the JSON report: "ok", "failed", "timed-out", "skipped". */
+QString phaseOutcomeName(PhaseOutcome outcome);
+
+/*! \brief Who asked the process to stop, and why. */
+struct ShutdownRequest
+{
+    QString reason;        //!< "sigterm", "sigint", "window", "quit", "logout", "idle", "api", ...
+    int signo = 0;         //!< the signal behind the request, 0 when none (decides the IMMEDIATE exit code)
+    qint64 senderPid = 0;  //!< the process that sent the signal, 0 when unknown or not a signal
+};
+
+/*! \brief One phase as it ran. */
+struct PhaseRecord
+{
+    QString name;
+    qint64 elapsedMs = 0;
+    PhaseOutcome outcome = PhaseOutcome::Ok;
+    QString detail;
+};
+
+/*! \brief Everything the quit path did: printed at the end and stored with the session record. */
+struct ShutdownReport
+{
+    ShutdownRequest request;             //!< the FIRST request (the one that started the shutdown)
+    ShutdownMode mode = ShutdownMode::Graceful; //!< the mode reached
+    QList<PhaseRecord> phases;           //!< phases that ended, in the order they ran
+    QMap<QString, qint64> counts;        //!< set by the hooks: "finished", "cancelled", "requeued", "saved", ...
+    int exitCode = 0;
+    int requests = 0;                    //!< every request received while shutting down, the first included
+
+    /*! {"reason", "signo", "sender", "mode", "phases": [{"name", "ms", "outcome", "detail"}], "counts": {...},
+        "exit", "requests"}; mode and outcome as their lowercase names. */
+    QJsonObject toJson() const;
+    /*! The inverse of toJson(); unknown or missing fields keep their defaults. */
+    static ShutdownReport fromJson(const QJsonObject &json);
+};
+
+class ShutdownCoordinator;
+
+/*! \brief Handed to a phase hook: the phase's deadline, the mode, and the calls that end the phase.
+
+    Belongs to the coordinator and stays valid until the coordinator is destroyed, so a hook may keep the pointer
+    and call complete() long after the phase timed out: such late calls are ignored. The first of complete(),
+    fail(), skip() or the phase's timeout ends the phase; everything after that is ignored. These calls may be
+    made from any thread (they are forwarded to the coordinator's thread), synchronously inside the hook or later
+    from the event loop. */
+class ShutdownPhaseContext : public QObject
+{
+    Q_OBJECT
+
+public:
+    ~ShutdownPhaseContext() override;
+
+    QString phaseName() const;
+    /*! The mode now; a hook that starts in Fast mode should do its fast variant (the drain phase completes at
+        once). */
+    ShutdownMode mode() const;
+    /*! When the phase's budget runs out (QDeadlineTimer::Forever for a phase without a budget). */
+    QDeadlineTimer deadline() const;
+    /*! The report so far (the phases before this one, the counts set so far). */
+    const ShutdownReport &report() const;
+    /*! True once the phase ended (completed, failed, skipped or timed out). */
+    bool isFinished() const;
+
+    /*! Sets \a key in the report's counts (last value wins); allowed until the coordinator finishes, even after
+        this phase ended. */
+    void setCount(const QString &key, qint64 value);
+    /*! Ends the phase with PhaseOutcome::Ok. */
+    void complete(const QString &detail = {});
+    /*! Ends the phase with PhaseOutcome::Failed. The process will exit with \a exitCode (the first failure's
+        code wins; 0 leaves the exit code alone) but the quit path CONTINUES with the next phases. */
+    void fail(int exitCode, const QString &detail);
+    /*! Ends the phase with PhaseOutcome::Skipped (e.g. nothing to save). */
+    void skip(const QString &detail = {});
+
+Q_SIGNALS:
+    /*! The shutdown escalated while this phase runs. A drain hook completes at once on Fast. */
+    void modeChanged(Quiesce::ShutdownMode mode);
+
+private:
+    friend class ShutdownCoordinator;
+    ShutdownPhaseContext(ShutdownCoordinator *coordinator, const QString &name, QDeadlineTimer deadline);
+    void finish(PhaseOutcome outcome, int exitCode, const QString &detail);
+
+    ShutdownCoordinator *m_coordinator;
+    QString m_name;
+    QDeadlineTimer m_deadline;
+    bool m_finished = false;
+};
+
+/*! A phase's work. It starts whatever the phase does and ends the phase through the context, now or later. */
+using PhaseHook = std::function<void(ShutdownPhaseContext *context)>;
+
+class ShutdownWatchdog;
+
+/*! \brief The only way the process stops: a state machine of ordered, timed phases on the event loop.
+
+    Every trigger (signal, window close, File→Quit, logout, idle, API) calls requestShutdown(). The first request
+    starts a GRACEFUL shutdown: the phases run in order (lowest \c order first), each with its own budget; a phase
+    that overruns is recorded TimedOut and the machine moves on; a failing phase sets the exit code and the machine
+    moves on. At the end the report is printed and the exit function is called exactly once with the exit code
+    (0 unless a phase failed). A second request escalates to FAST (the running phase gets modeChanged()), a third
+    exits IMMEDIATELY with 128+signo. A watchdog thread started at the first request exits the process with
+    ExitHardTimeout if the whole shutdown passes the hard timeout, even if the main thread is stuck.
+
+    The machine never blocks the main thread and never runs a nested event loop: phases start from queued calls,
+    so they never run inside the caller of requestShutdown() or complete(), and not before the event loop runs.
+
+    Lives on the main thread. Configure it (phases, budgets, functions, timeout) before the first request. */
+class ShutdownCoordinator : public QObject
+{
+    Q_OBJECT
+
+public:
+    /*! Exit code of the watchdog when the hard timeout passes (70, EX_SOFTWARE). */
+    static constexpr int ExitHardTimeout = ExitCode::HardDeadline;
+    /*! A budget meaning "no per-phase limit": only the hard timeout bounds the phase. */
+    static constexpr std::chrono::milliseconds NoBudget{-1};
+
+    explicit ShutdownCoordinator(QObject *parent = nullptr);
+    /*! Stops and joins the watchdog thread (it never outlives the coordinator). */
+    ~ShutdownCoordinator() override;
+
+    /*! Adds a phase. Phases run by ascending \a order (equal orders in the order they were added). A \a budget of
+        0 leaves only synchronous completion; a negative one (NoBudget) means no per-phase limit. An empty \a hook
+        makes a phase that is recorded Skipped. Returns false (with a warning) for a duplicate name or once the
+        shutdown has begun. */
+    bool addPhase(const QString &name, int order, std::chrono::milliseconds budget, PhaseHook hook);
+    /*! Changes a phase's budget (config reload); a phase that is running keeps the budget it started with.
+        Returns false for an unknown name. */
+    bool setPhaseBudget(const QString &name, std::chrono::milliseconds budget);
+    std::chrono::milliseconds phaseBudget(const QString &name) const;
+    QStringList phaseNames() const;
+
+    /*! Counted from the FIRST request: when it passes, the watchdog writes one line and calls the immediate exit
+        function with ExitHardTimeout. 0 or negative disables the watchdog. Default: 30 s. The watchdog takes this,
+        the diagnostics, the immediate exit function and the direct output fd at the first request; later changes
+        apply to no running shutdown. The line names the running phase ("pending" before the first phase starts,
+        "finish" while the report is printed and finished() is emitted). */
+    void setHardTimeout(std::chrono::milliseconds timeout);
+    std::chrono::milliseconds hardTimeout() const;
+    /*! Called on the WATCHDOG thread when the hard timeout passes, so it must be thread-safe and must not wait for
+        the main thread; its text goes into the watchdog line ("worker quiesce-worker-2 request 17 busy 4.2 s"). */
+    void setDiagnostics(std::function<QString()> provider);
+    /*! The normal end of the quit path; default QCoreApplication::exit(code), i.e. the return from exec(). */
+    void setExitFunction(std::function<void(int)> exit);
+    /*! Used by IMMEDIATE mode (main thread) and by the watchdog (its own thread); must not return in production.
+        Default: flush stdio without waiting for its locks, then ::_exit(code). */
+    void setImmediateExitFunction(std::function<void(int)> exit);
+    /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). Default: write
+        the line to directOutputFd(). */
+    void setOutput(std::function<void(const QString &line)> sink);
+    /*! The file descriptor for the lines of the immediate path and of the watchdog, which bypass the sink and
+        write with ::write() (no Qt, no locks). Default STDOUT_FILENO; tests point it at a file. */
+    void setDirectOutputFd(int fd);
+    int directOutputFd() const;
+
+    /*! Startup (recovery) is complete. A request made before this is STICKY: remembered, and its phases run once
+        the coordinator is ready AND the event loop runs, never in the middle of startup. Not ready by default. */
+    void setReady();
+    bool isReady() const;
+
+    /*! Asks the process to stop; idempotent and re-entrancy safe (phases never run inside this call). The first
+        request starts a GRACEFUL shutdown. A second one of any kind while shutting down escalates to FAST. A third
+        exits IMMEDIATELY: one line on directOutputFd(), then the immediate exit function with 128 + the third
+        request's signo (130 for SIGINT, 143 for SIGTERM); a request without a signal counts as SIGINT (130),
+        the code a user's Ctrl+C would give. Requests after the end are ignored. Returns true if the request
+        started or escalated the shutdown (or was queued from another thread), false if it was ignored. May be
+        called from any thread: from another thread it is queued to the coordinator's. */
+    bool requestShutdown(const Quiesce::ShutdownRequest &request);
+
+    bool isShuttingDown() const;
+    /*! True once the quit path ended (exit function, immediate exit or watchdog). */
+    bool isFinished() const;
+    ShutdownMode mode() const;
+    /*! The running phase, empty when none runs. */
+    QString currentPhase() const;
+    ShutdownReport report() const;
+    int exitCode() const;
+
+Q_SIGNALS:
+    void shutdownStarted(const Quiesce::ShutdownRequest &request);
+    /*! Emitted for FAST. IMMEDIATE exits without returning to anyone, so it is not announced. */
+    void escalated(Quiesce::ShutdownMode mode, const Quiesce::ShutdownRequest &request);
+    void phaseStarted(const QString &name, qint64 budgetMs);
+    void phaseFinished(const Quiesce::PhaseRecord &record);
+    /*! Just before the exit function is called. */
+    void finished(int exitCode, const Quiesce::ShutdownReport &report);
+
+private:
+    friend class ShutdownPhaseContext;
+    struct Phase;
+    enum class State { Idle, Pending, Running, Finished };
+
+    void scheduleAdvance();
+    void advance();
+    bool startNextPhase();
+    void endCurrentPhase();
+    void onPhaseFinished(ShutdownPhaseContext *context, PhaseOutcome outcome, int exitCode, const QString &detail);
+    void onBudgetExpired();
+    void finishShutdown();
+    void exitImmediately(const ShutdownRequest &request);
+    void emitLine(const QString &line);
+    void startWatchdog();
+    void stopWatchdog();
+    bool isOwnThread() const;
+
+    QList<Phase> m_phases;
+    State m_state = State::Idle;
+    ShutdownMode m_mode = ShutdownMode::Graceful;
+    ShutdownReport m_report;
+    bool m_ready = false;
+    bool m_advanceScheduled = false;
+    bool m_inAdvance = false;
+    qsizetype m_phaseIndex = -1;
+    ShutdownPhaseContext *m_context = nullptr;
+    QTimer *m_budgetTimer = nullptr;
+    QElapsedTimer m_phaseClock;
+    PhaseOutcome m_pendingOutcome = PhaseOutcome::Ok;
+    QString m_pendingDetail;
+    qint64 m_pendingElapsedMs = 0;
+    bool m_phaseEnded = false;
+
+    std::chrono::milliseconds m_hardTimeout{30000};
+    std::function<QString()> m_diagnostics;
+    std::function<void(int)> m_exit;
+    std::function<void(int)> m_immediateExit;
+    std::function<void(const QString &)> m_output;
+    int m_directFd;
+    std::unique_ptr<ShutdownWatchdog> m_watchdog;
+};
+
+} // namespace Quiesce
+
+Q_DECLARE_METATYPE(Quiesce::ShutdownRequest)
+Q_DECLARE_METATYPE(Quiesce::PhaseRecord)
+Q_DECLARE_METATYPE(Quiesce::ShutdownReport)
