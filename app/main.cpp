@@ -1,1 +1,107 @@
-int main() { return 0; }
+#include "engine.h"
+#include "exitcodes.h"
+#include "lineoutput.h"
+#include "mainwindow.h"
+#include "options.h"
+#include "statestore.h"
+#include "unixsignalnotifier.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtWidgets/QApplication>
+
+#include <csignal>
+#include <cstring>
+#include <memory>
+
+#include <unistd.h>
+
+using namespace Quiesce;
+using namespace Quiesce::App;
+
+namespace {
+
+int runInspect(const Options &options)
+{
+    QByteArray json;
+    QString error;
+    int exitCode = 0;
+    const QString path = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
+    if (!StateStore::inspect(path, options.inspectIds, &json, &error, &exitCode)) {
+        writeStderrLine(error);
+        return exitCode;
+    }
+    writeStdoutLine(QString::fromUtf8(json.trimmed()));
+    return ExitCode::Ok;
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    // Order matters here. First, before anything can be slow or fail: stdout may be a pipe whose reader is gone,
+    // which must cost a line, not the process; and the signal bridge goes in before QCoreApplication exists, so a
+    // SIGTERM during startup is queued and handled once the event loop runs (never fatal, never lost).
+    struct sigaction ignore;
+    std::memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    if (::sigaction(SIGPIPE, &ignore, nullptr) == -1)
+        writeStderrLine(QStringLiteral("cannot ignore SIGPIPE: %1").arg(QString::fromLocal8Bit(std::strerror(errno))));
+    UnixSignalNotifier signalBridge;
+    if (!signalBridge.watch({SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2})) {
+        writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
+        return ExitCode::HardDeadline;
+    }
+
+    QCoreApplication::setApplicationName(QStringLiteral("quiesce"));
+    QCoreApplication::setOrganizationName(QStringLiteral("Quiesce"));
+    QCoreApplication::setApplicationVersion(QStringLiteral(QUIESCE_VERSION));
+
+    // The front end is chosen before the application object: a window needs QApplication, headless must not
+    // need a display at all.
+    bool noDisplay = false;
+    const bool headless = wantsHeadless(argc, argv, &noDisplay);
+    std::unique_ptr<QCoreApplication> app = headless ? std::make_unique<QCoreApplication>(argc, argv)
+                                                     : std::make_unique<QApplication>(argc, argv);
+
+    const ParseResult parsed = parseCommandLine(QCoreApplication::arguments());
+    if (!parsed.options) {
+        if (!parsed.error.isEmpty())
+            writeStderrLine(parsed.error);
+        else
+            ::write(STDOUT_FILENO, parsed.output.toUtf8().constData(), size_t(parsed.output.toUtf8().size()));
+        return parsed.exitCode;
+    }
+    const Options &options = *parsed.options;
+    if (options.command == Options::Command::Inspect)
+        return runInspect(options);
+    if (headless && noDisplay && !options.headless)
+        writeStderrLine(QStringLiteral("no display found (DISPLAY, WAYLAND_DISPLAY); running headless"));
+
+    Engine engine(options);
+    QObject::connect(&engine, &Engine::line, &engine, &writeStdoutLine);
+    engine.attachSignals(&signalBridge);
+
+    QString error;
+    int exitCode = ExitCode::Ok;
+    if (!engine.open(&error, &exitCode)) {
+        writeStderrLine(error);
+        return exitCode;
+    }
+
+    std::unique_ptr<MainWindow> window;
+    if (!headless)
+        window = std::make_unique<MainWindow>(&engine, options);
+    engine.start();
+    if (window)
+        window->show();
+
+    const int code = QCoreApplication::exec();
+
+    // The quit path only returns from exec() once every worker thread has stopped. Should one still run (it
+    // cannot, by construction), destroying it would abort: leave the way the watchdog would.
+    if (engine.hasStuckThreads())
+        ::_exit(ExitCode::HardDeadline);
+    window.reset();
+    return code;
+}

@@ -1,0 +1,113 @@
+#pragma once
+
+#include "options.h"
+#include "request.h"
+#include "shutdowncoordinator.h"
+
+#include <QtCore/QHash>
+#include <QtCore/QList>
+#include <QtCore/QObject>
+#include <QtCore/QTimer>
+
+#include <memory>
+
+namespace Quiesce {
+class RequestSource;
+class WorkerPool;
+class StateStore;
+class SystemdNotifier;
+class UnixSignalNotifier;
+struct SignalEvent;
+struct StopReport;
+} // namespace Quiesce
+
+namespace Quiesce::App {
+
+/*! Counters shown in the STATUS line and the window. */
+struct EngineCounters
+{
+    quint64 accepted = 0;  //!< committed as pending in this run
+    quint64 done = 0;      //!< committed as done in this run
+    quint64 shed = 0;      //!< refused because the queue was full (--overflow shed); never accepted
+    quint64 recovered = 0; //!< pending from earlier runs, processed first
+    int queued = 0;
+    int inFlight = 0;
+    int workers = 0;
+    int busy = 0;
+    double throughput = 0; //!< done per second over the last second
+    bool paused = false;
+};
+
+/*! \brief Wires the library's parts into the application; shared by the headless and the windowed front end.
+
+    Owns the state store, the worker pool, the request source and the shutdown coordinator, routes every stop
+    trigger (signals, window, logout, --exit-when-idle) into the coordinator, and registers the quit path's
+    phases in order: stop-intake, drain, cancel, save, stop-threads. It prints nothing itself: every lifecycle
+    line goes out through line(), which main() writes to stdout and the window shows in its log. */
+class Engine : public QObject
+{
+    Q_OBJECT
+
+public:
+    explicit Engine(const Options &options, QObject *parent = nullptr);
+    ~Engine() override;
+
+    /*! Opens the state (and recovers it) before the event loop runs. On failure returns false with a one-line
+        error and the documented exit code; nothing is started then. */
+    bool open(QString *error, int *exitCode);
+    /*! Connects the signal bridge (created first thing in main()) to the quit path and the other handlers. */
+    void attachSignals(UnixSignalNotifier *notifier);
+    /*! Starts the workers and intake, marks startup complete and prints READY. */
+    void start();
+
+    /*! The single entry to the quit path for the front ends ("window", "quit", "logout", "api"). */
+    void requestShutdown(const QString &reason);
+
+    ShutdownCoordinator *coordinator() const;
+    WorkerPool *pool() const;
+    RequestSource *source() const;
+    EngineCounters counters() const;
+    Tunables tunables() const;
+    void applyTunables(const Tunables &tunables);
+    void setPaused(bool paused);
+    void submitBurst(int count);
+    void simulateHangNext();
+    QString statusLine() const;
+    /*! True when a worker thread could not be stopped (hung): the process must then end through the watchdog. */
+    bool hasStuckThreads() const;
+
+Q_SIGNALS:
+    void line(const QString &text);
+    void countersChanged();
+
+private:
+    void registerPhases();
+    void onSignal(const Quiesce::SignalEvent &event);
+    void onGenerated(const Quiesce::Request &request);
+    void onAccepted(const QList<quint64> &ids);
+    void onCompleted(const QList<quint64> &ids);
+    void onFinished(const QList<Quiesce::Request> &requests);
+    void onReturned(const QList<Quiesce::Request> &requests);
+    void onCapacityAvailable();
+    void reloadConfig();
+    void checkIdle();
+    void emitLines(const QStringList &lines);
+
+    Options m_options;
+    std::unique_ptr<StateStore> m_store;
+    std::unique_ptr<WorkerPool> m_pool;
+    std::unique_ptr<RequestSource> m_source;
+    std::unique_ptr<ShutdownCoordinator> m_coordinator;
+    std::unique_ptr<SystemdNotifier> m_systemd;
+
+    QHash<quint64, Request> m_awaitingCommit; //!< handed to the store, not yet committed
+    QList<quint64> m_returnedIds;     //!< cancelled work to requeue in the save phase
+    EngineCounters m_counters;
+    bool m_intakeOpen = true;
+    bool m_stuckThreads = false;
+    QTimer m_throughputTimer;
+    quint64 m_doneAtLastTick = 0;
+    std::function<void()> m_intakeClosed; //!< completes the stop-intake phase once the last accept committed
+};
+
+} // namespace Quiesce::App

@@ -1,0 +1,656 @@
+#include "mainwindow.h"
+
+#include "engine.h"
+#include "lineoutput.h"
+#include "progressdelegate.h"
+#include "shutdowndialog.h"
+#include "throughputplot.h"
+#include "workerpool.h"
+#include "workertablemodel.h"
+
+#include <QtCore/QCoreApplication>
+#include <QtCore/QSettings>
+#include <QtGui/QAction>
+#include <QtGui/QCloseEvent>
+#include <QtGui/QFontDatabase>
+#include <QtGui/QGuiApplication>
+#include <QtGui/QIcon>
+#include <QtGui/QKeySequence>
+#include <QtGui/QPixmap>
+#if QT_CONFIG(sessionmanager)
+#include <QtGui/QSessionManager>
+#endif
+#include <QtWidgets/QApplication>
+#include <QtWidgets/QCheckBox>
+#include <QtWidgets/QDoubleSpinBox>
+#include <QtWidgets/QGridLayout>
+#include <QtWidgets/QGroupBox>
+#include <QtWidgets/QHBoxLayout>
+#include <QtWidgets/QHeaderView>
+#include <QtWidgets/QLabel>
+#include <QtWidgets/QMenu>
+#include <QtWidgets/QMenuBar>
+#include <QtWidgets/QMessageBox>
+#include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QPushButton>
+#include <QtWidgets/QSpinBox>
+#include <QtWidgets/QSplitter>
+#include <QtWidgets/QStatusBar>
+#include <QtWidgets/QStyle>
+#include <QtWidgets/QTableView>
+#include <QtWidgets/QToolBar>
+#include <QtWidgets/QVBoxLayout>
+
+#include <algorithm>
+
+namespace Quiesce::App {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr auto kPollInterval = 125ms;   // 8 Hz: smooth progress bars, negligible cost (snapshot() is cheap)
+constexpr auto kPlotInterval = 500ms;   // two samples a second: 120 points for the minute shown
+constexpr qint64 kThroughputWindowMs = 2000; // the plotted rate is averaged over this long
+constexpr qint64 kScreenshotAfterMs = 4000;  // --screenshot: let the plot and the table fill first ...
+constexpr quint64 kScreenshotAfterDone = 3;  // ... and some requests finish
+constexpr qint64 kScreenshotAtLatestMs = 15000; // ... but never wait forever (e.g. --rate 0)
+constexpr int kLogLines = 5000;
+
+// Settings keys: one place, so that a rename cannot leave a reader and a writer disagreeing.
+const QString kGeometryKey = QStringLiteral("window/geometry");
+const QString kStateKey = QStringLiteral("window/state");
+const QString kSplitterKey = QStringLiteral("window/splitter");
+const QString kRateKey = QStringLiteral("control/rate");
+const QString kWorkersKey = QStringLiteral("control/workers");
+const QString kBurstKey = QStringLiteral("control/burst");
+const QString kAskKey = QStringLiteral("behavior/askBeforeQuit");
+
+enum CounterIndex { Accepted, Done, Queued, InFlight, Shed, Recovered, Workers, Rate, CounterCount };
+
+// True when the command line names \a option: the command line then wins over what the window saved.
+bool commandLineSets(const QString &option)
+{
+    const QStringList args = QCoreApplication::arguments();
+    const QString flag = QStringLiteral("--") + option;
+    return std::any_of(args.cbegin(), args.cend(), [&flag](const QString &arg) {
+        return arg == flag || arg.startsWith(flag + QLatin1Char('='));
+    });
+}
+
+QString settingsStatusText(QSettings::Status status)
+{
+    switch (status) {
+    case QSettings::NoError:
+        return QString();
+    case QSettings::AccessError:
+        return QStringLiteral("access denied");
+    case QSettings::FormatError:
+        return QStringLiteral("the file is not a valid settings file");
+    }
+    return QStringLiteral("unknown error");
+}
+
+} // namespace
+
+MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
+    : QMainWindow(parent)
+    , m_engine(engine)
+    , m_model(new WorkerTableModel(this))
+    , m_plot(new ThroughputPlot(this))
+    , m_table(new QTableView(this))
+    , m_log(new QPlainTextEdit(this))
+    , m_splitter(new QSplitter(Qt::Vertical, this))
+    , m_dialog(new ShutdownDialog(engine->coordinator(), this))
+    , m_statusLabel(new QLabel(this))
+    , m_screenshotPath(options.screenshotPath)
+{
+    setObjectName(QStringLiteral("mainWindow"));
+    setWindowTitle(QStringLiteral("Quiesce"));
+    const QIcon icon(QStringLiteral(":/icons/quiesce.svg"));
+    setWindowIcon(icon);
+    QGuiApplication::setWindowIcon(icon);
+    // Wayland compositors and docks match the window to resources/quiesce.desktop by this name.
+    QGuiApplication::setDesktopFileName(QStringLiteral("quiesce"));
+    // The process ends through the coordinator only. Closing the last window must not quit on its own, or a
+    // close that slipped past closeEvent (or the dialog's) would bypass the quit path.
+    QGuiApplication::setQuitOnLastWindowClosed(false);
+
+    buildActions();
+    buildCentralWidget();
+    restoreSettings(options);
+
+    connect(engine, &Engine::line, this, &MainWindow::appendLog);
+    connect(engine, &Engine::countersChanged, this, &MainWindow::updateCounters);
+    ShutdownCoordinator *coordinator = engine->coordinator();
+    connect(coordinator, &ShutdownCoordinator::shutdownStarted, this, &MainWindow::onShutdownStarted);
+    connect(coordinator, &ShutdownCoordinator::phaseStarted, this, &MainWindow::updateStatus);
+    connect(coordinator, &ShutdownCoordinator::escalated, this, &MainWindow::updateStatus);
+    connect(coordinator, &ShutdownCoordinator::finished, this, &MainWindow::onShutdownFinished);
+    // "Stop now" counts exactly like another signal: FAST the first time, IMMEDIATE the next.
+    connect(m_dialog, &ShutdownDialog::stopNowRequested, this,
+            [this] { m_engine->requestShutdown(QStringLiteral("stop-now")); });
+
+#if QT_CONFIG(sessionmanager)
+    if (auto *guiApp = qobject_cast<QGuiApplication *>(QCoreApplication::instance())) {
+        connect(guiApp, &QGuiApplication::commitDataRequest, this, [this](QSessionManager &manager) {
+            // No interaction and never manager.cancel(): a logout is not ours to veto.
+            Q_UNUSED(manager);
+            commitSessionData();
+        });
+    }
+#endif
+
+    m_pollTimer.setInterval(kPollInterval);
+    connect(&m_pollTimer, &QTimer::timeout, this, &MainWindow::poll);
+    m_pollTimer.start();
+    m_plotTimer.setInterval(kPlotInterval);
+    connect(&m_plotTimer, &QTimer::timeout, this, &MainWindow::samplePlot);
+    m_plotClock.start();
+    m_plotTimer.start();
+    poll();
+}
+
+MainWindow::~MainWindow() = default;
+
+void MainWindow::buildActions()
+{
+    QStyle *s = style();
+
+    m_quitAction = new QAction(s->standardIcon(QStyle::SP_DialogCloseButton), tr("&Quit"), this);
+    m_quitAction->setObjectName(QStringLiteral("quitAction"));
+    m_quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+    m_quitAction->setShortcutContext(Qt::ApplicationShortcut);
+    m_quitAction->setStatusTip(tr("Stop intake, let the requests in flight finish, save, exit"));
+    connect(m_quitAction, &QAction::triggered, this, [this] { requestQuit(QStringLiteral("quit")); });
+
+    m_pauseAction = new QAction(s->standardIcon(QStyle::SP_MediaPause), tr("&Pause intake"), this);
+    m_pauseAction->setObjectName(QStringLiteral("pauseAction"));
+    m_pauseAction->setCheckable(true);
+    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
+    m_pauseAction->setStatusTip(tr("Suspend new arrivals; the workers finish what is queued (like SIGUSR2)"));
+    connect(m_pauseAction, &QAction::toggled, this, [this](bool paused) { m_engine->setPaused(paused); });
+
+    m_burstAction = new QAction(s->standardIcon(QStyle::SP_ArrowUp), tr("Submit &burst"), this);
+    m_burstAction->setObjectName(QStringLiteral("burstAction"));
+    m_burstAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
+    m_burstAction->setStatusTip(tr("Submit the given number of requests at once"));
+    connect(m_burstAction, &QAction::triggered, this, [this] { m_engine->submitBurst(m_burstSpin->value()); });
+
+    m_hangAction = new QAction(s->standardIcon(QStyle::SP_MessageBoxWarning), tr("Simulate a &hung request"), this);
+    m_hangAction->setObjectName(QStringLiteral("hangAction"));
+    m_hangAction->setStatusTip(tr("The next request blocks, deaf to cancellation, like a stuck blocking call"));
+    connect(m_hangAction, &QAction::triggered, this, [this] {
+        m_engine->simulateHangNext();
+        appendLog(tr("GUI the next request will hang"));
+    });
+
+    m_askAction = new QAction(tr("&Ask before quitting while work is in flight"), this);
+    m_askAction->setObjectName(QStringLiteral("askBeforeQuitAction"));
+    m_askAction->setCheckable(true);
+    m_askAction->setStatusTip(tr("Only for closing the window or File \u2192 Quit; signals and logout never ask"));
+    connect(m_askAction, &QAction::toggled, this, [this] { saveSettings(); });
+
+    m_burstSpin = new QSpinBox(this);
+    m_burstSpin->setObjectName(QStringLiteral("burstSpin"));
+    m_burstSpin->setRange(1, 100000);
+    m_burstSpin->setValue(20);
+    m_burstSpin->setToolTip(tr("Requests per burst"));
+    m_burstSpin->setAccelerated(true);
+    connect(m_burstSpin, &QSpinBox::valueChanged, this, [this] { saveSettings(); });
+
+    m_rateSpin = new QDoubleSpinBox(this);
+    m_rateSpin->setObjectName(QStringLiteral("rateSpin"));
+    m_rateSpin->setRange(0, 10000);
+    m_rateSpin->setDecimals(1);
+    m_rateSpin->setSuffix(tr(" req/s"));
+    m_rateSpin->setToolTip(tr("Mean arrival rate (Poisson); 0 = no arrivals"));
+    m_rateSpin->setAccelerated(true);
+    // Apply on Enter, focus out or an arrow click, not on every keystroke of "120".
+    m_rateSpin->setKeyboardTracking(false);
+
+    m_workersSpin = new QSpinBox(this);
+    m_workersSpin->setObjectName(QStringLiteral("workersSpin"));
+    m_workersSpin->setRange(1, 256);
+    m_workersSpin->setToolTip(tr("Worker threads; fewer retire idle ones first, a busy one after its request"));
+    m_workersSpin->setKeyboardTracking(false);
+
+    QMenu *file = menuBar()->addMenu(tr("&File"));
+    file->addAction(m_quitAction);
+    QMenu *control = menuBar()->addMenu(tr("&Control"));
+    control->addAction(m_pauseAction);
+    control->addAction(m_burstAction);
+    control->addAction(m_hangAction);
+    QMenu *settings = menuBar()->addMenu(tr("&Settings"));
+    settings->addAction(m_askAction);
+    QMenu *help = menuBar()->addMenu(tr("&Help"));
+    help->addAction(tr("&About Quiesce"), this, [this] {
+        auto *box = new QMessageBox(QMessageBox::Information, tr("About Quiesce"),
+                                    tr("<b>Quiesce %1</b><p>Simulated request processing on worker threads that "
+                                       "stops in order: intake, drain, cancel, save, threads, exit.</p>"
+                                       "<p>SIGTERM, SIGINT, closing this window, File \u2192 Quit and logout all "
+                                       "take the same quit path.</p>")
+                                        .arg(QCoreApplication::applicationVersion()),
+                                    QMessageBox::Ok, this);
+        box->setAttribute(Qt::WA_DeleteOnClose);
+        box->setIconPixmap(windowIcon().pixmap(64, 64));
+        box->open();
+    });
+
+    QToolBar *bar = addToolBar(tr("Control"));
+    bar->setObjectName(QStringLiteral("controlToolBar"));
+    bar->setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    bar->setMovable(false);
+    bar->addAction(m_pauseAction);
+    bar->addSeparator();
+    bar->addWidget(m_burstSpin);
+    bar->addAction(m_burstAction);
+    bar->addSeparator();
+    bar->addWidget(new QLabel(tr(" Rate "), this));
+    bar->addWidget(m_rateSpin);
+    bar->addWidget(new QLabel(tr("  Workers "), this));
+    bar->addWidget(m_workersSpin);
+    bar->addSeparator();
+    bar->addAction(m_hangAction);
+    bar->addSeparator();
+    bar->addAction(m_quitAction);
+}
+
+void MainWindow::buildCentralWidget()
+{
+    // Counters: a label and a big value each, two columns.
+    auto *countersBox = new QGroupBox(tr("Counters"), this);
+    auto *grid = new QGridLayout(countersBox);
+    const QString names[CounterCount] = {tr("Accepted"), tr("Done"),     tr("Queued"),  tr("In flight"),
+                                         tr("Shed"),     tr("Recovered"), tr("Workers busy"), tr("Requests/s")};
+    const char *objectNames[CounterCount] = {"acceptedValue", "doneValue",      "queuedValue",  "inFlightValue",
+                                             "shedValue",     "recoveredValue", "workersValue", "rateValue"};
+    QFont valueFont = font();
+    valueFont.setPointSizeF(valueFont.pointSizeF() * 1.5);
+    valueFont.setBold(true);
+    for (int i = 0; i < CounterCount; ++i) {
+        auto *name = new QLabel(names[i], countersBox);
+        auto *value = new QLabel(QStringLiteral("0"), countersBox);
+        value->setObjectName(QString::fromLatin1(objectNames[i]));
+        value->setFont(valueFont);
+        value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
+        value->setMinimumWidth(value->fontMetrics().horizontalAdvance(QStringLiteral("000000")));
+        const int row = i / 2;
+        const int column = (i % 2) * 2;
+        grid->addWidget(name, row, column);
+        grid->addWidget(value, row, column + 1);
+        m_counterValues.append(value);
+    }
+    grid->setColumnStretch(1, 1);
+    grid->setColumnStretch(3, 1);
+    grid->setHorizontalSpacing(14);
+
+    auto *plotBox = new QGroupBox(tr("Throughput and queue depth"), this);
+    auto *plotLayout = new QVBoxLayout(plotBox);
+    m_plot->setObjectName(QStringLiteral("throughputPlot"));
+    plotLayout->addWidget(m_plot);
+
+    auto *top = new QWidget(this);
+    auto *topLayout = new QHBoxLayout(top);
+    topLayout->setContentsMargins(0, 0, 0, 0);
+    topLayout->addWidget(countersBox, 0);
+    topLayout->addWidget(plotBox, 1);
+
+    m_table->setObjectName(QStringLiteral("workerTable"));
+    m_table->setModel(m_model);
+    m_table->setItemDelegateForColumn(WorkerTableModel::ProgressColumn, new ProgressDelegate(m_table));
+    m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
+    m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    m_table->setAlternatingRowColors(true);
+    m_table->verticalHeader()->hide();
+    m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 10);
+    QHeaderView *header = m_table->horizontalHeader();
+    header->setSectionResizeMode(QHeaderView::Interactive);
+    header->setSectionResizeMode(WorkerTableModel::ProgressColumn, QHeaderView::Stretch);
+    header->resizeSection(WorkerTableModel::ThreadColumn, 160);
+    header->resizeSection(WorkerTableModel::StateColumn, 80);
+    header->resizeSection(WorkerTableModel::RequestColumn, 90);
+    header->resizeSection(WorkerTableModel::ElapsedColumn, 90);
+
+    m_log->setObjectName(QStringLiteral("logView"));
+    m_log->setReadOnly(true);
+    m_log->setMaximumBlockCount(kLogLines);
+    m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
+    m_log->setPlaceholderText(tr("Lifecycle lines (READY, SHUTDOWN ...) appear here."));
+
+    m_splitter->setObjectName(QStringLiteral("mainSplitter"));
+    m_splitter->addWidget(top);
+    m_splitter->addWidget(m_table);
+    m_splitter->addWidget(m_log);
+    m_splitter->setStretchFactor(0, 2);
+    m_splitter->setStretchFactor(1, 2);
+    m_splitter->setStretchFactor(2, 1);
+    m_splitter->setChildrenCollapsible(false);
+    setCentralWidget(m_splitter);
+
+    m_statusLabel->setObjectName(QStringLiteral("statusLabel"));
+    statusBar()->addPermanentWidget(m_statusLabel);
+}
+
+void MainWindow::restoreSettings(const Options &options)
+{
+    QSettings settings;
+    if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
+        resize(1100, 720);
+    restoreState(settings.value(kStateKey).toByteArray());
+    if (!m_splitter->restoreState(settings.value(kSplitterKey).toByteArray()))
+        m_splitter->setSizes({260, 190, 180}); // counters and plot, a handful of workers, the log
+    {
+        const QSignalBlocker blockAsk(m_askAction);
+        const QSignalBlocker blockBurst(m_burstSpin);
+        m_askAction->setChecked(settings.value(kAskKey, false).toBool());
+        m_burstSpin->setValue(settings.value(kBurstKey, m_burstSpin->value()).toInt());
+    }
+
+    // The rate and worker count the window last used, unless the command line (or a config file, which SIGHUP
+    // reloads) says otherwise: an explicit --rate must not be overridden by a setting the user cannot see.
+    Tunables t = m_engine->tunables();
+    const bool configInUse = !options.configPath.isEmpty();
+    bool ok = false;
+    const double rate = settings.value(kRateKey).toDouble(&ok);
+    if (ok && !configInUse && !commandLineSets(QStringLiteral("rate")) && rate >= 0 && rate <= m_rateSpin->maximum())
+        t.rate = rate;
+    const int workers = settings.value(kWorkersKey).toInt(&ok);
+    if (ok && !configInUse && !commandLineSets(QStringLiteral("workers")) && workers >= 1
+        && workers <= m_workersSpin->maximum())
+        t.workers = workers;
+    if (t != m_engine->tunables())
+        m_engine->applyTunables(t);
+    {
+        const QSignalBlocker blockRate(m_rateSpin);
+        const QSignalBlocker blockWorkers(m_workersSpin);
+        m_rateSpin->setValue(m_engine->tunables().rate);
+        m_workersSpin->setValue(m_engine->tunables().workers);
+    }
+    // Connected only now, so that restoring the values does not write them back as if the user changed them.
+    connect(m_rateSpin, &QDoubleSpinBox::valueChanged, this, &MainWindow::applyControlsToEngine);
+    connect(m_workersSpin, &QSpinBox::valueChanged, this, &MainWindow::applyControlsToEngine);
+}
+
+void MainWindow::applyControlsToEngine()
+{
+    Tunables t = m_engine->tunables();
+    const Tunables before = t;
+    t.rate = m_rateSpin->value();
+    t.workers = m_workersSpin->value();
+    if (t == before)
+        return;
+    m_engine->applyTunables(t);
+    appendLog(QStringLiteral("GUI %1").arg(describeChanges(before, t)));
+    saveSettings();
+}
+
+bool MainWindow::saveSettings()
+{
+    QSettings settings;
+    settings.setValue(kGeometryKey, saveGeometry());
+    settings.setValue(kStateKey, saveState());
+    settings.setValue(kSplitterKey, m_splitter->saveState());
+    settings.setValue(kAskKey, m_askAction->isChecked());
+    settings.setValue(kBurstKey, m_burstSpin->value());
+    settings.setValue(kRateKey, m_rateSpin->value());
+    settings.setValue(kWorkersKey, m_workersSpin->value());
+    settings.sync();
+    if (settings.status() == QSettings::NoError)
+        return true;
+    if (!m_settingsErrorReported) {
+        m_settingsErrorReported = true;
+        const QString message = QStringLiteral("SETTINGS cannot be saved to %1: %2")
+                                    .arg(settings.fileName(), settingsStatusText(settings.status()));
+        appendLog(message);
+        writeStderrLine(message);
+    }
+    return false;
+}
+
+bool MainWindow::askBeforeQuit() const
+{
+    return m_askAction->isChecked();
+}
+
+void MainWindow::setAskBeforeQuit(bool ask)
+{
+    m_askAction->setChecked(ask);
+}
+
+ShutdownDialog *MainWindow::shutdownDialog() const
+{
+    return m_dialog;
+}
+
+ThroughputPlot *MainWindow::plot() const
+{
+    return m_plot;
+}
+
+WorkerTableModel *MainWindow::workerModel() const
+{
+    return m_model;
+}
+
+void MainWindow::closeEvent(QCloseEvent *event)
+{
+    if (m_exitReached) {
+        event->accept();
+        return;
+    }
+    // Never close directly: the quit path decides when the process (and so the window) ends.
+    event->ignore();
+    requestQuit(QStringLiteral("window"));
+}
+
+void MainWindow::showEvent(QShowEvent *event)
+{
+    QMainWindow::showEvent(event);
+    if (!m_shownClock.isValid())
+        m_shownClock.start();
+}
+
+void MainWindow::requestQuit(const QString &reason)
+{
+    const ShutdownCoordinator *coordinator = m_engine->coordinator();
+    if (coordinator->isFinished())
+        return;
+    if (coordinator->isShuttingDown()) {
+        // A second close is a second request: the coordinator escalates exactly as for a second signal.
+        m_engine->requestShutdown(reason);
+        return;
+    }
+    if (m_confirm) {
+        m_confirm->raise();
+        m_confirm->activateWindow();
+        return;
+    }
+    const EngineCounters counters = m_engine->counters();
+    if (m_askAction->isChecked() && counters.inFlight + counters.queued > 0) {
+        askThenQuit(reason, counters);
+        return;
+    }
+    m_engine->requestShutdown(reason);
+}
+
+void MainWindow::askThenQuit(const QString &reason, const EngineCounters &counters)
+{
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Quit Quiesce?"),
+                                tr("Quit while work is in flight? %1.")
+                                    .arg(ShutdownDialog::describeWork(counters.inFlight, counters.queued)),
+                                QMessageBox::NoButton, this);
+    box->setObjectName(QStringLiteral("confirmQuitBox"));
+    box->setInformativeText(tr("Quitting stops intake and lets the requests in flight finish (up to the drain "
+                               "timeout). Nothing accepted is lost: unfinished requests run on the next start."));
+    QPushButton *quit = box->addButton(tr("Quit"), QMessageBox::AcceptRole);
+    quit->setObjectName(QStringLiteral("confirmQuitButton"));
+    box->addButton(QMessageBox::Cancel);
+    box->setDefaultButton(quit);
+    auto *dontAsk = new QCheckBox(tr("Do not ask again"), box);
+    box->setCheckBox(dontAsk);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    // Non-blocking: open() returns at once, the answer arrives through finished(). No nested event loop.
+    connect(box, &QMessageBox::finished, this, [this, box, quit, dontAsk, reason] {
+        if (box->clickedButton() != quit)
+            return;
+        if (dontAsk->isChecked())
+            setAskBeforeQuit(false);
+        // A signal may have started the shutdown while the question was up: then this is not a second request.
+        if (!m_engine->coordinator()->isShuttingDown())
+            m_engine->requestShutdown(reason);
+    });
+    m_confirm = box;
+    box->open();
+}
+
+void MainWindow::commitSessionData()
+{
+    saveSettings();
+    if (m_confirm)
+        m_confirm->close();
+    // A logout never asks (there may be nobody to answer) and is not escalated by a repeat.
+    if (!m_engine->coordinator()->isShuttingDown())
+        m_engine->requestShutdown(QStringLiteral("logout"));
+}
+
+void MainWindow::onShutdownStarted(const ShutdownRequest &request)
+{
+    // Whatever started it (a close, a signal, logout, idle), the same dialog shows it; a pending question is moot.
+    if (m_confirm)
+        m_confirm->close();
+    saveSettings();
+    for (QAction *a : {m_pauseAction, m_burstAction, m_hangAction})
+        a->setEnabled(false);
+    m_rateSpin->setEnabled(false);
+    m_workersSpin->setEnabled(false);
+    m_burstSpin->setEnabled(false);
+    const EngineCounters counters = m_engine->counters();
+    m_dialog->setWorkLeft(counters.inFlight, counters.queued);
+    m_dialog->begin(request);
+    updateStatus();
+}
+
+void MainWindow::onShutdownFinished()
+{
+    // The quit path reached its exit: only now does the window go away.
+    m_exitReached = true;
+    poll();
+    m_pollTimer.stop();
+    m_plotTimer.stop();
+    saveSettings();
+    m_dialog->hide();
+    close();
+}
+
+void MainWindow::poll()
+{
+    m_model->setSnapshot(m_engine->pool()->snapshot());
+    updateCounters();
+    flushLog();
+    maybeTakeScreenshot();
+}
+
+void MainWindow::samplePlot()
+{
+    const EngineCounters c = m_engine->counters();
+    const qint64 now = m_plotClock.elapsed();
+    m_doneHistory.append({now, c.done});
+    while (m_doneHistory.size() > 2 && now - m_doneHistory.at(1).atMs >= kThroughputWindowMs)
+        m_doneHistory.removeFirst();
+    const DoneAt &first = m_doneHistory.constFirst();
+    const double rate = now > first.atMs ? double(c.done - first.done) * 1000.0 / double(now - first.atMs) : 0.0;
+    m_plot->addSampleAt(now, rate, c.queued);
+}
+
+void MainWindow::updateCounters()
+{
+    const EngineCounters c = m_engine->counters();
+    const QString values[CounterCount] = {QString::number(c.accepted),
+                                          QString::number(c.done),
+                                          QString::number(c.queued),
+                                          QString::number(c.inFlight),
+                                          QString::number(c.shed),
+                                          QString::number(c.recovered),
+                                          QStringLiteral("%1 / %2").arg(c.busy).arg(c.workers),
+                                          QString::number(c.throughput, 'f', 1)};
+    for (int i = 0; i < CounterCount; ++i) {
+        if (m_counterValues.at(i)->text() != values[i])
+            m_counterValues.at(i)->setText(values[i]);
+    }
+    {
+        // Follow changes made elsewhere (SIGUSR2 pause, SIGHUP reload) without feeding them back.
+        const QSignalBlocker blockPause(m_pauseAction);
+        m_pauseAction->setChecked(c.paused);
+        const Tunables t = m_engine->tunables();
+        if (!m_rateSpin->hasFocus() && m_rateSpin->value() != t.rate) {
+            const QSignalBlocker block(m_rateSpin);
+            m_rateSpin->setValue(t.rate);
+        }
+        if (!m_workersSpin->hasFocus() && m_workersSpin->value() != t.workers) {
+            const QSignalBlocker block(m_workersSpin);
+            m_workersSpin->setValue(t.workers);
+        }
+    }
+    if (m_dialog->isVisible())
+        m_dialog->setWorkLeft(c.inFlight, c.queued);
+    updateStatus();
+}
+
+void MainWindow::updateStatus()
+{
+    const ShutdownCoordinator *coordinator = m_engine->coordinator();
+    QString text;
+    if (coordinator->isFinished()) {
+        text = tr("exiting");
+    } else if (coordinator->isShuttingDown()) {
+        const QString phase = coordinator->currentPhase();
+        text = tr("shutting down (%1)%2")
+                   .arg(shutdownModeName(coordinator->mode()),
+                        phase.isEmpty() ? QString() : QStringLiteral(": ") + phase);
+    } else {
+        text = m_pauseAction->isChecked() ? tr("running, intake paused") : tr("running");
+    }
+    if (m_statusLabel->text() != text)
+        m_statusLabel->setText(text);
+}
+
+void MainWindow::maybeTakeScreenshot()
+{
+    if (m_screenshotPath.isEmpty() || !isVisible() || !m_shownClock.isValid()
+        || m_engine->coordinator()->isShuttingDown())
+        return;
+    const qint64 shownFor = m_shownClock.elapsed();
+    const bool showsWork = shownFor >= kScreenshotAfterMs && m_engine->counters().done >= kScreenshotAfterDone;
+    if (!showsWork && shownFor < kScreenshotAtLatestMs)
+        return;
+    const QString path = std::exchange(m_screenshotPath, QString());
+    const QPixmap pixmap = grab();
+    const bool ok = !pixmap.isNull() && pixmap.save(path, "PNG");
+    if (ok)
+        writeStdoutLine(QStringLiteral("SCREENSHOT %1").arg(path));
+    else
+        writeStderrLine(QStringLiteral("cannot write the screenshot %1").arg(path));
+    Q_EMIT screenshotTaken(path, ok);
+    // Straight to the quit path: an unattended run must never stop at the "ask before quitting" question.
+    m_engine->requestShutdown(QStringLiteral("quit"));
+}
+
+void MainWindow::appendLog(const QString &text)
+{
+    // Batched: with --log-requests thousands of lines a second may arrive, and one layout per line would make
+    // the window lag. They are shown on the next poll (at most 1/8 s later), all at once.
+    m_pendingLog.append(text);
+    if (m_pendingLog.size() > kLogLines)
+        m_pendingLog.remove(0, m_pendingLog.size() - kLogLines);
+}
+
+void MainWindow::flushLog()
+{
+    if (m_pendingLog.isEmpty())
+        return;
+    m_log->appendPlainText(m_pendingLog.join(QLatin1Char('\n')));
+    m_pendingLog.clear();
+}
+
+} // namespace Quiesce::App

@@ -1,0 +1,133 @@
+#pragma once
+
+#include "options.h"
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QList>
+#include <QtCore/QPointer>
+#include <QtCore/QStringList>
+#include <QtCore/QTimer>
+#include <QtWidgets/QMainWindow>
+
+class QAction;
+class QDoubleSpinBox;
+class QLabel;
+class QMessageBox;
+class QPlainTextEdit;
+class QSpinBox;
+class QSplitter;
+class QTableView;
+
+namespace Quiesce {
+struct ShutdownRequest;
+}
+
+namespace Quiesce::App {
+
+class Engine;
+struct EngineCounters;
+class ShutdownDialog;
+class ThroughputPlot;
+class WorkerTableModel;
+
+/*! \brief The live view: workers, counters, a plot of the last minute, the lifecycle log and the controls.
+
+    Closing it never closes it. Every close (title bar, window manager, Alt+F4, Ctrl+Q) goes to the engine's one
+    quit path; the window shows the shutdown dialog and goes away only when that path reaches its exit
+    (ShutdownCoordinator::finished). A close while shutting down escalates like another signal. The window never
+    runs a nested event loop: the dialog and the optional confirmation are non-modal or open()ed.
+
+    Window geometry and the controls' settings persist in the default QSettings (organization "Quiesce",
+    application "quiesce"). */
+class MainWindow : public QMainWindow
+{
+    Q_OBJECT
+
+public:
+    /*! Builds the window for \a engine and restores the saved settings; the saved rate and worker count are applied
+        to the engine unless the command line named them (or a --config file is in use). */
+    explicit MainWindow(Engine *engine, const Options &options, QWidget *parent = nullptr);
+    ~MainWindow() override;
+
+    /*! A person asks to quit ("window" or "quit"): while running, confirms first if askBeforeQuit() is on and
+        work is in flight, then starts the quit path; while shutting down, escalates it (FAST, then IMMEDIATE). */
+    void requestQuit(const QString &reason);
+
+    /*! The session is ending (QGuiApplication::commitDataRequest): saves the settings and starts the quit path
+        with reason "logout", without any question and without ever vetoing the logout. */
+    void commitSessionData();
+
+    /*! "Ask before quitting while work is in flight": for a person's close only, never for signals or logout. */
+    bool askBeforeQuit() const;
+    void setAskBeforeQuit(bool ask);
+
+    /*! Writes geometry and settings now. Returns false if QSettings could not write them (the reason goes to the
+        log pane and stderr, once). */
+    bool saveSettings();
+
+    ShutdownDialog *shutdownDialog() const;
+    ThroughputPlot *plot() const;
+    WorkerTableModel *workerModel() const;
+
+Q_SIGNALS:
+    /*! --screenshot: the PNG was written (or \a ok is false) just before the quit path starts. */
+    void screenshotTaken(const QString &path, bool ok);
+
+protected:
+    void closeEvent(QCloseEvent *event) override;
+    void showEvent(QShowEvent *event) override;
+
+private:
+    void buildActions();
+    void buildCentralWidget();
+    void restoreSettings(const Options &options);
+    void applyControlsToEngine();
+    void poll();
+    void samplePlot();
+    void updateCounters();
+    void updateStatus();
+    void onShutdownStarted(const Quiesce::ShutdownRequest &request);
+    void onShutdownFinished();
+    void askThenQuit(const QString &reason, const EngineCounters &counters);
+    void maybeTakeScreenshot();
+    void appendLog(const QString &text);
+    void flushLog();
+
+    Engine *m_engine;
+    WorkerTableModel *m_model;
+    ThroughputPlot *m_plot;
+    QTableView *m_table;
+    QPlainTextEdit *m_log;
+    QSplitter *m_splitter;
+    ShutdownDialog *m_dialog;
+    QPointer<QMessageBox> m_confirm;
+    QList<QLabel *> m_counterValues;
+    QStringList m_pendingLog; //!< lines not yet shown in the log pane
+    QLabel *m_statusLabel;
+
+    QAction *m_pauseAction = nullptr;
+    QAction *m_burstAction = nullptr;
+    QAction *m_hangAction = nullptr;
+    QAction *m_quitAction = nullptr;
+    QAction *m_askAction = nullptr;
+    QSpinBox *m_burstSpin = nullptr;
+    QDoubleSpinBox *m_rateSpin = nullptr;
+    QSpinBox *m_workersSpin = nullptr;
+
+    QTimer m_pollTimer;
+    QTimer m_plotTimer;
+    QElapsedTimer m_plotClock;
+    struct DoneAt
+    {
+        qint64 atMs;
+        quint64 done;
+    };
+    QList<DoneAt> m_doneHistory; //!< the last few seconds of the done counter, for a smooth plotted throughput
+
+    QString m_screenshotPath;
+    QElapsedTimer m_shownClock;
+    bool m_exitReached = false;
+    bool m_settingsErrorReported = false;
+};
+
+} // namespace Quiesce::App

@@ -1,0 +1,360 @@
+#include "options.h"
+
+#include "exitcodes.h"
+
+#include <QtCore/QCommandLineParser>
+#include <QtCore/QCoreApplication>
+#include <QtCore/QFileInfo>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QSettings>
+#include <QtCore/QThread>
+
+#include <cmath>
+#include <cstring>
+
+namespace Quiesce::App {
+
+using namespace std::chrono_literals;
+
+namespace {
+
+const QString kExitCodes = QStringLiteral(
+    "Exit codes:\n"
+    "  0    orderly shutdown, state saved\n"
+    "  64   bad command line or configuration value\n"
+    "  65   state file corrupt, not a Quiesce state file, or created by a newer version\n"
+    "  70   hard deadline passed: the watchdog ended a shutdown that hung\n"
+    "  73   state file cannot be created or opened for writing\n"
+    "  74   state could not be saved during shutdown\n"
+    "  128+N  immediate exit on the third stop request (130 after SIGINT, 143 after SIGTERM)\n"
+    "\n"
+    "Signals:\n"
+    "  SIGTERM, SIGINT  orderly shutdown; a second one stops fast, a third exits at once\n"
+    "  SIGHUP           reload the --config file\n"
+    "  SIGUSR1          print one STATUS line\n"
+    "  SIGUSR2          pause / resume intake (quiet mode)\n");
+
+bool parseNonNegativeInt(const QString &text, int *out)
+{
+    bool ok = false;
+    const int value = text.trimmed().toInt(&ok);
+    if (!ok || value < 0)
+        return false;
+    *out = value;
+    return true;
+}
+
+bool parseRate(const QString &text, double *out, QString *error)
+{
+    bool ok = false;
+    const double value = text.trimmed().toDouble(&ok);
+    if (!ok || value < 0 || !std::isfinite(value) || value > 1e7) {
+        *error = QStringLiteral("rate must be a number of requests per second from 0 to 10000000, not '%1'").arg(text);
+        return false;
+    }
+    *out = value;
+    return true;
+}
+
+// One key of the tunables: applies \a text (from the command line or a config file) to \a t.
+bool applyTunable(Tunables *t, const QString &key, const QString &text, QString *error)
+{
+    if (key == QLatin1StringView("rate"))
+        return parseRate(text, &t->rate, error);
+    if (key == QLatin1StringView("work-ms"))
+        return parseWorkRange(text, &t->workMinMs, &t->workMaxMs, error);
+    if (key == QLatin1StringView("workers")) {
+        int n = 0;
+        if (!parseNonNegativeInt(text, &n) || n < 1 || n > 256) {
+            *error = QStringLiteral("workers must be a whole number from 1 to 256, not '%1'").arg(text);
+            return false;
+        }
+        t->workers = n;
+        return true;
+    }
+    if (key == QLatin1StringView("queue-limit")) {
+        if (!parseNonNegativeInt(text, &t->queueLimit)) {
+            *error = QStringLiteral("queue-limit must be a whole number (0 = unbounded), not '%1'").arg(text);
+            return false;
+        }
+        return true;
+    }
+    if (key == QLatin1StringView("drain-timeout"))
+        return parseDuration(text, &t->drainTimeout, error);
+    if (key == QLatin1StringView("hard-timeout")) {
+        std::chrono::milliseconds value{};
+        if (!parseDuration(text, &value, error))
+            return false;
+        t->hardTimeout = value;
+        return true;
+    }
+    *error = QStringLiteral("unknown key '%1'").arg(key);
+    return false;
+}
+
+const QStringList kTunableKeys = {QStringLiteral("rate"),        QStringLiteral("work-ms"),
+                                  QStringLiteral("workers"),     QStringLiteral("queue-limit"),
+                                  QStringLiteral("drain-timeout"), QStringLiteral("hard-timeout")};
+
+bool validate(const Tunables &t, QString *error)
+{
+    if (t.hardTimeout && *t.hardTimeout <= t.drainTimeout) {
+        *error = QStringLiteral("hard-timeout (%1 ms) must be longer than drain-timeout (%2 ms)")
+                     .arg(t.hardTimeout->count())
+                     .arg(t.drainTimeout.count());
+        return false;
+    }
+    return true;
+}
+
+} // namespace
+
+std::chrono::milliseconds Tunables::effectiveHardTimeout() const
+{
+    return hardTimeout.value_or(drainTimeout + 20s);
+}
+
+bool parseDuration(const QString &text, std::chrono::milliseconds *out, QString *error)
+{
+    // "250", "250ms" = milliseconds; "10s", "1.5s" = seconds. Must be > 0 and at most a day.
+    static const QRegularExpression re(QStringLiteral("^\\s*([0-9]+(?:\\.[0-9]+)?)\\s*(ms|s)?\\s*$"));
+    const auto match = re.match(text);
+    if (match.hasMatch()) {
+        const double number = match.captured(1).toDouble();
+        const double ms = match.captured(2) == QLatin1StringView("s") ? number * 1000.0 : number;
+        if (ms >= 1 && ms <= 86400000.0) {
+            *out = std::chrono::milliseconds(qint64(ms));
+            return true;
+        }
+    }
+    *error = QStringLiteral("'%1' is not a duration (use e.g. 500, 500ms or 10s; from 1 ms to 24 h)").arg(text);
+    return false;
+}
+
+bool parseWorkRange(const QString &text, int *minMs, int *maxMs, QString *error)
+{
+    static const QRegularExpression re(QStringLiteral("^\\s*([0-9]{1,7})\\s*(?:-\\s*([0-9]{1,7}))?\\s*$"));
+    const auto match = re.match(text);
+    if (match.hasMatch()) {
+        const int lo = match.captured(1).toInt();
+        const int hi = match.captured(2).isEmpty() ? lo : match.captured(2).toInt();
+        if (lo <= hi) {
+            *minMs = lo;
+            *maxMs = hi;
+            return true;
+        }
+    }
+    *error = QStringLiteral("work-ms must be MIN or MIN-MAX milliseconds with MIN <= MAX, not '%1'").arg(text);
+    return false;
+}
+
+bool readConfigFile(const QString &path, Tunables *tunables, QString *error)
+{
+    const QFileInfo info(path);
+    if (!info.exists() || !info.isFile() || !info.isReadable()) {
+        *error = QStringLiteral("config file %1 cannot be read").arg(path);
+        return false;
+    }
+    QSettings settings(path, QSettings::IniFormat);
+    if (settings.status() != QSettings::NoError) {
+        *error = QStringLiteral("config file %1 is not a valid INI file").arg(path);
+        return false;
+    }
+    Tunables result = *tunables;
+    const QStringList keys = settings.allKeys();
+    for (const QString &key : keys) {
+        // Keys may sit at the top level or in a [quiesce] group.
+        const QString name = key.startsWith(QLatin1StringView("quiesce/")) ? key.mid(8) : key;
+        const QString value = settings.value(key).toStringList().join(QLatin1Char(','));
+        QString why;
+        if (!kTunableKeys.contains(name) || !applyTunable(&result, name, value, &why)) {
+            if (why.isEmpty())
+                why = QStringLiteral("unknown key '%1' (known: %2)").arg(name, kTunableKeys.join(QStringLiteral(", ")));
+            *error = QStringLiteral("config file %1: %2").arg(path, why);
+            return false;
+        }
+    }
+    QString why;
+    if (!validate(result, &why)) {
+        *error = QStringLiteral("config file %1: %2").arg(path, why);
+        return false;
+    }
+    *tunables = result;
+    return true;
+}
+
+QString describeChanges(const Tunables &before, const Tunables &after)
+{
+    QStringList changes;
+    auto note = [&changes](const char *name, const QString &from, const QString &to) {
+        if (from != to)
+            changes << QStringLiteral("%1 %2 -> %3").arg(QLatin1StringView(name), from, to);
+    };
+    note("rate", QString::number(before.rate), QString::number(after.rate));
+    note("work-ms", QStringLiteral("%1-%2").arg(before.workMinMs).arg(before.workMaxMs),
+         QStringLiteral("%1-%2").arg(after.workMinMs).arg(after.workMaxMs));
+    note("workers", QString::number(before.workers), QString::number(after.workers));
+    note("queue-limit", QString::number(before.queueLimit), QString::number(after.queueLimit));
+    note("drain-timeout", QString::number(before.drainTimeout.count()), QString::number(after.drainTimeout.count()));
+    note("hard-timeout", QString::number(before.effectiveHardTimeout().count()),
+         QString::number(after.effectiveHardTimeout().count()));
+    return changes.join(QStringLiteral(", "));
+}
+
+bool wantsHeadless(int argc, char **argv, bool *noDisplay)
+{
+    *noDisplay = qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")
+        && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
+    for (int i = 1; i < argc; ++i) {
+        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "inspect") == 0)
+            return true;
+        if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0
+            || std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0)
+            return true;
+    }
+    return *noDisplay;
+}
+
+ParseResult parseCommandLine(const QStringList &arguments)
+{
+    QCommandLineParser parser;
+    parser.setApplicationDescription(
+        QStringLiteral("Quiesce: simulated request processing on worker threads that stops in order.\n"
+                       "Durations take ms (default) or s: 500, 500ms, 10s.\n\n")
+        + kExitCodes);
+    const QCommandLineOption help({QStringLiteral("h"), QStringLiteral("help")}, QStringLiteral("Show this help."));
+    const QCommandLineOption version({QStringLiteral("v"), QStringLiteral("version")},
+                                     QStringLiteral("Show the version."));
+    auto valueOption = [](const char *name, const char *description, const char *valueName) {
+        return QCommandLineOption(QString::fromLatin1(name), QString::fromLatin1(description),
+                                  QString::fromLatin1(valueName));
+    };
+    auto flag = [](const char *name, const char *description) {
+        return QCommandLineOption(QString::fromLatin1(name), QString::fromLatin1(description));
+    };
+    const auto headless = flag("headless", "Run without a window: READY/STATUS/SHUTDOWN lines on stdout.");
+    const auto state = valueOption("state", "SQLite state file (default: the app data directory).", "path");
+    const auto resetState = flag("reset-state", "Move a corrupt or foreign state file aside and start fresh.");
+    const auto durability = valueOption("durability", "normal (survives a crash) or full (survives power loss).",
+                                        "normal|full");
+    const auto config = valueOption("config", "INI file with rate, workers, work-ms, queue-limit, drain-timeout, "
+                                              "hard-timeout; SIGHUP reloads it.", "file");
+    const auto rate = valueOption("rate", "Requests per second, Poisson arrivals (0 = none). Default 2.", "R");
+    const auto workMs = valueOption("work-ms", "Simulated work per request, uniform. Default 200-2000.", "MIN[-MAX]");
+    const auto burst = valueOption("burst", "Requests enqueued at start.", "N");
+    const auto seed = valueOption("seed", "Random seed for reproducible runs (0 = random).", "S");
+    const auto workers = valueOption("workers", "Worker threads (default: the ideal thread count).", "N");
+    const auto queueLimit = valueOption("queue-limit", "Bounded queue size; 0 = unbounded. Default 1000.", "N");
+    const auto overflow = valueOption("overflow", "When the queue is full: wait (hold intake) or shed.", "wait|shed");
+    const auto hang = valueOption("simulate-hang", "The N-th request blocks, ignoring cancellation.", "N");
+    const auto exitWhenIdle = flag("exit-when-idle", "Shut down once intake is exhausted and no work is left.");
+    const auto logRequests = flag("log-requests", "Print 'accepted id=N' and 'done id=N' once durable.");
+    const auto drain = valueOption("drain-timeout", "How long shutdown waits for in-flight work. Default 10s.", "D");
+    const auto hard = valueOption("hard-timeout", "Watchdog deadline for the whole shutdown. Default drain + 20s.",
+                                  "D");
+    const auto ids = flag("ids", "With inspect: list the request ids per state.");
+    const auto screenshot = valueOption("screenshot", "Window: save a PNG of the window once it shows work.", "file");
+    parser.addOptions({help, version, headless, state, resetState, durability, config, rate, workMs, burst, seed,
+                       workers, queueLimit, overflow, hang, exitWhenIdle, logRequests, drain, hard, ids,
+                       screenshot});
+    parser.addPositionalArgument(QStringLiteral("command"),
+                                 QStringLiteral("Optional: 'inspect' prints the state file as JSON (use --state)."),
+                                 QStringLiteral("[inspect]"));
+
+    ParseResult result;
+    auto fail = [&result](const QString &message) {
+        result.error = message;
+        result.exitCode = ExitCode::Usage;
+        result.options.reset();
+        return result;
+    };
+    if (!parser.parse(arguments))
+        return fail(parser.errorText() + QStringLiteral(" (see --help)"));
+    if (parser.isSet(help)) {
+        result.output = parser.helpText();
+        return result;
+    }
+    if (parser.isSet(version)) {
+        result.output = QStringLiteral("quiesce %1\n").arg(QCoreApplication::applicationVersion());
+        return result;
+    }
+
+    Options o;
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() > 1 || (positional.size() == 1 && positional.first() != QLatin1StringView("inspect")))
+        return fail(QStringLiteral("unexpected argument '%1' (see --help)").arg(positional.join(QLatin1Char(' '))));
+    if (positional.size() == 1)
+        o.command = Options::Command::Inspect;
+
+    o.headless = parser.isSet(headless);
+    o.statePath = parser.value(state);
+    o.resetState = parser.isSet(resetState);
+    o.exitWhenIdle = parser.isSet(exitWhenIdle);
+    o.logRequests = parser.isSet(logRequests);
+    o.inspectIds = parser.isSet(ids);
+    o.screenshotPath = parser.value(screenshot);
+    if (o.inspectIds && o.command != Options::Command::Inspect)
+        return fail(QStringLiteral("--ids only goes with the inspect command"));
+
+    if (parser.isSet(durability)) {
+        const QString d = parser.value(durability);
+        if (d == QLatin1StringView("normal"))
+            o.durability = Durability::Normal;
+        else if (d == QLatin1StringView("full"))
+            o.durability = Durability::Full;
+        else
+            return fail(QStringLiteral("--durability must be normal or full, not '%1'").arg(d));
+    }
+    if (parser.isSet(overflow)) {
+        const QString v = parser.value(overflow);
+        if (v == QLatin1StringView("wait"))
+            o.overflow = Overflow::Wait;
+        else if (v == QLatin1StringView("shed"))
+            o.overflow = Overflow::Shed;
+        else
+            return fail(QStringLiteral("--overflow must be wait or shed, not '%1'").arg(v));
+    }
+    auto parseCount = [&parser](const QCommandLineOption &option, quint64 *out, QString *why) {
+        if (!parser.isSet(option))
+            return true;
+        bool ok = false;
+        const QString text = parser.value(option);
+        *out = text.toULongLong(&ok);
+        if (!ok) {
+            *why = QStringLiteral("--%1 must be a whole number >= 0, not '%2'").arg(option.names().constFirst(), text);
+            return false;
+        }
+        return true;
+    };
+    QString why;
+    quint64 burstValue = 0;
+    if (!parseCount(burst, &burstValue, &why) || !parseCount(seed, &o.seed, &why)
+        || !parseCount(hang, &o.simulateHang, &why))
+        return fail(why);
+    if (burstValue > 100000000)
+        return fail(QStringLiteral("--burst must be at most 100000000"));
+    o.burst = int(burstValue);
+
+    // Tunables: defaults, then the config file, then the command line.
+    if (parser.isSet(config)) {
+        o.configPath = parser.value(config);
+        if (!readConfigFile(o.configPath, &o.tunables, &why))
+            return fail(why);
+    }
+    const QList<std::pair<QCommandLineOption, QString>> tunableOptions = {
+        {rate, QStringLiteral("rate")},           {workMs, QStringLiteral("work-ms")},
+        {workers, QStringLiteral("workers")},     {queueLimit, QStringLiteral("queue-limit")},
+        {drain, QStringLiteral("drain-timeout")}, {hard, QStringLiteral("hard-timeout")}};
+    for (const auto &[option, key] : tunableOptions) {
+        if (parser.isSet(option) && !applyTunable(&o.tunables, key, parser.value(option), &why))
+            return fail(QStringLiteral("--%1: %2").arg(key, why));
+    }
+    if (!validate(o.tunables, &why))
+        return fail(why);
+    if (o.tunables.workers == 0)
+        o.tunables.workers = qMax(1, QThread::idealThreadCount());
+    result.options = o;
+    return result;
+}
+
+} // namespace Quiesce::App

@@ -1,0 +1,79 @@
+#pragma once
+
+#include "statestore.h"
+
+#include <QtCore/QString>
+#include <QtCore/QStringList>
+
+#include <chrono>
+#include <optional>
+
+class QSettings;
+
+namespace Quiesce::App {
+
+enum class Overflow { Wait, Shed };
+
+/*! The settings that SIGHUP may change: the same keys in --config files and on the command line. */
+struct Tunables
+{
+    double rate = 2.0;        //!< requests per second (Poisson), 0 = none
+    int workMinMs = 200;      //!< simulated processing time, uniform in [min, max]
+    int workMaxMs = 2000;
+    int workers = 0;          //!< 0 = QThread::idealThreadCount()
+    int queueLimit = 1000;    //!< bounded queue; 0 = unbounded
+    std::chrono::milliseconds drainTimeout{10000};
+    std::optional<std::chrono::milliseconds> hardTimeout; //!< unset = drain + 20 s
+
+    std::chrono::milliseconds effectiveHardTimeout() const;
+    bool operator==(const Tunables &) const = default;
+};
+
+struct Options
+{
+    enum class Command { Run, Inspect };
+    Command command = Command::Run;
+    bool headless = false;
+    QString statePath; //!< empty = StateStore::defaultPath()
+    bool resetState = false;
+    Durability durability = Durability::Normal;
+    QString configPath;
+    Tunables tunables;
+    int burst = 0;
+    quint64 seed = 0;
+    quint64 simulateHang = 0;
+    Overflow overflow = Overflow::Wait;
+    bool exitWhenIdle = false;
+    bool logRequests = false;
+    bool inspectIds = false;
+    QString screenshotPath;
+};
+
+/*! The outcome of parsing: either options to run with, or text to print and an exit code (help, version, error). */
+struct ParseResult
+{
+    std::optional<Options> options;
+    QString output;     //!< for --help / --version (stdout)
+    QString error;      //!< one line for stderr
+    int exitCode = 0;
+};
+
+/*! Parses the command line (arguments including argv[0]). Reads --config too; command-line values win over it. */
+ParseResult parseCommandLine(const QStringList &arguments);
+
+/*! Reads the tunables from an INI file over \a base. On any problem returns false and a one-line \a error that
+    names the file and the key; \a base is then not to be used. */
+bool readConfigFile(const QString &path, Tunables *tunables, QString *error);
+
+/*! "rate 2 -> 5, workers 4 -> 8" — the changes from \a before to \a after, empty when none. */
+QString describeChanges(const Tunables &before, const Tunables &after);
+
+/*! True when \a arguments ask for the headless front end, decided before any QCoreApplication exists. Also true
+    when there is no display to show a window on (no DISPLAY / WAYLAND_DISPLAY and no QT_QPA_PLATFORM). */
+bool wantsHeadless(int argc, char **argv, bool *noDisplay);
+
+/*! Value parsers shared by the command line and the config file; each returns false with a reason. */
+bool parseDuration(const QString &text, std::chrono::milliseconds *out, QString *error);
+bool parseWorkRange(const QString &text, int *minMs, int *maxMs, QString *error);
+
+} // namespace Quiesce::App

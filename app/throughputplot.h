@@ -1,0 +1,66 @@
+#pragma once
+
+#include <QtCore/QElapsedTimer>
+#include <QtCore/QList>
+#include <QtWidgets/QWidget>
+
+#include <chrono>
+
+namespace Quiesce::App {
+
+/*! \brief A live plot of throughput (requests done per second) and queue depth over the last minute.
+
+    Drawn with QPainter only (no chart module): two lines on one time axis that ends at the newest sample, each
+    with its own scale (throughput on the left, queue depth on the right), rounded up to 1, 2 or 5 times a power
+    of ten so the grid stays readable while the values move. Samples older than span() drop out. */
+class ThroughputPlot : public QWidget
+{
+    Q_OBJECT
+
+public:
+    explicit ThroughputPlot(QWidget *parent = nullptr);
+    ~ThroughputPlot() override;
+
+    /*! Appends a sample taken now. */
+    void addSample(double throughput, int queueDepth);
+    /*! Appends a sample taken \a atMs after the plot was created (samples must come in time order). */
+    void addSampleAt(qint64 atMs, double throughput, int queueDepth);
+    void clear();
+    qsizetype sampleCount() const;
+
+    /*! How much history is kept and shown at most; 60 s by default. */
+    void setSpan(std::chrono::milliseconds span);
+    std::chrono::milliseconds span() const;
+    /*! The time axis drawn now: the history so far rounded up to 10 s, at least 10 s and at most span(), so a
+        fresh plot is not a flat line squeezed against the right edge. */
+    std::chrono::milliseconds visibleSpan() const;
+
+    /*! The top of each axis as drawn now (for tests and the tooltip). */
+    double throughputScale() const;
+    int queueScale() const;
+
+    QSize sizeHint() const override;
+    QSize minimumSizeHint() const override;
+
+    /*! 1, 2 or 5 times a power of ten, at least \a value (and at least \a floor). */
+    static double niceCeiling(double value, double floor);
+
+protected:
+    void paintEvent(QPaintEvent *event) override;
+
+private:
+    struct Sample
+    {
+        qint64 atMs = 0;
+        double throughput = 0;
+        int queueDepth = 0;
+    };
+
+    void dropOld();
+
+    QList<Sample> m_samples;
+    QElapsedTimer m_clock;
+    std::chrono::milliseconds m_span{60000};
+};
+
+} // namespace Quiesce::App

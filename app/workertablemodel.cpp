@@ -1,0 +1,151 @@
+#include "workertablemodel.h"
+
+#include <QtGui/QColor>
+#include <QtGui/QFont>
+
+namespace Quiesce::App {
+
+WorkerTableModel::WorkerTableModel(QObject *parent)
+    : QAbstractTableModel(parent)
+{
+}
+
+WorkerTableModel::~WorkerTableModel() = default;
+
+void WorkerTableModel::setSnapshot(const QList<WorkerSnapshot> &workers)
+{
+    const int oldCount = int(m_workers.size());
+    const int newCount = int(workers.size());
+    if (newCount < oldCount) {
+        beginRemoveRows(QModelIndex(), newCount, oldCount - 1);
+        m_workers.resize(newCount);
+        endRemoveRows();
+    }
+    int firstChanged = -1;
+    int lastChanged = -1;
+    for (int row = 0; row < int(m_workers.size()); ++row) {
+        if (sameRow(m_workers.at(row), workers.at(row)))
+            continue;
+        m_workers[row] = workers.at(row);
+        if (firstChanged < 0)
+            firstChanged = row;
+        lastChanged = row;
+    }
+    if (firstChanged >= 0)
+        Q_EMIT dataChanged(index(firstChanged, 0), index(lastChanged, ColumnCount - 1));
+    if (newCount > oldCount) {
+        beginInsertRows(QModelIndex(), oldCount, newCount - 1);
+        for (int row = oldCount; row < newCount; ++row)
+            m_workers.append(workers.at(row));
+        endInsertRows();
+    }
+}
+
+QList<WorkerSnapshot> WorkerTableModel::snapshot() const
+{
+    return m_workers;
+}
+
+int WorkerTableModel::busyCount() const
+{
+    int n = 0;
+    for (const WorkerSnapshot &w : m_workers)
+        n += w.busy ? 1 : 0;
+    return n;
+}
+
+QString WorkerTableModel::stateName(const WorkerSnapshot &worker)
+{
+    if (worker.hung)
+        return tr("hung");
+    return worker.busy ? tr("busy") : tr("idle");
+}
+
+int WorkerTableModel::rowCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(m_workers.size());
+}
+
+int WorkerTableModel::columnCount(const QModelIndex &parent) const
+{
+    return parent.isValid() ? 0 : int(ColumnCount);
+}
+
+QVariant WorkerTableModel::data(const QModelIndex &index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const WorkerSnapshot &w = m_workers.at(index.row());
+    const bool working = w.busy || w.hung;
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (index.column()) {
+        case ThreadColumn:
+            return w.threadName.isEmpty() ? QStringLiteral("quiesce-worker-%1").arg(w.index) : w.threadName;
+        case StateColumn:
+            return stateName(w);
+        case RequestColumn:
+            return working && w.requestId != 0 ? QVariant(w.requestId) : QVariant();
+        case ProgressColumn:
+            // The delegate draws a bar for a number and nothing for an idle worker.
+            return working ? QVariant(qBound(0, w.progressPercent, 100)) : QVariant();
+        case ElapsedColumn:
+            return working ? QVariant(tr("%1 s").arg(double(w.elapsedMs) / 1000.0, 0, 'f', 1)) : QVariant();
+        default:
+            return {};
+        }
+    case Qt::TextAlignmentRole:
+        if (index.column() == RequestColumn || index.column() == ElapsedColumn)
+            return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
+        return QVariant::fromValue(Qt::Alignment(Qt::AlignLeft | Qt::AlignVCenter));
+    case Qt::ForegroundRole:
+        if (index.column() == StateColumn && w.hung)
+            return QColor(0xc0, 0x39, 0x2b);
+        if (index.column() == StateColumn && w.busy)
+            return QColor(0x1e, 0x84, 0x49);
+        return {};
+    case Qt::FontRole:
+        if (index.column() == StateColumn && working) {
+            QFont font;
+            font.setBold(true);
+            return font;
+        }
+        return {};
+    case Qt::ToolTipRole:
+        if (w.hung)
+            return tr("Blocked in a simulated hang: deaf to cancellation. Should it stay stuck through a shutdown, "
+                      "the watchdog ends the process at the hard deadline.");
+        return {};
+    default:
+        return {};
+    }
+}
+
+QVariant WorkerTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || role != Qt::DisplayRole)
+        return QAbstractTableModel::headerData(section, orientation, role);
+    switch (section) {
+    case ThreadColumn:
+        return tr("Worker");
+    case StateColumn:
+        return tr("State");
+    case RequestColumn:
+        return tr("Request");
+    case ProgressColumn:
+        return tr("Progress");
+    case ElapsedColumn:
+        return tr("Elapsed");
+    default:
+        return {};
+    }
+}
+
+bool WorkerTableModel::sameRow(const WorkerSnapshot &a, const WorkerSnapshot &b)
+{
+    return a.index == b.index && a.busy == b.busy && a.requestId == b.requestId
+        && a.progressPercent == b.progressPercent && a.elapsedMs / 100 == b.elapsedMs / 100 && a.hung == b.hung
+        && a.threadName == b.threadName;
+}
+
+} // namespace Quiesce::App

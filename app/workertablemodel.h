@@ -1,0 +1,45 @@
+#pragma once
+
+#include "workerpool.h"
+
+#include <QtCore/QAbstractTableModel>
+#include <QtCore/QList>
+
+namespace Quiesce::App {
+
+/*! \brief The workers as rows: thread, state, request, progress, elapsed. Fed with WorkerPool::snapshot().
+
+    setSnapshot() is called several times a second: it changes rows in place (dataChanged for the rows that
+    changed) and inserts or removes rows only when the number of workers changed, so selection and scrolling in
+    the view survive the refreshes. */
+class WorkerTableModel : public QAbstractTableModel
+{
+    Q_OBJECT
+
+public:
+    enum Column { ThreadColumn, StateColumn, RequestColumn, ProgressColumn, ElapsedColumn, ColumnCount };
+    Q_ENUM(Column)
+
+    explicit WorkerTableModel(QObject *parent = nullptr);
+    ~WorkerTableModel() override;
+
+    void setSnapshot(const QList<Quiesce::WorkerSnapshot> &workers);
+    QList<Quiesce::WorkerSnapshot> snapshot() const;
+    /*! Rows whose worker is busy (hung ones included). */
+    int busyCount() const;
+
+    /*! "idle", "busy" or "hung". */
+    static QString stateName(const Quiesce::WorkerSnapshot &worker);
+
+    int rowCount(const QModelIndex &parent = QModelIndex()) const override;
+    int columnCount(const QModelIndex &parent = QModelIndex()) const override;
+    QVariant data(const QModelIndex &index, int role = Qt::DisplayRole) const override;
+    QVariant headerData(int section, Qt::Orientation orientation, int role = Qt::DisplayRole) const override;
+
+private:
+    static bool sameRow(const Quiesce::WorkerSnapshot &a, const Quiesce::WorkerSnapshot &b);
+
+    QList<WorkerSnapshot> m_workers;
+};
+
+} // namespace Quiesce::App

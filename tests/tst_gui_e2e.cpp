@@ -1,0 +1,295 @@
+// End-to-end: the real `quiesce` WITH its window (no --headless), offscreen and, where Xvfb is installed, on a real
+// X server where the window is closed through the window system.
+#include "quiesceprocess.h"
+
+#include <QtCore/QFile>
+#include <QtCore/QProcess>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QStandardPaths>
+#include <QtCore/QTemporaryDir>
+#include <QtCore/QtEndian>
+#include <QtTest/QTest>
+
+#include <csignal>
+
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+
+class tst_GuiE2e : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void cleanupTestCase();
+    void signalGivesTheSameLinesAsHeadless_data();
+    void signalGivesTheSameLinesAsHeadless();
+    void screenshotWritesAPng();
+    void windowSystemClose_data();
+    void windowSystemClose();
+    void ctrlQThroughTheWindowSystem();
+
+private:
+    QStringList baseArgs();
+    void isolate(QuiesceProcess &q);
+    QStringList shutdownLines(QuiesceProcess &q, int signo, bool headless);
+    bool startXvfb(QString *why);
+
+    QTemporaryDir m_dir;
+    int m_runs = 0;
+    QProcess m_xvfb;
+    QString m_display;
+};
+
+void tst_GuiE2e::initTestCase()
+{
+    QVERIFY2(!QuiesceProcess::binary().isEmpty(), "QUIESCE_BINARY is not set (run through ctest)");
+    QVERIFY(m_dir.isValid());
+}
+
+void tst_GuiE2e::cleanupTestCase()
+{
+    if (m_xvfb.state() != QProcess::NotRunning) {
+        m_xvfb.terminate();
+        if (!m_xvfb.waitForFinished(10000))
+            m_xvfb.kill();
+    }
+}
+
+QStringList tst_GuiE2e::baseArgs()
+{
+    return {QStringLiteral("--state"), m_dir.filePath(QStringLiteral("state-%1.sqlite").arg(++m_runs)),
+            QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--workers"), QStringLiteral("2")};
+}
+
+void tst_GuiE2e::isolate(QuiesceProcess &q)
+{
+    // The window's settings go to a throwaway place, never the user's.
+    q.setEnvironmentValue(QStringLiteral("XDG_CONFIG_HOME"), m_dir.filePath(QStringLiteral("config-%1").arg(m_runs)));
+}
+
+// Runs one process to READY, sends \a signo, and returns its SHUTDOWN lines with the timings blanked out.
+QStringList tst_GuiE2e::shutdownLines(QuiesceProcess &q, int signo, bool headless)
+{
+    QStringList result;
+    if (!q.start()) {
+        qWarning("cannot start: %s", q.describe().constData());
+        return result;
+    }
+    const QString ready = q.waitForLine(QStringLiteral("READY pid="));
+    if (ready != QStringLiteral("READY pid=%1").arg(q.pid()) || !q.sendSignal(signo) || !q.waitForExit()) {
+        qWarning("no orderly run: %s", q.describe().constData());
+        return result;
+    }
+    if (!q.exitedNormally() || q.exitCode() != 0) {
+        qWarning("bad exit: %s", q.describe().constData());
+        return result;
+    }
+    // The window really was there: nothing fell back to headless.
+    if (!headless && q.stderrText().contains(QStringLiteral("headless"))) {
+        qWarning("the windowed run went headless: %s", q.describe().constData());
+        return result;
+    }
+    static const QRegularExpression timing(QStringLiteral("\\bms=\\d+"));
+    const QStringList lines = q.lines();
+    for (QString line : lines) {
+        if (line.startsWith(QStringLiteral("SHUTDOWN ")))
+            result << line.replace(timing, QStringLiteral("ms=*"));
+    }
+    return result;
+}
+
+void tst_GuiE2e::signalGivesTheSameLinesAsHeadless_data()
+{
+    QTest::addColumn<int>("signo");
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("SIGTERM") << SIGTERM << QStringLiteral("sigterm");
+    QTest::newRow("SIGINT") << SIGINT << QStringLiteral("sigint");
+}
+
+void tst_GuiE2e::signalGivesTheSameLinesAsHeadless()
+{
+    QFETCH(int, signo);
+    QFETCH(QString, reason);
+
+    QuiesceProcess windowed(baseArgs());
+    isolate(windowed);
+    const QStringList windowLines = shutdownLines(windowed, signo, false);
+    QVERIFY2(!windowLines.isEmpty(), windowed.describe());
+
+    QuiesceProcess headless(QStringList{QStringLiteral("--headless")} + baseArgs());
+    isolate(headless);
+    const QStringList headlessLines = shutdownLines(headless, signo, true);
+    QVERIFY2(!headlessLines.isEmpty(), headless.describe());
+
+    QCOMPARE(windowLines, headlessLines);
+    QCOMPARE(windowLines.constFirst(),
+             QStringLiteral("SHUTDOWN begin reason=%1 sender=%2 mode=graceful").arg(reason).arg(::getpid()));
+    QCOMPARE(windowLines.constLast(), QStringLiteral("SHUTDOWN done exit=0"));
+    // Every phase, in order.
+    int previous = -1;
+    for (const char *phase : {"stop-intake", "drain", "cancel", "save", "stop-threads"}) {
+        const int at = windowed.indexOf(QStringLiteral("SHUTDOWN phase=%1 begin").arg(QLatin1StringView(phase)));
+        QVERIFY2(at > previous, windowed.describe());
+        previous = at;
+    }
+    QCOMPARE(windowed.count(QStringLiteral("SHUTDOWN done")), 1);
+}
+
+void tst_GuiE2e::screenshotWritesAPng()
+{
+    const QString path = m_dir.filePath(QStringLiteral("screenshot.png"));
+    QStringList args = baseArgs();
+    args << QStringLiteral("--rate") << QStringLiteral("20") << QStringLiteral("--work-ms")
+         << QStringLiteral("100-400") << QStringLiteral("--burst") << QStringLiteral("10")
+         << QStringLiteral("--screenshot") << path;
+    QuiesceProcess q(args);
+    isolate(q);
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+    const QString line = q.waitForLine(QStringLiteral("SCREENSHOT "), 40s);
+    QCOMPARE(line, QStringLiteral("SCREENSHOT %1").arg(path));
+    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN begin reason=quit")).isEmpty(), q.describe());
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
+
+    QFile file(path);
+    QVERIFY(file.open(QIODevice::ReadOnly));
+    const QByteArray png = file.readAll();
+    // The PNG signature, then the IHDR chunk with the size: a real picture of a real window.
+    QVERIFY(png.size() > 10000);
+    QVERIFY(png.startsWith(QByteArray("\x89PNG\r\n\x1a\n", 8)));
+    QCOMPARE(png.mid(12, 4), QByteArray("IHDR"));
+    const quint32 width = qFromBigEndian<quint32>(png.constData() + 16);
+    const quint32 height = qFromBigEndian<quint32>(png.constData() + 20);
+    QVERIFY2(width >= 400 && height >= 300, qPrintable(QStringLiteral("%1x%2").arg(width).arg(height)));
+}
+
+bool tst_GuiE2e::startXvfb(QString *why)
+{
+    if (!m_display.isEmpty())
+        return true;
+    const QString xvfb = QStandardPaths::findExecutable(QStringLiteral("Xvfb"));
+    if (xvfb.isEmpty() || QStandardPaths::findExecutable(QStringLiteral("xvfb-run")).isEmpty()) {
+        *why = QStringLiteral("Xvfb is not installed (Debian package xvfb)");
+        return false;
+    }
+    // -displayfd: the server picks a free display and writes its number once it accepts connections.
+    m_xvfb.setProgram(xvfb);
+    m_xvfb.setArguments({QStringLiteral("-displayfd"), QStringLiteral("1"), QStringLiteral("-screen"),
+                         QStringLiteral("0"), QStringLiteral("1280x800x24"), QStringLiteral("-nolisten"),
+                         QStringLiteral("tcp")});
+    m_xvfb.start();
+    if (!m_xvfb.waitForStarted(10000)) {
+        *why = QStringLiteral("Xvfb does not start: %1").arg(m_xvfb.errorString());
+        return false;
+    }
+    QByteArray out;
+    while (!out.contains('\n') && m_xvfb.waitForReadyRead(20000))
+        out += m_xvfb.readAllStandardOutput();
+    bool ok = false;
+    const int number = out.trimmed().toInt(&ok);
+    if (!ok) {
+        *why = QStringLiteral("Xvfb gave no display number: %1").arg(QString::fromLocal8Bit(m_xvfb.readAllStandardError()));
+        return false;
+    }
+    m_display = QStringLiteral(":%1").arg(number);
+    return true;
+}
+
+void tst_GuiE2e::windowSystemClose_data()
+{
+    QTest::addColumn<int>("closes");
+    QTest::addColumn<QStringList>("extraArgs");
+    QTest::addColumn<QString>("waitFor");
+    QTest::newRow("close once") << 1 << QStringList() << QString();
+    // Two requests in flight that take long: the second close surely lands while the first one drains.
+    QTest::newRow("close twice escalates")
+        << 2
+        << QStringList{QStringLiteral("--burst"), QStringLiteral("2"), QStringLiteral("--work-ms"),
+                       QStringLiteral("60000"), QStringLiteral("--log-requests")}
+        << QStringLiteral("accepted id=2");
+}
+
+void tst_GuiE2e::windowSystemClose()
+{
+    QFETCH(int, closes);
+    QFETCH(QStringList, extraArgs);
+    QFETCH(QString, waitFor);
+    const QString xclose = qEnvironmentVariable("QUIESCE_XCLOSE");
+    if (xclose.isEmpty())
+        QSKIP("quiesce_xclose was not built (libxcb development files missing)");
+    QString why;
+    if (!startXvfb(&why))
+        QSKIP(qPrintable(why));
+
+    QuiesceProcess q(baseArgs() + extraArgs);
+    isolate(q);
+    q.setEnvironmentValue(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("xcb"));
+    q.setEnvironmentValue(QStringLiteral("DISPLAY"), m_display);
+    q.setEnvironmentValue(QStringLiteral("WAYLAND_DISPLAY"), QString());
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+    if (!waitFor.isEmpty())
+        QVERIFY2(!q.waitForLine(waitFor).isEmpty(), q.describe());
+
+    // What a window manager sends for the title bar's X or Alt+F4.
+    QProcess close;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("DISPLAY"), m_display);
+    close.setProcessEnvironment(env);
+    close.start(xclose, {QString::number(q.pid()), QStringLiteral("Quiesce"), QString::number(closes)});
+    QVERIFY(close.waitForFinished(30000));
+    QVERIFY2(close.exitStatus() == QProcess::NormalExit && close.exitCode() == 0,
+             close.readAllStandardError().constData());
+
+    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN begin reason=window sender=0")).isEmpty(), q.describe());
+    if (closes > 1)
+        QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN escalate mode=fast reason=window")).isEmpty(), q.describe());
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
+    QCOMPARE(q.count(QStringLiteral("SHUTDOWN done exit=0")), 1);
+    QCOMPARE(q.count(QStringLiteral("SHUTDOWN escalate")), closes > 1 ? 1 : 0);
+}
+
+void tst_GuiE2e::ctrlQThroughTheWindowSystem()
+{
+    const QString xdotool = QStandardPaths::findExecutable(QStringLiteral("xdotool"));
+    if (xdotool.isEmpty())
+        QSKIP("xdotool is not installed (Debian package xdotool)");
+    QString why;
+    if (!startXvfb(&why))
+        QSKIP(qPrintable(why));
+
+    QuiesceProcess q(baseArgs());
+    isolate(q);
+    q.setEnvironmentValue(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("xcb"));
+    q.setEnvironmentValue(QStringLiteral("DISPLAY"), m_display);
+    q.setEnvironmentValue(QStringLiteral("WAYLAND_DISPLAY"), QString());
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+
+    // Real key events through the X server (XTEST) to the focused window.
+    QProcess press;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("DISPLAY"), m_display);
+    press.setProcessEnvironment(env);
+    press.start(xdotool, {QStringLiteral("search"), QStringLiteral("--sync"), QStringLiteral("--onlyvisible"),
+                          QStringLiteral("--pid"), QString::number(q.pid()), QStringLiteral("--name"),
+                          QStringLiteral("^Quiesce$"), QStringLiteral("windowfocus"), QStringLiteral("--sync"),
+                          QStringLiteral("%1"), QStringLiteral("key"), QStringLiteral("ctrl+q")});
+    if (!press.waitForFinished(30000))
+        press.kill();
+    QVERIFY2(press.exitStatus() == QProcess::NormalExit && press.exitCode() == 0,
+             press.readAllStandardError().constData());
+
+    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN begin reason=quit sender=0")).isEmpty(), q.describe());
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
+}
+
+QTEST_GUILESS_MAIN(tst_GuiE2e)
+#include "tst_gui_e2e.moc"

@@ -1,0 +1,152 @@
+// End-to-end: the real `quiesce --headless` driven like a terminal or a supervisor would.
+#include "quiesceprocess.h"
+
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QTest>
+
+#include <csignal>
+
+#include <unistd.h>
+
+class tst_Headless : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void stopsInOrderOnSignal_data();
+    void stopsInOrderOnSignal();
+    void statusOnSigusr1();
+    void survivesAClosedStdout();
+    void badFlagExits64_data();
+    void badFlagExits64();
+    void helpAndVersion();
+
+private:
+    QStringList baseArgs() const;
+    QTemporaryDir m_dir;
+};
+
+void tst_Headless::initTestCase()
+{
+    QVERIFY2(!QuiesceProcess::binary().isEmpty(), "QUIESCE_BINARY is not set (run through ctest)");
+    QVERIFY(m_dir.isValid());
+}
+
+QStringList tst_Headless::baseArgs() const
+{
+    return {QStringLiteral("--headless"), QStringLiteral("--state"), m_dir.filePath(QStringLiteral("state.sqlite")),
+            QStringLiteral("--rate"), QStringLiteral("0")};
+}
+
+void tst_Headless::stopsInOrderOnSignal_data()
+{
+    QTest::addColumn<int>("signo");
+    QTest::addColumn<QString>("reason");
+    QTest::newRow("SIGTERM") << SIGTERM << QStringLiteral("sigterm");
+    QTest::newRow("SIGINT") << SIGINT << QStringLiteral("sigint");
+}
+
+void tst_Headless::stopsInOrderOnSignal()
+{
+    QFETCH(int, signo);
+    QFETCH(QString, reason);
+    QuiesceProcess q(baseArgs());
+    QVERIFY(q.start());
+    const QString ready = q.waitForLine(QStringLiteral("READY pid="));
+    QVERIFY2(!ready.isEmpty(), q.describe());
+    QCOMPARE(ready, QStringLiteral("READY pid=%1").arg(q.pid()));
+
+    QVERIFY(q.sendSignal(signo));
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe()); // it returned from exec(), it did not die by the signal
+    QCOMPARE(q.exitCode(), 0);
+
+    const int begin = q.indexOf(QStringLiteral("SHUTDOWN begin reason=%1 sender=%2").arg(reason).arg(::getpid()));
+    const int done = q.indexOf(QStringLiteral("SHUTDOWN done exit=0"));
+    QVERIFY2(begin >= 0, q.describe());
+    QVERIFY2(done > begin, q.describe());
+    QCOMPARE(q.count(QStringLiteral("SHUTDOWN done")), 1);
+}
+
+void tst_Headless::statusOnSigusr1()
+{
+    QuiesceProcess q(baseArgs());
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignal(SIGUSR1));
+    const QString status = q.waitForLine(QStringLiteral("STATUS "));
+    QVERIFY2(status.contains(QStringLiteral("phase=running")), q.describe());
+    QCOMPARE(q.count(QStringLiteral("STATUS ")), 1);
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+}
+
+void tst_Headless::survivesAClosedStdout()
+{
+    // stdout becomes a pipe without a reader: every later line fails with EPIPE. SIGPIPE must not kill it.
+    QuiesceProcess q(baseArgs());
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+    q.process().closeReadChannel(QProcess::StandardOutput);
+    QVERIFY(q.sendSignal(SIGUSR1)); // writes a STATUS line into the closed pipe
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
+}
+
+void tst_Headless::badFlagExits64_data()
+{
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("unknown flag") << QStringList{QStringLiteral("--bogus")} << QStringLiteral("bogus");
+    QTest::newRow("negative drain") << QStringList{QStringLiteral("--drain-timeout"), QStringLiteral("-5")}
+                                    << QStringLiteral("drain-timeout");
+    QTest::newRow("non-numeric hard") << QStringList{QStringLiteral("--hard-timeout"), QStringLiteral("soon")}
+                                      << QStringLiteral("hard-timeout");
+    QTest::newRow("hard < drain") << QStringList{QStringLiteral("--drain-timeout"), QStringLiteral("5s"),
+                                                 QStringLiteral("--hard-timeout"), QStringLiteral("2s")}
+                                  << QStringLiteral("must be longer");
+    QTest::newRow("bad work range") << QStringList{QStringLiteral("--work-ms"), QStringLiteral("9-3")}
+                                    << QStringLiteral("work-ms");
+    QTest::newRow("bad durability") << QStringList{QStringLiteral("--durability"), QStringLiteral("maybe")}
+                                    << QStringLiteral("durability");
+    QTest::newRow("stray argument") << QStringList{QStringLiteral("frobnicate")} << QStringLiteral("frobnicate");
+}
+
+void tst_Headless::badFlagExits64()
+{
+    QFETCH(QStringList, arguments);
+    QFETCH(QString, message);
+    QuiesceProcess q(QStringList{QStringLiteral("--headless")} + arguments);
+    QVERIFY(q.start());
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 64);
+    const QString err = q.stderrText().trimmed();
+    QVERIFY2(!err.contains(QLatin1Char('\n')), q.describe()); // one clear line
+    QVERIFY2(err.startsWith(QStringLiteral("quiesce: ")) && err.contains(message), q.describe());
+    QVERIFY2(q.lines().isEmpty(), q.describe()); // nothing started
+}
+
+void tst_Headless::helpAndVersion()
+{
+    QuiesceProcess help({QStringLiteral("--help")});
+    QVERIFY(help.start());
+    QVERIFY(help.waitForExit());
+    QCOMPARE(help.exitCode(), 0);
+    const QString text = help.stdoutText();
+    QVERIFY2(text.contains(QStringLiteral("Exit codes")) && text.contains(QStringLiteral("--drain-timeout"))
+                 && text.contains(QStringLiteral("SIGUSR1")),
+             help.describe());
+
+    QuiesceProcess version({QStringLiteral("--version")});
+    QVERIFY(version.start());
+    QVERIFY(version.waitForExit());
+    QCOMPARE(version.exitCode(), 0);
+    QVERIFY2(version.stdoutText().startsWith(QStringLiteral("quiesce ")), version.describe());
+}
+
+QTEST_GUILESS_MAIN(tst_Headless)
+#include "tst_headless.moc"

@@ -1,0 +1,622 @@
+// The window in-process: a real Engine (state file in a QTemporaryDir, exit function recorded instead of exiting)
+// and the MainWindow on top of it, under the offscreen platform.
+#include "engine.h"
+#include "mainwindow.h"
+#include "shutdowndialog.h"
+#include "throughputplot.h"
+#include "unixsignalnotifier.h"
+#include "workerpool.h"
+#include "workertablemodel.h"
+
+#include <QtCore/QSet>
+#include <QtCore/QSettings>
+#include <QtCore/QStandardPaths>
+#include <QtCore/QTemporaryDir>
+#include <QtGui/QAction>
+#include <QtGui/QImage>
+#include <QtTest/QAbstractItemModelTester>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+#include <QtWidgets/QApplication>
+#include <QtWidgets/QDoubleSpinBox>
+#include <QtWidgets/QLabel>
+#include <QtWidgets/QMessageBox>
+#include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QPushButton>
+#include <QtWidgets/QSpinBox>
+
+#include <csignal>
+#include <memory>
+
+#include <unistd.h>
+
+using namespace Quiesce;
+using namespace Quiesce::App;
+using namespace std::chrono_literals;
+
+class tst_MainWindow : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void cleanup();
+
+    // The parts on their own.
+    void niceCeiling_data();
+    void niceCeiling();
+    void plotKeepsTheLastMinute();
+    void workerModel();
+    void dialogCannotBeDismissed();
+    void describeWork_data();
+    void describeWork();
+
+    // The window on a running engine.
+    void showsWorkersAndCounters();
+    void controlsDriveTheEngine();
+    void closeStartsQuitPathAndStopNowEscalates();
+    void secondAndThirdCloseEscalate();
+    void signalShowsTheSameDialog();
+    void askBeforeQuitOnlyForAPerson();
+    void logoutNeverAsksNorVetoes();
+    void settingsPersist();
+    void grabIsNotBlank();
+    void screenshotOption();
+
+private:
+    Options options(double rate, int workMinMs, int workMaxMs, int workers);
+    bool launch(const Options &options);
+    void shutDown();
+    ShutdownDialog *dialog() const { return m_window->shutdownDialog(); }
+    QLabel *counter(const char *name) const;
+    qint64 counterValue(const char *name) const;
+
+    QTemporaryDir m_dir;
+    UnixSignalNotifier m_signals;
+    int m_runs = 0;
+    std::unique_ptr<Engine> m_engine;
+    std::unique_ptr<MainWindow> m_window;
+    int m_exitCode = -1;
+    int m_immediateCode = -1;
+    QStringList m_lines; //!< the engine's lines, shown when a test failed
+};
+
+void tst_MainWindow::initTestCase()
+{
+    QVERIFY(m_dir.isValid());
+    // Nothing of the user's: the settings go to the temporary directory.
+    QStandardPaths::setTestModeEnabled(true);
+    QCoreApplication::setOrganizationName(QStringLiteral("Quiesce"));
+    QCoreApplication::setApplicationName(QStringLiteral("quiesce-test"));
+    QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_dir.filePath(QStringLiteral("settings")));
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_dir.filePath(QStringLiteral("settings")));
+    QVERIFY2(QSettings().fileName().startsWith(m_dir.path()), qPrintable(QSettings().fileName()));
+    // The bridge replaces QtTest's crash handler for SIGTERM, as the app's main() does.
+    QVERIFY2(m_signals.watch(SIGTERM), qPrintable(m_signals.errorString()));
+}
+
+void tst_MainWindow::init()
+{
+    QSettings settings;
+    settings.clear();
+    settings.sync();
+    QCOMPARE(settings.status(), QSettings::NoError);
+    m_exitCode = -1;
+    m_immediateCode = -1;
+}
+
+void tst_MainWindow::cleanup()
+{
+    shutDown();
+    if (QTest::currentTestFailed()) {
+        for (const QString &line : std::as_const(m_lines))
+            qInfo("engine: %s", qPrintable(line));
+    }
+    m_lines.clear();
+}
+
+Options tst_MainWindow::options(double rate, int workMinMs, int workMaxMs, int workers)
+{
+    Options o;
+    o.statePath = m_dir.filePath(QStringLiteral("state-%1.sqlite").arg(++m_runs));
+    o.seed = 7;
+    o.tunables.rate = rate;
+    o.tunables.workMinMs = workMinMs;
+    o.tunables.workMaxMs = workMaxMs;
+    o.tunables.workers = workers;
+    o.tunables.drainTimeout = 30s;
+    o.tunables.hardTimeout = 90s;
+    return o;
+}
+
+bool tst_MainWindow::launch(const Options &options)
+{
+    m_engine = std::make_unique<Engine>(options);
+    m_engine->coordinator()->setExitFunction([this](int code) { m_exitCode = code; });
+    m_engine->coordinator()->setImmediateExitFunction([this](int code) { m_immediateCode = code; });
+    m_engine->attachSignals(&m_signals);
+    connect(m_engine.get(), &Engine::line, this, [this](const QString &line) { m_lines << line; });
+    QString error;
+    int code = 0;
+    if (!m_engine->open(&error, &code)) {
+        qWarning("cannot open the state: %s", qPrintable(error));
+        return false;
+    }
+    m_window = std::make_unique<MainWindow>(m_engine.get(), options);
+    m_engine->start();
+    m_window->show();
+    return QTest::qWaitForWindowExposed(m_window.get());
+}
+
+void tst_MainWindow::shutDown()
+{
+    if (m_engine && !m_engine->coordinator()->isFinished()) {
+        ShutdownCoordinator *coordinator = m_engine->coordinator();
+        WorkerPool::releaseSimulatedHangs();
+        // Up to FAST (no need to wait for the work in flight), never IMMEDIATE.
+        if (!coordinator->isShuttingDown())
+            m_engine->requestShutdown(QStringLiteral("api"));
+        if (coordinator->mode() == ShutdownMode::Graceful)
+            m_engine->requestShutdown(QStringLiteral("api"));
+        QTRY_VERIFY_WITH_TIMEOUT(coordinator->isFinished(), 30000);
+        QCOMPARE(m_immediateCode, -1);
+    }
+    m_window.reset();
+    m_engine.reset();
+}
+
+QLabel *tst_MainWindow::counter(const char *name) const
+{
+    return m_window->findChild<QLabel *>(QString::fromLatin1(name));
+}
+
+qint64 tst_MainWindow::counterValue(const char *name) const
+{
+    const QLabel *label = counter(name);
+    return label ? label->text().toLongLong() : -1;
+}
+
+void tst_MainWindow::niceCeiling_data()
+{
+    QTest::addColumn<double>("value");
+    QTest::addColumn<double>("floor");
+    QTest::addColumn<double>("expected");
+    QTest::newRow("zero takes the floor") << 0.0 << 1.0 << 1.0;
+    QTest::newRow("exact 1") << 1.0 << 1.0 << 1.0;
+    QTest::newRow("1.2 -> 2") << 1.2 << 1.0 << 2.0;
+    QTest::newRow("3 -> 5") << 3.0 << 1.0 << 5.0;
+    QTest::newRow("7 -> 10") << 7.0 << 1.0 << 10.0;
+    QTest::newRow("12 -> 20") << 12.0 << 1.0 << 20.0;
+    QTest::newRow("480 -> 500") << 480.0 << 5.0 << 500.0;
+    QTest::newRow("0.3 -> 0.5") << 0.3 << 0.1 << 0.5;
+}
+
+void tst_MainWindow::niceCeiling()
+{
+    QFETCH(double, value);
+    QFETCH(double, floor);
+    QFETCH(double, expected);
+    QCOMPARE(ThroughputPlot::niceCeiling(value, floor), expected);
+}
+
+void tst_MainWindow::plotKeepsTheLastMinute()
+{
+    ThroughputPlot plot;
+    QCOMPARE(plot.span(), std::chrono::milliseconds(60000));
+    QCOMPARE(plot.visibleSpan(), std::chrono::milliseconds(10000));
+    // A young history gets a shorter axis, in steps of 10 s, growing up to the span.
+    plot.addSampleAt(0, 1.0, 1);
+    plot.addSampleAt(12000, 1.0, 1);
+    QCOMPARE(plot.visibleSpan(), std::chrono::milliseconds(20000));
+    plot.clear();
+    for (qint64 t = 0; t <= 120000; t += 500)
+        plot.addSampleAt(t, t < 60000 ? 40.0 : 3.0, t < 60000 ? 900 : 12);
+    // 60 s at two samples a second, plus the one just outside that lets the line reach the left edge.
+    QCOMPARE(plot.sampleCount(), 122);
+    QCOMPARE(plot.visibleSpan(), std::chrono::milliseconds(60000));
+    // The old peaks dropped out, so the scales follow the minute shown.
+    QCOMPARE(plot.throughputScale(), 5.0);
+    QCOMPARE(plot.queueScale(), 20);
+    plot.addSampleAt(120500, -1.0, -5); // nonsense is clamped, never drawn below the axis
+    QCOMPARE(plot.throughputScale(), 5.0);
+
+    plot.resize(400, 200);
+    const QImage image = plot.grab().toImage();
+    QVERIFY(!image.isNull());
+    plot.clear();
+    QCOMPARE(plot.sampleCount(), 0);
+}
+
+void tst_MainWindow::workerModel()
+{
+    WorkerTableModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QSignalSpy inserted(&model, &QAbstractItemModel::rowsInserted);
+    QSignalSpy removed(&model, &QAbstractItemModel::rowsRemoved);
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+
+    QList<WorkerSnapshot> workers(3);
+    for (int i = 0; i < 3; ++i) {
+        workers[i].index = i;
+        workers[i].threadName = QStringLiteral("quiesce-worker-%1").arg(i);
+    }
+    workers[1].busy = true;
+    workers[1].requestId = 17;
+    workers[1].progressPercent = 40;
+    workers[1].elapsedMs = 1234;
+    workers[2].busy = true;
+    workers[2].hung = true;
+    workers[2].requestId = 18;
+    model.setSnapshot(workers);
+    QCOMPARE(model.rowCount(), 3);
+    QCOMPARE(inserted.count(), 1);
+    QCOMPARE(model.busyCount(), 2);
+
+    auto cell = [&model](int row, int column) { return model.index(row, column).data(); };
+    QCOMPARE(cell(0, WorkerTableModel::StateColumn).toString(), QStringLiteral("idle"));
+    QVERIFY(!cell(0, WorkerTableModel::ProgressColumn).isValid()); // an idle worker draws no bar
+    QVERIFY(!cell(0, WorkerTableModel::RequestColumn).isValid());
+    QCOMPARE(cell(1, WorkerTableModel::StateColumn).toString(), QStringLiteral("busy"));
+    QCOMPARE(cell(1, WorkerTableModel::RequestColumn).toULongLong(), 17u);
+    QCOMPARE(cell(1, WorkerTableModel::ProgressColumn).toInt(), 40);
+    QCOMPARE(cell(1, WorkerTableModel::ElapsedColumn).toString(), QStringLiteral("1.2 s"));
+    QCOMPARE(cell(2, WorkerTableModel::StateColumn).toString(), QStringLiteral("hung"));
+    QVERIFY(!model.index(2, WorkerTableModel::StateColumn).data(Qt::ToolTipRole).toString().isEmpty());
+
+    // The same snapshot again changes nothing; one changed row is one dataChanged.
+    changed.clear();
+    model.setSnapshot(workers);
+    QCOMPARE(changed.count(), 0);
+    workers[1].progressPercent = 80;
+    model.setSnapshot(workers);
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(changed.at(0).at(0).toModelIndex().row(), 1);
+    QCOMPARE(changed.at(0).at(1).toModelIndex().row(), 1);
+
+    // Fewer workers: rows removed, not a reset.
+    workers.removeLast();
+    model.setSnapshot(workers);
+    QCOMPARE(model.rowCount(), 2);
+    QCOMPARE(removed.count(), 1);
+    QCOMPARE(model.busyCount(), 1);
+}
+
+void tst_MainWindow::dialogCannotBeDismissed()
+{
+    ShutdownCoordinator coordinator;
+    coordinator.addPhase(QStringLiteral("drain"), 1, 5s, [](ShutdownPhaseContext *) {});
+    ShutdownDialog dialog(&coordinator);
+    ShutdownRequest request;
+    request.reason = QStringLiteral("window");
+    dialog.begin(request);
+    QVERIFY(dialog.isVisible());
+    QVERIFY(!dialog.isModal());
+    QCOMPARE(dialog.reason(), QStringLiteral("window"));
+    QVERIFY(dialog.drainDeadline().isForever()); // the drain has not started
+    QTest::keyClick(&dialog, Qt::Key_Escape);
+    QVERIFY(dialog.isVisible());
+    dialog.close();
+    QVERIFY(dialog.isVisible());
+
+    QSignalSpy stopNow(&dialog, &ShutdownDialog::stopNowRequested);
+    auto *button = dialog.findChild<QPushButton *>(QStringLiteral("stopNowButton"));
+    QVERIFY(button);
+    QTest::keyClick(&dialog, Qt::Key_Return); // Enter must not escalate by accident
+    QCOMPARE(stopNow.count(), 0);
+    QTest::mouseClick(button, Qt::LeftButton);
+    QCOMPARE(stopNow.count(), 1);
+}
+
+void tst_MainWindow::describeWork_data()
+{
+    QTest::addColumn<int>("inFlight");
+    QTest::addColumn<int>("queued");
+    QTest::addColumn<QString>("expected");
+    QTest::newRow("nothing") << 0 << 0 << QStringLiteral("0 requests in flight, 0 queued");
+    QTest::newRow("one") << 1 << 0 << QStringLiteral("1 request in flight, 0 queued");
+    QTest::newRow("several") << 3 << 12 << QStringLiteral("3 requests in flight, 12 queued");
+}
+
+void tst_MainWindow::describeWork()
+{
+    QFETCH(int, inFlight);
+    QFETCH(int, queued);
+    QFETCH(QString, expected);
+    QCOMPARE(ShutdownDialog::describeWork(inFlight, queued), expected);
+}
+
+void tst_MainWindow::showsWorkersAndCounters()
+{
+    QVERIFY(launch(options(25, 50, 250, 3)));
+    QCOMPARE(m_window->windowTitle(), QStringLiteral("Quiesce"));
+    QVERIFY(!m_window->windowIcon().isNull());
+    QVERIFY(!m_window->windowIcon().pixmap(32, 32).isNull()); // the SVG plugin renders it
+    QVERIFY(!QApplication::windowIcon().isNull());
+
+    WorkerTableModel *model = m_window->workerModel();
+    QTRY_COMPARE(model->rowCount(), 3);
+    QTRY_VERIFY_WITH_TIMEOUT(model->busyCount() > 0, 10000);
+    QTRY_VERIFY_WITH_TIMEOUT(counterValue("doneValue") >= 5, 15000);
+    QVERIFY(counterValue("acceptedValue") >= counterValue("doneValue"));
+    QTRY_VERIFY_WITH_TIMEOUT(counter("rateValue")->text().toDouble() > 0, 10000);
+    QCOMPARE(counter("workersValue")->text().section(QLatin1Char('/'), 1).trimmed(), QStringLiteral("3"));
+    QTRY_VERIFY(m_window->plot()->sampleCount() >= 3);
+
+    auto *log = m_window->findChild<QPlainTextEdit *>(QStringLiteral("logView"));
+    QVERIFY(log);
+    QTRY_VERIFY2(log->toPlainText().contains(QStringLiteral("READY pid=%1").arg(::getpid())),
+                 qPrintable(log->toPlainText()));
+}
+
+void tst_MainWindow::controlsDriveTheEngine()
+{
+    QVERIFY(launch(options(0, 2000, 3000, 2)));
+    auto *pause = m_window->findChild<QAction *>(QStringLiteral("pauseAction"));
+    auto *burst = m_window->findChild<QAction *>(QStringLiteral("burstAction"));
+    auto *burstSpin = m_window->findChild<QSpinBox *>(QStringLiteral("burstSpin"));
+    auto *rateSpin = m_window->findChild<QDoubleSpinBox *>(QStringLiteral("rateSpin"));
+    auto *workersSpin = m_window->findChild<QSpinBox *>(QStringLiteral("workersSpin"));
+    auto *hang = m_window->findChild<QAction *>(QStringLiteral("hangAction"));
+    QVERIFY(pause && burst && burstSpin && rateSpin && workersSpin && hang);
+
+    burstSpin->setValue(6);
+    burst->trigger();
+    QTRY_COMPARE(m_engine->counters().accepted, 6u);
+    QTRY_COMPARE(counterValue("acceptedValue"), 6);
+    QTRY_COMPARE(counterValue("inFlightValue"), 2);
+    QTRY_COMPARE(counterValue("queuedValue"), 4);
+
+    pause->trigger();
+    QVERIFY(m_engine->counters().paused);
+    pause->trigger();
+    QVERIFY(!m_engine->counters().paused);
+
+    rateSpin->setValue(12.5);
+    QCOMPARE(m_engine->tunables().rate, 12.5);
+    workersSpin->setValue(4);
+    QCOMPARE(m_engine->tunables().workers, 4);
+    QTRY_COMPARE(m_window->workerModel()->rowCount(), 4);
+
+    hang->trigger();
+    QTRY_VERIFY_WITH_TIMEOUT(
+        [this] {
+            const auto workers = m_window->workerModel()->snapshot();
+            return std::any_of(workers.cbegin(), workers.cend(), [](const WorkerSnapshot &w) { return w.hung; });
+        }(),
+        15000);
+    // Changes made elsewhere (SIGHUP reload, SIGUSR2) show up in the controls.
+    Tunables t = m_engine->tunables();
+    t.rate = 3;
+    m_engine->applyTunables(t);
+    QTRY_COMPARE(rateSpin->value(), 3.0);
+}
+
+void tst_MainWindow::closeStartsQuitPathAndStopNowEscalates()
+{
+    QVERIFY(launch(options(4, 5000, 6000, 2)));
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
+    ShutdownCoordinator *coordinator = m_engine->coordinator();
+    QSignalSpy started(coordinator, &ShutdownCoordinator::shutdownStarted);
+    QSignalSpy escalated(coordinator, &ShutdownCoordinator::escalated);
+    QSignalSpy finished(coordinator, &ShutdownCoordinator::finished);
+    QList<bool> visibleAtPhaseEnd;
+    connect(coordinator, &ShutdownCoordinator::phaseFinished, this,
+            [this, &visibleAtPhaseEnd] { visibleAtPhaseEnd << m_window->isVisible(); });
+
+    QVERIFY(!m_window->close()); // ignored: the quit path decides
+    QVERIFY(m_window->isVisible());
+    QCOMPARE(started.count(), 1);
+    QCOMPARE(started.at(0).at(0).value<ShutdownRequest>().reason, QStringLiteral("window"));
+    QVERIFY(dialog()->isVisible());
+    QVERIFY(!dialog()->isModal());
+    QCOMPARE(dialog()->reason(), QStringLiteral("window"));
+
+    // The loop keeps running the quit path while the dialog is up: the drain starts and counts down.
+    QTRY_COMPARE(dialog()->phase(), QStringLiteral("drain"));
+    QCOMPARE(coordinator->currentPhase(), QStringLiteral("drain"));
+    QVERIFY(!dialog()->drainDeadline().isForever());
+    QVERIFY(dialog()->drainDeadline().remainingTime() > 0);
+    auto *drainLabel = dialog()->findChild<QLabel *>(QStringLiteral("drainLabel"));
+    QTRY_VERIFY(drainLabel->text().contains(QStringLiteral("deadline in")));
+    auto *work = dialog()->findChild<QLabel *>(QStringLiteral("workLabel"));
+    QTRY_VERIFY2(work->text().contains(QStringLiteral("in flight")), qPrintable(work->text()));
+    QVERIFY(m_window->isVisible());
+    QCOMPARE(finished.count(), 0);
+
+    auto *stopNow = dialog()->findChild<QPushButton *>(QStringLiteral("stopNowButton"));
+    QVERIFY(stopNow);
+    QTest::mouseClick(stopNow, Qt::LeftButton);
+    QCOMPARE(escalated.count(), 1);
+    QCOMPARE(escalated.at(0).at(0).value<ShutdownMode>(), ShutdownMode::Fast);
+    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    QCOMPARE(coordinator->report().requests, 2);
+    QCOMPARE(stopNow->text(), QStringLiteral("Exit immediately"));
+
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
+    QVERIFY(!visibleAtPhaseEnd.isEmpty());
+    QVERIFY(!visibleAtPhaseEnd.contains(false)); // visible through every phase ...
+    QTRY_VERIFY(!m_window->isVisible());         // ... and closed at the exit
+    QVERIFY(!dialog()->isVisible());
+    QCOMPARE(m_exitCode, 0);
+    QCOMPARE(m_immediateCode, -1);
+    // The log pane shows the same lifecycle lines as stdout, up to the last one.
+    const QString log = m_window->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
+    QVERIFY2(log.contains(QStringLiteral("SHUTDOWN begin reason=window sender=0 mode=graceful")), qPrintable(log));
+    QVERIFY2(log.contains(QStringLiteral("SHUTDOWN escalate mode=fast reason=stop-now")), qPrintable(log));
+    QVERIFY2(log.trimmed().endsWith(QStringLiteral("SHUTDOWN done exit=0")), qPrintable(log));
+}
+
+void tst_MainWindow::secondAndThirdCloseEscalate()
+{
+    QVERIFY(launch(options(4, 5000, 6000, 2)));
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
+    ShutdownCoordinator *coordinator = m_engine->coordinator();
+    QVERIFY(!m_window->close());
+    QCOMPARE(coordinator->mode(), ShutdownMode::Graceful);
+    QVERIFY(!m_window->close());
+    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    QVERIFY(m_window->isVisible());
+    QCOMPARE(m_immediateCode, -1);
+    QVERIFY(!m_window->close());
+    // The third request exits at once; without a signal it counts as Ctrl+C.
+    QCOMPARE(m_immediateCode, 128 + SIGINT);
+}
+
+void tst_MainWindow::signalShowsTheSameDialog()
+{
+    QVERIFY(launch(options(4, 5000, 6000, 2)));
+    m_window->setAskBeforeQuit(true); // must not matter for a signal
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
+    QSignalSpy started(m_engine->coordinator(), &ShutdownCoordinator::shutdownStarted);
+    QVERIFY(::kill(::getpid(), SIGTERM) == 0);
+    QVERIFY(started.wait(10000));
+    const auto request = started.at(0).at(0).value<ShutdownRequest>();
+    QCOMPARE(request.reason, QStringLiteral("sigterm"));
+    QCOMPARE(request.senderPid, qint64(::getpid()));
+    QVERIFY(dialog()->isVisible());
+    QCOMPARE(dialog()->reason(), QStringLiteral("sigterm"));
+    QVERIFY(!m_window->findChild<QMessageBox *>(QStringLiteral("confirmQuitBox")));
+    QVERIFY(m_window->isVisible());
+    QTRY_COMPARE(dialog()->phase(), QStringLiteral("drain"));
+}
+
+void tst_MainWindow::askBeforeQuitOnlyForAPerson()
+{
+    QVERIFY(launch(options(4, 5000, 6000, 2)));
+    m_window->setAskBeforeQuit(true);
+    ShutdownCoordinator *coordinator = m_engine->coordinator();
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
+
+    // A close with work in flight asks, without blocking: close() returns with the question up.
+    QVERIFY(!m_window->close());
+    QPointer<QMessageBox> box = m_window->findChild<QMessageBox *>(QStringLiteral("confirmQuitBox"));
+    QVERIFY(box);
+    QTRY_VERIFY(box->isVisible());
+    QVERIFY(!coordinator->isShuttingDown());
+    // Asking twice does not stack questions.
+    QVERIFY(!m_window->close());
+    QCOMPARE(m_window->findChildren<QMessageBox *>(QStringLiteral("confirmQuitBox")).size(), 1);
+
+    box->button(QMessageBox::Cancel)->click();
+    QTRY_VERIFY(!box);
+    QVERIFY(!coordinator->isShuttingDown());
+    QVERIFY(m_window->isVisible());
+
+    // File → Quit asks the same way; answering Quit starts the quit path with that reason.
+    auto *quit = m_window->findChild<QAction *>(QStringLiteral("quitAction"));
+    QVERIFY(quit);
+    QCOMPARE(quit->shortcut(), QKeySequence(Qt::CTRL | Qt::Key_Q));
+    quit->trigger();
+    box = m_window->findChild<QMessageBox *>(QStringLiteral("confirmQuitBox"));
+    QVERIFY(box);
+    QSignalSpy started(coordinator, &ShutdownCoordinator::shutdownStarted);
+    auto *confirm = box->findChild<QPushButton *>(QStringLiteral("confirmQuitButton"));
+    QVERIFY(confirm);
+    confirm->click();
+    QCOMPARE(started.count(), 1);
+    QCOMPARE(started.at(0).at(0).value<ShutdownRequest>().reason, QStringLiteral("quit"));
+    QCOMPARE(coordinator->mode(), ShutdownMode::Graceful); // one request, not two
+    QVERIFY(dialog()->isVisible());
+
+    // Once shutting down, a close escalates at once, no question asked.
+    QVERIFY(!m_window->close());
+    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    // The answered question goes away (deleted on close) and no new one comes.
+    QTRY_VERIFY(!m_window->findChild<QMessageBox *>(QStringLiteral("confirmQuitBox")));
+}
+
+void tst_MainWindow::logoutNeverAsksNorVetoes()
+{
+    QVERIFY(launch(options(4, 5000, 6000, 2)));
+    m_window->setAskBeforeQuit(true);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
+    m_window->resize(620, 430);
+    QSignalSpy started(m_engine->coordinator(), &ShutdownCoordinator::shutdownStarted);
+    m_window->commitSessionData();
+    QCOMPARE(started.count(), 1);
+    QCOMPARE(started.at(0).at(0).value<ShutdownRequest>().reason, QStringLiteral("logout"));
+    QVERIFY(!m_window->findChild<QMessageBox *>(QStringLiteral("confirmQuitBox")));
+    // The settings were saved on the way out.
+    QCOMPARE(QSettings().value(QStringLiteral("behavior/askBeforeQuit")).toBool(), true);
+    // A repeated commit (some session managers ask twice) is not a second request.
+    m_window->commitSessionData();
+    QCOMPARE(m_engine->coordinator()->mode(), ShutdownMode::Graceful);
+}
+
+void tst_MainWindow::settingsPersist()
+{
+    const QRect geometry(30, 40, 640, 480);
+    {
+        QVERIFY(launch(options(2, 50, 100, 2)));
+        m_window->setGeometry(geometry);
+        QTRY_COMPARE(m_window->geometry(), geometry);
+        m_window->setAskBeforeQuit(true);
+        m_window->findChild<QDoubleSpinBox *>(QStringLiteral("rateSpin"))->setValue(7.5);
+        m_window->findChild<QSpinBox *>(QStringLiteral("workersSpin"))->setValue(3);
+        m_window->findChild<QSpinBox *>(QStringLiteral("burstSpin"))->setValue(33);
+        QVERIFY(m_window->saveSettings());
+        shutDown();
+    }
+    QSettings settings;
+    QCOMPARE(settings.status(), QSettings::NoError);
+    QVERIFY(settings.fileName().startsWith(m_dir.path()));
+    QVERIFY(settings.contains(QStringLiteral("window/geometry")));
+
+    // A second construction on the same settings restores them (the test binary's command line names no --rate).
+    QVERIFY(launch(options(2, 50, 100, 2)));
+    QCOMPARE(m_window->geometry(), geometry);
+    QVERIFY(m_window->askBeforeQuit());
+    QCOMPARE(m_window->findChild<QDoubleSpinBox *>(QStringLiteral("rateSpin"))->value(), 7.5);
+    QCOMPARE(m_window->findChild<QSpinBox *>(QStringLiteral("burstSpin"))->value(), 33);
+    QCOMPARE(m_engine->tunables().rate, 7.5);
+    QCOMPARE(m_engine->tunables().workers, 3);
+    QTRY_COMPARE(m_window->workerModel()->rowCount(), 3);
+}
+
+void tst_MainWindow::grabIsNotBlank()
+{
+    QVERIFY(launch(options(25, 200, 800, 4)));
+    QTRY_VERIFY_WITH_TIMEOUT(counterValue("doneValue") >= 5 && m_window->workerModel()->busyCount() > 0, 15000);
+    QTRY_VERIFY(m_window->plot()->sampleCount() >= 4);
+    const QImage image = m_window->grab().toImage();
+    QVERIFY(!image.isNull());
+    QVERIFY(image.width() >= 400 && image.height() >= 300);
+    QSet<QRgb> colors;
+    for (int y = 0; y < image.height(); y += 2) {
+        for (int x = 0; x < image.width(); x += 2)
+            colors.insert(image.pixel(x, y));
+    }
+    // A blank or unpainted window has a handful of colours; text, bars and the plot give hundreds.
+    QVERIFY2(colors.size() > 100, qPrintable(QString::number(colors.size())));
+    // The plot's throughput line (its fixed colour) is in the picture.
+    const QImage plot = m_window->plot()->grab().toImage();
+    bool hasLine = false;
+    for (int y = 0; y < plot.height() && !hasLine; ++y) {
+        for (int x = 0; x < plot.width() && !hasLine; ++x)
+            hasLine = plot.pixel(x, y) == qRgb(0x2e, 0x86, 0xde);
+    }
+    QVERIFY(hasLine);
+}
+
+void tst_MainWindow::screenshotOption()
+{
+    Options o = options(20, 100, 400, 3);
+    o.screenshotPath = m_dir.filePath(QStringLiteral("shot.png"));
+    QVERIFY(launch(o));
+    QSignalSpy taken(m_window.get(), &MainWindow::screenshotTaken);
+    QSignalSpy started(m_engine->coordinator(), &ShutdownCoordinator::shutdownStarted);
+    QVERIFY(taken.wait(30000));
+    QCOMPARE(taken.at(0).at(0).toString(), o.screenshotPath);
+    QVERIFY(taken.at(0).at(1).toBool());
+    QImage image(o.screenshotPath);
+    QVERIFY(!image.isNull());
+    QCOMPARE(image.size(), m_window->size() * m_window->devicePixelRatio());
+    // Then the quit path, as File → Quit would.
+    QCOMPARE(started.count(), 1);
+    QCOMPARE(started.at(0).at(0).value<ShutdownRequest>().reason, QStringLiteral("quit"));
+    QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
+}
+
+QTEST_MAIN(tst_MainWindow)
+#include "tst_mainwindow.moc"
