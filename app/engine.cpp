@@ -12,6 +12,7 @@
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonObject>
 #include <QtCore/QPointer>
+#include <QtCore/QProcess>
 
 #include <csignal>
 
@@ -24,12 +25,14 @@ using namespace std::chrono_literals;
 namespace {
 
 // Phase order, like Spring's SmartLifecycle phases: an application built on the library adds its own between.
+constexpr int kPreStopOrder = 50;
 constexpr int kStopIntakeOrder = 100;
 constexpr int kDrainOrder = 200;
 constexpr int kCancelOrder = 300;
 constexpr int kSaveOrder = 400;
 constexpr int kStopThreadsOrder = 500;
 
+constexpr auto kPreStopBudget = 5s;     // a --pre-stop command (deregister from a load balancer, ...)
 constexpr auto kStopIntakeBudget = 2s; // the last accepts in the store's group commit (a few ms normally)
 constexpr auto kCancelBudget = 500ms; // cooperative: one slice (<= 10 ms) per worker; a hung one never returns
 constexpr auto kSaveBudget = 10s;      // a transaction, a checkpoint and a close
@@ -223,6 +226,40 @@ void Engine::onSignal(const SignalEvent &event)
 
 void Engine::registerPhases()
 {
+    if (!m_options.preStopCommand.isEmpty()) {
+        // Like Kubernetes' preStop hook: runs before intake stops. The child gets a clean signal state (no
+        // inherited blocked mask or ignored SIGPIPE, no bridge sockets) and is killed if it overruns its budget.
+        m_coordinator->addPhase(QStringLiteral("pre-stop"), kPreStopOrder, kPreStopBudget,
+                                [this](ShutdownPhaseContext *ctx) {
+                                    auto *process = new QProcess(ctx);
+                                    UnixSignalNotifier::prepareChildProcess(*process);
+                                    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+                                    env.insert(QStringLiteral("QUIESCE_PID"), QString::number(::getpid()));
+                                    env.insert(QStringLiteral("QUIESCE_REASON"), ctx->report().request.reason);
+                                    process->setProcessEnvironment(env);
+                                    process->setProcessChannelMode(QProcess::ForwardedChannels);
+                                    connect(process, &QProcess::finished, ctx, [ctx, process](int code) {
+                                        ctx->complete(QStringLiteral("exit=%1").arg(code));
+                                        process->deleteLater();
+                                    });
+                                    connect(process, &QProcess::errorOccurred, ctx,
+                                            [ctx, process](QProcess::ProcessError error) {
+                                                if (error == QProcess::FailedToStart) {
+                                                    ctx->complete(process->errorString());
+                                                    process->deleteLater();
+                                                }
+                                            });
+                                    connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, process,
+                                            [process](const PhaseRecord &record) {
+                                                if (record.name == QLatin1StringView("pre-stop")
+                                                    && process->state() != QProcess::NotRunning)
+                                                    process->kill(); // overran: finished() follows and cleans up
+                                            });
+                                    process->start(QStringLiteral("/bin/sh"),
+                                                   {QStringLiteral("-c"), m_options.preStopCommand});
+                                });
+    }
+
     m_coordinator->addPhase(QStringLiteral("stop-intake"), kStopIntakeOrder, kStopIntakeBudget,
                             [this](ShutdownPhaseContext *ctx) {
                                 m_intakeOpen = false;

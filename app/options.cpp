@@ -254,9 +254,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                   "D");
     const auto ids = flag("ids", "With inspect: list the request ids per state.");
     const auto screenshot = valueOption("screenshot", "Window: save a PNG of the window once it shows work.", "file");
+    const auto preStop = valueOption("pre-stop", "Shell command run first when shutdown begins (like a Kubernetes "
+                                                 "preStop hook, e.g. leave a load balancer); 5 s budget.", "command");
     parser.addOptions({help, version, headless, state, resetState, durability, config, rate, workMs, burst, seed,
                        workers, queueLimit, overflow, hang, exitWhenIdle, logRequests, drain, hard, ids,
-                       screenshot});
+                       screenshot, preStop});
     parser.addPositionalArgument(QStringLiteral("command"),
                                  QStringLiteral("Optional: 'inspect' prints the state file as JSON (use --state)."),
                                  QStringLiteral("[inspect]"));
@@ -293,6 +295,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
     o.logRequests = parser.isSet(logRequests);
     o.inspectIds = parser.isSet(ids);
     o.screenshotPath = parser.value(screenshot);
+    o.preStopCommand = parser.value(preStop);
     if (o.inspectIds && o.command != Options::Command::Inspect)
         return fail(QStringLiteral("--ids only goes with the inspect command"));
 

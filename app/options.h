@@ -47,6 +47,7 @@ struct Options
     bool logRequests = false;
     bool inspectIds = false;
     QString screenshotPath;
+    QString preStopCommand; //!< run with /bin/sh -c as the first phase of the quit path
 };
 
 /*! The outcome of parsing: either options to run with, or text to print and an exit code (help, version, error). */
