@@ -491,16 +491,9 @@ void Engine::setPaused(bool paused)
 
 void Engine::submitBurst(int count)
 {
-    if (!m_intakeOpen)
-        return;
-    SourceConfig config = m_source->config();
-    for (int i = 0; i < count; ++i) {
-        Request request;
-        request.id = m_source->nextId();
-        m_source->setNextId(request.id + 1);
-        request.costMs = config.workMinMs;
-        onGenerated(request);
-    }
+    // Through the source, so a burst from the window gets the same ids, costs and backpressure as any other.
+    if (m_intakeOpen)
+        m_source->addBurst(count);
 }
 
 void Engine::simulateHangNext()

@@ -149,6 +149,16 @@ void RequestSource::putBack(const Request &request)
         schedulePump();
 }
 
+void RequestSource::addBurst(int count)
+{
+    if (m_stopped || !m_started || count <= 0)
+        return;
+    m_burstLeft += count;
+    updateExhausted();
+    if (isActive())
+        schedulePump();
+}
+
 int RequestSource::putBackCount() const
 {
     return int(m_putBack.size());

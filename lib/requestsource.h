@@ -77,6 +77,9 @@ public:
         again, before anything else, once the source is neither paused nor held. Given-back requests keep their id,
         cost and hang flag and do not count again in generatedCount(); they are dropped by stop(). */
     void putBack(const Quiesce::Request &request);
+    /*! Queues \a count more fresh requests, emitted like the start burst (in chunks, while not suspended). Only
+        after start() and before stop(). */
+    void addBurst(int count);
     /*! Requests given back and not yet emitted again. */
     int putBackCount() const;
 

@@ -59,6 +59,7 @@ private Q_SLOTS:
     void burstEmitsExactlyNThenExhausted_data();
     void burstEmitsExactlyNThenExhausted();
     void burstIsChunkedAcrossLoopTurns();
+    void addBurstAfterExhaustedEmitsMore();
     void holdInsideSlotStopsAtOnceAndResumes();
     void putBackIsEmittedFirstAgain();
     void hangAtMarksExactlyTheNth_data();
@@ -222,6 +223,28 @@ void tst_RequestSource::burstIsChunkedAcrossLoopTurns()
     QVERIFY2(count > 0 && count <= RequestSource::chunkSize(), qPrintable(QString::number(count)));
     QVERIFY(exhausted.wait(10000));
     QCOMPARE(count, 2500);
+}
+
+void tst_RequestSource::addBurstAfterExhaustedEmitsMore()
+{
+    RequestSource source;
+    source.setConfig(burstConfig(3));
+    source.setNextId(10);
+    QList<quint64> ids;
+    connect(&source, &RequestSource::generated, this, [&ids](const Request &r) { ids.append(r.id); });
+    QSignalSpy exhausted(&source, &RequestSource::exhausted);
+    source.addBurst(5); // before start(): ignored
+    source.start();
+    QVERIFY(exhausted.wait(5000));
+    QCOMPARE(ids.size(), 3);
+    source.addBurst(4);
+    QVERIFY(!source.isExhausted());
+    QVERIFY(exhausted.wait(5000)); // exhausted again, once the extra burst is out
+    QCOMPARE(ids, (QList<quint64>{10, 11, 12, 13, 14, 15, 16}));
+    source.stop();
+    source.addBurst(2); // after stop(): ignored
+    QVERIFY(flushPostedEvents());
+    QCOMPARE(ids.size(), 7);
 }
 
 void tst_RequestSource::holdInsideSlotStopsAtOnceAndResumes()
