@@ -1,4 +1,6 @@
 #include "shutdowncoordinator.h"
+
+#include "procstatus.h"
 #include "unixsignalnotifier.h"
 
 #include <QtCore/QCoreApplication>
@@ -136,28 +138,12 @@ private:
 // The threads of this process by name (/proc/self/task/<tid>/comm), to find the watchdog.
 QList<qint64> threadsNamed(const QByteArray &name)
 {
-    QList<qint64> tids;
-    const QDir taskDir(QStringLiteral("/proc/self/task"));
-    const QStringList entries = taskDir.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    for (const QString &tid : entries) {
-        QFile comm(taskDir.filePath(tid + QStringLiteral("/comm")));
-        if (comm.open(QIODevice::ReadOnly) && comm.readAll().trimmed() == name)
-            tids.append(tid.toLongLong());
-    }
-    return tids;
+    return ProcStatus::threadsNamed(0, name);
 }
 
 quint64 blockedSignalsOf(qint64 tid)
 {
-    QFile status(QStringLiteral("/proc/self/task/%1/status").arg(tid));
-    if (!status.open(QIODevice::ReadOnly))
-        return 0;
-    const QList<QByteArray> statusLines = status.readAll().split('\n');
-    for (const QByteArray &line : statusLines) {
-        if (line.startsWith("SigBlk:"))
-            return line.mid(7).trimmed().toULongLong(nullptr, 16);
-    }
-    return 0;
+    return ProcStatus::mask(0, tid, "SigBlk");
 }
 
 // Made in main() before the test object exists and before any event loop ran: see requestBeforeTheEventLoop...

@@ -1,4 +1,6 @@
 #include "statestore.h"
+
+#include "procstatus.h"
 #include "unixsignalnotifier.h"
 
 #include <QtCore/QCoreApplication>
@@ -218,24 +220,6 @@ qint64 jsonCount(const QJsonObject &root, const char *state)
     return root.value(QStringLiteral("counts")).toObject().value(QLatin1StringView(state)).toInteger(-1);
 }
 
-quint64 bit(int signo)
-{
-    return quint64(1) << (signo - 1);
-}
-
-quint64 procMask(const QString &statusPath, const QByteArray &field)
-{
-    QFile file(statusPath);
-    if (!file.open(QIODevice::ReadOnly))
-        return 0;
-    const QList<QByteArray> lines = file.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith(QByteArray(field + ':')))
-            return line.mid(field.size() + 1).trimmed().toULongLong(nullptr, 16);
-    }
-    return 0;
-}
-
 // Child mode (see main()): opens the journal, accepts 1..10, starts 1..4, finishes 1..2, says "ready" once all of
 // that is committed, and waits to be killed.
 int runCrashChild(const QString &path)
@@ -390,19 +374,13 @@ void tst_StateStore::storeThreadBlocksHandledSignals()
     QVERIFY2(store.open(options(m_dir.filePath(QStringLiteral("mask.sqlite")))), qPrintable(store.errorString()));
 
     // Find the store thread by its name (QThread names the OS thread after objectName()).
-    QString storeTask;
-    const QStringList tasks = QDir(QStringLiteral("/proc/self/task")).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    for (const QString &task : tasks) {
-        QFile comm(QStringLiteral("/proc/self/task/%1/comm").arg(task));
-        if (comm.open(QIODevice::ReadOnly) && comm.readAll().trimmed() == "quiesce-store")
-            storeTask = task;
-    }
-    QVERIFY2(!storeTask.isEmpty(), "no thread named quiesce-store");
-    const quint64 storeBlocked = procMask(QStringLiteral("/proc/self/task/%1/status").arg(storeTask), "SigBlk");
-    QVERIFY(storeBlocked & bit(SIGUSR1));
+    const QList<qint64> storeTasks = ProcStatus::threadsNamed(0, "quiesce-store");
+    QCOMPARE(storeTasks.size(), 1);
+    const quint64 storeBlocked = ProcStatus::mask(0, storeTasks.first(), "SigBlk");
+    QVERIFY(storeBlocked & ProcStatus::signalBit(SIGUSR1));
     // The main thread keeps it unblocked: the check above can fail.
-    const quint64 mainBlocked = procMask(QStringLiteral("/proc/self/task/%1/status").arg(::getpid()), "SigBlk");
-    QCOMPARE(mainBlocked & bit(SIGUSR1), quint64(0));
+    const quint64 mainBlocked = ProcStatus::mask(0, ::getpid(), "SigBlk");
+    QCOMPARE(mainBlocked & ProcStatus::signalBit(SIGUSR1), quint64(0));
 }
 
 void tst_StateStore::groupCommitBatchesChanges_data()

@@ -1,10 +1,11 @@
 #include "unixsignalnotifier.h"
 
+#include "procstatus.h"
+
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QProcess>
-#include <QtCore/QRegularExpression>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -45,24 +46,7 @@ Disposition currentDisposition(int signo)
     return d;
 }
 
-// The SigBlk/SigCgt masks of a thread, read from /proc.
-quint64 procMask(const QString &statusPath, const QByteArray &field)
-{
-    QFile file(statusPath);
-    if (!file.open(QIODevice::ReadOnly))
-        return 0;
-    const QList<QByteArray> lines = file.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith(QByteArray(field + ':')))
-            return line.mid(field.size() + 1).trimmed().toULongLong(nullptr, 16);
-    }
-    return 0;
-}
-
-quint64 bit(int signo)
-{
-    return quint64(1) << (signo - 1);
-}
+using ProcStatus::signalBit;
 
 } // namespace
 
@@ -297,14 +281,13 @@ void tst_UnixSignalNotifier::workerThreadBlocksHandledSignals()
     worker.start();
     QTRY_VERIFY(tid.load() != 0);
     QVERIFY(blocked.load());
-    const QString status = QStringLiteral("/proc/self/task/%1/status").arg(tid.load());
-    const quint64 sigBlk = procMask(status, "SigBlk");
-    QVERIFY2((sigBlk & bit(SIGTERM)) && (sigBlk & bit(SIGUSR1)), qPrintable(QString::number(sigBlk, 16)));
+    const quint64 sigBlk = ProcStatus::mask(0, tid.load(), "SigBlk");
+    QVERIFY2((sigBlk & signalBit(SIGTERM)) && (sigBlk & signalBit(SIGUSR1)), qPrintable(QString::number(sigBlk, 16)));
     // The main thread keeps them unblocked, and the process catches them.
-    const quint64 mainBlk = procMask(QStringLiteral("/proc/self/task/%1/status").arg(::getpid()), "SigBlk");
-    QCOMPARE(mainBlk & bit(SIGTERM), quint64(0));
-    const quint64 sigCgt = procMask(QStringLiteral("/proc/self/status"), "SigCgt");
-    QVERIFY(sigCgt & bit(SIGTERM));
+    const quint64 mainBlk = ProcStatus::mask(0, ::getpid(), "SigBlk");
+    QCOMPARE(mainBlk & signalBit(SIGTERM), quint64(0));
+    const quint64 sigCgt = ProcStatus::mask(0, 0, "SigCgt");
+    QVERIFY(sigCgt & signalBit(SIGTERM));
     worker.quit();
     QVERIFY(worker.wait(5000));
 }
@@ -334,9 +317,7 @@ void tst_UnixSignalNotifier::childProcessGetsCleanSignalState()
         return QString::fromLatin1(child.readAllStandardOutput());
     };
     auto field = [](const QString &status, const QString &name) {
-        const QRegularExpression re(QStringLiteral("^%1:\\s*([0-9a-f]+)$").arg(name),
-                                    QRegularExpression::MultilineOption);
-        return re.match(status).captured(1).toULongLong(nullptr, 16);
+        return ProcStatus::maskFromText(status.toLatin1(), name.toLatin1());
     };
     const QString dirty = childStatus(false);
     const QString clean = childStatus(true);
@@ -345,11 +326,11 @@ void tst_UnixSignalNotifier::childProcessGetsCleanSignalState()
     QCOMPARE(::sigaction(SIGPIPE, &previousPipe, nullptr), 0);
 
     // Without the helper the child inherits both (this proves the check can fail) ...
-    QVERIFY(field(dirty, QStringLiteral("SigBlk")) & bit(SIGUSR2));
+    QVERIFY(field(dirty, QStringLiteral("SigBlk")) & signalBit(SIGUSR2));
     // ... with it, neither.
     QVERIFY(!clean.isEmpty());
     QCOMPARE(field(clean, QStringLiteral("SigBlk")), quint64(0));
-    QCOMPARE(field(clean, QStringLiteral("SigIgn")) & bit(SIGPIPE), quint64(0));
+    QCOMPARE(field(clean, QStringLiteral("SigIgn")) & signalBit(SIGPIPE), quint64(0));
 }
 
 void tst_UnixSignalNotifier::signalNames()

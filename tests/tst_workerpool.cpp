@@ -1,6 +1,8 @@
 #include "unixsignalnotifier.h"
 #include "workerpool.h"
 
+#include "procstatus.h"
+
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
@@ -96,36 +98,17 @@ bool flushPostedEvents()
 }
 
 // The kernel truncates thread names to 15 characters: quiesce-worker-<i> shows as "quiesce-worker-".
-QList<long> workerTids()
+QList<qint64> workerTids()
 {
-    QList<long> tids;
-    const QDir taskDir(QStringLiteral("/proc/self/task"));
-    const QStringList entries = taskDir.entryList(QDir::Dirs | QDir::NoDotAndDotDot);
-    for (const QString &entry : entries) {
-        QFile comm(taskDir.filePath(entry + QStringLiteral("/comm")));
-        if (comm.open(QIODevice::ReadOnly) && comm.readAll().startsWith("quiesce-worker"))
-            tids.append(entry.toLong());
-    }
-    return tids;
+    return ProcStatus::threadsNamed(0, "quiesce-worker");
 }
 
-quint64 sigBlk(long tid)
+quint64 sigBlk(qint64 tid)
 {
-    QFile file(QStringLiteral("/proc/self/task/%1/status").arg(tid));
-    if (!file.open(QIODevice::ReadOnly))
-        return 0;
-    const QList<QByteArray> lines = file.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        if (line.startsWith("SigBlk:"))
-            return line.mid(7).trimmed().toULongLong(nullptr, 16);
-    }
-    return 0;
+    return ProcStatus::mask(0, tid, "SigBlk");
 }
 
-quint64 bit(int signo)
-{
-    return quint64(1) << (signo - 1);
-}
+using ProcStatus::signalBit;
 
 std::optional<WorkerSnapshot> busyWith(const WorkerPool &pool, quint64 requestId)
 {
@@ -534,12 +517,12 @@ void tst_WorkerPool::workerThreadsBlockHandledSignals()
     WorkerPool pool;
     QVERIFY(pool.start(3));
     auto allBlocked = [](qsizetype expected) {
-        const QList<long> tids = workerTids();
+        const QList<qint64> tids = workerTids();
         if (tids.size() != expected)
             return false;
-        return std::all_of(tids.cbegin(), tids.cend(), [](long tid) {
+        return std::all_of(tids.cbegin(), tids.cend(), [](qint64 tid) {
             const quint64 mask = sigBlk(tid);
-            return (mask & bit(SIGUSR1)) && (mask & bit(SIGUSR2));
+            return (mask & signalBit(SIGUSR1)) && (mask & signalBit(SIGUSR2));
         });
     };
     QTRY_VERIFY(allBlocked(3));
@@ -547,7 +530,7 @@ void tst_WorkerPool::workerThreadsBlockHandledSignals()
     pool.setWorkerCount(5);
     QTRY_VERIFY(allBlocked(5));
     // The main thread keeps them unblocked: it is the one that should see them.
-    QCOMPARE(sigBlk(long(QCoreApplication::applicationPid())) & bit(SIGUSR1), quint64(0));
+    QCOMPARE(sigBlk(QCoreApplication::applicationPid()) & signalBit(SIGUSR1), quint64(0));
 }
 
 void tst_WorkerPool::setWorkerCountUpAndDown()
