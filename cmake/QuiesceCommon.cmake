@@ -18,7 +18,7 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     target_compile_options(quiesce_common_cfg INTERFACE
         -Wall -Wextra -Wpedantic
         -Wcast-align -Wformat=2 -Wnon-virtual-dtor -Woverloaded-virtual
-        -Wshadow -Wnull-dereference -Wimplicit-fallthrough -Wundef
+        -Wshadow -Wimplicit-fallthrough -Wundef
         $<$<CXX_COMPILER_ID:GNU>:-Wduplicated-cond -Wlogical-op>)
 endif()
 
