@@ -435,7 +435,6 @@ WorkerTableModel *MainWindow::workerModel() const
 
 void MainWindow::closeEvent(QCloseEvent *event)
 {
-    writeStderrLine(QStringLiteral("DEBUG closeEvent spontaneous=%1").arg(event->spontaneous()));
     if (m_exitReached) {
         event->accept();
         return;

@@ -271,19 +271,29 @@ void tst_GuiE2e::ctrlQThroughTheWindowSystem()
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
 
-    // Real key events through the X server (XTEST) to the focused window.
-    QProcess press;
+    // Focus the window, then real key events through the X server (XTEST, as from a keyboard) to it. Two calls:
+    // chained after a search, xdotool would send the keys to the found window as synthetic events instead.
     QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
     env.insert(QStringLiteral("DISPLAY"), m_display);
-    press.setProcessEnvironment(env);
-    press.start(xdotool, {QStringLiteral("search"), QStringLiteral("--sync"), QStringLiteral("--onlyvisible"),
-                          QStringLiteral("--pid"), QString::number(q.pid()), QStringLiteral("--name"),
-                          QStringLiteral("^Quiesce$"), QStringLiteral("windowfocus"), QStringLiteral("--sync"),
-                          QStringLiteral("%1"), QStringLiteral("key"), QStringLiteral("ctrl+q")});
-    if (!press.waitForFinished(30000))
-        press.kill();
-    QVERIFY2(press.exitStatus() == QProcess::NormalExit && press.exitCode() == 0,
-             press.readAllStandardError().constData());
+    auto run = [&env, &xdotool](const QStringList &arguments) {
+        QProcess tool;
+        tool.setProcessEnvironment(env);
+        tool.start(xdotool, arguments);
+        if (!tool.waitForFinished(30000))
+            tool.kill();
+        tool.waitForFinished(1000);
+        return tool.exitStatus() == QProcess::NormalExit && tool.exitCode() == 0
+            ? QByteArray()
+            : QByteArray("xdotool " + arguments.join(QLatin1Char(' ')).toUtf8() + " failed: "
+                         + tool.readAllStandardError());
+    };
+    const QByteArray focusError = run({QStringLiteral("search"), QStringLiteral("--sync"),
+                                       QStringLiteral("--onlyvisible"), QStringLiteral("--pid"),
+                                       QString::number(q.pid()), QStringLiteral("--name"), QStringLiteral("^Quiesce$"),
+                                       QStringLiteral("windowfocus"), QStringLiteral("--sync"), QStringLiteral("%1")});
+    QVERIFY2(focusError.isEmpty(), focusError.constData());
+    const QByteArray keyError = run({QStringLiteral("key"), QStringLiteral("ctrl+q")});
+    QVERIFY2(keyError.isEmpty(), keyError.constData());
 
     QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN begin reason=quit sender=0")).isEmpty(), q.describe());
     QVERIFY2(q.waitForExit(), q.describe());

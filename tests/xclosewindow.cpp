@@ -173,6 +173,13 @@ int main(int argc, char **argv)
         message.data.data32[1] = XCB_CURRENT_TIME;
         xcb_send_event(c, 0, target, XCB_EVENT_MASK_NO_EVENT, reinterpret_cast<const char *>(&message));
     }
+    // Then one ordinary event behind them (a PropertyNotify for a property of our own). Without a window manager
+    // nothing else talks to the client, and Qt's xcb backend may have set WM_DELETE_WINDOW aside as user input
+    // while it flushed its startup events without input; it takes such events up again with the next event that
+    // arrives. On a desktop that next event comes at once (focus, configure, pointer); here we send it.
+    const xcb_atom_t wake = intern(c, "_QUIESCE_XCLOSE_WAKE");
+    const uint32_t one = 1;
+    xcb_change_property(c, XCB_PROP_MODE_REPLACE, target, wake, XCB_ATOM_CARDINAL, 32, 1, &one);
     xcb_flush(c);
     std::printf("0x%x\n", unsigned(target));
     xcb_disconnect(c);
