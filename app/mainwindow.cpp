@@ -68,16 +68,6 @@ const QString kAskKey = QStringLiteral("behavior/askBeforeQuit");
 
 enum CounterIndex { Accepted, Done, Queued, InFlight, Shed, Recovered, Workers, Rate, CounterCount };
 
-// True when the command line names \a option: the command line then wins over what the window saved.
-bool commandLineSets(const QString &option)
-{
-    const QStringList args = QCoreApplication::arguments();
-    const QString flag = QStringLiteral("--") + option;
-    return std::any_of(args.cbegin(), args.cend(), [&flag](const QString &arg) {
-        return arg == flag || arg.startsWith(flag + QLatin1Char('='));
-    });
-}
-
 QString settingsStatusText(QSettings::Status status)
 {
     switch (status) {
@@ -353,10 +343,10 @@ void MainWindow::restoreSettings(const Options &options)
     const bool configInUse = !options.configPath.isEmpty();
     bool ok = false;
     const double rate = settings.value(kRateKey).toDouble(&ok);
-    if (ok && !configInUse && !commandLineSets(QStringLiteral("rate")) && rate >= 0 && rate <= m_rateSpin->maximum())
+    if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("rate")) && rate >= 0 && rate <= m_rateSpin->maximum())
         t.rate = rate;
     const int workers = settings.value(kWorkersKey).toInt(&ok);
-    if (ok && !configInUse && !commandLineSets(QStringLiteral("workers")) && workers >= 1
+    if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("workers")) && workers >= 1
         && workers <= m_workersSpin->maximum())
         t.workers = workers;
     if (t != m_engine->tunables())

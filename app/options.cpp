@@ -349,8 +349,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
         {workers, QStringLiteral("workers")},     {queueLimit, QStringLiteral("queue-limit")},
         {drain, QStringLiteral("drain-timeout")}, {hard, QStringLiteral("hard-timeout")}};
     for (const auto &[option, key] : tunableOptions) {
-        if (parser.isSet(option) && !applyTunable(&o.tunables, key, parser.value(option), &why))
+        if (!parser.isSet(option))
+            continue;
+        if (!applyTunable(&o.tunables, key, parser.value(option), &why))
             return fail(QStringLiteral("--%1: %2").arg(key, why));
+        o.explicitTunables << key;
     }
     if (!validate(o.tunables, &why))
         return fail(why);

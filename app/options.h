@@ -39,6 +39,7 @@ struct Options
     Durability durability = Durability::Normal;
     QString configPath;
     Tunables tunables;
+    QStringList explicitTunables; //!< tunable keys given on the command line ("rate", "workers", ...)
     int burst = 0;
     quint64 seed = 0;
     quint64 simulateHang = 0;
