@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         if (!parsed.error.isEmpty())
             writeStderrLine(parsed.error);
         else
-            ::write(STDOUT_FILENO, parsed.output.toUtf8().constData(), size_t(parsed.output.toUtf8().size()));
+            writeStdoutLine(parsed.output.endsWith(QLatin1Char('\n')) ? parsed.output.chopped(1) : parsed.output);
         return parsed.exitCode;
     }
     const Options &options = *parsed.options;
