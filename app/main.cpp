@@ -89,12 +89,13 @@ int main(int argc, char **argv)
         return exitCode;
     }
 
+    // The window shows before READY, so READY means the same thing for both front ends: ready to be looked at.
     std::unique_ptr<MainWindow> window;
-    if (!headless)
+    if (!headless) {
         window = std::make_unique<MainWindow>(&engine, options);
-    engine.start();
-    if (window)
         window->show();
+    }
+    engine.start();
 
     const int code = QCoreApplication::exec();
 
