@@ -1,5 +1,7 @@
 #include "statestore.h"
 
+#include <QtCore/QMutex>
+
 #include "exitcodes.h"
 #include "statestoredb_p.h"
 #include "statestoreworker_p.h"
@@ -72,14 +74,23 @@ bool StateStore::open(const StoreOptions &options)
     connect(m_worker, &StateStoreWorker::commitFailed, this, &StateStore::commitFailed, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::commitRecovered, this, &StateStore::commitRecovered, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::saveFinished, this, &StateStore::onSaveFinished, Qt::QueuedConnection);
-    m_thread->start();
-
     // Startup only, before the event loop runs: the caller waits for the store thread to open, validate,
-    // migrate and recover (the one blocking call of this class).
+    // migrate and recover (the one blocking call of this class). BlockingQueuedConnection orders the two threads
+    // (a semaphore inside Qt); the mutex only makes that hand-off visible to ThreadSanitizer, which cannot see
+    // into an uninstrumented Qt. Both exist before the thread starts, which publishes them to it.
     StoreOpenResult result;
+    QMutex resultMutex;
+    m_thread->start();
     StateStoreWorker *worker = m_worker;
     QMetaObject::invokeMethod(
-        m_worker, [worker, &options, &result] { result = worker->open(options); }, Qt::BlockingQueuedConnection);
+        m_worker,
+        [worker, &options, &result, &resultMutex] {
+            StoreOpenResult opened = worker->open(options);
+            const QMutexLocker locker(&resultMutex);
+            result = std::move(opened);
+        },
+        Qt::BlockingQueuedConnection);
+    const QMutexLocker locker(&resultMutex);
 
     m_path = result.path;
     if (result.error != StoreError::None) {

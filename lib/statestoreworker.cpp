@@ -171,7 +171,17 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
     // records our pid; one left by a process that died (kill -9) is stale and taken over.
     m_lock = std::make_unique<QLockFile>(QString(path + QStringLiteral(".lock")));
     m_lock->setStaleLockTime(0);
-    if (!m_lock->tryLock(0)) {
+    bool locked = m_lock->tryLock(0);
+    if (!locked && m_lock->error() == QLockFile::LockFailedError) {
+        // A lock file without readable content is what a kill -9 between creating and writing it leaves behind:
+        // nobody can hold it (QLockFile also holds an flock on Unix, which removeStaleLockFile() respects).
+        qint64 holder = 0;
+        QString holderHost;
+        QString holderApp;
+        if (!m_lock->getLockInfo(&holder, &holderHost, &holderApp) && m_lock->removeStaleLockFile())
+            locked = m_lock->tryLock(0);
+    }
+    if (!locked) {
         qint64 pid = 0;
         QString host;
         QString app;
@@ -287,7 +297,7 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     }
     {
         QSqlQuery next(m_db->database());
-        if (!next.exec(QStringLiteral("SELECT MAX((SELECT value FROM meta WHERE key = 'next_id'), "
+        if (!next.exec(QStringLiteral("SELECT MAX(COALESCE((SELECT value FROM meta WHERE key = 'next_id'), 0), "
                                       "(SELECT COALESCE(MAX(id), 0) + 1 FROM requests))"))
             || !next.next()) {
             return fail(StateStoreDb::queryError(next));

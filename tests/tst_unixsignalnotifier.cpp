@@ -109,6 +109,9 @@ void tst_UnixSignalNotifier::deliversEachWatchedSignal()
 
 void tst_UnixSignalNotifier::reportsTheSender()
 {
+#if defined(__SANITIZE_THREAD__)
+    QSKIP("TSan: QProcess forks a multi-threaded process, which TSan does not support");
+#endif
     UnixSignalNotifier notifier;
     QVERIFY(notifier.watch(SIGUSR1));
     QSignalSpy spy(&notifier, &UnixSignalNotifier::received);
@@ -294,6 +297,9 @@ void tst_UnixSignalNotifier::workerThreadBlocksHandledSignals()
 
 void tst_UnixSignalNotifier::childProcessGetsCleanSignalState()
 {
+#if defined(__SANITIZE_THREAD__)
+    QSKIP("TSan: QProcess forks a multi-threaded process, which TSan does not support");
+#endif
     UnixSignalNotifier notifier;
     QVERIFY(notifier.watch(SIGTERM));
     // Make the parent's state dirty: SIGPIPE ignored and SIGUSR2 blocked would both survive exec().
