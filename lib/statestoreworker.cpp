@@ -549,17 +549,24 @@ bool StateStoreWorker::commitBatch(QList<quint64> *acceptedIds, QList<quint64> *
             counter.addBindValue(qint64(maxId + 1));
             ok = run(counter, "next_id", error);
         }
-        if (ok && injectedFailure(error))
-            ok = false;
     }
+    if (finishTransaction(ok, error))
+        return true;
+    acceptedIds->clear();
+    completedIds->clear();
+    return false;
+}
+
+bool StateStoreWorker::finishTransaction(bool ok, QString *error)
+{
+    if (ok && injectedFailure(error))
+        ok = false;
     if (ok && m_db->exec(QStringLiteral("COMMIT"), error))
         return true;
     // Never half-applied: roll back whatever ran (a failed COMMIT may already have done so; then ROLLBACK fails
     // harmlessly with "no transaction is active").
     QString ignored;
     m_db->exec(QStringLiteral("ROLLBACK"), &ignored);
-    acceptedIds->clear();
-    completedIds->clear();
     return false;
 }
 
@@ -662,14 +669,8 @@ bool StateStoreWorker::commitSessionEnd(QString *error)
             session.addBindValue(m_sessionId);
             ok = run(session, "session end", error);
         }
-        if (ok && injectedFailure(error))
-            ok = false;
     }
-    if (ok && m_db->exec(QStringLiteral("COMMIT"), error))
-        return true;
-    QString ignored;
-    m_db->exec(QStringLiteral("ROLLBACK"), &ignored);
-    return false;
+    return finishTransaction(ok, error);
 }
 
 void StateStoreWorker::finishSave(bool ok, const QString &error)

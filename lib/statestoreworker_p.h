@@ -83,6 +83,8 @@ private:
     bool flush(FlushMode mode);
     bool commitBatch(QList<quint64> *acceptedIds, QList<quint64> *completedIds, QString *error);
     bool commitSessionEnd(QString *error);
+    /*! COMMIT when \a ok (and no test fault is injected), else ROLLBACK; true only when committed. */
+    bool finishTransaction(bool ok, QString *error);
     bool injectedFailure(QString *error);
     void onCommitFailure(const QString &error);
     void onRetry();
