@@ -32,9 +32,9 @@ constexpr int kCancelOrder = 300;
 constexpr int kSaveOrder = 400;
 constexpr int kStopThreadsOrder = 500;
 
-constexpr auto kPreStopBudget = 5s;     // a --pre-stop command (deregister from a load balancer, ...)
+constexpr auto kPreStopBudget = 5s;    // a --pre-stop command (deregister from a load balancer, ...)
 constexpr auto kStopIntakeBudget = 2s; // the last accepts in the store's group commit (a few ms normally)
-constexpr auto kCancelBudget = 500ms; // cooperative: one slice (<= 10 ms) per worker; a hung one never returns
+constexpr auto kCancelBudget = 500ms;  // cooperative: one slice (<= 10 ms) per worker; a hung one never returns
 constexpr auto kSaveBudget = 10s;      // a transaction, a checkpoint and a close
 constexpr auto kThreadJoinBudget = 2s; // workers are idle or hung by now
 
@@ -229,35 +229,33 @@ void Engine::registerPhases()
     if (!m_options.preStopCommand.isEmpty()) {
         // Like Kubernetes' preStop hook: runs before intake stops. The child gets a clean signal state (no
         // inherited blocked mask or ignored SIGPIPE, no bridge sockets) and is killed if it overruns its budget.
-        m_coordinator->addPhase(QStringLiteral("pre-stop"), kPreStopOrder, kPreStopBudget,
-                                [this](ShutdownPhaseContext *ctx) {
-                                    auto *process = new QProcess(ctx);
-                                    UnixSignalNotifier::prepareChildProcess(*process);
-                                    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-                                    env.insert(QStringLiteral("QUIESCE_PID"), QString::number(::getpid()));
-                                    env.insert(QStringLiteral("QUIESCE_REASON"), ctx->report().request.reason);
-                                    process->setProcessEnvironment(env);
-                                    process->setProcessChannelMode(QProcess::ForwardedChannels);
-                                    connect(process, &QProcess::finished, ctx, [ctx, process](int code) {
-                                        ctx->complete(QStringLiteral("exit=%1").arg(code));
-                                        process->deleteLater();
-                                    });
-                                    connect(process, &QProcess::errorOccurred, ctx,
-                                            [ctx, process](QProcess::ProcessError error) {
-                                                if (error == QProcess::FailedToStart) {
-                                                    ctx->complete(process->errorString());
-                                                    process->deleteLater();
-                                                }
-                                            });
-                                    connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, process,
-                                            [process](const PhaseRecord &record) {
-                                                if (record.name == QLatin1StringView("pre-stop")
-                                                    && process->state() != QProcess::NotRunning)
-                                                    process->kill(); // overran: finished() follows and cleans up
-                                            });
-                                    process->start(QStringLiteral("/bin/sh"),
-                                                   {QStringLiteral("-c"), m_options.preStopCommand});
-                                });
+        m_coordinator->addPhase(
+            QStringLiteral("pre-stop"), kPreStopOrder, kPreStopBudget, [this](ShutdownPhaseContext *ctx) {
+                auto *process = new QProcess(ctx);
+                UnixSignalNotifier::prepareChildProcess(*process);
+                QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+                env.insert(QStringLiteral("QUIESCE_PID"), QString::number(::getpid()));
+                env.insert(QStringLiteral("QUIESCE_REASON"), ctx->report().request.reason);
+                process->setProcessEnvironment(env);
+                process->setProcessChannelMode(QProcess::ForwardedChannels);
+                connect(process, &QProcess::finished, ctx, [ctx, process](int code) {
+                    ctx->complete(QStringLiteral("exit=%1").arg(code));
+                    process->deleteLater();
+                });
+                connect(process, &QProcess::errorOccurred, ctx, [ctx, process](QProcess::ProcessError error) {
+                    if (error == QProcess::FailedToStart) {
+                        ctx->complete(process->errorString());
+                        process->deleteLater();
+                    }
+                });
+                connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, process,
+                        [process](const PhaseRecord &record) {
+                            if (record.name == QLatin1StringView("pre-stop")
+                                && process->state() != QProcess::NotRunning)
+                                process->kill(); // overran: finished() follows and cleans up
+                        });
+                process->start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), m_options.preStopCommand});
+            });
     }
 
     m_coordinator->addPhase(QStringLiteral("stop-intake"), kStopIntakeOrder, kStopIntakeBudget,
@@ -280,34 +278,33 @@ void Engine::registerPhases()
                                 };
                             });
 
-    m_coordinator->addPhase(QStringLiteral("drain"), kDrainOrder, m_options.tunables.drainTimeout,
-                            [this](ShutdownPhaseContext *ctx) {
-                                auto finish = [this, ctx] {
-                                    ctx->setCount(QStringLiteral("in_flight_after_drain"), m_pool->inFlightCount());
-                                    ctx->complete();
-                                };
-                                if (m_pool->inFlightCount() == 0 || ctx->mode() != ShutdownMode::Graceful) {
-                                    finish();
-                                    return;
-                                }
-                                connect(m_pool.get(), &WorkerPool::drained, ctx, finish);
-                                connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, finish);
-                                m_pool->drain();
-                                // Tell systemd we are making progress, so it does not kill us mid-drain.
-                                auto *progress = new QTimer(ctx);
-                                progress->setInterval(1s);
-                                connect(progress, &QTimer::timeout, ctx,
-                                        [this, ctx, progress, last = m_pool->doneCount()]() mutable {
-                                            if (ctx->isFinished()) {
-                                                progress->stop();
-                                                return;
-                                            }
-                                            if (m_pool->doneCount() != last)
-                                                m_systemd->extendTimeout(5s);
-                                            last = m_pool->doneCount();
-                                        });
-                                progress->start();
-                            });
+    m_coordinator->addPhase(
+        QStringLiteral("drain"), kDrainOrder, m_options.tunables.drainTimeout, [this](ShutdownPhaseContext *ctx) {
+            auto finish = [this, ctx] {
+                ctx->setCount(QStringLiteral("in_flight_after_drain"), m_pool->inFlightCount());
+                ctx->complete();
+            };
+            if (m_pool->inFlightCount() == 0 || ctx->mode() != ShutdownMode::Graceful) {
+                finish();
+                return;
+            }
+            connect(m_pool.get(), &WorkerPool::drained, ctx, finish);
+            connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, finish);
+            m_pool->drain();
+            // Tell systemd we are making progress, so it does not kill us mid-drain.
+            auto *progress = new QTimer(ctx);
+            progress->setInterval(1s);
+            connect(progress, &QTimer::timeout, ctx, [this, ctx, progress, last = m_pool->doneCount()]() mutable {
+                if (ctx->isFinished()) {
+                    progress->stop();
+                    return;
+                }
+                if (m_pool->doneCount() != last)
+                    m_systemd->extendTimeout(5s);
+                last = m_pool->doneCount();
+            });
+            progress->start();
+        });
 
     m_coordinator->addPhase(QStringLiteral("cancel"), kCancelOrder, kCancelBudget, [this](ShutdownPhaseContext *ctx) {
         auto finishIfDone = [this, ctx] {
@@ -443,8 +440,8 @@ void Engine::checkIdle()
 {
     if (!m_options.exitWhenIdle || m_coordinator->isShuttingDown())
         return;
-    const bool idle = m_source->isExhausted() && m_awaitingCommit.isEmpty()
-        && m_pool->queuedCount() == 0 && m_pool->inFlightCount() == 0 && m_pool->doneCount() == m_counters.done;
+    const bool idle = m_source->isExhausted() && m_awaitingCommit.isEmpty() && m_pool->queuedCount() == 0
+        && m_pool->inFlightCount() == 0 && m_pool->doneCount() == m_counters.done;
     if (idle)
         requestShutdown(QStringLiteral("idle"));
 }

@@ -101,7 +101,7 @@ private:
     std::unique_ptr<SystemdNotifier> m_systemd;
 
     QHash<quint64, Request> m_awaitingCommit; //!< handed to the store, not yet committed
-    QList<quint64> m_returnedIds;     //!< cancelled work to requeue in the save phase
+    QList<quint64> m_returnedIds;             //!< cancelled work to requeue in the save phase
     EngineCounters m_counters;
     bool m_intakeOpen = true;
     bool m_stuckThreads = false;

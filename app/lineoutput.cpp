@@ -27,7 +27,7 @@ void writeAll(int fd, const QByteArray &bytes)
             continue;
         if (n < 0 && errno == EAGAIN && ++stalls <= 50) {
             // stdout is a non-blocking pipe that is full: wait a little for the reader, but never forever.
-            pollfd p{fd, POLLOUT, 0};
+            pollfd p {fd, POLLOUT, 0};
             ::poll(&p, 1, 100);
             continue;
         }

@@ -61,8 +61,8 @@ int main(int argc, char **argv)
     // need a display at all.
     bool noDisplay = false;
     const bool headless = wantsHeadless(argc, argv, &noDisplay);
-    std::unique_ptr<QCoreApplication> app = headless ? std::make_unique<QCoreApplication>(argc, argv)
-                                                     : std::make_unique<QApplication>(argc, argv);
+    std::unique_ptr<QCoreApplication> app =
+        headless ? std::make_unique<QCoreApplication>(argc, argv) : std::make_unique<QApplication>(argc, argv);
 
     const ParseResult parsed = parseCommandLine(QCoreApplication::arguments());
     if (!parsed.options) {

@@ -49,11 +49,11 @@ using namespace std::chrono_literals;
 
 namespace {
 
-constexpr auto kPollInterval = 125ms;   // 8 Hz: smooth progress bars, negligible cost (snapshot() is cheap)
-constexpr auto kPlotInterval = 500ms;   // two samples a second: 120 points for the minute shown
-constexpr qint64 kThroughputWindowMs = 2000; // the plotted rate is averaged over this long
-constexpr qint64 kScreenshotAfterMs = 4000;  // --screenshot: let the plot and the table fill first ...
-constexpr quint64 kScreenshotAfterDone = 3;  // ... and some requests finish
+constexpr auto kPollInterval = 125ms;           // 8 Hz: smooth progress bars, negligible cost (snapshot() is cheap)
+constexpr auto kPlotInterval = 500ms;           // two samples a second: 120 points for the minute shown
+constexpr qint64 kThroughputWindowMs = 2000;    // the plotted rate is averaged over this long
+constexpr qint64 kScreenshotAfterMs = 4000;     // --screenshot: let the plot and the table fill first ...
+constexpr quint64 kScreenshotAfterDone = 3;     // ... and some requests finish
 constexpr qint64 kScreenshotAtLatestMs = 15000; // ... but never wait forever (e.g. --rate 0)
 constexpr int kLogLines = 5000;
 
@@ -251,7 +251,7 @@ void MainWindow::buildCentralWidget()
     // Counters: a label and a big value each, two columns.
     auto *countersBox = new QGroupBox(tr("Counters"), this);
     auto *grid = new QGridLayout(countersBox);
-    const QString names[CounterCount] = {tr("Accepted"), tr("Done"),     tr("Queued"),  tr("In flight"),
+    const QString names[CounterCount] = {tr("Accepted"), tr("Done"),      tr("Queued"),       tr("In flight"),
                                          tr("Shed"),     tr("Recovered"), tr("Workers busy"), tr("Requests/s")};
     const char *objectNames[CounterCount] = {"acceptedValue", "doneValue",      "queuedValue",  "inFlightValue",
                                              "shedValue",     "recoveredValue", "workersValue", "rateValue"};
@@ -343,7 +343,8 @@ void MainWindow::restoreSettings(const Options &options)
     const bool configInUse = !options.configPath.isEmpty();
     bool ok = false;
     const double rate = settings.value(kRateKey).toDouble(&ok);
-    if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("rate")) && rate >= 0 && rate <= m_rateSpin->maximum())
+    if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("rate")) && rate >= 0
+        && rate <= m_rateSpin->maximum())
         t.rate = rate;
     const int workers = settings.value(kWorkersKey).toInt(&ok);
     if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("workers")) && workers >= 1
@@ -466,10 +467,10 @@ void MainWindow::requestQuit(const QString &reason)
 
 void MainWindow::askThenQuit(const QString &reason, const EngineCounters &counters)
 {
-    auto *box = new QMessageBox(QMessageBox::Question, tr("Quit Quiesce?"),
-                                tr("Quit while work is in flight? %1.")
-                                    .arg(ShutdownDialog::describeWork(counters.inFlight, counters.queued)),
-                                QMessageBox::NoButton, this);
+    auto *box = new QMessageBox(
+        QMessageBox::Question, tr("Quit Quiesce?"),
+        tr("Quit while work is in flight? %1.").arg(ShutdownDialog::describeWork(counters.inFlight, counters.queued)),
+        QMessageBox::NoButton, this);
     box->setObjectName(QStringLiteral("confirmQuitBox"));
     box->setInformativeText(tr("Quitting stops intake and lets the requests in flight finish (up to the drain "
                                "timeout). Nothing accepted is lost: unfinished requests run on the next start."));
@@ -595,9 +596,9 @@ void MainWindow::updateStatus()
         text = tr("exiting");
     } else if (coordinator->isShuttingDown()) {
         const QString phase = coordinator->currentPhase();
-        text = tr("shutting down (%1)%2")
-                   .arg(shutdownModeName(coordinator->mode()),
-                        phase.isEmpty() ? QString() : QStringLiteral(": ") + phase);
+        text =
+            tr("shutting down (%1)%2")
+                .arg(shutdownModeName(coordinator->mode()), phase.isEmpty() ? QString() : QStringLiteral(": ") + phase);
     } else {
         text = m_pauseAction->isChecked() ? tr("running, intake paused") : tr("running");
     }

@@ -18,21 +18,21 @@ using namespace std::chrono_literals;
 
 namespace {
 
-const QString kExitCodes = QStringLiteral(
-    "Exit codes:\n"
-    "  0    orderly shutdown, state saved\n"
-    "  64   bad command line or configuration value\n"
-    "  65   state file corrupt, not a Quiesce state file, or created by a newer version\n"
-    "  70   hard deadline passed: the watchdog ended a shutdown that hung\n"
-    "  73   state file cannot be created or opened for writing\n"
-    "  74   state could not be saved during shutdown\n"
-    "  128+N  immediate exit on the third stop request (130 after SIGINT, 143 after SIGTERM)\n"
-    "\n"
-    "Signals:\n"
-    "  SIGTERM, SIGINT  orderly shutdown; a second one stops fast, a third exits at once\n"
-    "  SIGHUP           reload the --config file\n"
-    "  SIGUSR1          print one STATUS line\n"
-    "  SIGUSR2          pause / resume intake (quiet mode)\n");
+const QString kExitCodes =
+    QStringLiteral("Exit codes:\n"
+                   "  0    orderly shutdown, state saved\n"
+                   "  64   bad command line or configuration value\n"
+                   "  65   state file corrupt, not a Quiesce state file, or created by a newer version\n"
+                   "  70   hard deadline passed: the watchdog ended a shutdown that hung\n"
+                   "  73   state file cannot be created or opened for writing\n"
+                   "  74   state could not be saved during shutdown\n"
+                   "  128+N  immediate exit on the third stop request (130 after SIGINT, 143 after SIGTERM)\n"
+                   "\n"
+                   "Signals:\n"
+                   "  SIGTERM, SIGINT  orderly shutdown; a second one stops fast, a third exits at once\n"
+                   "  SIGHUP           reload the --config file\n"
+                   "  SIGUSR1          print one STATUS line\n"
+                   "  SIGUSR2          pause / resume intake (quiet mode)\n");
 
 bool parseNonNegativeInt(const QString &text, int *out)
 {
@@ -82,7 +82,7 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
     if (key == QLatin1StringView("drain-timeout"))
         return parseDuration(text, &t->drainTimeout, error);
     if (key == QLatin1StringView("hard-timeout")) {
-        std::chrono::milliseconds value{};
+        std::chrono::milliseconds value {};
         if (!parseDuration(text, &value, error))
             return false;
         t->hardTimeout = value;
@@ -92,8 +92,8 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
     return false;
 }
 
-const QStringList kTunableKeys = {QStringLiteral("rate"),        QStringLiteral("work-ms"),
-                                  QStringLiteral("workers"),     QStringLiteral("queue-limit"),
+const QStringList kTunableKeys = {QStringLiteral("rate"),          QStringLiteral("work-ms"),
+                                  QStringLiteral("workers"),       QStringLiteral("queue-limit"),
                                   QStringLiteral("drain-timeout"), QStringLiteral("hard-timeout")};
 
 bool validate(const Tunables &t, QString *error)
@@ -235,10 +235,12 @@ ParseResult parseCommandLine(const QStringList &arguments)
     const auto headless = flag("headless", "Run without a window: READY/STATUS/SHUTDOWN lines on stdout.");
     const auto state = valueOption("state", "SQLite state file (default: the app data directory).", "path");
     const auto resetState = flag("reset-state", "Move a corrupt or foreign state file aside and start fresh.");
-    const auto durability = valueOption("durability", "normal (survives a crash) or full (survives power loss).",
-                                        "normal|full");
-    const auto config = valueOption("config", "INI file with rate, workers, work-ms, queue-limit, drain-timeout, "
-                                              "hard-timeout; SIGHUP reloads it.", "file");
+    const auto durability =
+        valueOption("durability", "normal (survives a crash) or full (survives power loss).", "normal|full");
+    const auto config = valueOption("config",
+                                    "INI file with rate, workers, work-ms, queue-limit, drain-timeout, "
+                                    "hard-timeout; SIGHUP reloads it.",
+                                    "file");
     const auto rate = valueOption("rate", "Requests per second, Poisson arrivals (0 = none). Default 2.", "R");
     const auto workMs = valueOption("work-ms", "Simulated work per request, uniform. Default 200-2000.", "MIN[-MAX]");
     const auto burst = valueOption("burst", "Requests enqueued at start.", "N");
@@ -250,15 +252,17 @@ ParseResult parseCommandLine(const QStringList &arguments)
     const auto exitWhenIdle = flag("exit-when-idle", "Shut down once intake is exhausted and no work is left.");
     const auto logRequests = flag("log-requests", "Print 'accepted id=N' and 'done id=N' once durable.");
     const auto drain = valueOption("drain-timeout", "How long shutdown waits for in-flight work. Default 10s.", "D");
-    const auto hard = valueOption("hard-timeout", "Watchdog deadline for the whole shutdown. Default drain + 20s.",
-                                  "D");
+    const auto hard =
+        valueOption("hard-timeout", "Watchdog deadline for the whole shutdown. Default drain + 20s.", "D");
     const auto ids = flag("ids", "With inspect: list the request ids per state.");
     const auto screenshot = valueOption("screenshot", "Window: save a PNG of the window once it shows work.", "file");
-    const auto preStop = valueOption("pre-stop", "Shell command run first when shutdown begins (like a Kubernetes "
-                                                 "preStop hook, e.g. leave a load balancer); 5 s budget.", "command");
-    parser.addOptions({help, version, headless, state, resetState, durability, config, rate, workMs, burst, seed,
-                       workers, queueLimit, overflow, hang, exitWhenIdle, logRequests, drain, hard, ids,
-                       screenshot, preStop});
+    const auto preStop = valueOption("pre-stop",
+                                     "Shell command run first when shutdown begins (like a Kubernetes "
+                                     "preStop hook, e.g. leave a load balancer); 5 s budget.",
+                                     "command");
+    parser.addOptions({help,        version, headless, state,   resetState, durability, config, rate,
+                       workMs,      burst,   seed,     workers, queueLimit, overflow,   hang,   exitWhenIdle,
+                       logRequests, drain,   hard,     ids,     screenshot, preStop});
     parser.addPositionalArgument(QStringLiteral("command"),
                                  QStringLiteral("Optional: 'inspect' prints the state file as JSON (use --state)."),
                                  QStringLiteral("[inspect]"));

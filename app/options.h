@@ -17,12 +17,12 @@ enum class Overflow { Wait, Shed };
 /*! The settings that SIGHUP may change: the same keys in --config files and on the command line. */
 struct Tunables
 {
-    double rate = 2.0;        //!< requests per second (Poisson), 0 = none
-    int workMinMs = 200;      //!< simulated processing time, uniform in [min, max]
+    double rate = 2.0;   //!< requests per second (Poisson), 0 = none
+    int workMinMs = 200; //!< simulated processing time, uniform in [min, max]
     int workMaxMs = 2000;
-    int workers = 0;          //!< 0 = QThread::idealThreadCount()
-    int queueLimit = 1000;    //!< bounded queue; 0 = unbounded
-    std::chrono::milliseconds drainTimeout{10000};
+    int workers = 0;       //!< 0 = QThread::idealThreadCount()
+    int queueLimit = 1000; //!< bounded queue; 0 = unbounded
+    std::chrono::milliseconds drainTimeout {10000};
     std::optional<std::chrono::milliseconds> hardTimeout; //!< unset = drain + 20 s
 
     std::chrono::milliseconds effectiveHardTimeout() const;
@@ -55,8 +55,8 @@ struct Options
 struct ParseResult
 {
     std::optional<Options> options;
-    QString output;     //!< for --help / --version (stdout)
-    QString error;      //!< one line for stderr
+    QString output; //!< for --help / --version (stdout)
+    QString error;  //!< one line for stderr
     int exitCode = 0;
 };
 

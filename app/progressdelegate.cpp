@@ -7,8 +7,7 @@ namespace Quiesce::App {
 
 ProgressDelegate::ProgressDelegate(QObject *parent)
     : QStyledItemDelegate(parent)
-{
-}
+{}
 
 ProgressDelegate::~ProgressDelegate() = default;
 

@@ -61,10 +61,10 @@ private:
     ShutdownCoordinator *m_coordinator;
     QString m_reason;
     QString m_phase;
-    QDeadlineTimer m_drainDeadline{QDeadlineTimer::Forever};
+    QDeadlineTimer m_drainDeadline {QDeadlineTimer::Forever};
     qint64 m_drainBudgetMs = 0;
     bool m_drainOver = false;
-    QDeadlineTimer m_hardDeadline{QDeadlineTimer::Forever};
+    QDeadlineTimer m_hardDeadline {QDeadlineTimer::Forever};
 
     QLabel *m_reasonLabel;
     QLabel *m_modeLabel;

@@ -178,7 +178,8 @@ void ThroughputPlot::paintEvent(QPaintEvent *event)
 
     p.setPen(kThroughputColor);
     p.drawText(QPointF(2, plot.top() + fm.ascent() / 2.0), tTop);
-    p.drawText(QPointF(leftMargin - 10 - fm.horizontalAdvance(QStringLiteral("0")), plot.bottom()), QStringLiteral("0"));
+    p.drawText(QPointF(leftMargin - 10 - fm.horizontalAdvance(QStringLiteral("0")), plot.bottom()),
+               QStringLiteral("0"));
     p.setPen(kQueueColor);
     p.drawText(QPointF(plot.right() + 5, plot.top() + fm.ascent() / 2.0), qTop);
     p.drawText(QPointF(plot.right() + 5, plot.bottom()), QStringLiteral("0"));

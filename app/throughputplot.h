@@ -60,7 +60,7 @@ private:
 
     QList<Sample> m_samples;
     QElapsedTimer m_clock;
-    std::chrono::milliseconds m_span{60000};
+    std::chrono::milliseconds m_span {60000};
 };
 
 } // namespace Quiesce::App

@@ -7,8 +7,7 @@ namespace Quiesce::App {
 
 WorkerTableModel::WorkerTableModel(QObject *parent)
     : QAbstractTableModel(parent)
-{
-}
+{}
 
 WorkerTableModel::~WorkerTableModel() = default;
 

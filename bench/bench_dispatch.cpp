@@ -140,7 +140,7 @@ void benchQThreadPoolWait(benchmark::State &state)
     QThreadPool pool;
     pool.setMaxThreadCount(s_threads);
     pool.setExpiryTimeout(-1);
-    std::atomic<quint64> done{0};
+    std::atomic<quint64> done {0};
     auto runBatch = [&](int count) {
         for (int i = 0; i < count; ++i) {
             Request request;
@@ -186,9 +186,9 @@ int main(int argc, char **argv)
         s_requests = 1;
 
     const std::string suffix = "/threads:" + std::to_string(s_threads) + "/requests:" + std::to_string(s_requests);
-    for (auto [name, function] : {std::pair{"WorkerPool", &benchWorkerPool},
-                                  std::pair{"QThreadPool_batched", &benchQThreadPoolBatched},
-                                  std::pair{"QThreadPool_wait", &benchQThreadPoolWait}}) {
+    for (auto [name, function] :
+         {std::pair {"WorkerPool", &benchWorkerPool}, std::pair {"QThreadPool_batched", &benchQThreadPoolBatched},
+          std::pair {"QThreadPool_wait", &benchQThreadPoolWait}}) {
         benchmark::RegisterBenchmark((name + suffix).c_str(), function)
             ->Iterations(1)
             ->UseRealTime()

@@ -146,8 +146,7 @@ public:
         posix_spawn_file_actions_t actions;
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errLog.c_str(), O_WRONLY | O_CREAT | O_APPEND,
-                                         0644);
+        posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, errLog.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
         posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawnattr_t attr;
         posix_spawnattr_init(&attr);
@@ -235,7 +234,7 @@ public:
                 m_error = "timed out waiting for a line";
                 return std::nullopt;
             }
-            pollfd p{m_out, POLLIN, 0};
+            pollfd p {m_out, POLLIN, 0};
             const int rc = ::poll(&p, 1, int(std::min<Nanos>(left / 1000000 + 1, 60000)));
             if (rc < 0 && errno != EINTR) {
                 m_error = format("poll: %s", std::strerror(errno));
@@ -300,8 +299,7 @@ public:
                 readSome();
         }
         // Whatever it printed last (SHUTDOWN lines) is read now, for the checks and the phase breakdown.
-        while (m_out >= 0 && readSome()) {
-        }
+        while (m_out >= 0 && readSome()) {}
         m_next = m_lines.size();
         return true;
     }
@@ -367,7 +365,7 @@ private:
             std::size_t start = 0;
             for (auto newline = m_partial.find('\n'); newline != std::string::npos;
                  newline = m_partial.find('\n', start)) {
-                m_lines.push_back(Line{m_partial.substr(start, newline - start), at});
+                m_lines.push_back(Line {m_partial.substr(start, newline - start), at});
                 start = newline + 1;
             }
             m_partial.erase(0, start);
@@ -387,12 +385,12 @@ private:
     int m_out = -1;
     int m_pidfd = -1;
     Nanos m_spawnedAt = 0;
-    std::string m_partial;      // an incomplete last line
-    std::vector<Line> m_lines;  // every complete line, stamped
-    std::size_t m_next = 0;     // the next line readLine() returns
+    std::string m_partial;     // an incomplete last line
+    std::vector<Line> m_lines; // every complete line, stamped
+    std::size_t m_next = 0;    // the next line readLine() returns
     bool m_reaped = false;
     int m_status = 0;
-    rusage m_usage{};
+    rusage m_usage {};
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -404,15 +402,15 @@ struct Options
     std::string tmpRoot;
     std::string csv;
     std::vector<std::string> only;
-    int samples = 1000;         // signal latency samples per program and case
-    int runs = 30;              // SIGTERM runs and dispatch repetitions
-    int startupRuns = 20;       // starts per program
-    int durableRuns = 10;       // durable throughput runs per contender
+    int samples = 1000;   // signal latency samples per program and case
+    int runs = 30;        // SIGTERM runs and dispatch repetitions
+    int startupRuns = 20; // starts per program
+    int durableRuns = 10; // durable throughput runs per contender
     int durableRequests = 100000;
     int dispatchRequests = 1000000;
-    int dispatchThreads = 0;    // 0: the machine's cores
-    int busyWorkers = 8;        // workers kept busy for the busy signal-latency case
-    int drainWorkers = 4;       // workers mid-request for the long in-flight case
+    int dispatchThreads = 0; // 0: the machine's cores
+    int busyWorkers = 8;     // workers kept busy for the busy signal-latency case
+    int drainWorkers = 4;    // workers mid-request for the long in-flight case
     bool quick = false;
 
     bool wants(const std::string &figure) const
@@ -506,8 +504,8 @@ bool parseOptions(int argc, char **argv, Options *o)
             std::stringstream ss(list);
             static const char *const figures[] = {"signal", "term", "drain", "dispatch", "durable", "startup"};
             for (std::string item; std::getline(ss, item, ',');) {
-                const bool known = std::any_of(std::begin(figures), std::end(figures),
-                                               [&](const char *f) { return item == f; });
+                const bool known =
+                    std::any_of(std::begin(figures), std::end(figures), [&](const char *f) { return item == f; });
                 ok = ok && known;
                 o->only.push_back(item);
             }
@@ -545,7 +543,7 @@ struct Row
     std::optional<Stats> base; // none: the baseline is a fixed bound
     double bound = 0;          // when !base
     bool higherIsBetter = false;
-    std::string target;        // e.g. "<= 1.5x"
+    std::string target; // e.g. "<= 1.5x"
     std::function<bool(const Row &)> met;
     std::string note;
 
@@ -597,9 +595,8 @@ public:
     Bench(const Options &options, Results *results)
         : m_o(options)
         , m_r(results)
-        , m_rng(std::random_device{}())
-    {
-    }
+        , m_rng(std::random_device {}())
+    {}
 
     bool makeTmp()
     {
@@ -784,7 +781,7 @@ private:
 
     std::vector<std::string> quiesceArgs(std::initializer_list<std::string> extra, const std::string &state)
     {
-        std::vector<std::string> args{m_o.quiesce};
+        std::vector<std::string> args {m_o.quiesce};
         args.insert(args.end(), extra);
         args.push_back("--state");
         args.push_back(state);
@@ -807,11 +804,11 @@ void Bench::signalLatency()
         const std::string state = freshState();
         const std::string workers = std::to_string(busy ? m_o.busyWorkers : 2);
         Child programs[3];
-        const std::vector<std::string> quiesce =
-            busy ? quiesceArgs({"--headless", "--rate", "0", "--burst", std::to_string(4 * m_o.busyWorkers),
-                                "--work-ms", "100000", "--workers", workers, "--drain-timeout", "100"},
-                               state)
-                 : quiesceArgs({"--headless", "--rate", "0", "--workers", workers}, state);
+        const std::vector<std::string> quiesce = busy
+            ? quiesceArgs({"--headless", "--rate", "0", "--burst", std::to_string(4 * m_o.busyWorkers), "--work-ms",
+                           "100000", "--workers", workers, "--drain-timeout", "100"},
+                          state)
+            : quiesceArgs({"--headless", "--rate", "0", "--workers", workers}, state);
         if (!start(programs[0], "quiesce", quiesce) || !start(programs[1], "floor_signal", {m_o.floorSignal})
             || !start(programs[2], "qt_signal_minimal", {m_o.qtSignal})) {
             return;
@@ -822,7 +819,7 @@ void Bench::signalLatency()
         std::vector<double> latency[3];
         bool ok = true;
         const int warmup = std::min(20, m_o.samples);
-        std::vector<int> order{0, 1, 2};
+        std::vector<int> order {0, 1, 2};
         std::uniform_real_distribution<double> gap(1.0, 3.0);
         for (int s = -warmup; s < m_o.samples && ok; ++s) {
             shuffle(order);
@@ -859,11 +856,27 @@ void Bench::signalLatency()
         m_r->add(key, "floor_signal", latency[1]);
         m_r->add(key, "qt_signal_minimal", latency[2]);
         const Stats q = statsOf(latency[0]);
-        Row floorRow{figure, "ms", q, "plain C: handler → socketpair → poll()", statsOf(latency[1]), 0, false,
-                     "(floor, no target)", nullptr, ""};
+        Row floorRow {figure,
+                      "ms",
+                      q,
+                      "plain C: handler → socketpair → poll()",
+                      statsOf(latency[1]),
+                      0,
+                      false,
+                      "(floor, no target)",
+                      nullptr,
+                      ""};
         addRow(floorRow);
-        Row qtRow{figure, "ms", q, "Qt pattern: socketpair + QSocketNotifier", statsOf(latency[2]), 0, false,
-                  busy ? "p50 ≤ 1.5×, p99 < 1 ms" : "p50 ≤ 1.5×", nullptr, ""};
+        Row qtRow {figure,
+                   "ms",
+                   q,
+                   "Qt pattern: socketpair + QSocketNotifier",
+                   statsOf(latency[2]),
+                   0,
+                   false,
+                   busy ? "p50 ≤ 1.5×, p99 < 1 ms" : "p50 ≤ 1.5×",
+                   nullptr,
+                   ""};
         qtRow.met = [busy](const Row &r) { return r.ratioP50() <= 1.5 && (!busy || r.subject.p99 < 1.0); };
         addRow(qtRow);
     }
@@ -875,7 +888,7 @@ void Bench::sigtermIdle()
     std::vector<double> times[2];
     std::map<std::string, std::vector<double>> phases;
     Timeline timeline[2];
-    std::vector<int> order{0, 1};
+    std::vector<int> order {0, 1};
     for (int run = -1; run < m_o.runs; ++run) { // run -1: warm-up, not counted
         shuffle(order);
         for (const int i : order) {
@@ -907,10 +920,17 @@ void Bench::sigtermIdle()
     }
     m_r->add("sigterm-idle", "quiesce", times[0]);
     m_r->add("sigterm-idle", "qt_signal_minimal", times[1]);
-    Row row{"SIGTERM → reaped, idle (incl. save)", "ms", statsOf(times[0]),
-            "minimal QCoreApplication: quit() → exec() returns", statsOf(times[1]), 0, false, "p50 ≤ 3×", nullptr,
-            "quiesce: " + timeline[0].describe() + "; phases (p50): " + phaseBreakdown(phases)
-                + ". Qt program: " + timeline[1].describe()};
+    Row row {"SIGTERM → reaped, idle (incl. save)",
+             "ms",
+             statsOf(times[0]),
+             "minimal QCoreApplication: quit() → exec() returns",
+             statsOf(times[1]),
+             0,
+             false,
+             "p50 ≤ 3×",
+             nullptr,
+             "quiesce: " + timeline[0].describe() + "; phases (p50): " + phaseBreakdown(phases)
+                 + ". Qt program: " + timeline[1].describe()};
     row.met = [](const Row &r) { return r.ratioP50() <= 3.0; };
     addRow(row);
 }
@@ -951,9 +971,16 @@ void Bench::drainOvershoot()
     for (double t : totals)
         overshoot.push_back(t - drainMs);
     m_r->add("drain-overshoot", "quiesce", overshoot);
-    Row row{format("SIGTERM → reaped, %d requests in flight (--work-ms 5000 --drain-timeout 200)", m_o.drainWorkers),
-            "ms", statsOf(totals), "the drain deadline (200 ms)", std::nullopt, drainMs, false,
-            "overshoot < 30 ms", nullptr, ""};
+    Row row {format("SIGTERM → reaped, %d requests in flight (--work-ms 5000 --drain-timeout 200)", m_o.drainWorkers),
+             "ms",
+             statsOf(totals),
+             "the drain deadline (200 ms)",
+             std::nullopt,
+             drainMs,
+             false,
+             "overshoot < 30 ms",
+             nullptr,
+             ""};
     const Stats over = statsOf(overshoot);
     row.note = format("overshoot past the drain deadline: p50 %.1f ms, p99 %.1f ms; ", over.p50, over.p99)
         + timeline.describe() + "; phases (p50): " + phaseBreakdown(phases);
@@ -1015,14 +1042,16 @@ void Bench::dispatch()
     m_r->add("dispatch", "WorkerPool", pool);
     m_r->add("dispatch", "QThreadPool_batched", batched);
     m_r->add("dispatch", "QThreadPool_wait", wait);
-    const std::string figure = format("dispatch, --work-ms 0 (%d threads, %d requests per run)", threads,
-                                      m_o.dispatchRequests);
-    Row row{figure, "req/s", statsOf(pool), "QThreadPool, results batched back to the main thread",
-            statsOf(batched), 0, true, "p50 ≥ 0.8×", nullptr, ""};
+    const std::string figure =
+        format("dispatch, --work-ms 0 (%d threads, %d requests per run)", threads, m_o.dispatchRequests);
+    Row row {figure,           "req/s", statsOf(pool), "QThreadPool, results batched back to the main thread",
+             statsOf(batched), 0,       true,          "p50 ≥ 0.8×",
+             nullptr,          ""};
     row.met = [](const Row &r) { return r.ratioP50() >= 0.8; };
     addRow(row);
-    Row floorRow{figure, "req/s", statsOf(pool), "QThreadPool, no hand-back (waitForDone)", statsOf(wait), 0, true,
-                 "(floor, no target)", nullptr, ""};
+    Row floorRow {figure,        "req/s", statsOf(pool), "QThreadPool, no hand-back (waitForDone)",
+                  statsOf(wait), 0,       true,          "(floor, no target)",
+                  nullptr,       ""};
     addRow(floorRow);
 }
 
@@ -1032,7 +1061,7 @@ void Bench::durable()
     progress("durable throughput: %d runs of %d requests per contender, interleaved", m_o.durableRuns, n);
     std::vector<double> rates[2];
     std::vector<double> wall[2];
-    std::vector<int> order{0, 1};
+    std::vector<int> order {0, 1};
     bool verified = false;
     for (int run = 0; run < m_o.durableRuns; ++run) {
         shuffle(order);
@@ -1040,18 +1069,17 @@ void Bench::durable()
             Child child;
             const std::string state = freshState();
             Line ready;
-            const bool ok = i == 0 ? start(child, "quiesce",
-                                           quiesceArgs({"--headless", "--burst", std::to_string(n), "--work-ms", "0",
-                                                        "--rate", "0", "--exit-when-idle"},
-                                                       state),
-                                           {}, &ready)
-                                   : start(child, "sqlite_baseline",
-                                           {m_o.sqliteBaseline, state, std::to_string(n), "1000", "normal"}, {},
-                                           &ready);
+            const bool ok = i == 0
+                ? start(child, "quiesce",
+                        quiesceArgs({"--headless", "--burst", std::to_string(n), "--work-ms", "0", "--rate", "0",
+                                     "--exit-when-idle"},
+                                    state),
+                        {}, &ready)
+                : start(child, "sqlite_baseline", {m_o.sqliteBaseline, state, std::to_string(n), "1000", "normal"}, {},
+                        &ready);
             if (!ok)
                 return;
-            const std::optional<Line> end =
-                child.waitFor(i == 0 ? "SHUTDOWN begin" : "DONE", now() + 600 * kSecond);
+            const std::optional<Line> end = child.waitFor(i == 0 ? "SHUTDOWN begin" : "DONE", now() + 600 * kSecond);
             if (!end) {
                 m_r->fail(child.diagnostics());
                 return;
@@ -1074,7 +1102,8 @@ void Bench::durable()
                 std::string json;
                 for (const Line &l : inspect.lines())
                     json += l.text;
-                json.erase(std::remove_if(json.begin(), json.end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }),
+                json.erase(std::remove_if(json.begin(), json.end(),
+                                          [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; }),
                            json.end());
                 const auto counts = json.find("\"counts\":{");
                 const std::string done = format("\"done\":%d", n);
@@ -1090,9 +1119,16 @@ void Bench::durable()
     }
     m_r->add("durable", "quiesce", rates[0]);
     m_r->add("durable", "sqlite_baseline", rates[1]);
-    Row row{format("durable throughput, %d requests (READY → SHUTDOWN begin)", n), "req/s", statsOf(rates[0]),
-            "SQLite C API, same writes, batches of 1000, WAL, synchronous=NORMAL", statsOf(rates[1]), 0, true,
-            "p50 ≥ 0.7×", nullptr, ""};
+    Row row {format("durable throughput, %d requests (READY → SHUTDOWN begin)", n),
+             "req/s",
+             statsOf(rates[0]),
+             "SQLite C API, same writes, batches of 1000, WAL, synchronous=NORMAL",
+             statsOf(rates[1]),
+             0,
+             true,
+             "p50 ≥ 0.7×",
+             nullptr,
+             ""};
     const Stats wq = statsOf(wall[0]);
     const Stats wb = statsOf(wall[1]);
     row.note = format("spawn → reaped (whole process): quiesce p50 %.0f ms, SQLite C API p50 %.0f ms", wq.p50, wb.p50);
@@ -1126,7 +1162,7 @@ void Bench::startup()
         state = freshState();
     std::vector<double> startMs[kPrograms];
     std::vector<double> rssMiB[kPrograms];
-    std::vector<int> order{0, 1, 2, 3, 4, 5};
+    std::vector<int> order {0, 1, 2, 3, 4, 5};
     for (int run = -1; run < m_o.startupRuns; ++run) { // run -1: warm-up (page cache, journals), not counted
         shuffle(order);
         for (const int i : order) {
@@ -1165,23 +1201,23 @@ void Bench::startup()
     const std::string window = "minimal Qt Widgets app showing a window";
     const std::string core = "minimal QCoreApplication (Qt signal pattern)";
     auto within = [](double limit) { return [limit](const Row &r) { return r.ratioP50() <= limit; }; };
-    addRow(Row{"spawn → READY, window (offscreen)", "ms", statsOf(startMs[1]), window, statsOf(startMs[2]), 0, false,
-               "p50 ≤ 1.5×", within(1.5), ""});
-    addRow(Row{"spawn → READY, window (offscreen)", "ms", statsOf(startMs[1]),
-               "the same minimal app, READY after its first paint", statsOf(startMs[5]), 0, false,
-               "(for scale, no target)", nullptr, ""});
-    addRow(Row{"spawn → READY, headless", "ms", statsOf(startMs[0]), window, statsOf(startMs[2]), 0, false,
-               "p50 ≤ 1.5×", within(1.5), ""});
-    addRow(Row{"spawn → READY, headless", "ms", statsOf(startMs[0]), core, statsOf(startMs[3]), 0, false,
-               "(for scale, no target)", nullptr, ""});
-    addRow(Row{"spawn → READY, headless, first start (new state file)", "ms", statsOf(startMs[4]), window,
-               statsOf(startMs[2]), 0, false, "(for scale, no target)", nullptr, ""});
-    addRow(Row{"peak RSS, window (offscreen)", "MiB", statsOf(rssMiB[1]), window, statsOf(rssMiB[2]), 0, false,
-               "p50 ≤ 1.3×", within(1.3), ""});
-    addRow(Row{"peak RSS, headless", "MiB", statsOf(rssMiB[0]), window, statsOf(rssMiB[2]), 0, false, "p50 ≤ 1.3×",
-               within(1.3), ""});
-    addRow(Row{"peak RSS, headless", "MiB", statsOf(rssMiB[0]), core, statsOf(rssMiB[3]), 0, false,
-               "(for scale, no target)", nullptr, ""});
+    addRow(Row {"spawn → READY, window (offscreen)", "ms", statsOf(startMs[1]), window, statsOf(startMs[2]), 0, false,
+                "p50 ≤ 1.5×", within(1.5), ""});
+    addRow(Row {"spawn → READY, window (offscreen)", "ms", statsOf(startMs[1]),
+                "the same minimal app, READY after its first paint", statsOf(startMs[5]), 0, false,
+                "(for scale, no target)", nullptr, ""});
+    addRow(Row {"spawn → READY, headless", "ms", statsOf(startMs[0]), window, statsOf(startMs[2]), 0, false,
+                "p50 ≤ 1.5×", within(1.5), ""});
+    addRow(Row {"spawn → READY, headless", "ms", statsOf(startMs[0]), core, statsOf(startMs[3]), 0, false,
+                "(for scale, no target)", nullptr, ""});
+    addRow(Row {"spawn → READY, headless, first start (new state file)", "ms", statsOf(startMs[4]), window,
+                statsOf(startMs[2]), 0, false, "(for scale, no target)", nullptr, ""});
+    addRow(Row {"peak RSS, window (offscreen)", "MiB", statsOf(rssMiB[1]), window, statsOf(rssMiB[2]), 0, false,
+                "p50 ≤ 1.3×", within(1.3), ""});
+    addRow(Row {"peak RSS, headless", "MiB", statsOf(rssMiB[0]), window, statsOf(rssMiB[2]), 0, false, "p50 ≤ 1.3×",
+                within(1.3), ""});
+    addRow(Row {"peak RSS, headless", "MiB", statsOf(rssMiB[0]), core, statsOf(rssMiB[3]), 0, false,
+                "(for scale, no target)", nullptr, ""});
     m_r->notes.push_back("startup: quiesce starts on the journal its previous start left (a new state file only in "
                          "the \"first start\" row); quiesce prints READY when its engine has started, with the window "
                          "shown (show() before READY), the minimal app right after show(); peak RSS is wait4()'s "
@@ -1214,14 +1250,13 @@ std::string firstLineOf(const std::string &path, const std::string &key)
 void printReport(const Options &o, const Results &r, const std::string &loadBefore, const std::string &loadAfter,
                  const std::string &loadDuring, double seconds)
 {
-    utsname u{};
+    utsname u {};
     ::uname(&u);
     std::printf("## Results\n\n");
     std::string memory = firstLineOf("/proc/meminfo", "MemTotal");
     memory.erase(0, memory.find_first_not_of(' '));
     std::printf("- machine: %u cores (%s), Linux %s, %s memory\n", std::thread::hardware_concurrency(),
-                firstLineOf("/proc/cpuinfo", "model name").c_str(), u.release,
-                memory.c_str());
+                firstLineOf("/proc/cpuinfo", "model name").c_str(), u.release, memory.c_str());
     std::printf("- load average before: %s; 1-minute load at the start of each figure: %s; after: %s; the run took "
                 "%.0f s\n",
                 loadBefore.c_str(), loadDuring.c_str(), loadAfter.c_str(), seconds);
@@ -1237,14 +1272,12 @@ void printReport(const Options &o, const Results &r, const std::string &loadBefo
     std::printf("|---|---:|---:|---|---:|---:|---:|---:|---|---|\n");
     for (const Row &row : r.rows) {
         const std::string bp50 = row.base ? fmtValue(row.base->p50, row.unit) : fmtValue(row.bound, row.unit);
-        const std::string bp99 =
-            row.base ? fmtValue(Row::tail(*row.base, row.higherIsBetter), row.unit) : "(bound)";
+        const std::string bp99 = row.base ? fmtValue(Row::tail(*row.base, row.higherIsBetter), row.unit) : "(bound)";
         const char *met = !row.met ? "" : row.met(row) ? "yes" : "**no**";
         std::printf("| %s | %s | %s | %s | %s | %s | %.2f× | %.2f× | %s | %s |\n", row.figure.c_str(),
                     fmtValue(row.subject.p50, row.unit).c_str(),
-                    fmtValue(Row::tail(row.subject, row.higherIsBetter), row.unit).c_str(),
-                    row.baseline.c_str(), bp50.c_str(), bp99.c_str(), row.ratioP50(), row.ratioP99(),
-                    row.target.c_str(), met);
+                    fmtValue(Row::tail(row.subject, row.higherIsBetter), row.unit).c_str(), row.baseline.c_str(),
+                    bp50.c_str(), bp99.c_str(), row.ratioP50(), row.ratioP99(), row.target.c_str(), met);
     }
     std::printf("\n");
     for (const Row &row : r.rows) {

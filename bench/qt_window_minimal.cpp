@@ -27,8 +27,7 @@ public:
     explicit Window(bool readyAfterPaint)
         : QLabel(QStringLiteral("minimal"))
         , m_readyAfterPaint(readyAfterPaint)
-    {
-    }
+    {}
 
 protected:
     void paintEvent(QPaintEvent *event) override

@@ -10,8 +10,8 @@ namespace Quiesce {
 struct Request
 {
     quint64 id = 0;
-    int costMs = 0;   //!< simulated processing time
-    int attempts = 0; //!< times processing has started before this one
+    int costMs = 0;    //!< simulated processing time
+    int attempts = 0;  //!< times processing has started before this one
     bool hang = false; //!< --simulate-hang: blocks ignoring cancellation, like a stuck blocking C call
 };
 

@@ -166,8 +166,7 @@ int RequestSource::putBackCount() const
 
 bool RequestSource::isExhausted() const
 {
-    return m_stopped
-        || (m_started && m_burstLeft == 0 && m_putBack.isEmpty() && !(m_config.ratePerSecond > 0));
+    return m_stopped || (m_started && m_burstLeft == 0 && m_putBack.isEmpty() && !(m_config.ratePerSecond > 0));
 }
 
 quint64 RequestSource::generatedCount() const

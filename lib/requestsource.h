@@ -17,9 +17,9 @@ struct SourceConfig
     double ratePerSecond = 0; //!< mean Poisson arrival rate after the burst; 0 = no arrivals
     int workMinMs = 0;        //!< costMs is uniform in [workMinMs, workMaxMs] (swapped if given the wrong way round)
     int workMaxMs = 0;
-    int burst = 0;            //!< requests emitted at once by start(), before the Poisson arrivals
-    quint64 seed = 0;         //!< 0 = a random seed (see RequestSource::effectiveSeed())
-    quint64 hangAt = 0;       //!< 1-based: the N-th request generated in this run gets hang=true; 0 = off
+    int burst = 0;      //!< requests emitted at once by start(), before the Poisson arrivals
+    quint64 seed = 0;   //!< 0 = a random seed (see RequestSource::effectiveSeed())
+    quint64 hangAt = 0; //!< 1-based: the N-th request generated in this run gets hang=true; 0 = off
 };
 
 /*! \brief Simulated arrivals of requests: an initial burst, then a Poisson process.

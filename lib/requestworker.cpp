@@ -64,7 +64,8 @@ void WorkerPoolShared::postDeliveryLocked()
     // delivered as one batch. Posted under the mutex, so the pool cannot be destroyed in between (its destructor
     // clears `pool` under the same mutex, and ~QObject drops the event if it is still pending).
     WorkerPool *target = pool;
-    QMetaObject::invokeMethod(target, [target] { target->deliver(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        target, [target] { target->deliver(); }, Qt::QueuedConnection);
 }
 
 void WorkerPoolShared::wakeParkedLocked(qsizetype max)
@@ -83,8 +84,7 @@ RequestWorker::RequestWorker(std::shared_ptr<WorkerPoolShared> shared, std::shar
     : QObject(parent)
     , m_shared(std::move(shared))
     , m_state(std::move(state))
-{
-}
+{}
 
 RequestWorker::~RequestWorker()
 {

@@ -14,7 +14,6 @@
 #include <deque>
 #include <memory>
 
-
 namespace Quiesce {
 
 class RequestWorker;
@@ -36,8 +35,8 @@ struct WorkerState
     qint64 startedAtMs = 0; // requestworker_nowMs() when the request was taken
     bool hung = false;
 
-    std::atomic<bool> retiring{false};       // setWorkerCount() asked this one to leave after its request
-    std::atomic<bool> signalsBlocked{false}; // the handled Unix signals are blocked in its thread
+    std::atomic<bool> retiring {false};       // setWorkerCount() asked this one to leave after its request
+    std::atomic<bool> signalsBlocked {false}; // the handled Unix signals are blocked in its thread
 };
 
 /* Everything the pool's thread and the workers exchange. One mutex: the queue, the parked workers and the result
@@ -54,11 +53,11 @@ struct WorkerPoolShared
     bool intakeOpen = true;        // false after stopIntake(): tryReserve() refuses
     int inFlight = 0;              // taken by a worker and not yet reported on the pool's thread
     int reserved = 0;
-    int queueLimit = 0; // 0 = unbounded
+    int queueLimit = 0;          // 0 = unbounded
     bool capacityWanted = false; // a tryReserve() failed; capacityAvailable() is owed once a slot frees
     bool capacityFreed = false;  // ... and a slot has freed since
 
-    WorkerPool *pool = nullptr; // null once the pool is gone (a leaked worker may still report)
+    WorkerPool *pool = nullptr;  // null once the pool is gone (a leaked worker may still report)
     bool deliveryPosted = false; // one coalesced wake-up of the pool's thread at a time
     QList<quint64> startedIds;
     QList<Request> finished;
@@ -66,7 +65,7 @@ struct WorkerPoolShared
     // --- end of mutex-guarded fields ---
 
     // Bumped by cancel(): every request taken before the bump is given back at its next slice boundary.
-    std::atomic<quint64> cancelEpoch{0};
+    std::atomic<quint64> cancelEpoch {0};
 
     bool hasCapacityLocked() const;
     void postDeliveryLocked();

@@ -84,7 +84,7 @@ QJsonObject ShutdownReport::toJson() const
 {
     QJsonArray phaseArray;
     for (const PhaseRecord &phase : phases) {
-        QJsonObject entry{
+        QJsonObject entry {
             {QStringLiteral("name"), phase.name},
             {QStringLiteral("ms"), phase.elapsedMs},
             {QStringLiteral("outcome"), phaseOutcomeName(phase.outcome)},
@@ -96,7 +96,7 @@ QJsonObject ShutdownReport::toJson() const
     QJsonObject countObject;
     for (auto it = counts.cbegin(); it != counts.cend(); ++it)
         countObject.insert(it.key(), it.value());
-    return QJsonObject{
+    return QJsonObject {
         {QStringLiteral("reason"), request.reason},
         {QStringLiteral("signo"), request.signo},
         {QStringLiteral("sender"), request.senderPid},
@@ -141,8 +141,7 @@ ShutdownPhaseContext::ShutdownPhaseContext(ShutdownCoordinator *coordinator, con
     , m_coordinator(coordinator)
     , m_name(name)
     , m_deadline(deadline)
-{
-}
+{}
 
 ShutdownPhaseContext::~ShutdownPhaseContext() = default;
 
@@ -174,7 +173,8 @@ bool ShutdownPhaseContext::isFinished() const
 void ShutdownPhaseContext::setCount(const QString &key, qint64 value)
 {
     if (QThread::currentThread() != thread()) {
-        QMetaObject::invokeMethod(this, [this, key, value] { setCount(key, value); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, key, value] { setCount(key, value); }, Qt::QueuedConnection);
         return;
     }
     m_coordinator->m_report.counts.insert(key, value);
@@ -199,8 +199,8 @@ void ShutdownPhaseContext::finish(PhaseOutcome outcome, int exitCode, const QStr
 {
     if (QThread::currentThread() != thread()) {
         // A worker thread ended the phase: the state machine is the main thread's alone.
-        QMetaObject::invokeMethod(this, [this, outcome, exitCode, detail] { finish(outcome, exitCode, detail); },
-                                  Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, outcome, exitCode, detail] { finish(outcome, exitCode, detail); }, Qt::QueuedConnection);
         return;
     }
     if (m_finished)
@@ -215,7 +215,7 @@ struct ShutdownCoordinator::Phase
 {
     QString name;
     int order = 0;
-    std::chrono::milliseconds budget{0};
+    std::chrono::milliseconds budget {0};
     PhaseHook hook;
 };
 
@@ -243,13 +243,13 @@ bool ShutdownCoordinator::addPhase(const QString &name, int order, std::chrono::
         qWarning("Quiesce: phase %s added after the shutdown began; ignored", qPrintable(name));
         return false;
     }
-    const bool exists = std::any_of(m_phases.cbegin(), m_phases.cend(),
-                                    [&name](const Phase &phase) { return phase.name == name; });
+    const bool exists =
+        std::any_of(m_phases.cbegin(), m_phases.cend(), [&name](const Phase &phase) { return phase.name == name; });
     if (exists || name.isEmpty()) {
         qWarning("Quiesce: phase name \"%s\" is empty or taken; ignored", qPrintable(name));
         return false;
     }
-    m_phases.append(Phase{name, order, budget, std::move(hook)});
+    m_phases.append(Phase {name, order, budget, std::move(hook)});
     // Stable: equal orders keep the order in which they were added.
     std::stable_sort(m_phases.begin(), m_phases.end(),
                      [](const Phase &a, const Phase &b) { return a.order < b.order; });
@@ -339,7 +339,8 @@ bool ShutdownCoordinator::isReady() const
 bool ShutdownCoordinator::requestShutdown(const ShutdownRequest &request)
 {
     if (!isOwnThread()) {
-        QMetaObject::invokeMethod(this, [this, request] { requestShutdown(request); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, request] { requestShutdown(request); }, Qt::QueuedConnection);
         return true;
     }
 
@@ -427,7 +428,8 @@ void ShutdownCoordinator::scheduleAdvance()
     m_advanceScheduled = true;
     // Queued: runs only once the event loop runs (so a request made before exec() waits for it), and never inside
     // whoever completed a phase or asked to stop.
-    QMetaObject::invokeMethod(this, [this] { advance(); }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        this, [this] { advance(); }, Qt::QueuedConnection);
 }
 
 void ShutdownCoordinator::advance()
@@ -464,8 +466,8 @@ bool ShutdownCoordinator::startNextPhase()
         return false;
     const Phase phase = m_phases.at(m_phaseIndex); // a copy: a hook must not see its own entry move
     const qint64 budgetMs = phase.budget.count() < 0 ? -1 : qint64(phase.budget.count());
-    const QDeadlineTimer deadline = budgetMs < 0 ? QDeadlineTimer(QDeadlineTimer::Forever)
-                                                 : QDeadlineTimer(budgetMs, Qt::PreciseTimer);
+    const QDeadlineTimer deadline =
+        budgetMs < 0 ? QDeadlineTimer(QDeadlineTimer::Forever) : QDeadlineTimer(budgetMs, Qt::PreciseTimer);
 
     m_context = new ShutdownPhaseContext(this, phase.name, deadline);
     m_phaseEnded = false;
@@ -577,10 +579,8 @@ void ShutdownCoordinator::exitImmediately(const ShutdownRequest &request)
         return; // the watchdog is ending the process right now
     // Straight to the descriptor: the sink may take locks or touch the GUI, and nothing after this line runs.
     flushStdioWithoutWaiting();
-    writeLineDirect(m_directFd, QStringLiteral("SHUTDOWN immediate exit=%1 reason=%2\n")
-                                    .arg(code)
-                                    .arg(request.reason)
-                                    .toUtf8());
+    writeLineDirect(m_directFd,
+                    QStringLiteral("SHUTDOWN immediate exit=%1 reason=%2\n").arg(code).arg(request.reason).toUtf8());
     if (m_immediateExit)
         m_immediateExit(code);
     // Only an injected (test) function returns; the watchdog must not fire after it.

@@ -48,9 +48,9 @@ QString phaseOutcomeName(PhaseOutcome outcome);
 /*! \brief Who asked the process to stop, and why. */
 struct ShutdownRequest
 {
-    QString reason;        //!< "sigterm", "sigint", "window", "quit", "logout", "idle", "api", ...
-    int signo = 0;         //!< the signal behind the request, 0 when none (decides the IMMEDIATE exit code)
-    qint64 senderPid = 0;  //!< the process that sent the signal, 0 when unknown or not a signal
+    QString reason;       //!< "sigterm", "sigint", "window", "quit", "logout", "idle", "api", ...
+    int signo = 0;        //!< the signal behind the request, 0 when none (decides the IMMEDIATE exit code)
+    qint64 senderPid = 0; //!< the process that sent the signal, 0 when unknown or not a signal
 };
 
 /*! \brief One phase as it ran. */
@@ -65,12 +65,12 @@ struct PhaseRecord
 /*! \brief Everything the quit path did: printed at the end and stored with the session record. */
 struct ShutdownReport
 {
-    ShutdownRequest request;             //!< the FIRST request (the one that started the shutdown)
+    ShutdownRequest request;                    //!< the FIRST request (the one that started the shutdown)
     ShutdownMode mode = ShutdownMode::Graceful; //!< the mode reached
-    QList<PhaseRecord> phases;           //!< phases that ended, in the order they ran
-    QMap<QString, qint64> counts;        //!< set by the hooks: "finished", "cancelled", "requeued", "saved", ...
+    QList<PhaseRecord> phases;                  //!< phases that ended, in the order they ran
+    QMap<QString, qint64> counts;               //!< set by the hooks: "finished", "cancelled", "requeued", "saved", ...
     int exitCode = 0;
-    int requests = 0;                    //!< every request received while shutting down, the first included
+    int requests = 0; //!< every request received while shutting down, the first included
 
     /*! {"reason", "signo", "sender", "mode", "phases": [{"name", "ms", "outcome", "detail"}], "counts": {...},
         "exit", "requests"}; mode and outcome as their lowercase names. */
@@ -159,7 +159,7 @@ public:
     /*! Exit code of the watchdog when the hard timeout passes (70, EX_SOFTWARE). */
     static constexpr int ExitHardTimeout = ExitCode::HardDeadline;
     /*! A budget meaning "no per-phase limit": only the hard timeout bounds the phase. */
-    static constexpr std::chrono::milliseconds NoBudget{-1};
+    static constexpr std::chrono::milliseconds NoBudget {-1};
 
     explicit ShutdownCoordinator(QObject *parent = nullptr);
     /*! Stops and joins the watchdog thread (it never outlives the coordinator). */
@@ -265,7 +265,7 @@ private:
     qint64 m_pendingElapsedMs = 0;
     bool m_phaseEnded = false;
 
-    std::chrono::milliseconds m_hardTimeout{30000};
+    std::chrono::milliseconds m_hardTimeout {30000};
     std::function<QString()> m_diagnostics;
     std::function<void(int)> m_exit;
     std::function<void(int)> m_immediateExit;

@@ -21,7 +21,7 @@ constexpr int WritableWaitMs = 1000;
 
 bool waitWritable(int fd)
 {
-    pollfd pfd{fd, POLLOUT, 0};
+    pollfd pfd {fd, POLLOUT, 0};
     int rc;
     do {
         rc = ::poll(&pfd, 1, WritableWaitMs);
@@ -67,8 +67,7 @@ void writeLineDirect(int fd, const QByteArray &line)
 ShutdownWatchdog::ShutdownWatchdog(Config config)
     : m_config(std::move(config))
     , m_phase(QStringLiteral("pending"))
-{
-}
+{}
 
 ShutdownWatchdog::~ShutdownWatchdog()
 {

@@ -29,7 +29,7 @@ class ShutdownWatchdog
 public:
     struct Config
     {
-        std::chrono::milliseconds timeout{0};
+        std::chrono::milliseconds timeout {0};
         std::function<QString()> diagnostics; // runs on the watchdog thread
         std::function<void(int)> immediateExit;
         int fd = 1;
@@ -65,11 +65,11 @@ private:
     std::thread m_thread;
     std::mutex m_mutex;
     std::condition_variable m_wakeUp;
-    bool m_stop = false;   // guarded by m_mutex
-    QString m_phase;       // guarded by m_mutex
+    bool m_stop = false; // guarded by m_mutex
+    QString m_phase;     // guarded by m_mutex
     std::chrono::steady_clock::time_point m_deadline;
-    std::atomic<bool> m_exitClaimed{false};
-    std::atomic<bool> m_fired{false};
+    std::atomic<bool> m_exitClaimed {false};
+    std::atomic<bool> m_fired {false};
 };
 
 /* Flushes stdout and stderr unless another thread holds their locks or the descriptor would block for long: the

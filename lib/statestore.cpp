@@ -31,8 +31,7 @@ constexpr int kStopTimeoutMs = 10000;
 
 StateStore::StateStore(QObject *parent)
     : QObject(parent)
-{
-}
+{}
 
 StateStore::~StateStore()
 {
@@ -61,15 +60,21 @@ bool StateStore::open(const StoreOptions &options)
     m_worker->moveToThread(m_thread);
     // First thing on the store thread: block the bridge's signals, so that no SQLite system call there is
     // interrupted by them (and the handler runs on a thread that expects it).
-    connect(m_thread, &QThread::started, m_worker, [] {
-        QString error;
-        if (!UnixSignalNotifier::blockHandledSignalsInCurrentThread(&error))
-            qWarning("quiesce-store: cannot block signals: %s", qPrintable(error));
-    }, Qt::DirectConnection);
-    connect(m_thread, &QThread::finished, this, [this, generation] {
-        if (generation == m_generation)
-            onThreadFinished();
-    }, Qt::QueuedConnection);
+    connect(
+        m_thread, &QThread::started, m_worker,
+        [] {
+            QString error;
+            if (!UnixSignalNotifier::blockHandledSignalsInCurrentThread(&error))
+                qWarning("quiesce-store: cannot block signals: %s", qPrintable(error));
+        },
+        Qt::DirectConnection);
+    connect(
+        m_thread, &QThread::finished, this,
+        [this, generation] {
+            if (generation == m_generation)
+                onThreadFinished();
+        },
+        Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::batchCommitted, this, &StateStore::onBatchCommitted, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::commitFailed, this, &StateStore::commitFailed, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::commitRecovered, this, &StateStore::commitRecovered, Qt::QueuedConnection);
@@ -215,7 +220,8 @@ void StateStore::save(const QList<quint64> &requeueIds, const SessionRecord &rec
         // Keep the contract asynchronous even when there is nothing to save.
         const QString error = m_state == State::Saving ? QStringLiteral("save() is already running")
                                                        : QStringLiteral("the state store is not open");
-        QMetaObject::invokeMethod(this, [this, error] { Q_EMIT saved(false, error); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            this, [this, error] { Q_EMIT saved(false, error); }, Qt::QueuedConnection);
         return;
     }
     m_state = State::Saving;
@@ -285,7 +291,8 @@ bool StateStore::stopThread(bool shutdownWorker)
     ++m_generation; // whatever the old thread still queues for us is stale now
     if (shutdownWorker && m_worker != nullptr && m_state != State::Closed) {
         StateStoreWorker *worker = m_worker;
-        QMetaObject::invokeMethod(m_worker, [worker] { worker->shutdown(); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            m_worker, [worker] { worker->shutdown(); }, Qt::QueuedConnection);
     } else {
         m_thread->quit();
     }
@@ -326,7 +333,8 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
     StateStoreDb db("inspect");
     QString message;
     if (!db.openReadOnly(absolute, &message))
-        return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("cannot be opened (%1)").arg(message)));
+        return failed(StoreError::CannotOpen,
+                      storeFileMessage(absolute, QStringLiteral("cannot be opened (%1)").arg(message)));
     StoreFileInfo schema;
     const StoreError storeError = db.classify(absolute, &schema, &message);
     if (storeError != StoreError::None)
@@ -335,12 +343,13 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
     QJsonObject root;
     root.insert(QStringLiteral("path"), absolute);
     root.insert(QStringLiteral("schema_version"), schema.fresh ? 0 : schema.userVersion);
-    QJsonObject counts{{QStringLiteral("pending"), 0}, {QStringLiteral("in_progress"), 0}, {QStringLiteral("done"), 0}};
+    QJsonObject counts {
+        {QStringLiteral("pending"), 0}, {QStringLiteral("in_progress"), 0}, {QStringLiteral("done"), 0}};
     QJsonArray sessions;
     qint64 nextId = 1;
-    QJsonObject ids{{QStringLiteral("pending"), QJsonArray()},
-                    {QStringLiteral("in_progress"), QJsonArray()},
-                    {QStringLiteral("done"), QJsonArray()}};
+    QJsonObject ids {{QStringLiteral("pending"), QJsonArray()},
+                     {QStringLiteral("in_progress"), QJsonArray()},
+                     {QStringLiteral("done"), QJsonArray()}};
 
     if (!schema.fresh) {
         // One read transaction: counts, ids and sessions come from the same snapshot.
@@ -351,7 +360,8 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
         };
         QString ignored;
         if (!db.exec(QStringLiteral("BEGIN"), &message))
-            return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("cannot be read (%1)").arg(message)));
+            return failed(StoreError::CannotOpen,
+                          storeFileMessage(absolute, QStringLiteral("cannot be read (%1)").arg(message)));
         bool ok = true;
         {
             QSqlQuery query(db.database());
@@ -400,14 +410,14 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
                 QJsonArray done;
                 while (query.next()) {
                     const QString state = query.value(1).toString();
-                    QJsonArray &list = state == QLatin1StringView("pending")       ? pending
-                                       : state == QLatin1StringView("in_progress") ? inProgress
-                                                                                   : done;
+                    QJsonArray &list = state == QLatin1StringView("pending") ? pending
+                        : state == QLatin1StringView("in_progress")          ? inProgress
+                                                                             : done;
                     list.append(query.value(0).toLongLong());
                 }
-                ids = QJsonObject{{QStringLiteral("pending"), pending},
-                                  {QStringLiteral("in_progress"), inProgress},
-                                  {QStringLiteral("done"), done}};
+                ids = QJsonObject {{QStringLiteral("pending"), pending},
+                                   {QStringLiteral("in_progress"), inProgress},
+                                   {QStringLiteral("done"), done}};
             }
         }
         db.exec(QStringLiteral("COMMIT"), &ignored);
@@ -464,7 +474,7 @@ bool StateStore::moveAside(const QString &path, QString *movedTo, QString *error
     const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss"));
     QString target = QString(absolute + QStringLiteral(".corrupt-") + stamp);
     for (int n = 2; QFileInfo::exists(target) || QFileInfo::exists(storeWalPath(target))
-                    || QFileInfo::exists(storeShmPath(target));
+         || QFileInfo::exists(storeShmPath(target));
          ++n) {
         target = QStringLiteral("%1.corrupt-%2-%3").arg(absolute, stamp).arg(n);
     }

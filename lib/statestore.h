@@ -42,11 +42,11 @@ struct StoreOptions
 /*! What open() found and repaired. */
 struct RecoveryInfo
 {
-    bool previousUnclean = false;  //!< the previous session never recorded a clean end (crash, kill -9)
-    qint64 previousSessionId = 0;  //!< 0 when there was no previous session
+    bool previousUnclean = false; //!< the previous session never recorded a clean end (crash, kill -9)
+    qint64 previousSessionId = 0; //!< 0 when there was no previous session
     qint64 previousPid = 0;
-    quint64 recovered = 0;         //!< rows that were in_progress and are pending again
-    quint64 pending = 0;           //!< every pending row after recovery
+    quint64 recovered = 0; //!< rows that were in_progress and are pending again
+    quint64 pending = 0;   //!< every pending row after recovery
 };
 
 /*! The end of a session, written by save(): why it stopped, who asked, the exit code and the shutdown report. */

@@ -50,9 +50,10 @@ bool shmInUseByOthers(const QString &shmPath)
 StoreError readFailure(const QString &path, int code, const QString &error, QString *message)
 {
     const StoreError result = StateStoreDb::errorForCode(code);
-    *message = storeFileMessage(path, result == StoreError::Corrupt
-                                     ? QStringLiteral("is not a valid SQLite database (%1)").arg(error)
-                                     : QStringLiteral("cannot be read (%1)").arg(error));
+    *message = storeFileMessage(path,
+                                result == StoreError::Corrupt
+                                    ? QStringLiteral("is not a valid SQLite database (%1)").arg(error)
+                                    : QStringLiteral("cannot be read (%1)").arg(error));
     return result;
 }
 
@@ -77,8 +78,7 @@ StateStoreDb::StateStoreDb(const char *purpose)
     : m_name(QStringLiteral("quiesce-store-%1-%2")
                  .arg(QLatin1StringView(purpose))
                  .arg(s_connectionCounter.fetchAndAddRelaxed(1) + 1))
-{
-}
+{}
 
 StateStoreDb::~StateStoreDb()
 {
@@ -120,9 +120,9 @@ bool StateStoreDb::openWith(const QString &databaseName, const QString &connectO
     m_db.setDatabaseName(databaseName);
     m_db.setConnectOptions(connectOptions);
     if (!m_db.open()) {
-        *error = m_db.lastError().driverText().isEmpty() ? m_db.lastError().text()
-                                                          : QString(m_db.lastError().driverText() + QStringLiteral(": ")
-                                                                    + m_db.lastError().databaseText());
+        *error = m_db.lastError().driverText().isEmpty()
+            ? m_db.lastError().text()
+            : QString(m_db.lastError().driverText() + QStringLiteral(": ") + m_db.lastError().databaseText());
         close();
         return false;
     }
@@ -239,8 +239,9 @@ StoreError StateStoreDb::classify(const QString &path, StoreFileInfo *info, QStr
     const qint32 id = appId.toInt();
     const int version = userVersion.toInt();
     if (id != kStoreApplicationId && id != 0) {
-        *message = storeFileMessage(path, QStringLiteral("belongs to another application (application_id 0x%1)")
-                                         .arg(quint32(id), 8, 16, QLatin1Char('0')));
+        *message = storeFileMessage(path,
+                                    QStringLiteral("belongs to another application (application_id 0x%1)")
+                                        .arg(quint32(id), 8, 16, QLatin1Char('0')));
         return StoreError::Corrupt;
     }
     if (objects == 0 && version == 0) {
@@ -249,25 +250,29 @@ StoreError StateStoreDb::classify(const QString &path, StoreFileInfo *info, QStr
     }
     if (id == 0) {
         // Tables but no application id: some other program's database. Never adopt it.
-        *message = storeFileMessage(path, QStringLiteral("is an SQLite database of another application (it has no "
-                                                    "Quiesce application_id)"));
+        *message = storeFileMessage(path,
+                                    QStringLiteral("is an SQLite database of another application (it has no "
+                                                   "Quiesce application_id)"));
         return StoreError::Corrupt;
     }
     if (version > kStoreSchemaVersion) {
-        *message = storeFileMessage(path, QStringLiteral("was created by a newer version of Quiesce (schema version %1; "
-                                                    "this build understands up to %2)")
-                                         .arg(version)
-                                         .arg(kStoreSchemaVersion));
+        *message = storeFileMessage(path,
+                                    QStringLiteral("was created by a newer version of Quiesce (schema version %1; "
+                                                   "this build understands up to %2)")
+                                        .arg(version)
+                                        .arg(kStoreSchemaVersion));
         return StoreError::NewerSchema;
     }
     if (version < 1) {
-        *message = storeFileMessage(path, QStringLiteral("is inconsistent (Quiesce application_id but no schema version)"));
+        *message =
+            storeFileMessage(path, QStringLiteral("is inconsistent (Quiesce application_id but no schema version)"));
         return StoreError::Corrupt;
     }
     // Every version so far keeps these three tables.
     for (const char *table : {"requests", "sessions", "meta"}) {
         if (!tables.contains(QLatin1StringView(table))) {
-            *message = storeFileMessage(path, QStringLiteral("is damaged (table \"%1\" is missing)").arg(QLatin1StringView(table)));
+            *message = storeFileMessage(
+                path, QStringLiteral("is damaged (table \"%1\" is missing)").arg(QLatin1StringView(table)));
             return StoreError::Corrupt;
         }
     }
@@ -327,10 +332,11 @@ StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QStr
         const quint32 headerPages = bigEndian32(header, 28);
         const bool headerPagesValid = headerPages != 0 && bigEndian32(header, 24) == bigEndian32(header, 92);
         if (size % pageSize != 0 || (headerPagesValid && size < qint64(headerPages) * pageSize)) {
-            *message = storeFileMessage(path, QStringLiteral("is truncated (%1 bytes; %2 pages of %3 bytes expected)")
-                                             .arg(size)
-                                             .arg(headerPagesValid ? headerPages : (size + pageSize - 1) / pageSize)
-                                             .arg(pageSize));
+            *message = storeFileMessage(path,
+                                        QStringLiteral("is truncated (%1 bytes; %2 pages of %3 bytes expected)")
+                                            .arg(size)
+                                            .arg(headerPagesValid ? headerPages : (size + pageSize - 1) / pageSize)
+                                            .arg(pageSize));
             return StoreError::Corrupt;
         }
     }
@@ -351,9 +357,10 @@ StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QStr
             QStringList problems;
             while (query.next() && problems.size() < 3)
                 problems.append(query.value(0).toString());
-            if (problems != QStringList{QStringLiteral("ok")}) {
-                *message = storeFileMessage(path, QStringLiteral("is damaged (quick_check: %1)")
-                                                 .arg(problems.join(QStringLiteral("; ")).simplified()));
+            if (problems != QStringList {QStringLiteral("ok")}) {
+                *message = storeFileMessage(path,
+                                            QStringLiteral("is damaged (quick_check: %1)")
+                                                .arg(problems.join(QStringLiteral("; ")).simplified()));
                 result = StoreError::Corrupt;
             }
         }

@@ -22,7 +22,7 @@
 
 namespace Quiesce {
 
-std::atomic<int> StateStoreWorker::s_failNextCommits{0};
+std::atomic<int> StateStoreWorker::s_failNextCommits {0};
 
 namespace {
 
@@ -96,13 +96,15 @@ StoreError checkPath(const QString &path, QString *message)
             return StoreError::CannotOpen;
         }
         if (!QDir().mkpath(directory)) {
-            *message = storeFileMessage(path, QStringLiteral("cannot be created: cannot create directory %1").arg(directory));
+            *message =
+                storeFileMessage(path, QStringLiteral("cannot be created: cannot create directory %1").arg(directory));
             return StoreError::CannotOpen;
         }
     }
     QString problem = writabilityProblem(directory, true);
     if (!problem.isEmpty()) {
-        *message = storeFileMessage(path, QStringLiteral("cannot be used: its directory %1 %2").arg(directory, problem));
+        *message =
+            storeFileMessage(path, QStringLiteral("cannot be used: its directory %1 %2").arg(directory, problem));
         return StoreError::CannotOpen;
     }
     if (file.exists()) {
@@ -240,8 +242,8 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
         return StoreError::CannotOpen;
     }
     if (mode.toString().compare(QLatin1StringView("wal"), Qt::CaseInsensitive) != 0) {
-        *error = storeFileMessage(path, QStringLiteral("cannot use write-ahead logging (journal mode stays \"%1\")")
-                                            .arg(mode.toString()));
+        *error = storeFileMessage(
+            path, QStringLiteral("cannot use write-ahead logging (journal mode stays \"%1\")").arg(mode.toString()));
         return StoreError::CannotOpen;
     }
     const QString synchronous = m_options.durability == Durability::Full ? QStringLiteral("PRAGMA synchronous=FULL")
@@ -279,7 +281,8 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     {
         // At-least-once: whatever a crash caught in progress is pending again; attempts keeps its count.
         QSqlQuery recover(m_db->database());
-        recover.prepare(QStringLiteral("UPDATE requests SET state = 'pending', updated = ? WHERE state = 'in_progress'"));
+        recover.prepare(
+            QStringLiteral("UPDATE requests SET state = 'pending', updated = ? WHERE state = 'in_progress'"));
         recover.addBindValue(now);
         if (!run(recover, "recovery", &detail))
             return fail(detail);
@@ -306,7 +309,8 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     }
     {
         QSqlQuery pending(m_db->database());
-        if (!pending.exec(QStringLiteral("SELECT id, cost_ms, attempts FROM requests WHERE state = 'pending' ORDER BY id")))
+        if (!pending.exec(
+                QStringLiteral("SELECT id, cost_ms, attempts FROM requests WHERE state = 'pending' ORDER BY id")))
             return fail(StateStoreDb::queryError(pending));
         while (pending.next()) {
             Request request;
@@ -532,7 +536,7 @@ bool StateStoreWorker::commitBatch(QList<quint64> *acceptedIds, QList<quint64> *
             json += ']';
             ++i;
             QSqlQuery &query = change.kind == StoreChange::Kind::InProgress ? start
-                               : change.kind == StoreChange::Kind::Done     ? done
+                : change.kind == StoreChange::Kind::Done                    ? done
                                                                             : back;
             query.bindValue(0, now);
             query.bindValue(1, QString::fromLatin1(json));

@@ -75,8 +75,7 @@ Q_SIGNALS:
 private:
     enum class FlushMode { FullBatches, Everything };
 
-    StoreError initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
-                          QString *error);
+    StoreError initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result, QString *error);
     bool migrate(bool fresh, int userVersion, QString *error);
     void onWake();
     bool takeBatch(FlushMode mode);
@@ -109,7 +108,7 @@ private:
     QList<StoreChange> m_batch; //!< taken from the queue; kept across failed attempts until it commits
     QTimer *m_flushTimer = nullptr;
     QTimer *m_retryTimer = nullptr;
-    int m_failures = 0;         //!< failed commits in the current streak
+    int m_failures = 0; //!< failed commits in the current streak
     QString m_lastError;
     bool m_saving = false;
     int m_saveAttempts = 0;

@@ -17,8 +17,7 @@ namespace Quiesce {
 
 SystemdNotifier::SystemdNotifier(QObject *parent)
     : QObject(parent)
-{
-}
+{}
 
 SystemdNotifier::~SystemdNotifier() = default;
 

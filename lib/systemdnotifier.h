@@ -63,7 +63,7 @@ public:
 
 private:
     QString m_errorString;
-    std::chrono::milliseconds m_extendMargin{5000};
+    std::chrono::milliseconds m_extendMargin {5000};
 };
 
 } // namespace Quiesce

@@ -29,10 +29,10 @@ namespace {
 static_assert(std::atomic<quint64>::is_always_lock_free, "the per-signal counters must be lock-free");
 static_assert(std::atomic<int>::is_always_lock_free, "the sender fields must be lock-free");
 
-std::atomic<int> s_writeFd{-1};
-std::array<std::atomic<quint64>, NSIG> s_counts{};
-std::array<std::atomic<int>, NSIG> s_senderPid{};
-std::array<std::atomic<unsigned>, NSIG> s_senderUid{};
+std::atomic<int> s_writeFd {-1};
+std::array<std::atomic<quint64>, NSIG> s_counts {};
+std::array<std::atomic<int>, NSIG> s_senderPid {};
+std::array<std::atomic<unsigned>, NSIG> s_senderUid {};
 
 extern "C" void quiesceSignalHandler(int signo, siginfo_t *info, void * /*context*/)
 {
@@ -156,7 +156,8 @@ private:
             instance().createNotifier(app);
             return;
         }
-        QMetaObject::invokeMethod(app, [app] { instance().createNotifier(app); }, Qt::QueuedConnection);
+        QMetaObject::invokeMethod(
+            app, [app] { instance().createNotifier(app); }, Qt::QueuedConnection);
     }
 
     void createNotifier(QCoreApplication *app)
@@ -236,7 +237,7 @@ private:
 
     QMutex m_mutex;
     int m_readFd = -1;
-    std::array<Slot, NSIG> m_slots{};
+    std::array<Slot, NSIG> m_slots {};
     QMultiHash<int, UnixSignalNotifier *> m_listeners;
     QSocketNotifier *m_notifier = nullptr;
 };
@@ -248,8 +249,7 @@ QString SignalEvent::name() const
 
 UnixSignalNotifier::UnixSignalNotifier(QObject *parent)
     : QObject(parent)
-{
-}
+{}
 
 UnixSignalNotifier::~UnixSignalNotifier()
 {

@@ -149,7 +149,7 @@ void WorkerPool::setWorkerCount(int n)
     QList<Candidate> active;
     for (const Worker &w : std::as_const(m_workers)) {
         if (!w.state->retiring.load(std::memory_order_relaxed))
-            active.append(Candidate{w.thread, snapshotOf(*w.state).busy, w.state->index});
+            active.append(Candidate {w.thread, snapshotOf(*w.state).busy, w.state->index});
     }
     if (n > active.size()) {
         for (qsizetype i = active.size(); i < n; ++i)
@@ -170,8 +170,8 @@ void WorkerPool::setWorkerCount(int n)
 
 int WorkerPool::runningThreadCount() const
 {
-    return int(std::count_if(m_workers.cbegin(), m_workers.cend(),
-                             [](const Worker &w) { return !w.thread->isFinished(); }));
+    return int(
+        std::count_if(m_workers.cbegin(), m_workers.cend(), [](const Worker &w) { return !w.thread->isFinished(); }));
 }
 
 void WorkerPool::setQueueLimit(int limit)
@@ -279,7 +279,7 @@ void WorkerPool::stop(QDeadlineTimer deadline)
         this,
         [this] {
             if (m_stopping && !m_stopDone && m_workers.isEmpty())
-                finishStop(StopReport{});
+                finishStop(StopReport {});
         },
         Qt::QueuedConnection);
 }
@@ -386,15 +386,15 @@ void WorkerPool::addWorker()
     }
     {
         QMutexLocker locker(&m_workersMutex);
-        m_workers.append(Worker{thread, worker, state});
+        m_workers.append(Worker {thread, worker, state});
     }
     thread->start();
 }
 
 void WorkerPool::retireWorker(QThread *thread)
 {
-    const auto it = std::find_if(m_workers.cbegin(), m_workers.cend(),
-                                 [thread](const Worker &w) { return w.thread == thread; });
+    const auto it =
+        std::find_if(m_workers.cbegin(), m_workers.cend(), [thread](const Worker &w) { return w.thread == thread; });
     Q_ASSERT(it != m_workers.cend());
     const Worker &w = *it;
     w.state->retiring.store(true, std::memory_order_relaxed);
@@ -465,8 +465,8 @@ void WorkerPool::checkDrainedAndIdle()
 
 void WorkerPool::onThreadFinished(QThread *thread)
 {
-    const auto it = std::find_if(m_workers.cbegin(), m_workers.cend(),
-                                 [thread](const Worker &w) { return w.thread == thread; });
+    const auto it =
+        std::find_if(m_workers.cbegin(), m_workers.cend(), [thread](const Worker &w) { return w.thread == thread; });
     if (it == m_workers.cend())
         return;
     // finished() is emitted from the thread right before it ends: this wait returns at once.
@@ -477,7 +477,7 @@ void WorkerPool::onThreadFinished(QThread *thread)
     }
     delete thread;
     if (m_stopping && !m_stopDone && m_workers.isEmpty())
-        finishStop(StopReport{});
+        finishStop(StopReport {});
 }
 
 void WorkerPool::onStopDeadline()
@@ -489,7 +489,7 @@ void WorkerPool::onStopDeadline()
         if (w.thread->isFinished())
             continue; // finished; its finished() notification is on its way
         const WorkerSnapshot s = snapshotOf(*w.state);
-        report.stuck.append(StopReport::Stuck{s.index, s.threadName, s.busy ? s.requestId : 0, s.elapsedMs});
+        report.stuck.append(StopReport::Stuck {s.index, s.threadName, s.busy ? s.requestId : 0, s.elapsedMs});
     }
     report.allStopped = report.stuck.isEmpty();
     m_stopTimedOut = !report.allStopped;

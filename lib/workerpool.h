@@ -22,7 +22,7 @@ struct WorkerState;
 /*! \brief What one worker is doing, as seen by WorkerPool::snapshot(). */
 struct WorkerSnapshot
 {
-    int index = 0;           //!< 0-based; the thread is named quiesce-worker-<index>
+    int index = 0; //!< 0-based; the thread is named quiesce-worker-<index>
     bool busy = false;
     quint64 requestId = 0;   //!< 0 when idle
     int progressPercent = 0; //!< simulated work done of the request's costMs

@@ -73,10 +73,10 @@ static fallocate_fn real_fallocate;
 static posix_fallocate_fn real_posix_fallocate;
 
 /* POSIX's way to turn dlsym()'s object pointer into a function pointer (a cast is not ISO C). */
-#define RESOLVE(var, name)                                                                                    \
-    do {                                                                                                      \
-        void *symbol_ = dlsym(RTLD_NEXT, name);                                                               \
-        memcpy(&(var), &symbol_, sizeof symbol_);                                                             \
+#define RESOLVE(var, name)                                                                                             \
+    do {                                                                                                               \
+        void *symbol_ = dlsym(RTLD_NEXT, name);                                                                        \
+        memcpy(&(var), &symbol_, sizeof symbol_);                                                                      \
     } while (0)
 
 static void resolve_all(void)

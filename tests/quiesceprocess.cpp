@@ -150,6 +150,7 @@ QByteArray QuiesceProcess::describe() const
             : QByteArray("\ncrashed (signal)");
     else
         text += "\nstill running";
-    text += QByteArray("\n--- stdout\n") + m_lines.join(QLatin1Char('\n')).toUtf8() + m_partial + "\n--- stderr\n" + m_stderr;
+    text += QByteArray("\n--- stdout\n") + m_lines.join(QLatin1Char('\n')).toUtf8() + m_partial + "\n--- stderr\n"
+        + m_stderr;
     return text;
 }

@@ -23,7 +23,8 @@ public:
 
     /*! Waits until a stdout line matches \a pattern (searching lines already read too, from \a from on); returns
         the matching line or an empty string on timeout or exit. */
-    QString waitForLine(const QRegularExpression &pattern, std::chrono::milliseconds timeout = std::chrono::seconds(20));
+    QString waitForLine(const QRegularExpression &pattern,
+                        std::chrono::milliseconds timeout = std::chrono::seconds(20));
     QString waitForLine(const QString &prefix, std::chrono::milliseconds timeout = std::chrono::seconds(20));
     /*! Index of the first line matching \a pattern, or -1. */
     int indexOf(const QRegularExpression &pattern) const;

@@ -91,7 +91,7 @@ inline QString describeIds(const QSet<quint64> &ids)
 /*! `quiesce inspect --state path [--ids]` as JSON; an empty object (and \a error) when it failed. */
 inline QJsonObject inspect(const QString &statePath, bool ids, QString *error = nullptr)
 {
-    QStringList args{QStringLiteral("inspect"), QStringLiteral("--state"), statePath};
+    QStringList args {QStringLiteral("inspect"), QStringLiteral("--state"), statePath};
     if (ids)
         args << QStringLiteral("--ids");
     QuiesceProcess q(args);
@@ -115,8 +115,7 @@ inline QJsonObject inspect(const QString &statePath, bool ids, QString *error = 
 inline QSet<quint64> stateIds(const QJsonObject &state, const char *which)
 {
     QSet<quint64> ids;
-    const QJsonArray array =
-        state.value(QStringLiteral("ids")).toObject().value(QLatin1StringView(which)).toArray();
+    const QJsonArray array = state.value(QStringLiteral("ids")).toObject().value(QLatin1StringView(which)).toArray();
     for (const QJsonValue &v : array)
         ids.insert(quint64(v.toDouble()));
     return ids;
@@ -174,7 +173,7 @@ inline QString integrityProblem(const QString &path)
     const QStringList rows = sqlColumn(path, QStringLiteral("PRAGMA integrity_check"), &error);
     if (!error.isEmpty())
         return QStringLiteral("integrity_check could not run: %1").arg(error);
-    if (rows != QStringList{QStringLiteral("ok")})
+    if (rows != QStringList {QStringLiteral("ok")})
         return QStringLiteral("integrity_check: %1").arg(rows.join(QStringLiteral("; ")));
     return {};
 }
@@ -261,8 +260,7 @@ public:
     explicit DumpOnFailure(const QuiesceProcess &q, int maxLines = 400)
         : m_q(q)
         , m_maxLines(maxLines)
-    {
-    }
+    {}
     ~DumpOnFailure()
     {
         if (!QTest::currentTestFailed())

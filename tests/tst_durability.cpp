@@ -72,7 +72,7 @@ void tst_Durability::init()
 
 QJsonObject tst_Durability::inspect(bool ids)
 {
-    QStringList a{QStringLiteral("inspect"), QStringLiteral("--state"), statePath()};
+    QStringList a {QStringLiteral("inspect"), QStringLiteral("--state"), statePath()};
     if (ids)
         a << QStringLiteral("--ids");
     QuiesceProcess q(a);
@@ -92,10 +92,10 @@ void tst_Durability::killNineLosesNothingAccepted()
     QSet<quint64> everAccepted;
     // Several rounds of kill -9 at a point where work is surely in flight, on the same state file.
     for (int round = 0; round < 3; ++round) {
-        QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), statePath(), QStringLiteral("--rate"),
-                          QStringLiteral("300"), QStringLiteral("--workers"), QStringLiteral("3"),
-                          QStringLiteral("--work-ms"), QStringLiteral("5-60"), QStringLiteral("--seed"),
-                          QString::number(round + 1), QStringLiteral("--log-requests")});
+        QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), statePath(),
+                          QStringLiteral("--rate"), QStringLiteral("300"), QStringLiteral("--workers"),
+                          QStringLiteral("3"), QStringLiteral("--work-ms"), QStringLiteral("5-60"),
+                          QStringLiteral("--seed"), QString::number(round + 1), QStringLiteral("--log-requests")});
         QVERIFY(q.start());
         QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
         if (round > 0)
@@ -118,7 +118,8 @@ void tst_Durability::killNineLosesNothingAccepted()
     QVERIFY(last.start());
     QVERIFY2(last.waitForExit(60s), last.describe());
     QVERIFY2(last.exitedNormally() && last.exitCode() == 0, last.describe());
-    QVERIFY2(last.indexOf(QRegularExpression(QStringLiteral("^RECOVERY previous run \\(pid \\d+\\) ended uncleanly"))) >= 0,
+    QVERIFY2(last.indexOf(QRegularExpression(QStringLiteral("^RECOVERY previous run \\(pid \\d+\\) ended uncleanly")))
+                 >= 0,
              last.describe());
 
     const QJsonObject state = inspect(true);
@@ -128,9 +129,10 @@ void tst_Durability::killNineLosesNothingAccepted()
     for (const QJsonValue &v : doneIds)
         done.insert(quint64(v.toDouble()));
     const QSet<quint64> lost = everAccepted - done;
-    QVERIFY2(lost.isEmpty(), qPrintable(QStringLiteral("%1 accepted ids are not done, e.g. %2")
-                                            .arg(lost.size())
-                                            .arg(lost.isEmpty() ? 0 : *lost.cbegin())));
+    QVERIFY2(lost.isEmpty(),
+             qPrintable(QStringLiteral("%1 accepted ids are not done, e.g. %2")
+                            .arg(lost.size())
+                            .arg(lost.isEmpty() ? 0 : *lost.cbegin())));
     const QJsonObject counts = state.value(QStringLiteral("counts")).toObject();
     QCOMPARE(counts.value(QStringLiteral("pending")).toInteger(), qint64(0));
     QCOMPARE(counts.value(QStringLiteral("in_progress")).toInteger(), qint64(0));
@@ -172,7 +174,8 @@ void tst_Durability::inspectWhileRunning()
     QCOMPARE(session.value(QStringLiteral("reason")).toString(), QStringLiteral("sigterm"));
     QVERIFY(session.value(QStringLiteral("report")).toObject().contains(QStringLiteral("phases")));
     // Closed properly: the WAL was checkpointed and truncated.
-    QVERIFY(!QFile::exists(statePath() + QStringLiteral("-wal")) || QFileInfo(statePath() + QStringLiteral("-wal")).size() == 0);
+    QVERIFY(!QFile::exists(statePath() + QStringLiteral("-wal"))
+            || QFileInfo(statePath() + QStringLiteral("-wal")).size() == 0);
 }
 
 void tst_Durability::refusesBadStateUntouched_data()
@@ -220,12 +223,11 @@ void tst_Durability::resetStateMovesItAside()
     QVERIFY(q.start());
     QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
     QVERIFY2(q.indexOf(QStringLiteral("STATE ")) >= 0, q.describe());
-    const QStringList aside =
-        QDir(m_dir->path()).entryList({QStringLiteral("state.sqlite.corrupt-*")}, QDir::Files);
+    const QStringList aside = QDir(m_dir->path()).entryList({QStringLiteral("state.sqlite.corrupt-*")}, QDir::Files);
     QCOMPARE(aside.size(), 1);
     QFile moved(m_dir->filePath(aside.first()));
     QVERIFY(moved.open(QIODevice::ReadOnly));
-    QCOMPARE(moved.readAll(), junk); // kept, byte for byte
+    QCOMPARE(moved.readAll(), junk);                                                // kept, byte for byte
     QCOMPARE(inspect(false).value(QStringLiteral("sessions")).toArray().size(), 1); // a fresh state
 }
 

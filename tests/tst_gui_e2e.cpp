@@ -59,8 +59,9 @@ void tst_GuiE2e::cleanupTestCase()
 
 QStringList tst_GuiE2e::baseArgs()
 {
-    return {QStringLiteral("--state"), m_dir.filePath(QStringLiteral("state-%1.sqlite").arg(++m_runs)),
-            QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--workers"), QStringLiteral("2")};
+    return {QStringLiteral("--state"),   m_dir.filePath(QStringLiteral("state-%1.sqlite").arg(++m_runs)),
+            QStringLiteral("--rate"),    QStringLiteral("0"),
+            QStringLiteral("--workers"), QStringLiteral("2")};
 }
 
 void tst_GuiE2e::isolate(QuiesceProcess &q)
@@ -118,7 +119,7 @@ void tst_GuiE2e::signalGivesTheSameLinesAsHeadless()
     const QStringList windowLines = shutdownLines(windowed, signo, false);
     QVERIFY2(!windowLines.isEmpty(), windowed.describe());
 
-    QuiesceProcess headless(QStringList{QStringLiteral("--headless")} + baseArgs());
+    QuiesceProcess headless(QStringList {QStringLiteral("--headless")} + baseArgs());
     isolate(headless);
     const QStringList headlessLines = shutdownLines(headless, signo, true);
     QVERIFY2(!headlessLines.isEmpty(), headless.describe());
@@ -141,9 +142,8 @@ void tst_GuiE2e::screenshotWritesAPng()
 {
     const QString path = m_dir.filePath(QStringLiteral("screenshot.png"));
     QStringList args = baseArgs();
-    args << QStringLiteral("--rate") << QStringLiteral("20") << QStringLiteral("--work-ms")
-         << QStringLiteral("100-400") << QStringLiteral("--burst") << QStringLiteral("10")
-         << QStringLiteral("--screenshot") << path;
+    args << QStringLiteral("--rate") << QStringLiteral("20") << QStringLiteral("--work-ms") << QStringLiteral("100-400")
+         << QStringLiteral("--burst") << QStringLiteral("10") << QStringLiteral("--screenshot") << path;
     QuiesceProcess q(args);
     isolate(q);
     QVERIFY(q.start());
@@ -191,7 +191,8 @@ bool tst_GuiE2e::startXvfb(QString *why)
     bool ok = false;
     const int number = out.trimmed().toInt(&ok);
     if (!ok) {
-        *why = QStringLiteral("Xvfb gave no display number: %1").arg(QString::fromLocal8Bit(m_xvfb.readAllStandardError()));
+        *why = QStringLiteral("Xvfb gave no display number: %1")
+                   .arg(QString::fromLocal8Bit(m_xvfb.readAllStandardError()));
         return false;
     }
     m_display = QStringLiteral(":%1").arg(number);
@@ -207,8 +208,8 @@ void tst_GuiE2e::windowSystemClose_data()
     // Two requests in flight that take long: the second close surely lands while the first one drains.
     QTest::newRow("close twice escalates")
         << 2
-        << QStringList{QStringLiteral("--burst"), QStringLiteral("2"), QStringLiteral("--work-ms"),
-                       QStringLiteral("60000"), QStringLiteral("--log-requests")}
+        << QStringList {QStringLiteral("--burst"), QStringLiteral("2"), QStringLiteral("--work-ms"),
+                        QStringLiteral("60000"), QStringLiteral("--log-requests")}
         << QStringLiteral("accepted id=2");
 }
 
@@ -284,13 +285,13 @@ void tst_GuiE2e::ctrlQThroughTheWindowSystem()
         tool.waitForFinished(1000);
         return tool.exitStatus() == QProcess::NormalExit && tool.exitCode() == 0
             ? QByteArray()
-            : QByteArray("xdotool " + arguments.join(QLatin1Char(' ')).toUtf8() + " failed: "
-                         + tool.readAllStandardError());
+            : QByteArray("xdotool " + arguments.join(QLatin1Char(' ')).toUtf8()
+                         + " failed: " + tool.readAllStandardError());
     };
-    const QByteArray focusError = run({QStringLiteral("search"), QStringLiteral("--sync"),
-                                       QStringLiteral("--onlyvisible"), QStringLiteral("--pid"),
-                                       QString::number(q.pid()), QStringLiteral("--name"), QStringLiteral("^Quiesce$"),
-                                       QStringLiteral("windowfocus"), QStringLiteral("--sync"), QStringLiteral("%1")});
+    const QByteArray focusError =
+        run({QStringLiteral("search"), QStringLiteral("--sync"), QStringLiteral("--onlyvisible"),
+             QStringLiteral("--pid"), QString::number(q.pid()), QStringLiteral("--name"), QStringLiteral("^Quiesce$"),
+             QStringLiteral("windowfocus"), QStringLiteral("--sync"), QStringLiteral("%1")});
     QVERIFY2(focusError.isEmpty(), focusError.constData());
     const QByteArray keyError = run({QStringLiteral("key"), QStringLiteral("ctrl+q")});
     QVERIFY2(keyError.isEmpty(), keyError.constData());

@@ -161,26 +161,26 @@ void tst_Headless::badFlagExits64_data()
 {
     QTest::addColumn<QStringList>("arguments");
     QTest::addColumn<QString>("message");
-    QTest::newRow("unknown flag") << QStringList{QStringLiteral("--bogus")} << QStringLiteral("bogus");
-    QTest::newRow("negative drain") << QStringList{QStringLiteral("--drain-timeout"), QStringLiteral("-5")}
+    QTest::newRow("unknown flag") << QStringList {QStringLiteral("--bogus")} << QStringLiteral("bogus");
+    QTest::newRow("negative drain") << QStringList {QStringLiteral("--drain-timeout"), QStringLiteral("-5")}
                                     << QStringLiteral("drain-timeout");
-    QTest::newRow("non-numeric hard") << QStringList{QStringLiteral("--hard-timeout"), QStringLiteral("soon")}
+    QTest::newRow("non-numeric hard") << QStringList {QStringLiteral("--hard-timeout"), QStringLiteral("soon")}
                                       << QStringLiteral("hard-timeout");
-    QTest::newRow("hard < drain") << QStringList{QStringLiteral("--drain-timeout"), QStringLiteral("5s"),
-                                                 QStringLiteral("--hard-timeout"), QStringLiteral("2s")}
+    QTest::newRow("hard < drain") << QStringList {QStringLiteral("--drain-timeout"), QStringLiteral("5s"),
+                                                  QStringLiteral("--hard-timeout"), QStringLiteral("2s")}
                                   << QStringLiteral("must be longer");
-    QTest::newRow("bad work range") << QStringList{QStringLiteral("--work-ms"), QStringLiteral("9-3")}
+    QTest::newRow("bad work range") << QStringList {QStringLiteral("--work-ms"), QStringLiteral("9-3")}
                                     << QStringLiteral("work-ms");
-    QTest::newRow("bad durability") << QStringList{QStringLiteral("--durability"), QStringLiteral("maybe")}
+    QTest::newRow("bad durability") << QStringList {QStringLiteral("--durability"), QStringLiteral("maybe")}
                                     << QStringLiteral("durability");
-    QTest::newRow("stray argument") << QStringList{QStringLiteral("frobnicate")} << QStringLiteral("frobnicate");
+    QTest::newRow("stray argument") << QStringList {QStringLiteral("frobnicate")} << QStringLiteral("frobnicate");
 }
 
 void tst_Headless::badFlagExits64()
 {
     QFETCH(QStringList, arguments);
     QFETCH(QString, message);
-    QuiesceProcess q(QStringList{QStringLiteral("--headless")} + arguments);
+    QuiesceProcess q(QStringList {QStringLiteral("--headless")} + arguments);
     QVERIFY(q.start());
     QVERIFY2(q.waitForExit(), q.describe());
     QVERIFY2(q.exitedNormally(), q.describe());

@@ -21,7 +21,7 @@ using namespace Torture;
 
 namespace {
 
-const QList<int> kHandled{SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
+const QList<int> kHandled {SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2};
 
 quint64 bit(int signo)
 {
@@ -108,7 +108,10 @@ QString threadProblem(qint64 pid, int workers)
             return QStringLiteral("the main thread blocks handled signals: %1").arg(describeTasks(list));
     }
     if (seenWorkers != workers || seenStore != 1)
-        return QStringLiteral("%1 worker and %2 store threads: %3").arg(seenWorkers).arg(seenStore).arg(describeTasks(list));
+        return QStringLiteral("%1 worker and %2 store threads: %3")
+            .arg(seenWorkers)
+            .arg(seenStore)
+            .arg(describeTasks(list));
     return {};
 }
 
@@ -161,9 +164,9 @@ void tst_Hygiene::signalStateThreadsAndChildren()
         "close $s; opendir(my $d, \"/proc/self/fd\"); for (readdir $d) { next if /^\\./; "
         "my $l = readlink(\"/proc/self/fd/$_\"); print \"CHILDFD $_ -> $l\\n\" if defined $l }'");
     const int workers = 3;
-    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), dir.filePath(QStringLiteral("state.sqlite")),
-                      QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--workers"), QString::number(workers),
-                      QStringLiteral("--pre-stop"), preStop});
+    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"),
+                      dir.filePath(QStringLiteral("state.sqlite")), QStringLiteral("--rate"), QStringLiteral("0"),
+                      QStringLiteral("--workers"), QString::number(workers), QStringLiteral("--pre-stop"), preStop});
     const DumpOnFailure dump(q);
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
@@ -182,7 +185,8 @@ void tst_Hygiene::signalStateThreadsAndChildren()
 
     // The bridge's socketpair, as the parent holds it.
     const QSet<QString> parentSockets = socketInodes(pid);
-    QVERIFY2(parentSockets.size() >= 2, qPrintable(QStringList(parentSockets.cbegin(), parentSockets.cend()).join(QLatin1Char(' '))));
+    QVERIFY2(parentSockets.size() >= 2,
+             qPrintable(QStringList(parentSockets.cbegin(), parentSockets.cend()).join(QLatin1Char(' '))));
 
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN phase=pre-stop end outcome=ok")).isEmpty(), q.describe());

@@ -55,9 +55,9 @@ void tst_QuitPath::init()
 
 QStringList tst_QuitPath::args(const QStringList &extra) const
 {
-    return QStringList{QStringLiteral("--headless"), QStringLiteral("--state"),
-                       m_dir->filePath(QStringLiteral("state.sqlite"))}
-        + extra;
+    return QStringList {QStringLiteral("--headless"), QStringLiteral("--state"),
+                        m_dir->filePath(QStringLiteral("state.sqlite"))}
+    + extra;
 }
 
 // Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; bounded.
@@ -95,9 +95,9 @@ void tst_QuitPath::busyShutdownRunsPhasesInOrder()
     for (const char *phase : {"stop-intake", "drain", "cancel", "save", "stop-threads"}) {
         const int begin = q.indexOf(QStringLiteral("SHUTDOWN phase=%1 begin").arg(QLatin1StringView(phase)));
         const int end = q.indexOf(QStringLiteral("SHUTDOWN phase=%1 end outcome=ok").arg(QLatin1StringView(phase)));
-        QVERIFY2(begin > previous && end > begin, qPrintable(QStringLiteral("phase %1 out of order\n%2")
-                                                                 .arg(QLatin1StringView(phase),
-                                                                      QString::fromUtf8(q.describe()))));
+        QVERIFY2(begin > previous && end > begin,
+                 qPrintable(QStringLiteral("phase %1 out of order\n%2")
+                                .arg(QLatin1StringView(phase), QString::fromUtf8(q.describe()))));
         previous = end;
     }
     const int report = q.indexOf(QStringLiteral("SHUTDOWN report "));
@@ -208,8 +208,8 @@ void tst_QuitPath::hungRequestEndsWithWatchdog()
 {
     QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"),
                            QStringLiteral("1"), QStringLiteral("--workers"), QStringLiteral("1"),
-                           QStringLiteral("--simulate-hang"), QStringLiteral("1"), QStringLiteral("--drain-timeout"), QStringLiteral("200"),
-                           QStringLiteral("--hard-timeout"), QStringLiteral("3000")}));
+                           QStringLiteral("--simulate-hang"), QStringLiteral("1"), QStringLiteral("--drain-timeout"),
+                           QStringLiteral("200"), QStringLiteral("--hard-timeout"), QStringLiteral("3000")}));
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
     QVERIFY2(waitUntilBusy(q, 1), q.describe());
@@ -281,12 +281,12 @@ void tst_QuitPath::notifiesSystemd()
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     QVERIFY(fd >= 0);
     auto closeFd = qScopeGuard([fd] { ::close(fd); });
-    sockaddr_un addr{};
+    sockaddr_un addr {};
     addr.sun_family = AF_UNIX;
     QVERIFY(size_t(path.size()) < sizeof addr.sun_path);
     std::memcpy(addr.sun_path, path.constData(), size_t(path.size()));
     QCOMPARE(::bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof addr), 0);
-    timeval timeout{10, 0};
+    timeval timeout {10, 0};
     QCOMPARE(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout), 0);
 
     QStringList messages;

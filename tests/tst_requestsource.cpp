@@ -39,7 +39,8 @@ struct Recorder
 bool flushPostedEvents()
 {
     bool ran = false;
-    QMetaObject::invokeMethod(QCoreApplication::instance(), [&ran] { ran = true; }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        QCoreApplication::instance(), [&ran] { ran = true; }, Qt::QueuedConnection);
     return QTest::qWaitFor([&ran] { return ran; }, 5000);
 }
 
@@ -240,7 +241,7 @@ void tst_RequestSource::addBurstAfterExhaustedEmitsMore()
     source.addBurst(4);
     QVERIFY(!source.isExhausted());
     QVERIFY(exhausted.wait(5000)); // exhausted again, once the extra burst is out
-    QCOMPARE(ids, (QList<quint64>{10, 11, 12, 13, 14, 15, 16}));
+    QCOMPARE(ids, (QList<quint64> {10, 11, 12, 13, 14, 15, 16}));
     source.stop();
     source.addBurst(2); // after stop(): ignored
     QVERIFY(flushPostedEvents());
@@ -297,7 +298,7 @@ void tst_RequestSource::putBackIsEmittedFirstAgain()
     QList<quint64> ids;
     for (const Request &r : std::as_const(recorder.requests))
         ids.append(r.id);
-    QCOMPARE(ids, (QList<quint64>{1, 2, 2, 3, 4, 5}));
+    QCOMPARE(ids, (QList<quint64> {1, 2, 2, 3, 4, 5}));
     QCOMPARE(recorder.requests.at(1).costMs, recorder.requests.at(2).costMs);
     QCOMPARE(source.generatedCount(), quint64(5));
     QCOMPARE(source.putBackCount(), 0);
@@ -435,7 +436,7 @@ void tst_RequestSource::stopIsFinalAndIdempotent()
     source.start();
     source.setPaused(false);
     source.setHeld(false);
-    source.putBack(Request{});
+    source.putBack(Request {});
     QCOMPARE(exhausted.count(), 1);
     QVERIFY(!generated.wait(200));
     QCOMPARE(generated.count(), countAtStop);

@@ -36,8 +36,8 @@ using Quiesce::ShutdownRequest;
 
 namespace {
 
-const QString kHint = QStringLiteral(
-    "SHUTDOWN hint: send the signal again (Ctrl+C) to stop fast, a third time to exit immediately");
+const QString kHint =
+    QStringLiteral("SHUTDOWN hint: send the signal again (Ctrl+C) to stop fast, a third time to exit immediately");
 
 ShutdownRequest makeRequest(const QString &reason, int signo = 0, qint64 senderPid = 0)
 {
@@ -91,13 +91,14 @@ public:
     void addPhase(const QString &name, int order, std::chrono::milliseconds budget,
                   std::function<void(ShutdownPhaseContext *)> behaviour)
     {
-        const bool added = coordinator->addPhase(name, order, budget, [this, name, behaviour](ShutdownPhaseContext *ctx) {
-            ran.append(name);
-            contexts.insert(name, ctx);
-            modeAtStart.insert(name, ctx->mode());
-            if (behaviour)
-                behaviour(ctx);
-        });
+        const bool added =
+            coordinator->addPhase(name, order, budget, [this, name, behaviour](ShutdownPhaseContext *ctx) {
+                ran.append(name);
+                contexts.insert(name, ctx);
+                modeAtStart.insert(name, ctx->mode());
+                if (behaviour)
+                    behaviour(ctx);
+            });
         if (!added)
             m_refused.append(name);
     }
@@ -125,9 +126,9 @@ public:
     QStringList ran;
     QHash<QString, QPointer<ShutdownPhaseContext>> contexts;
     QHash<QString, ShutdownMode> modeAtStart;
-    std::atomic<int> immediateCalls{0};
-    std::atomic<int> immediateCode{-1};
-    std::atomic<bool> immediateOnMainThread{false};
+    std::atomic<int> immediateCalls {0};
+    std::atomic<int> immediateCode {-1};
+    std::atomic<bool> immediateOnMainThread {false};
 
 private:
     QTemporaryDir m_dir;
@@ -165,8 +166,7 @@ int runScenario(int argc, char **argv, const QByteArray &scenario)
             int fds[2];
             if (::pipe(fds) == 0) {
                 char byte;
-                while (::read(fds[0], &byte, 1) != 0) {
-                }
+                while (::read(fds[0], &byte, 1) != 0) {}
             }
         } else if (scenario == "failed") {
             ctx->fail(74, QStringLiteral("disk full"));
@@ -261,8 +261,9 @@ void tst_ShutdownCoordinator::phasesRunInOrderOnce()
     QVERIFY(h.ran.isEmpty()); // never inside the caller
 
     QVERIFY(finished.wait(5000));
-    QCOMPARE(h.ran, QStringList({QStringLiteral("stop-intake"), QStringLiteral("drain"), QStringLiteral("flush-logs"),
-                                 QStringLiteral("save"), QStringLiteral("stop-threads")}));
+    QCOMPARE(h.ran,
+             QStringList({QStringLiteral("stop-intake"), QStringLiteral("drain"), QStringLiteral("flush-logs"),
+                          QStringLiteral("save"), QStringLiteral("stop-threads")}));
     QCOMPARE(phaseStarted.size(), 5);
     QCOMPARE(phaseStarted.at(1).at(0).toString(), QStringLiteral("drain"));
     QCOMPARE(phaseStarted.at(1).at(1).toLongLong(), qint64(1000));
@@ -299,7 +300,7 @@ void tst_ShutdownCoordinator::outputLinesAreExact()
 
     h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM, 4242));
     QTRY_COMPARE(h.exits.size(), 1);
-    const QStringList expected{
+    const QStringList expected {
         QStringLiteral("SHUTDOWN begin reason=sigterm sender=4242 mode=graceful"),
         kHint,
         QStringLiteral("SHUTDOWN phase=stop-intake begin budget_ms=1000"),
@@ -429,7 +430,8 @@ void tst_ShutdownCoordinator::failingPhaseSetsTheExitCodeAndContinues()
     QSignalSpy finished(h.coordinator.get(), &ShutdownCoordinator::finished);
     h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
     QVERIFY(finished.wait(5000));
-    QCOMPARE(h.ran, QStringList({QStringLiteral("save"), QStringLiteral("flush-logs"), QStringLiteral("stop-threads")}));
+    QCOMPARE(h.ran,
+             QStringList({QStringLiteral("save"), QStringLiteral("flush-logs"), QStringLiteral("stop-threads")}));
     QCOMPARE(h.exits, QList<int>({74}));
     QCOMPARE(finished.at(0).at(0).toInt(), 74);
     QCOMPARE(h.coordinator->exitCode(), 74);
@@ -518,8 +520,9 @@ void tst_ShutdownCoordinator::secondRequestEscalatesToFast()
     // Still orderly: cancel and save run, and the exit is a normal one with 0.
     QTRY_COMPARE(h.exits.size(), 1);
     QCOMPARE(h.exits.at(0), 0);
-    QCOMPARE(h.ran, QStringList({QStringLiteral("stop-intake"), QStringLiteral("drain"), QStringLiteral("cancel"),
-                                 QStringLiteral("save")}));
+    QCOMPARE(h.ran,
+             QStringList({QStringLiteral("stop-intake"), QStringLiteral("drain"), QStringLiteral("cancel"),
+                          QStringLiteral("save")}));
     QCOMPARE(h.modeAtStart.value(QStringLiteral("cancel")), ShutdownMode::Fast);
     QCOMPARE(h.immediateCalls.load(), 0);
     const QStringList lines = withoutTimes(h.lines);
@@ -566,7 +569,8 @@ void tst_ShutdownCoordinator::thirdRequestExitsImmediately()
     QCOMPARE(h.coordinator->mode(), ShutdownMode::Immediate);
     QCOMPARE(h.coordinator->exitCode(), code);
     // One line, straight to the descriptor, not through the sink.
-    QCOMPARE(h.directLines(), QStringList({QStringLiteral("SHUTDOWN immediate exit=%1 reason=%2").arg(code).arg(reason)}));
+    QCOMPARE(h.directLines(),
+             QStringList({QStringLiteral("SHUTDOWN immediate exit=%1 reason=%2").arg(code).arg(reason)}));
     QCOMPARE(h.lines.size(), linesBefore);
 
     // Nothing else happens afterwards (only a test's exit function returns at all).
@@ -672,7 +676,8 @@ void tst_ShutdownCoordinator::requestFromAnotherThreadIsQueued()
     h.addPhase(QStringLiteral("save"), 400, 1s, Harness::completeNow());
     h.coordinator->setReady();
     bool accepted = false;
-    std::thread other([&h, &accepted] { accepted = h.coordinator->requestShutdown(makeRequest(QStringLiteral("api"))); });
+    std::thread other(
+        [&h, &accepted] { accepted = h.coordinator->requestShutdown(makeRequest(QStringLiteral("api"))); });
     other.join();
     QVERIFY(accepted);
     QTRY_COMPARE(h.exits.size(), 1);
@@ -735,7 +740,8 @@ void tst_ShutdownCoordinator::addPhaseRejectsDuplicatesAndLateAdditions()
 {
     Harness h;
     QVERIFY(h.valid());
-    QVERIFY(h.coordinator->addPhase(QStringLiteral("save"), 400, 1s, [](ShutdownPhaseContext *ctx) { ctx->complete(); }));
+    QVERIFY(
+        h.coordinator->addPhase(QStringLiteral("save"), 400, 1s, [](ShutdownPhaseContext *ctx) { ctx->complete(); }));
     QTest::ignoreMessage(QtWarningMsg, QRegularExpression(QStringLiteral("taken")));
     QVERIFY(!h.coordinator->addPhase(QStringLiteral("save"), 100, 1s, {}));
     QCOMPARE(h.coordinator->phaseNames(), QStringList({QStringLiteral("save")}));
@@ -751,7 +757,7 @@ void tst_ShutdownCoordinator::watchdogFiresWhenAHookNeverCompletes()
 {
     Harness h;
     QVERIFY(h.valid());
-    std::atomic<bool> diagnosticsOnMainThread{true};
+    std::atomic<bool> diagnosticsOnMainThread {true};
     // Long enough for the loop to reach "drain" first even on a loaded machine; the test waits for the firing.
     h.coordinator->setHardTimeout(500ms);
     h.coordinator->setDiagnostics([&diagnosticsOnMainThread] {
@@ -768,9 +774,9 @@ void tst_ShutdownCoordinator::watchdogFiresWhenAHookNeverCompletes()
     QCOMPARE(h.immediateCode.load(), 70);
     QVERIFY(!h.immediateOnMainThread.load());
     QVERIFY(!diagnosticsOnMainThread.load());
-    QCOMPARE(h.directLines(), QStringList({QStringLiteral(
-        "SHUTDOWN watchdog: hard deadline of 500 ms passed in phase drain; "
-        "worker quiesce-worker-2 request 17 busy 4.2 s; exit=70")}));
+    QCOMPARE(h.directLines(),
+             QStringList({QStringLiteral("SHUTDOWN watchdog: hard deadline of 500 ms passed in phase drain; "
+                                         "worker quiesce-worker-2 request 17 busy 4.2 s; exit=70")}));
     QCOMPARE(h.coordinator->exitCode(), ShutdownCoordinator::ExitHardTimeout);
 
     // Should the stuck hook come back after all, the quit path does not go on to a second exit.
@@ -791,8 +797,7 @@ void tst_ShutdownCoordinator::watchdogFiresWhileTheMainThreadIsBlocked()
         // A busy main thread: no event loop runs until the watchdog has fired. Bounded so that a broken
         // watchdog fails the test instead of hanging it.
         const QDeadlineTimer bound(20000);
-        while (h.immediateCalls.load() == 0 && !bound.hasExpired()) {
-        }
+        while (h.immediateCalls.load() == 0 && !bound.hasExpired()) {}
         firedWhileBlocked = h.immediateCalls.load() == 1;
         ctx->complete();
     });
@@ -802,8 +807,9 @@ void tst_ShutdownCoordinator::watchdogFiresWhileTheMainThreadIsBlocked()
     QTRY_VERIFY(h.ran.contains(QStringLiteral("stop-threads")));
     QVERIFY(firedWhileBlocked);
     QCOMPARE(h.immediateCode.load(), 70);
-    QCOMPARE(h.directLines(), QStringList({QStringLiteral(
-        "SHUTDOWN watchdog: hard deadline of 500 ms passed in phase stop-threads; no diagnostics; exit=70")}));
+    QCOMPARE(h.directLines(),
+             QStringList({QStringLiteral(
+                 "SHUTDOWN watchdog: hard deadline of 500 ms passed in phase stop-threads; no diagnostics; exit=70")}));
     QTRY_VERIFY(h.coordinator->isFinished());
     QVERIFY(!h.ran.contains(QStringLiteral("after")));
     QVERIFY(h.exits.isEmpty());
@@ -870,7 +876,8 @@ void tst_ShutdownCoordinator::defaultExitPathsEndTheProcess_data()
     QTest::addColumn<QByteArray>("scenario");
     QTest::addColumn<int>("exitCode");
     QTest::addColumn<QString>("lastLine");
-    QTest::newRow("graceful: return from exec()") << QByteArray("graceful") << 0 << QStringLiteral("SHUTDOWN done exit=0");
+    QTest::newRow("graceful: return from exec()")
+        << QByteArray("graceful") << 0 << QStringLiteral("SHUTDOWN done exit=0");
     QTest::newRow("failed phase") << QByteArray("failed") << 74 << QStringLiteral("SHUTDOWN done exit=74");
     QTest::newRow("immediate") << QByteArray("immediate") << 143
                                << QStringLiteral("SHUTDOWN immediate exit=143 reason=sigterm");
@@ -893,7 +900,8 @@ void tst_ShutdownCoordinator::defaultExitPathsEndTheProcess()
     QVERIFY2(child.waitForFinished(30000), "the child did not end");
     QCOMPARE(child.exitStatus(), QProcess::NormalExit);
     QCOMPARE(child.exitCode(), exitCode);
-    const QStringList lines = QString::fromUtf8(child.readAllStandardOutput()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    const QStringList lines =
+        QString::fromUtf8(child.readAllStandardOutput()).split(QLatin1Char('\n'), Qt::SkipEmptyParts);
     QVERIFY(!lines.isEmpty());
     QCOMPARE(lines.first(), QStringLiteral("SHUTDOWN begin reason=sigterm sender=1 mode=graceful"));
     QCOMPARE(lines.last(), lastLine);

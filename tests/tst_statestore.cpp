@@ -74,8 +74,8 @@ QByteArray sha256(const QString &path)
 
 QStringList listing(const QString &directory)
 {
-    QStringList entries = QDir(directory).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden
-                                                    | QDir::System);
+    QStringList entries =
+        QDir(directory).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::Hidden | QDir::System);
     entries.sort();
     return entries;
 }
@@ -353,14 +353,15 @@ void tst_StateStore::createsTheSchema()
     }
     // Closed (the last connection folds the WAL back): the header holds what open() set.
     QVERIFY(!QFileInfo::exists(path + QStringLiteral(".lock")));
-    QCOMPARE(headerField(path, 68), quint32(0x51554945)); // application_id 'QUIE'
-    QCOMPARE(headerField(path, 60), quint32(1));          // user_version
+    QCOMPARE(headerField(path, 68), quint32(0x51554945));      // application_id 'QUIE'
+    QCOMPARE(headerField(path, 60), quint32(1));               // user_version
     QCOMPARE(headerField(path, 16) & 0xffff, quint32(0x0202)); // file format 2/2: WAL mode
     bool tablesOk = false;
     QVERIFY(withDatabase(path, [&](QSqlDatabase &db) {
         QStringList tables = db.tables();
         tables.sort();
-        tablesOk = tables == QStringList{QStringLiteral("meta"), QStringLiteral("requests"), QStringLiteral("sessions")};
+        tablesOk =
+            tables == QStringList {QStringLiteral("meta"), QStringLiteral("requests"), QStringLiteral("sessions")};
         return true;
     }));
     QVERIFY(tablesOk);
@@ -432,15 +433,15 @@ void tst_StateStore::partialBatchCommitsOnTheTimer()
         store.accept(request(id));
     store.markInProgress({1, 2, 3});
     store.markDone({1, 3});
-    QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64>{1, 3}), kWait);
+    QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64> {1, 3}), kWait);
     QCOMPARE(collected(accepted), range(1, 7));
     QVERIFY(store.transactionCount() >= 1);
     QVERIFY(store.transactionCount() <= 9); // batched, never more transactions than calls
 
     const QJsonObject root = inspectJson(path);
-    QCOMPARE(jsonIds(root, "pending"), (QList<quint64>{4, 5, 6, 7}));
-    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64>{2}));
-    QCOMPARE(jsonIds(root, "done"), (QList<quint64>{1, 3}));
+    QCOMPARE(jsonIds(root, "pending"), (QList<quint64> {4, 5, 6, 7}));
+    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64> {2}));
+    QCOMPARE(jsonIds(root, "done"), (QList<quint64> {1, 3}));
 }
 
 void tst_StateStore::idsAreNeverReused()
@@ -468,7 +469,7 @@ void tst_StateStore::recoversAfterDestructionWithoutSave()
             store.accept(request(id, int(id)));
         store.markInProgress({1, 2, 3, 4});
         store.markDone({1, 2});
-        QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64>{1, 2}), kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64> {1, 2}), kWait);
     } // no save(): the session never gets its clean end
 
     StateStore store;
@@ -513,8 +514,8 @@ void tst_StateStore::recoversAfterKill9()
     const QStringList before = listing(directory);
     const QJsonObject root = inspectJson(path);
     QCOMPARE(listing(directory), before);
-    QCOMPARE(jsonIds(root, "done"), (QList<quint64>{1, 2}));
-    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64>{3, 4}));
+    QCOMPARE(jsonIds(root, "done"), (QList<quint64> {1, 2}));
+    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64> {3, 4}));
     QCOMPARE(jsonIds(root, "pending"), range(5, 10));
     const QJsonArray sessions = root.value(QStringLiteral("sessions")).toArray();
     QCOMPARE(sessions.size(), 1);
@@ -566,16 +567,17 @@ void tst_StateStore::saveWritesTheSessionAndCheckpoints()
     record.reason = QStringLiteral("sigterm");
     record.senderPid = 4242;
     record.exitCode = 0;
-    record.report = QJsonObject{{QStringLiteral("phases"), QJsonArray{QJsonObject{{QStringLiteral("name"), QStringLiteral("drain")},
-                                                                                 {QStringLiteral("ms"), 12}}}},
-                                {QStringLiteral("requeued"), 1}};
+    record.report = QJsonObject {
+        {QStringLiteral("phases"),
+         QJsonArray {QJsonObject {{QStringLiteral("name"), QStringLiteral("drain")}, {QStringLiteral("ms"), 12}}}},
+        {QStringLiteral("requeued"), 1}};
     store.save({2}, record);
     QVERIFY(saved.wait(kWait));
     QCOMPARE(saved.size(), 1);
     QCOMPARE(saved.at(0).at(0).toBool(), true);
     QCOMPARE(saved.at(0).at(1).toString(), QString());
     QCOMPARE(collected(accepted), range(1, 3));
-    QCOMPARE(collected(completed), (QList<quint64>{1}));
+    QCOMPARE(collected(completed), (QList<quint64> {1}));
     QCOMPARE(order.last(), QStringLiteral("saved"));
     QVERIFY(!store.isOpen());
     QCOMPARE(store.error(), StoreError::None);
@@ -610,7 +612,7 @@ void tst_StateStore::saveWritesTheSessionAndCheckpoints()
     QVERIFY(!reopened.recovery().previousUnclean);
     QCOMPARE(reopened.recovery().recovered, quint64(0));
     const QList<Request> pending = reopened.pendingRequests();
-    QCOMPARE(idsOf(pending), (QList<quint64>{2, 3}));
+    QCOMPARE(idsOf(pending), (QList<quint64> {2, 3}));
     QCOMPARE(pending.at(0).attempts, 1); // requeued by save after one start
     QCOMPARE(reopened.nextId(), quint64(4));
 }
@@ -688,7 +690,7 @@ void tst_StateStore::commitFailureIsRetriedWithoutLossOrDuplicates()
             attempts.append(query.value(0).toInt());
         return true;
     }));
-    QCOMPARE(attempts, (QList<int>{1, 1, 1, 1, 1, 0, 0, 0, 0, 0}));
+    QCOMPARE(attempts, (QList<int> {1, 1, 1, 1, 1, 0, 0, 0, 0, 0}));
 }
 
 void tst_StateStore::rejectsBadFiles_data()
@@ -728,11 +730,9 @@ void tst_StateStore::rejectsBadFiles_data()
                                         << QStringLiteral("is truncated");
     QTest::newRow("truncated by a page") << QStringLiteral("trunc2.sqlite") << truncatedBy(-1) << StoreError::Corrupt
                                          << QStringLiteral("is truncated");
-    QTest::newRow("truncated header")
-        << QStringLiteral("trunc3.sqlite") << Prepare([journal](const QString &path) {
-               return journal(path) && QFile(path).resize(50);
-           })
-        << StoreError::Corrupt << QStringLiteral("is truncated");
+    QTest::newRow("truncated header") << QStringLiteral("trunc3.sqlite") << Prepare([journal](const QString &path) {
+        return journal(path) && QFile(path).resize(50);
+    }) << StoreError::Corrupt << QStringLiteral("is truncated");
     QTest::newRow("flipped magic") << QStringLiteral("magic.sqlite")
                                    << patched([](const QString &) { return qint64(3); }, QByteArray("X"))
                                    << StoreError::Corrupt << QStringLiteral("is not an SQLite database");
@@ -752,17 +752,16 @@ void tst_StateStore::rejectsBadFiles_data()
         << StoreError::Corrupt << QStringLiteral("belongs to another application");
     QTest::newRow("other tables, application_id 0")
         << QStringLiteral("foreign3.sqlite")
-        << foreign({QStringLiteral("CREATE TABLE requests (id INTEGER PRIMARY KEY, whatever)")})
-        << StoreError::Corrupt << QStringLiteral("another application");
+        << foreign({QStringLiteral("CREATE TABLE requests (id INTEGER PRIMARY KEY, whatever)")}) << StoreError::Corrupt
+        << QStringLiteral("another application");
     QTest::newRow("ours but a table missing")
         << QStringLiteral("partial.sqlite")
         << foreign({QStringLiteral("PRAGMA application_id = 1364543813"), QStringLiteral("PRAGMA user_version = 1"),
                     QStringLiteral("CREATE TABLE requests (id INTEGER PRIMARY KEY)")})
         << StoreError::Corrupt << QStringLiteral("is missing");
-    QTest::newRow("newer user_version")
-        << QStringLiteral("newer.sqlite")
-        << patched([](const QString &) { return qint64(60); }, QByteArray("\0\0\0\x63", 4)) // 99
-        << StoreError::NewerSchema << QStringLiteral("created by a newer version");
+    QTest::newRow("newer user_version") << QStringLiteral(
+        "newer.sqlite") << patched([](const QString &) { return qint64(60); }, QByteArray("\0\0\0\x63", 4)) // 99
+                                        << StoreError::NewerSchema << QStringLiteral("created by a newer version");
     QTest::newRow("empty file with a non-empty WAL")
         << QStringLiteral("emptywal.sqlite") << Prepare([](const QString &path) {
                QFile main(path);
@@ -770,17 +769,17 @@ void tst_StateStore::rejectsBadFiles_data()
                return main.open(QIODevice::WriteOnly) && wal.open(QIODevice::WriteOnly) && wal.write("frames") > 0;
            })
         << StoreError::Corrupt << QStringLiteral("write-ahead log");
-    QTest::newRow("read-only file (mode 0444, also for root)")
-        << QStringLiteral("readonly.sqlite") << Prepare([journal](const QString &path) {
-               return journal(path) && QFile::setPermissions(path, QFile::ReadOwner | QFile::ReadGroup | QFile::ReadOther);
-           })
-        << StoreError::CannotOpen << QStringLiteral("is not writable");
+    QTest::newRow("read-only file (mode 0444, also for root)") << QStringLiteral(
+        "readonly.sqlite") << Prepare([journal](const QString &path) {
+        return journal(path) && QFile::setPermissions(path, QFile::ReadOwner | QFile::ReadGroup | QFile::ReadOther);
+    }) << StoreError::CannotOpen << QStringLiteral("is not writable");
     QTest::newRow("read-only directory (mode 0555, also for root)")
         << QStringLiteral("rodir/state.sqlite") << Prepare([journal](const QString &path) {
                const QString directory = QFileInfo(path).absolutePath();
                return QDir().mkpath(directory) && journal(path)
-                   && QFile::setPermissions(directory, QFile::ReadOwner | QFile::ExeOwner | QFile::ReadGroup
-                                                           | QFile::ExeGroup | QFile::ReadOther | QFile::ExeOther);
+                   && QFile::setPermissions(directory,
+                                            QFile::ReadOwner | QFile::ExeOwner | QFile::ReadGroup | QFile::ExeGroup
+                                                | QFile::ReadOther | QFile::ExeOther);
            })
         << StoreError::CannotOpen << QStringLiteral("its directory /");
     QTest::newRow("path is a directory") << QStringLiteral("adir.sqlite")
@@ -846,8 +845,8 @@ void tst_StateStore::secondOpenOfTheSameFileIsRefused()
     StateStore second;
     QVERIFY(!second.open(options(path)));
     QCOMPARE(second.error(), StoreError::CannotOpen);
-    QVERIFY2(second.errorString().contains(QStringLiteral("in use (locked by process %1)")
-                                               .arg(QCoreApplication::applicationPid())),
+    QVERIFY2(second.errorString().contains(
+                 QStringLiteral("in use (locked by process %1)").arg(QCoreApplication::applicationPid())),
              qPrintable(second.errorString()));
     // The first one was not disturbed, and once it is done the file can be opened again.
     QSignalSpy accepted(&first, &StateStore::accepted);
@@ -857,7 +856,7 @@ void tst_StateStore::secondOpenOfTheSameFileIsRefused()
     first.save({}, SessionRecord());
     QVERIFY(saved.wait(kWait));
     QVERIFY2(second.open(options(path)), qPrintable(second.errorString()));
-    QCOMPARE(idsOf(second.pendingRequests()), (QList<quint64>{1}));
+    QCOMPARE(idsOf(second.pendingRequests()), (QList<quint64> {1}));
 }
 
 void tst_StateStore::inspectWhileOpenAndAfterSave()

@@ -62,7 +62,7 @@ public:
     /* The next datagram, waiting at most \a timeoutMs for it; empty if none came. */
     QByteArray receive(int timeoutMs = 5000) const
     {
-        pollfd pfd{m_fd, POLLIN, 0};
+        pollfd pfd {m_fd, POLLIN, 0};
         if (::poll(&pfd, 1, timeoutMs) != 1)
             return {};
         char buffer[4096];
@@ -154,14 +154,13 @@ void tst_SystemdNotifier::sendsEachState_data()
     QTest::newRow("stopping") << int(Call::Stopping) << QString() << QByteArray("STOPPING=1");
     QTest::newRow("status") << int(Call::Status) << QStringLiteral("Draining 3 requests")
                             << QByteArray("STATUS=Draining 3 requests");
-    QTest::newRow("status keeps to one assignment") << int(Call::Status) << QStringLiteral("two\nlines")
-                                                    << QByteArray("STATUS=two lines");
+    QTest::newRow("status keeps to one assignment")
+        << int(Call::Status) << QStringLiteral("two\nlines") << QByteArray("STATUS=two lines");
     QTest::newRow("status in UTF-8") << int(Call::Status) << QStringLiteral("Stopping \u2026")
                                      << QByteArray("STATUS=Stopping \xe2\x80\xa6");
     QTest::newRow("extend timeout") << int(Call::ExtendTimeout) << QString()
                                     << QByteArray("EXTEND_TIMEOUT_USEC=7000000");
-    QTest::newRow("raw") << int(Call::Notify) << QStringLiteral("STATUS=x\nERRNO=5")
-                         << QByteArray("STATUS=x\nERRNO=5");
+    QTest::newRow("raw") << int(Call::Notify) << QStringLiteral("STATUS=x\nERRNO=5") << QByteArray("STATUS=x\nERRNO=5");
 }
 
 void tst_SystemdNotifier::sendsEachState()

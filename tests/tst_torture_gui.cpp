@@ -162,8 +162,9 @@ void tst_TortureGui::closeAndSigtermAtOnce()
         saves += args.at(0).toString() == QLatin1StringView("save") ? 1 : 0;
     }
     QCOMPARE(saves, 1);
-    QCOMPARE(order, (QStringList{QStringLiteral("stop-intake"), QStringLiteral("drain"), QStringLiteral("cancel"),
-                                 QStringLiteral("save"), QStringLiteral("stop-threads")}));
+    QCOMPARE(order,
+             (QStringList {QStringLiteral("stop-intake"), QStringLiteral("drain"), QStringLiteral("cancel"),
+                           QStringLiteral("save"), QStringLiteral("stop-threads")}));
     QCOMPARE(finished.at(0).at(0).toInt(), 0);
     QCOMPARE(exits, 1);
     QCOMPARE(exitCode, 0);

@@ -18,8 +18,8 @@ using namespace Torture;
 
 namespace {
 
-const QStringList kAllPhases{QStringLiteral("stop-intake"), QStringLiteral("drain"), QStringLiteral("cancel"),
-                             QStringLiteral("save"), QStringLiteral("stop-threads")};
+const QStringList kAllPhases {QStringLiteral("stop-intake"), QStringLiteral("drain"), QStringLiteral("cancel"),
+                              QStringLiteral("save"), QStringLiteral("stop-threads")};
 
 QString signalWord(int signo)
 {
@@ -74,7 +74,7 @@ void tst_TortureSignals::init()
 
 QStringList tst_TortureSignals::args(const QStringList &extra) const
 {
-    return QStringList{QStringLiteral("--headless"), QStringLiteral("--state"), statePath()} + extra;
+    return QStringList {QStringLiteral("--headless"), QStringLiteral("--state"), statePath()} + extra;
 }
 
 // 1. SIGTERM / SIGINT at a seeded moment while requests arrive and workers are busy.
@@ -117,7 +117,8 @@ void tst_TortureSignals::signalUnderLoad()
     QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
 
     // The quit path ran once, every phase in order and ok.
-    const QString problem = phasesInOrder(q, kAllPhases, QStringLiteral("SHUTDOWN begin reason=%1").arg(signalWord(signo)));
+    const QString problem =
+        phasesInOrder(q, kAllPhases, QStringLiteral("SHUTDOWN begin reason=%1").arg(signalWord(signo)));
     QVERIFY2(problem.isEmpty(), qPrintable(problem + QLatin1Char('\n') + QString::fromUtf8(q.describe())));
     QCOMPARE(q.count(QStringLiteral("SHUTDOWN begin")), 1);
     QCOMPARE(q.count(QStringLiteral("SHUTDOWN escalate")), 0);
@@ -149,8 +150,8 @@ void tst_TortureSignals::signalUnderLoad()
     const QSet<quint64> filePending = stateIds(state, "pending");
     const QSet<quint64> fileDone = stateIds(state, "done");
     QVERIFY2(stateIds(state, "in_progress").isEmpty(), qPrintable(describeIds(stateIds(state, "in_progress"))));
-    QVERIFY2(fileDone == done, qPrintable(QStringLiteral("done in file %1, printed %2")
-                                              .arg(describeIds(fileDone), describeIds(done))));
+    QVERIFY2(fileDone == done,
+             qPrintable(QStringLiteral("done in file %1, printed %2").arg(describeIds(fileDone), describeIds(done))));
     const QSet<quint64> lost = accepted - filePending - fileDone;
     QVERIFY2(lost.isEmpty(), qPrintable(QStringLiteral("accepted but neither done nor pending: ") + describeIds(lost)));
     QCOMPARE(qint64(filePending.size() + fileDone.size()), qint64(accepted.size()));
@@ -173,10 +174,10 @@ void tst_TortureSignals::earlySignal()
     QRandomGenerator rng(seed);
     const int delayMs = int(rng.bounded(101));
     const bool twice = rng.bounded(4) == 0; // now and then a second one right behind it (FAST, still exit 0)
-    QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("50"), QStringLiteral("--burst"),
-                           QStringLiteral("5"), QStringLiteral("--workers"), QStringLiteral("2"),
-                           QStringLiteral("--work-ms"), QStringLiteral("1-20"), QStringLiteral("--seed"),
-                           QString::number(seed)}));
+    QuiesceProcess q(
+        args({QStringLiteral("--rate"), QStringLiteral("50"), QStringLiteral("--burst"), QStringLiteral("5"),
+              QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--work-ms"), QStringLiteral("1-20"),
+              QStringLiteral("--seed"), QString::number(seed)}));
     const DumpOnFailure dump(q);
     QVERIFY(q.start());
     QThread::usleep(ulong(delayMs) * 1000); // the stimulus' timing: where the signal lands in the startup
@@ -188,9 +189,10 @@ void tst_TortureSignals::earlySignal()
     const bool ready = q.indexOf(QStringLiteral("READY")) >= 0;
     if (!q.exitedNormally()) {
         // Only possible before main() installed the bridge, i.e. before anything was printed.
-        QVERIFY2(!ready, qPrintable(QStringLiteral("died by a signal after READY (%1 ms)\n%2")
-                                        .arg(delayMs)
-                                        .arg(QString::fromUtf8(q.describe()))));
+        QVERIFY2(!ready,
+                 qPrintable(QStringLiteral("died by a signal after READY (%1 ms)\n%2")
+                                .arg(delayMs)
+                                .arg(QString::fromUtf8(q.describe()))));
         QVERIFY2(q.lines().isEmpty(), q.describe());
         return;
     }
@@ -235,8 +237,8 @@ void tst_TortureSignals::repeatedSignalsDuringShutdown()
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write("rate=0\n");
     }
-    QStringList extra{QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--workers"), QStringLiteral("2"),
-                      QStringLiteral("--burst"), QStringLiteral("2"), QStringLiteral("--config"), config};
+    QStringList extra {QStringLiteral("--rate"),  QStringLiteral("0"), QStringLiteral("--workers"), QStringLiteral("2"),
+                       QStringLiteral("--burst"), QStringLiteral("2"), QStringLiteral("--config"),  config};
     if (mode == QLatin1StringView("one-stop")) {
         // Work that a graceful drain waits for.
         extra << QStringLiteral("--work-ms") << QStringLiteral("300-600") << QStringLiteral("--drain-timeout")
@@ -272,7 +274,7 @@ void tst_TortureSignals::repeatedSignalsDuringShutdown()
     };
     auto stopSignal = [&] { return rng.bounded(2) ? SIGTERM : SIGINT; };
 
-    int stops = 0;    // stop signals sent
+    int stops = 0;     // stop signals sent
     int expected = -1; // the exact exit code, when the test can know it
     if (!burst) {
         const int wanted = mode == QLatin1StringView("one-stop") ? 1 : mode == QLatin1StringView("stepped-2") ? 2 : 3;
@@ -431,10 +433,11 @@ void tst_TortureSignals::signalFloodWhileProcessing()
 //    finishes it.
 void tst_TortureSignals::hungRequestIsNamedSavedAndPending()
 {
-    QuiesceProcess q(args({QStringLiteral("--simulate-hang"), QStringLiteral("1"), QStringLiteral("--burst"),
-                           QStringLiteral("1"), QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--workers"),
-                           QStringLiteral("1"), QStringLiteral("--drain-timeout"), QStringLiteral("200"),
-                           QStringLiteral("--hard-timeout"), QStringLiteral("3000"), QStringLiteral("--log-requests")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--simulate-hang"), QStringLiteral("1"), QStringLiteral("--burst"), QStringLiteral("1"),
+              QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--workers"), QStringLiteral("1"),
+              QStringLiteral("--drain-timeout"), QStringLiteral("200"), QStringLiteral("--hard-timeout"),
+              QStringLiteral("3000"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(q);
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
@@ -458,19 +461,20 @@ void tst_TortureSignals::hungRequestIsNamedSavedAndPending()
     QString error;
     const QJsonObject state = inspect(statePath(), true, &error);
     QVERIFY2(!state.isEmpty(), qPrintable(error));
-    QCOMPARE(stateIds(state, "pending"), QSet<quint64>{1});
+    QCOMPARE(stateIds(state, "pending"), QSet<quint64> {1});
     QVERIFY(stateIds(state, "in_progress").isEmpty());
     QVERIFY(stateIds(state, "done").isEmpty());
 
     // The next start runs it first and finishes it.
-    QuiesceProcess next(args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--work-ms"),
-                              QStringLiteral("1"), QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
+    QuiesceProcess next(
+        args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--work-ms"), QStringLiteral("1"),
+              QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
     QVERIFY(next.start());
     QVERIFY2(next.waitForExit(60s) && next.exitedNormally() && next.exitCode() == 0, next.describe());
     QVERIFY2(next.indexOf(QStringLiteral("RECOVERY 1 pending requests queued first")) >= 0, next.describe());
     QVERIFY2(next.indexOf(QStringLiteral("done id=1")) >= 0, next.describe());
     const QJsonObject after = inspect(statePath(), true, &error);
-    QCOMPARE(stateIds(after, "done"), QSet<quint64>{1});
+    QCOMPARE(stateIds(after, "done"), QSet<quint64> {1});
 }
 
 QTEST_GUILESS_MAIN(tst_TortureSignals)

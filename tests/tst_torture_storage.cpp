@@ -152,14 +152,15 @@ void tst_TortureStorage::init()
 
 QStringList tst_TortureStorage::args(const QStringList &extra) const
 {
-    return QStringList{QStringLiteral("--headless"), QStringLiteral("--state"), statePath()} + extra;
+    return QStringList {QStringLiteral("--headless"), QStringLiteral("--state"), statePath()} + extra;
 }
 
 // Runs what is left on the file and checks that every id ever printed as accepted is done and the file is sound.
 void tst_TortureStorage::finalRunFinishesEverything(const QSet<quint64> &everAccepted)
 {
-    QuiesceProcess last(args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--work-ms"),
-                              QStringLiteral("0-2"), QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
+    QuiesceProcess last(
+        args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--work-ms"), QStringLiteral("0-2"),
+              QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(last);
     QVERIFY(last.start());
     QVERIFY2(last.waitForExit(120s), last.describe());
@@ -171,7 +172,8 @@ void tst_TortureStorage::finalRunFinishesEverything(const QSet<quint64> &everAcc
     const QJsonObject state = inspect(statePath(), true, &error);
     QVERIFY2(!state.isEmpty(), qPrintable(error));
     const QSet<quint64> lost = everAccepted - stateIds(state, "done");
-    QVERIFY2(lost.isEmpty(), qPrintable(QStringLiteral("accepted but not done after the final run: ") + describeIds(lost)));
+    QVERIFY2(lost.isEmpty(),
+             qPrintable(QStringLiteral("accepted but not done after the final run: ") + describeIds(lost)));
     QCOMPARE(stateCount(state, "pending"), qint64(0));
     QCOMPARE(stateCount(state, "in_progress"), qint64(0));
     const QJsonArray sessions = state.value(QStringLiteral("sessions")).toArray();
@@ -192,10 +194,11 @@ void tst_TortureStorage::killNineAtSeededMoments()
     int killedInShutdown = 0;
     for (int round = 0; round < rounds; ++round) {
         const int moment = int(rng.bounded(4));
-        QuiesceProcess q(args({QStringLiteral("--rate"), QString::number(100 + rng.bounded(400)),
-                               QStringLiteral("--workers"), QString::number(1 + rng.bounded(4)),
-                               QStringLiteral("--work-ms"), QStringLiteral("2-%1").arg(5 + rng.bounded(60)),
-                               QStringLiteral("--seed"), QString::number(round + 1), QStringLiteral("--log-requests")}));
+        QuiesceProcess q(
+            args({QStringLiteral("--rate"), QString::number(100 + rng.bounded(400)), QStringLiteral("--workers"),
+                  QString::number(1 + rng.bounded(4)), QStringLiteral("--work-ms"),
+                  QStringLiteral("2-%1").arg(5 + rng.bounded(60)), QStringLiteral("--seed"), QString::number(round + 1),
+                  QStringLiteral("--log-requests")}));
         const DumpOnFailure dump(q);
         QVERIFY(q.start());
         if (moment == 0) {
@@ -297,15 +300,17 @@ void tst_TortureStorage::refusesBadStateUntouched()
         for (char &c : bytes)
             c = char(rng.bounded(256));
     } else if (kind == QLatin1StringView("foreign-appid")) {
-        QVERIFY2(makeSqlite(path, {QStringLiteral("PRAGMA application_id = 305419896"),
-                                   QStringLiteral("CREATE TABLE requests (id INTEGER PRIMARY KEY, state TEXT)"),
-                                   QStringLiteral("INSERT INTO requests VALUES (1, 'theirs')")},
+        QVERIFY2(makeSqlite(path,
+                            {QStringLiteral("PRAGMA application_id = 305419896"),
+                             QStringLiteral("CREATE TABLE requests (id INTEGER PRIMARY KEY, state TEXT)"),
+                             QStringLiteral("INSERT INTO requests VALUES (1, 'theirs')")},
                             &error),
                  qPrintable(error));
         bytes.clear();
     } else if (kind == QLatin1StringView("foreign-tables")) {
-        QVERIFY2(makeSqlite(path, {QStringLiteral("CREATE TABLE notes (body TEXT)"),
-                                   QStringLiteral("INSERT INTO notes VALUES ('keep me')")},
+        QVERIFY2(makeSqlite(path,
+                            {QStringLiteral("CREATE TABLE notes (body TEXT)"),
+                             QStringLiteral("INSERT INTO notes VALUES ('keep me')")},
                             &error),
                  qPrintable(error));
         bytes.clear();
@@ -335,9 +340,10 @@ void tst_TortureStorage::refusesBadStateUntouched()
     if (!bytes.isEmpty())
         QVERIFY(writeFile(path, bytes));
     if (kind == QLatin1StringView("mode-000") || kind == QLatin1StringView("mode-444"))
-        QVERIFY(QFile::setPermissions(path, kind == QLatin1StringView("mode-000")
-                                                ? QFileDevice::Permissions()
-                                                : QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther));
+        QVERIFY(QFile::setPermissions(path,
+                                      kind == QLatin1StringView("mode-000")
+                                          ? QFileDevice::Permissions()
+                                          : QFileDevice::ReadOwner | QFileDevice::ReadGroup | QFileDevice::ReadOther));
     // Side files of the preparation (a foreign database opened by us) are not the app's business.
     for (const QString &side : sideFiles(path))
         QVERIFY(QFile::remove(side));
@@ -349,10 +355,10 @@ void tst_TortureStorage::refusesBadStateUntouched()
     const auto entriesBefore = QDir(m_dir->path()).entryList(QDir::AllEntries | QDir::NoDotAndDotDot | QDir::System);
 
     for (const bool reset : {false, true}) {
-        QStringList extra{QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--exit-when-idle")};
+        QStringList extra {QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--exit-when-idle")};
         if (reset)
             extra << QStringLiteral("--reset-state");
-        QuiesceProcess q(QStringList{QStringLiteral("--headless"), QStringLiteral("--state"), path} + extra);
+        QuiesceProcess q(QStringList {QStringLiteral("--headless"), QStringLiteral("--state"), path} + extra);
         const DumpOnFailure dump(q);
         QVERIFY(q.start());
         QVERIFY2(q.waitForExit(60s), q.describe());
@@ -362,7 +368,8 @@ void tst_TortureStorage::refusesBadStateUntouched()
             // Moved aside, byte for byte, and a fresh state started.
             QCOMPARE(q.exitCode(), 0);
             QVERIFY2(q.indexOf(QStringLiteral("STATE %1 moved aside to ").arg(path)) >= 0, q.describe());
-            const QStringList aside = QDir(m_dir->path()).entryList({QStringLiteral("state.sqlite.corrupt-*")}, QDir::Files);
+            const QStringList aside =
+                QDir(m_dir->path()).entryList({QStringLiteral("state.sqlite.corrupt-*")}, QDir::Files);
             QCOMPARE(aside.size(), 1);
             QVERIFY2(QRegularExpression(QStringLiteral("^state\\.sqlite\\.corrupt-\\d{8}-\\d{6}(-\\d+)?$"))
                          .match(aside.first())
@@ -396,8 +403,9 @@ void tst_TortureStorage::refusesBadStateUntouched()
 void tst_TortureStorage::emptyFileStartsFresh()
 {
     QVERIFY(writeFile(statePath(), QByteArray()));
-    QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("3"),
-                           QStringLiteral("--work-ms"), QStringLiteral("0-1"), QStringLiteral("--exit-when-idle")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("3"),
+              QStringLiteral("--work-ms"), QStringLiteral("0-1"), QStringLiteral("--exit-when-idle")}));
     const DumpOnFailure dump(q);
     QVERIFY(q.start());
     QVERIFY2(q.waitForExit(60s) && q.exitedNormally() && q.exitCode() == 0, q.describe());
@@ -431,9 +439,10 @@ void tst_TortureStorage::randomDamageNeverCrashesOrHangs()
     }
     QVERIFY(writeFile(statePath(), bytes));
     const QByteArray before = sha256(statePath());
-    QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("3"),
-                           QStringLiteral("--work-ms"), QStringLiteral("0-1"), QStringLiteral("--exit-when-idle"),
-                           QStringLiteral("--hard-timeout"), QStringLiteral("20s")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("3"),
+              QStringLiteral("--work-ms"), QStringLiteral("0-1"), QStringLiteral("--exit-when-idle"),
+              QStringLiteral("--hard-timeout"), QStringLiteral("20s")}));
     const DumpOnFailure dump(q);
     QVERIFY(q.start());
     QVERIFY2(q.waitForExit(30s), q.describe()); // it takes well under a second; 30 s is "hangs"
@@ -453,11 +462,11 @@ void tst_TortureStorage::randomDamageNeverCrashesOrHangs()
 void tst_TortureStorage::damagedButPlausibleState_data()
 {
     QTest::addColumn<QStringList>("damage");
-    QTest::newRow("the next_id row is gone") << QStringList{QStringLiteral("UPDATE meta SET key = 'nezt_id'")};
+    QTest::newRow("the next_id row is gone") << QStringList {QStringLiteral("UPDATE meta SET key = 'nezt_id'")};
     QTest::newRow("a column renamed in the schema")
-        << QStringList{QStringLiteral("PRAGMA writable_schema = ON"),
-                       QStringLiteral("UPDATE sqlite_master SET sql = replace(sql, 'created', 'createz') "
-                                      "WHERE name = 'requests'")};
+        << QStringList {QStringLiteral("PRAGMA writable_schema = ON"),
+                        QStringLiteral("UPDATE sqlite_master SET sql = replace(sql, 'created', 'createz') "
+                                       "WHERE name = 'requests'")};
 }
 
 void tst_TortureStorage::damagedButPlausibleState()
@@ -471,9 +480,9 @@ void tst_TortureStorage::damagedButPlausibleState()
     QVERIFY2(integrityProblem(statePath()).isEmpty(), "the damage should be invisible to SQLite's checks");
     const QByteArray before = sha256(statePath());
 
-    QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("3"),
-                           QStringLiteral("--work-ms"), QStringLiteral("0-1"), QStringLiteral("--exit-when-idle"),
-                           QStringLiteral("--log-requests")}));
+    QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"),
+                           QStringLiteral("3"), QStringLiteral("--work-ms"), QStringLiteral("0-1"),
+                           QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
     QVERIFY(q.start());
     // A healthy run ends by itself in well under a second; one that does not is stopped (bounded either way).
     if (!q.waitForExit(3s))
@@ -513,7 +522,8 @@ bool tst_TortureStorage::prepareFaults(QuiesceProcess &q, const QString &errnoNa
     if (shim.isEmpty() || !QFileInfo::exists(shim))
         return false;
     const QString asan = asanRuntime();
-    q.setEnvironmentValue(QStringLiteral("LD_PRELOAD"), asan.isEmpty() ? shim : QString(asan + QLatin1Char(':') + shim));
+    q.setEnvironmentValue(QStringLiteral("LD_PRELOAD"),
+                          asan.isEmpty() ? shim : QString(asan + QLatin1Char(':') + shim));
     q.setEnvironmentValue(QStringLiteral("QUIESCE_FAULT_MATCH"), QStringLiteral("state.sqlite"));
     q.setEnvironmentValue(QStringLiteral("QUIESCE_FAULT_TRIGGER"), triggerPath());
     q.setEnvironmentValue(QStringLiteral("QUIESCE_FAULT_ERRNO"), errnoName);
@@ -535,9 +545,9 @@ void tst_TortureStorage::diskFullWhileRunning()
 {
     QFETCH(QString, errnoName);
     QFETCH(QString, reason);
-    QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("200"), QStringLiteral("--workers"), QStringLiteral("2"),
-                           QStringLiteral("--work-ms"), QStringLiteral("5-20"), QStringLiteral("--seed"),
-                           QStringLiteral("88"), QStringLiteral("--log-requests")}));
+    QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("200"), QStringLiteral("--workers"),
+                           QStringLiteral("2"), QStringLiteral("--work-ms"), QStringLiteral("5-20"),
+                           QStringLiteral("--seed"), QStringLiteral("88"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(q);
     if (!prepareFaults(q, errnoName))
         QSKIP("QUIESCE_FAULTINJECT (the LD_PRELOAD shim) is not set: run through ctest");
@@ -600,7 +610,7 @@ void tst_TortureStorage::diskFullDuringSave()
 {
     QFETCH(QString, errnoName);
     QFETCH(bool, underLoad);
-    QStringList extra{QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--log-requests")};
+    QStringList extra {QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--log-requests")};
     if (underLoad)
         extra << QStringLiteral("--rate") << QStringLiteral("200") << QStringLiteral("--work-ms")
               << QStringLiteral("5-30") << QStringLiteral("--seed") << QStringLiteral("99")
@@ -651,7 +661,8 @@ void tst_TortureStorage::diskFullDuringSave()
     QVERIFY(committedBefore.size() >= 20);
     const QJsonObject state = inspect(statePath(), true, &error);
     QVERIFY2(!state.isEmpty(), qPrintable(error));
-    QVERIFY2((doneBefore - stateIds(state, "done")).isEmpty(), qPrintable(describeIds(doneBefore - stateIds(state, "done"))));
+    QVERIFY2((doneBefore - stateIds(state, "done")).isEmpty(),
+             qPrintable(describeIds(doneBefore - stateIds(state, "done"))));
     const QJsonArray sessions = state.value(QStringLiteral("sessions")).toArray();
     QCOMPARE(sessions.size(), 1);
     QVERIFY(!sessions.at(0).toObject().value(QStringLiteral("clean")).toBool()); // the save did not happen
@@ -679,7 +690,8 @@ void tst_TortureStorage::diskRecoversAfterIntakeTimedOut()
     QVERIFY2(waitUntilBusy(q, 2), q.describe());
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(!q.waitForLine(QStringLiteral("STATE write failed, retrying")).isEmpty(), q.describe());
-    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN phase=stop-intake end outcome=timed-out")).isEmpty(), q.describe());
+    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN phase=stop-intake end outcome=timed-out")).isEmpty(),
+             q.describe());
     QVERIFY(QFile::remove(triggerPath())); // room again, while the drain waits for its 3 s
     QVERIFY2(!q.waitForLine(QStringLiteral("STATE write recovered")).isEmpty(), q.describe());
     QVERIFY2(q.waitForExit(60s) && q.exitedNormally() && q.exitCode() == 0, q.describe());
@@ -698,9 +710,11 @@ void tst_TortureStorage::diskRecoversAfterIntakeTimedOut()
     const QString reportLine = q.lines().value(q.indexOf(QStringLiteral("SHUTDOWN report ")));
     QCOMPARE(field(reportLine, QStringLiteral("accepted")), qint64(accepted.size()));
 
-    const QStringList late = linesAfter(q, QStringLiteral("SHUTDOWN phase=stop-intake end"), QStringLiteral("accepted "));
-    QEXPECT_FAIL("", "documented limit (docs/ARCHITECTURE.md): accepts that were waiting for a failing disk when "
-                     "stop-intake timed out are committed, and printed, later in the quit path; nothing is lost",
+    const QStringList late =
+        linesAfter(q, QStringLiteral("SHUTDOWN phase=stop-intake end"), QStringLiteral("accepted "));
+    QEXPECT_FAIL("",
+                 "documented limit (docs/ARCHITECTURE.md): accepts that were waiting for a failing disk when "
+                 "stop-intake timed out are committed, and printed, later in the quit path; nothing is lost",
                  Continue);
     QVERIFY2(late.isEmpty(), qPrintable(QStringLiteral("%1 accepted lines after stop-intake end").arg(late.size())));
 }

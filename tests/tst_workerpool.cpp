@@ -93,7 +93,8 @@ QList<quint64> idsOf(const QList<Request> &requests)
 bool flushPostedEvents()
 {
     bool ran = false;
-    QMetaObject::invokeMethod(QCoreApplication::instance(), [&ran] { ran = true; }, Qt::QueuedConnection);
+    QMetaObject::invokeMethod(
+        QCoreApplication::instance(), [&ran] { ran = true; }, Qt::QueuedConnection);
     return QTest::qWaitFor([&ran] { return ran; }, 5000);
 }
 
@@ -260,11 +261,11 @@ void tst_WorkerPool::drainWaitsForInFlightAndLeavesQueued()
     QCOMPARE(drained.count(), 1);
     // drained() came after request 1 was reported finished ...
     QCOMPARE(finishedWhenDrained, qsizetype(1));
-    QCOMPARE(recorder.finished, QList<quint64>{1});
+    QCOMPARE(recorder.finished, QList<quint64> {1});
     // ... and the queued ones were never dispatched: they stay pending for the next run.
     QCOMPARE(pool.queuedCount(), 2);
-    QCOMPARE(idsOf(pool.queuedRequests()), (QList<quint64>{2, 3}));
-    QCOMPARE(recorder.startedOrder, QList<quint64>{1});
+    QCOMPARE(idsOf(pool.queuedRequests()), (QList<quint64> {2, 3}));
+    QCOMPARE(recorder.startedOrder, QList<quint64> {1});
     QCOMPARE(pool.inFlightCount(), 0);
 }
 
@@ -322,8 +323,8 @@ void tst_WorkerPool::cancelAffectsOnlyRequestsInFlight()
     pool.submit(makeRequest(2, 20));
     pool.cancel();
     QVERIFY(idle.wait(10000));
-    QCOMPARE(recorder.returned, QList<quint64>{1});
-    QCOMPARE(recorder.finished, QList<quint64>{2});
+    QCOMPARE(recorder.returned, QList<quint64> {1});
+    QCOMPARE(recorder.finished, QList<quint64> {2});
 }
 
 void tst_WorkerPool::queueLimitGivesBackpressure()
@@ -407,7 +408,7 @@ void tst_WorkerPool::stopReturnsInFlightWorkThenReportsStopped()
     QVERIFY(recorder.finished.isEmpty());
     QCOMPARE(pool.runningThreadCount(), 0);
     QCOMPARE(pool.workerCount(), 0);
-    QCOMPARE(idsOf(pool.queuedRequests()), QList<quint64>{3});
+    QCOMPARE(idsOf(pool.queuedRequests()), QList<quint64> {3});
     // The kernel task may outlive QThread's "finished" state by a moment: a bounded wait, not a timing check.
     QTRY_VERIFY(workerTids().isEmpty());
 }
@@ -545,7 +546,7 @@ void tst_WorkerPool::setWorkerCountUpAndDown()
     const QList<WorkerSnapshot> initial = pool.snapshot();
     for (const WorkerSnapshot &s : initial)
         names.append(s.threadName);
-    QCOMPARE(names, (QList<QString>{QStringLiteral("quiesce-worker-0"), QStringLiteral("quiesce-worker-1")}));
+    QCOMPARE(names, (QList<QString> {QStringLiteral("quiesce-worker-0"), QStringLiteral("quiesce-worker-1")}));
 
     pool.setWorkerCount(5);
     QCOMPARE(pool.workerCount(), 5);
@@ -597,9 +598,9 @@ void tst_WorkerPool::snapshotIsSafeFromAnotherThread()
     WorkerPool pool;
     QSignalSpy idle(&pool, &WorkerPool::idle);
     QVERIFY(pool.start(4));
-    std::atomic<bool> done{false};
-    std::atomic<int> calls{0};
-    std::atomic<int> sawBusy{0};
+    std::atomic<bool> done {false};
+    std::atomic<int> calls {0};
+    std::atomic<int> sawBusy {0};
     // A watchdog-like reader hammering snapshot() while the pool works and changes size.
     std::unique_ptr<QThread> reader(QThread::create([&] {
         while (!done.load()) {

@@ -139,13 +139,13 @@ int main(int argc, char **argv)
         if (!event) {
             if (xcb_connection_has_error(c))
                 return 2;
-            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                deadline - std::chrono::steady_clock::now());
+            const auto left =
+                std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
             if (left.count() <= 0) {
                 std::fprintf(stderr, "quiesce_xclose: no window '%s' of pid %u\n", title.c_str(), pid);
                 return 1;
             }
-            pollfd p{xcb_get_file_descriptor(c), POLLIN, 0};
+            pollfd p {xcb_get_file_descriptor(c), POLLIN, 0};
             ::poll(&p, 1, int(left.count()));
             continue;
         }
