@@ -50,15 +50,6 @@ SourceConfig sourceConfig(const Options &o)
     return c;
 }
 
-QList<quint64> idsOf(const QList<Request> &requests)
-{
-    QList<quint64> ids;
-    ids.reserve(requests.size());
-    for (const Request &r : requests)
-        ids.append(r.id);
-    return ids;
-}
-
 } // namespace
 
 Engine::Engine(const Options &options, QObject *parent)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QtCore/QList>
 #include <QtCore/QMetaType>
 #include <QtCore/QtGlobal>
 
@@ -20,6 +21,16 @@ enum class Outcome {
     Done,     //!< processed completely
     Returned, //!< given back unfinished (cancelled): to be requeued as pending
 };
+
+/*! The ids of \a requests, in order: what the store's batch calls and many checks take. */
+inline QList<quint64> idsOf(const QList<Request> &requests)
+{
+    QList<quint64> ids;
+    ids.reserve(requests.size());
+    for (const Request &r : requests)
+        ids.append(r.id);
+    return ids;
+}
 
 } // namespace Quiesce
 

@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 using Quiesce::Durability;
+using Quiesce::idsOf;
 using Quiesce::RecoveryInfo;
 using Quiesce::Request;
 using Quiesce::SessionRecord;
@@ -94,14 +95,6 @@ Request request(quint64 id, int costMs = 5)
     r.id = id;
     r.costMs = costMs;
     return r;
-}
-
-QList<quint64> idsOf(const QList<Request> &requests)
-{
-    QList<quint64> ids;
-    for (const Request &r : requests)
-        ids.append(r.id);
-    return ids;
 }
 
 // Every id the spy's signals carried, in order.

@@ -16,6 +16,7 @@
 #include <csignal>
 #include <memory>
 
+using Quiesce::idsOf;
 using Quiesce::Request;
 using Quiesce::StopReport;
 using Quiesce::UnixSignalNotifier;
@@ -80,14 +81,6 @@ struct Recorder
     QList<quint64> returned;
     QStringList errors;
 };
-
-QList<quint64> idsOf(const QList<Request> &requests)
-{
-    QList<quint64> ids;
-    for (const Request &r : requests)
-        ids.append(r.id);
-    return ids;
-}
 
 // Runs the event loop until every event posted before this call has been delivered (FIFO): deterministic.
 bool flushPostedEvents()
