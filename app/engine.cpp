@@ -130,6 +130,8 @@ bool Engine::open(QString *error, int *exitCode)
             return false;
         }
         emitLines({QStringLiteral("STATE %1 moved aside to %2; starting fresh").arg(so.path, movedTo)});
+        // The real file was moved (a symlinked --state is resolved): start fresh there, so the link points at it.
+        so.path = m_store->path();
         if (m_store->open(so))
             return true;
     }

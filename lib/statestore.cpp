@@ -3,6 +3,7 @@
 #include <QtCore/QMutex>
 
 #include "exitcodes.h"
+#include "statelock_p.h"
 #include "statestoredb_p.h"
 #include "statestoreworker_p.h"
 #include "unixsignalnotifier.h"
@@ -13,7 +14,6 @@
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
-#include <QtCore/QLockFile>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QThread>
 #include <QtCore/QVariant>
@@ -316,7 +316,9 @@ void StateStore::setError(StoreError error, const QString &message)
 
 bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode)
 {
-    const QString absolute = QFileInfo(path).absoluteFilePath();
+    // The same resolution as open(): through a symlink, SQLite reads the real file, and the -wal that holds its
+    // latest commits is the one next to the real file.
+    const QString absolute = canonicalStatePath(path);
     const auto failed = [&](StoreError storeError, const QString &message) {
         *error = message;
         *exitCode = StateStore::exitCode(storeError);
@@ -327,6 +329,9 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
         return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("does not exist")));
     if (!info.isFile())
         return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("is not a regular file")));
+    const QString notRegular = nonRegularStateFile(absolute);
+    if (!notRegular.isEmpty())
+        return failed(StoreError::CannotOpen, notRegular);
 
     // Read-only on this thread, with its own connection (works next to a running store: WAL readers never
     // block the writer nor wait for it). The connection closes before this function returns.
@@ -436,37 +441,36 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
 
 bool StateStore::moveAside(const QString &path, QString *movedTo, QString *error)
 {
-    const QString absolute = QFileInfo(path).absoluteFilePath();
+    // Resolved as open() resolves it: through a symlink, the real journal (and the -wal/-shm next to it) is what
+    // is moved, under the same lock open() takes. The link is left as it is (dangling until the caller opens the
+    // real path again, which path() of the store that refused the file names), so it then points at the fresh one.
+    const QString absolute = canonicalStatePath(path);
     const QString wal = storeWalPath(absolute);
     const QString shm = storeShmPath(absolute);
     const auto refuse = [&](const QString &what) {
         *error = storeFileMessage(absolute, what);
         return false;
     };
-    // QFileInfo::isSymLink() looks at the link itself (lstat): a link is never followed and moved.
+    // A dangling link resolves to itself; QFileInfo::isSymLink() looks at the link (lstat), never follows it.
     const QFileInfo file(absolute);
     if (file.isSymLink())
-        return refuse(QStringLiteral("is a symbolic link; not moving it"));
+        return refuse(QStringLiteral("is a dangling symbolic link; not moving it"));
     if (!file.exists())
         return refuse(QStringLiteral("does not exist"));
     if (!file.isFile())
         return refuse(QStringLiteral("is not a regular file; not moving it"));
-    for (const QString &side : {wal, shm}) {
-        const QFileInfo sideInfo(side);
-        if ((sideInfo.exists() || sideInfo.isSymLink()) && (sideInfo.isSymLink() || !sideInfo.isFile()))
-            return refuse(QStringLiteral("has a side file %1 that is not a regular file; not moving it").arg(side));
+    const QString notRegular = nonRegularStateFile(absolute);
+    if (!notRegular.isEmpty()) {
+        *error = notRegular;
+        return false;
     }
 
     // Never pull the journal from under a running instance (or another SQLite user).
-    QLockFile lock(QString(absolute + QStringLiteral(".lock")));
-    lock.setStaleLockTime(0);
-    if (!lock.tryLock(0)) {
-        qint64 pid = 0;
-        QString host;
-        QString app;
-        if (lock.error() == QLockFile::LockFailedError && lock.getLockInfo(&pid, &host, &app))
-            return refuse(QStringLiteral("is in use (locked by process %1); not moving it").arg(pid));
-        return refuse(QStringLiteral("cannot be locked (%1.lock); not moving it").arg(absolute));
+    StateLock lock;
+    QString message;
+    if (!lock.acquire(absolute, &message)) {
+        *error = QString(message + QStringLiteral("; not moving it"));
+        return false;
     }
     if (StateStoreDb::inUseByOtherProcess(absolute))
         return refuse(QStringLiteral("is open in another process; not moving it"));

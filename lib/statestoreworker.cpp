@@ -1,5 +1,6 @@
 #include "statestoreworker_p.h"
 
+#include "statelock_p.h"
 #include "statestoredb_p.h"
 
 #include <QtCore/QCoreApplication>
@@ -7,7 +8,6 @@
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonDocument>
-#include <QtCore/QLockFile>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtCore/QVariant>
@@ -81,7 +81,9 @@ StoreError checkPath(const QString &path, QString *message)
         return StoreError::CannotOpen;
     }
     if (file.exists() && !file.isFile()) {
-        *message = storeFileMessage(path, QStringLiteral("is not a regular file"));
+        *message = nonRegularStateFile(path); // names the type (a FIFO, a device...)
+        if (message->isEmpty())
+            *message = storeFileMessage(path, QStringLiteral("is not a regular file"));
         return StoreError::CannotOpen;
     }
 
@@ -158,7 +160,10 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         result.errorString = QStringLiteral("no state file path given");
         return result;
     }
-    const QString path = QFileInfo(options.path).absoluteFilePath();
+    // Everything below uses the canonical path: SQLite resolves symlinks itself, so the lock, the -wal/-shm
+    // checks and the messages must name the same file it opens, or two paths to one journal would be two instances.
+    // Resolved again after checkPath(), which may have created the directory (whose path may go through a link).
+    QString path = canonicalStatePath(options.path);
     result.path = path;
 
     QString message;
@@ -168,29 +173,21 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         result.errorString = message;
         return result;
     }
+    path = canonicalStatePath(path);
+    result.path = path;
 
-    // One process at a time: a second instance would "recover" the first one's in-progress rows. The lock file
-    // records our pid; one left by a process that died (kill -9) is stale and taken over.
-    m_lock = std::make_unique<QLockFile>(QString(path + QStringLiteral(".lock")));
-    m_lock->setStaleLockTime(0);
-    bool locked = m_lock->tryLock(0);
-    if (!locked && m_lock->error() == QLockFile::LockFailedError) {
-        // A lock file without readable content is what a kill -9 between creating and writing it leaves behind:
-        // nobody can hold it (QLockFile also holds an flock on Unix, which removeStaleLockFile() respects).
-        qint64 holder = 0;
-        QString holderHost;
-        QString holderApp;
-        if (!m_lock->getLockInfo(&holder, &holderHost, &holderApp) && m_lock->removeStaleLockFile())
-            locked = m_lock->tryLock(0);
+    // Before anything opens them: a FIFO there would block start-up, a -wal SQLite cannot use would be deleted.
+    message = nonRegularStateFile(path);
+    if (!message.isEmpty()) {
+        result.error = StoreError::CannotOpen;
+        result.errorString = message;
+        return result;
     }
-    if (!locked) {
-        qint64 pid = 0;
-        QString host;
-        QString app;
-        if (m_lock->error() == QLockFile::LockFailedError && m_lock->getLockInfo(&pid, &host, &app))
-            message = storeFileMessage(path, QStringLiteral("is in use (locked by process %1)").arg(pid));
-        else
-            message = storeFileMessage(path, QStringLiteral("cannot be locked (%1.lock)").arg(path));
+
+    // One process at a time: a second instance would "recover" the first one's in-progress rows. The kernel
+    // decides whether the lock is taken (flock), so a lock file left by a dead process is simply taken over.
+    m_lock = std::make_unique<StateLock>();
+    if (!m_lock->acquire(path, &message)) {
         m_lock.reset();
         result.error = StoreError::CannotOpen;
         result.errorString = message;
@@ -217,6 +214,11 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         return result;
     }
 
+    // Which inode we write to: save() checks that the path still names it, so a journal deleted or replaced
+    // while running is reported instead of "saved" into a file nobody will ever open again.
+    m_path = path;
+    m_journalId = fileIdentity(path);
+
     {
         const QMutexLocker locker(&m_mutex);
         m_maxBatch = m_options.maxBatch;
@@ -224,6 +226,18 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
     }
     m_flushTimer->setInterval(m_options.flushIntervalMs);
     return result;
+}
+
+QString StateStoreWorker::journalLost() const
+{
+    int code = 0;
+    const FileIdentity now = fileIdentity(m_path, &code);
+    if (now.valid ? now == m_journalId : (code != ENOENT && code != ENOTDIR))
+        return QString(); // still ours, or it cannot be told (EACCES on the directory...): nothing proves a loss
+    return storeFileMessage(
+        m_path,
+        QStringLiteral("was deleted or replaced while running (%1); this run's state was not saved")
+            .arg(now.valid ? QStringLiteral("another file is there now") : QStringLiteral("it no longer exists")));
 }
 
 StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
@@ -615,7 +629,11 @@ void StateStoreWorker::save(const QList<quint64> &requeueIds, const SessionRecor
 void StateStoreWorker::trySave()
 {
     ++m_saveAttempts;
-    QString error;
+    QString error = journalLost();
+    if (!error.isEmpty()) {
+        finishSave(false, error); // no retry can bring the file back
+        return;
+    }
     // In this order: everything queued (in batches, so accepted()/completed() still report it), then the
     // requeue and the session end in one transaction.
     bool ok = flush(FlushMode::Everything);
@@ -641,7 +659,9 @@ void StateStoreWorker::trySave()
         else if (checkpoint.next() && checkpoint.value(0).toInt() != 0)
             qWarning("quiesce-store: checkpoint incomplete: another connection is reading the journal");
     }
-    finishSave(true, QString());
+    // Again after the last write: a deletion during the save must not end as "saved" either.
+    error = journalLost();
+    finishSave(error.isEmpty(), error);
 }
 
 bool StateStoreWorker::commitSessionEnd(QString *error)
@@ -715,8 +735,9 @@ void StateStoreWorker::closeConnection()
         m_db->close(); // on this (the owning) thread, as QSqlDatabase::removeDatabase requires
         m_db.reset();
     }
+    // After the connection: the next instance must not open the journal while this one still checkpoints it.
     if (m_lock) {
-        m_lock->unlock();
+        m_lock->release();
         m_lock.reset();
     }
 }

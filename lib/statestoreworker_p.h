@@ -2,6 +2,7 @@
 
 // Private to the state store: the worker object that lives on the store thread. Not installed.
 
+#include "statelock_p.h"
 #include "statestore.h"
 
 #include <QtCore/QList>
@@ -12,7 +13,6 @@
 #include <atomic>
 #include <memory>
 
-class QLockFile;
 class QTimer;
 
 namespace Quiesce {
@@ -90,6 +90,8 @@ private:
     void trySave();
     void finishSave(bool ok, const QString &error);
     void closeConnection();
+    /*! Empty while m_path still names the journal opened; else why the save must fail (deleted or replaced). */
+    QString journalLost() const;
     void stopAccepting();
 
     // Shared with the threads that call enqueue().
@@ -103,7 +105,9 @@ private:
     // Store thread only.
     StoreOptions m_options;
     std::unique_ptr<StateStoreDb> m_db;
-    std::unique_ptr<QLockFile> m_lock;
+    std::unique_ptr<StateLock> m_lock;
+    QString m_path;           //!< canonical path of the open journal
+    FileIdentity m_journalId; //!< the inode opened; save() checks that m_path still names it
     qint64 m_sessionId = 0;
     QList<StoreChange> m_batch; //!< taken from the queue; kept across failed attempts until it commits
     QTimer *m_flushTimer = nullptr;
