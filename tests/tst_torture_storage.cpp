@@ -498,7 +498,7 @@ void tst_TortureStorage::damagedButPlausibleState()
     QVERIFY2(refused || works, q.describe());
 }
 
-// 7. A kill -9 between QLockFile creating the .lock file and writing its content leaves an empty lock file.
+// 7. A kill -9 between creating the .lock file and writing our pid into it leaves an empty lock file.
 //    Nobody holds it; the next start must take it over, as it does a lock file naming a dead process.
 void tst_TortureStorage::emptyLockFileFromACrashIsTakenOver()
 {
