@@ -1,13 +1,12 @@
 // End-to-end: the state file in a hostile environment. The single-instance lock after a restart in a fresh PID
 // namespace (PID 1 again) and through a symlink; FIFOs where the journal's side files belong; the journal deleted or
 // replaced while running. The real binary, real namespaces, real FIFOs and links.
+#include "filesupport.h"
 #include "quiesceprocess.h"
+#include "torturesupport.h"
 
-#include <QtCore/QCryptographicHash>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
-#include <QtCore/QJsonArray>
-#include <QtCore/QJsonDocument>
 #include <QtCore/QJsonObject>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QScopeGuard>
@@ -24,40 +23,10 @@
 #include <unistd.h>
 
 using namespace std::chrono_literals;
+using TestFiles::fileType;
+using TestFiles::writeBytes;
 
 namespace {
-
-QByteArray sha256(const QString &path)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
-}
-
-mode_t fileType(const QString &path)
-{
-    struct stat info;
-    if (::lstat(QFile::encodeName(path).constData(), &info) != 0)
-        return 0;
-    return info.st_mode & S_IFMT;
-}
-
-bool writeBytes(const QString &path, const QByteArray &bytes)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
-QSet<quint64> idsWithPrefix(const QStringList &lines, const QString &prefix)
-{
-    QSet<quint64> ids;
-    for (const QString &l : lines) {
-        if (l.startsWith(prefix))
-            ids.insert(l.mid(prefix.size()).toULongLong());
-    }
-    return ids;
-}
 
 // The processes whose parent is \a parent (from /proc/<pid>/stat: "pid (comm) state ppid ...").
 QList<qint64> childrenOf(qint64 parent)
@@ -83,17 +52,11 @@ QList<qint64> childrenOf(qint64 parent)
     return children;
 }
 
-// Every id listed in the journal, whatever its state.
+// Every id an inspect --ids object lists, whatever its state.
 QSet<quint64> idsInJournal(const QJsonObject &state)
 {
-    QSet<quint64> ids;
-    const QJsonObject byState = state.value(QStringLiteral("ids")).toObject();
-    for (const QString &key : byState.keys()) {
-        const QJsonArray array = byState.value(key).toArray();
-        for (const QJsonValue &v : array)
-            ids.insert(quint64(v.toInteger()));
-    }
-    return ids;
+    return Torture::stateIds(state, "pending") + Torture::stateIds(state, "in_progress")
+        + Torture::stateIds(state, "done");
 }
 
 } // namespace
@@ -117,7 +80,6 @@ private Q_SLOTS:
 private:
     QString statePath() const { return m_dir->filePath(QStringLiteral("state.sqlite")); }
     QStringList runArgs(const QString &state) const;
-    QJsonObject inspect(const QString &state);
     std::unique_ptr<QTemporaryDir> m_dir;
 };
 
@@ -137,16 +99,6 @@ QStringList tst_HostileFiles::runArgs(const QString &state) const
     return {QStringLiteral("--headless"), QStringLiteral("--state"),       state,
             QStringLiteral("--rate"),     QStringLiteral("200"),           QStringLiteral("--work-ms"),
             QStringLiteral("1-20"),       QStringLiteral("--log-requests")};
-}
-
-QJsonObject tst_HostileFiles::inspect(const QString &state)
-{
-    QuiesceProcess q({QStringLiteral("inspect"), QStringLiteral("--state"), state, QStringLiteral("--ids")});
-    if (!q.start() || !q.waitForExit() || !q.exitedNormally() || q.exitCode() != 0) {
-        qWarning("%s", q.describe().constData());
-        return {};
-    }
-    return QJsonDocument::fromJson(q.stdoutText().toUtf8()).object();
 }
 
 // A container restarted after a crash: quiesce is PID 1 again, like the process that left the lock file. The lock
@@ -186,7 +138,7 @@ void tst_HostileFiles::restartAsPid1InAFreshPidNamespace()
             QCOMPARE(::kill(pid_t(quiesce), SIGKILL), 0);
             QVERIFY2(q.waitForExit(), q.describe());
             QVERIFY(QFileInfo::exists(statePath() + QStringLiteral(".lock")));
-            accepted = idsWithPrefix(q.lines(), QStringLiteral("accepted id="));
+            accepted = Torture::toSet(Torture::idsWithPrefix(q.lines(), QStringLiteral("accepted id=")));
         } else {
             QVERIFY2(q.indexOf(QStringLiteral("RECOVERY previous run (pid 1) ended uncleanly")) >= 0, q.describe());
             // A handler is installed, so the namespace's init gets SIGTERM from outside; unshare passes its exit on.
@@ -196,8 +148,11 @@ void tst_HostileFiles::restartAsPid1InAFreshPidNamespace()
         }
     }
     QVERIFY(accepted.size() >= 20);
-    const QSet<quint64> missing = accepted - idsInJournal(inspect(statePath()));
-    QVERIFY2(missing.isEmpty(), qPrintable(QStringLiteral("%1 accepted ids are missing").arg(missing.size())));
+    QString error;
+    const QJsonObject state = Torture::inspect(statePath(), true, &error);
+    QVERIFY2(!state.isEmpty(), qPrintable(error));
+    const QSet<quint64> missing = accepted - idsInJournal(state);
+    QVERIFY2(missing.isEmpty(), qPrintable(Torture::describeIds(missing) + QStringLiteral(" accepted but missing")));
 }
 
 // One instance on the real path, a second one through a symlink to it: one journal, one instance.
@@ -245,7 +200,8 @@ void tst_HostileFiles::restartThroughASymlinkAfterKill9()
     const qint64 crashedPid = crashed.pid();
     QVERIFY(crashed.sendSignal(SIGKILL));
     QVERIFY(crashed.waitForExit());
-    const QSet<quint64> accepted = idsWithPrefix(crashed.lines(), QStringLiteral("accepted id="));
+    const QSet<quint64> accepted =
+        Torture::toSet(Torture::idsWithPrefix(crashed.lines(), QStringLiteral("accepted id=")));
 
     QuiesceProcess restarted(runArgs(link));
     QVERIFY(restarted.start());
@@ -258,10 +214,12 @@ void tst_HostileFiles::restartThroughASymlinkAfterKill9()
     QVERIFY2(restarted.waitForExit() && restarted.exitedNormally() && restarted.exitCode() == 0, restarted.describe());
 
     // inspect through the link shows the real journal, every accepted id included.
-    const QJsonObject state = inspect(link);
+    QString error;
+    const QJsonObject state = Torture::inspect(link, true, &error);
+    QVERIFY2(!state.isEmpty(), qPrintable(error));
     QCOMPARE(state.value(QStringLiteral("path")).toString(), QFileInfo(real).canonicalFilePath());
     const QSet<quint64> missing = accepted - idsInJournal(state);
-    QVERIFY2(missing.isEmpty(), qPrintable(QStringLiteral("%1 accepted ids are missing").arg(missing.size())));
+    QVERIFY2(missing.isEmpty(), qPrintable(Torture::describeIds(missing) + QStringLiteral(" accepted but missing")));
     QCOMPARE(state.value(QStringLiteral("sessions")).toArray().size(), 2);
 }
 
@@ -278,7 +236,7 @@ void tst_HostileFiles::stateLostWhileRunningExits74()
     QFETCH(bool, replace);
     const QString other = m_dir->filePath(QStringLiteral("other"));
     QVERIFY(writeBytes(other, "not the journal"));
-    const QByteArray otherHash = sha256(other);
+    const QByteArray otherHash = Torture::sha256(other);
 
     QuiesceProcess q(runArgs(statePath()));
     QVERIFY(q.start());
@@ -300,7 +258,7 @@ void tst_HostileFiles::stateLostWhileRunningExits74()
              q.describe());
     QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN done exit=74")) >= 0, q.describe());
     if (replace)
-        QCOMPARE(sha256(statePath()), otherHash); // the file there now is not ours and was never written
+        QCOMPARE(Torture::sha256(statePath()), otherHash); // the file there now is not ours and was never written
 }
 
 void tst_HostileFiles::fifoNextToTheStateIsRefused_data()
@@ -324,7 +282,7 @@ void tst_HostileFiles::fifoNextToTheStateIsRefused()
         QVERIFY(make.start());
         QVERIFY2(make.waitForExit() && make.exitedNormally() && make.exitCode() == 0, make.describe());
     }
-    const QByteArray before = sha256(statePath());
+    const QByteArray before = Torture::sha256(statePath());
     const QString fifo = statePath() + suffix;
     QCOMPARE(::mkfifo(QFile::encodeName(fifo).constData(), 0600), 0);
     // Both ends open here: a binary that wrongly opens the FIFO then fails this test rather than hang in open().
@@ -346,7 +304,7 @@ void tst_HostileFiles::fifoNextToTheStateIsRefused()
     char byte = 0;
     QCOMPARE(::read(peer, &byte, 1), ssize_t(-1)); // nothing was written into it
     QCOMPARE(errno, EAGAIN);
-    QCOMPARE(sha256(statePath()), before);
+    QCOMPARE(Torture::sha256(statePath()), before);
 }
 
 QTEST_GUILESS_MAIN(tst_HostileFiles)

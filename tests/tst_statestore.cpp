@@ -1,5 +1,6 @@
 #include "statestore.h"
 
+#include "filesupport.h"
 #include "procstatus.h"
 #include "unixsignalnotifier.h"
 
@@ -40,6 +41,9 @@ using Quiesce::SessionRecord;
 using Quiesce::StateStore;
 using Quiesce::StoreError;
 using Quiesce::StoreOptions;
+using TestFiles::fileType;
+using TestFiles::readBytes;
+using TestFiles::writeBytes;
 
 // Makes one bad file (or directory) at the path it gets.
 using Prepare = std::function<bool(const QString &)>;
@@ -213,27 +217,6 @@ QList<quint64> jsonIds(const QJsonObject &root, const char *state)
 qint64 jsonCount(const QJsonObject &root, const char *state)
 {
     return root.value(QStringLiteral("counts")).toObject().value(QLatin1StringView(state)).toInteger(-1);
-}
-
-// The file type lstat() sees (S_IFIFO, S_IFLNK, ...), 0 when nothing is there.
-mode_t fileType(const QString &path)
-{
-    struct stat info;
-    if (::lstat(QFile::encodeName(path).constData(), &info) != 0)
-        return 0;
-    return info.st_mode & S_IFMT;
-}
-
-bool writeBytes(const QString &path, const QByteArray &bytes)
-{
-    QFile file(path);
-    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(bytes) == bytes.size();
-}
-
-QByteArray readBytes(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
 }
 
 // Child mode (see main()): opens the journal, accepts 1..10, starts 1..4, finishes 1..2, says "ready" once all of
