@@ -26,7 +26,7 @@ enum class StoreError {
     None,
     Corrupt,     //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
     NewerSchema, //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
-    CannotOpen,  //!< path is a directory, not writable, read-only, in use by another process (73, EX_CANTCREAT)
+    CannotOpen,  //!< a directory, FIFO or other non-regular file (or one at -wal/-shm/.lock), not writable, in use (73)
     WriteFailed, //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
 };
 
@@ -98,7 +98,8 @@ public:
 
     RecoveryInfo recovery() const;
     qint64 sessionId() const;
-    /*! The absolute path of the open journal. */
+    /*! The canonical path of the journal (symlinks resolved), as SQLite opens it; after a failed open() the path
+        it was refused at. */
     QString path() const;
     /*! First id for new requests: ids keep increasing across runs and are never reused once accepted. */
     quint64 nextId() const;
@@ -134,8 +135,9 @@ public:
     static bool inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode);
 
     /*! \brief --reset-state: renames \a path (and its -wal/-shm) to <name>.corrupt-<yyyyMMdd-HHmmss>[-N] in the
-        same directory and returns the new path in \a movedTo. Refuses anything that is not a regular file
-        (symlinks included) and a journal another live process holds open. */
+        same directory and returns the new path in \a movedTo. Resolves \a path as open() does: through a symlink
+        the real file is moved (next to itself) and the link is left. Refuses a dangling link, anything that is not
+        a regular file (side files included) and a journal another live process holds open. */
     static bool moveAside(const QString &path, QString *movedTo, QString *error);
 
     /*! QStandardPaths::AppDataLocation + "/state.sqlite"; open() creates the directory. */
