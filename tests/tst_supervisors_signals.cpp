@@ -155,6 +155,7 @@ private Q_SLOTS:
     void initTestCase();
     void init();
     void reloadKeepsTheCommandLine();
+    void fileIsCheckedTogetherWithTheCommandLine();
     void closingTheTerminalStopsGracefully();
     void hangupInTheForegroundNeverEscalates();
     void withoutATerminalSighupReloads();
@@ -229,6 +230,24 @@ void tst_SupervisorsSignals::reloadKeepsTheCommandLine()
     QVERIFY2(status.contains(QStringLiteral(" workers=3 ")), q.describe());
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN phase=drain begin budget_ms=7000")).isEmpty(), q.describe());
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+}
+
+// The file's hard-timeout (8 s) is below the default drain (10 s) but above the command line's (5 s): only the
+// combination counts, at start and on reload (the file was once checked alone, against the defaults: exit 64).
+void tst_SupervisorsSignals::fileIsCheckedTogetherWithTheCommandLine()
+{
+    writeFile(configPath(), "rate=0\nhard-timeout=8s\n");
+    QuiesceProcess q(
+        args({QStringLiteral("--config"), configPath(), QStringLiteral("--drain-timeout"), QStringLiteral("5s")}));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignal(SIGHUP));
+    QCOMPARE(
+        q.waitForLine(QStringLiteral("CONFIG ")),
+        QStringLiteral("CONFIG reloaded %1: no changes; kept from the command line: drain-timeout").arg(configPath()));
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN phase=drain begin budget_ms=5000")).isEmpty(), q.describe());
     QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
 }
 
