@@ -196,13 +196,27 @@ void Engine::onSignal(const SignalEvent &event)
         request.reason = event.name();
         request.signo = event.signo;
         request.senderPid = event.senderPid;
-        // Signals that arrived together still count one by one on the escalation ladder (at most three steps).
-        for (quint64 i = 0; i < qMin<quint64>(event.count, 3); ++i)
+        // Signals that arrived together still count one by one on the escalation ladder (at most three steps);
+        // a repeat by the same sender within the bridge's duplicate window (timeout's kill(pid) + kill(-pgid)) is
+        // the same request, not a second one.
+        for (quint64 i = 0; i < qMin<quint64>(event.distinctCount(), 3); ++i)
             m_coordinator->requestShutdown(request);
         break;
     }
     case SIGHUP:
-        reloadConfig();
+        if (m_options.onHangup != OnHangup::Stop) {
+            reloadConfig();
+            break;
+        }
+        // The terminal went away: a stop request that never escalates. The kernel's SIGHUP and the shell's
+        // arrive together, so every SIGHUP once a stop is under way is ignored (a SIGTERM still escalates).
+        if (!m_coordinator->isShuttingDown()) {
+            ShutdownRequest request;
+            request.reason = QStringLiteral("hangup");
+            request.signo = SIGHUP;
+            request.senderPid = event.senderPid;
+            m_coordinator->requestShutdown(request);
+        }
         break;
     case SIGUSR1:
         emitLines({statusLine()});
@@ -445,16 +459,22 @@ void Engine::reloadConfig()
         emitLines({QStringLiteral("CONFIG SIGHUP ignored: no --config file to reload")});
         return;
     }
-    Tunables next = m_options.tunables;
+    // Recomputed from scratch (defaults, the file, the command line), never read over the values in force: the
+    // command line keeps winning, and a key removed from the file goes back to its default.
+    Tunables next;
     QString error;
-    if (!readConfigFile(m_options.configPath, &next, &error)) {
+    if (!resolveTunables(m_options, &next, &error)) {
         emitLines({QStringLiteral("CONFIG reload failed, keeping the current settings: %1").arg(error)});
         return;
     }
     const QString changes = describeChanges(m_options.tunables, next);
     applyTunables(next);
-    emitLines({QStringLiteral("CONFIG reloaded %1: %2")
-                   .arg(m_options.configPath, changes.isEmpty() ? QStringLiteral("no changes") : changes)});
+    QString text = QStringLiteral("CONFIG reloaded %1: %2")
+                       .arg(m_options.configPath, changes.isEmpty() ? QStringLiteral("no changes") : changes);
+    if (!m_options.explicitTunables.isEmpty())
+        text += QStringLiteral("; kept from the command line: %1")
+                    .arg(m_options.explicitTunables.join(QStringLiteral(", ")));
+    emitLines({text});
 }
 
 void Engine::applyTunables(const Tunables &tunables)

@@ -30,7 +30,11 @@ const QString kExitCodes =
                    "\n"
                    "Signals:\n"
                    "  SIGTERM, SIGINT  orderly shutdown; a second one stops fast, a third exits at once\n"
-                   "  SIGHUP           reload the --config file\n"
+                   "                   (a repeat by the same sender within 250 ms is the same request)\n"
+                   "  SIGHUP           started from a terminal: the terminal went away, orderly shutdown\n"
+                   "                   (never escalates; nohup's ignored SIGHUP is respected);\n"
+                   "                   otherwise (a supervisor): reload the --config file.\n"
+                   "                   --on-hangup stop|reload forces either\n"
                    "  SIGUSR1          print one STATUS line\n"
                    "  SIGUSR2          pause / resume intake (quiet mode)\n");
 
@@ -148,7 +152,11 @@ bool parseWorkRange(const QString &text, int *minMs, int *maxMs, QString *error)
     return false;
 }
 
-bool readConfigFile(const QString &path, Tunables *tunables, QString *error)
+namespace {
+
+// The file's keys over \a tunables, without the cross-key check: a pair that is only valid once the command line
+// is applied (file hard-timeout=8s, --drain-timeout 5s) must not be refused half-way.
+bool readConfigKeys(const QString &path, Tunables *tunables, QString *error)
 {
     const QFileInfo info(path);
     if (!info.exists() || !info.isFile() || !info.isReadable()) {
@@ -174,11 +182,47 @@ bool readConfigFile(const QString &path, Tunables *tunables, QString *error)
             return false;
         }
     }
+    *tunables = result;
+    return true;
+}
+
+} // namespace
+
+bool readConfigFile(const QString &path, Tunables *tunables, QString *error)
+{
+    Tunables result = *tunables;
+    if (!readConfigKeys(path, &result, error))
+        return false;
     QString why;
     if (!validate(result, &why)) {
         *error = QStringLiteral("config file %1: %2").arg(path, why);
         return false;
     }
+    *tunables = result;
+    return true;
+}
+
+bool resolveTunables(const Options &options, Tunables *tunables, QString *error)
+{
+    // Settings precedence (DECISIONS.md): built-in defaults < the config file < the command line. Starting from
+    // the defaults, not from the values in force, is what makes a key removed from the file go back to its default.
+    Tunables result;
+    if (!options.configPath.isEmpty() && !readConfigKeys(options.configPath, &result, error))
+        return false;
+    for (const auto &[key, text] : options.commandLineTunables) {
+        QString why;
+        if (!applyTunable(&result, key, text, &why)) {
+            *error = QStringLiteral("--%1: %2").arg(key, why);
+            return false;
+        }
+    }
+    if (!validate(result, error)) {
+        if (!options.configPath.isEmpty())
+            *error = QStringLiteral("config file %1 with the command line: %2").arg(options.configPath, *error);
+        return false;
+    }
+    if (result.workers == 0)
+        result.workers = qMax(1, QThread::idealThreadCount());
     *tunables = result;
     return true;
 }
@@ -260,9 +304,15 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                      "Shell command run first when shutdown begins (like a Kubernetes "
                                      "preStop hook, e.g. leave a load balancer); 5 s budget.",
                                      "command");
+    const auto onHangup = valueOption("on-hangup",
+                                      "What SIGHUP means: stop (the terminal went away; the default when started "
+                                      "from a terminal) or reload the --config file (the default otherwise). "
+                                      "Command line only.",
+                                      "stop|reload");
     parser.addOptions({help,        version, headless, state,   resetState, durability, config, rate,
                        workMs,      burst,   seed,     workers, queueLimit, overflow,   hang,   exitWhenIdle,
                        logRequests, drain,   hard,     ids,     screenshot, preStop});
+    parser.addOption(onHangup);
     parser.addPositionalArgument(QStringLiteral("command"),
                                  QStringLiteral("Optional: 'inspect' prints the state file as JSON (use --state)."),
                                  QStringLiteral("[inspect]"));
@@ -321,6 +371,15 @@ ParseResult parseCommandLine(const QStringList &arguments)
         else
             return fail(QStringLiteral("--overflow must be wait or shed, not '%1'").arg(v));
     }
+    if (parser.isSet(onHangup)) {
+        const QString v = parser.value(onHangup);
+        if (v == QLatin1StringView("stop"))
+            o.onHangup = OnHangup::Stop;
+        else if (v == QLatin1StringView("reload"))
+            o.onHangup = OnHangup::Reload;
+        else
+            return fail(QStringLiteral("--on-hangup must be stop or reload, not '%1'").arg(v));
+    }
     auto parseCount = [&parser](const QCommandLineOption &option, quint64 *out, QString *why) {
         if (!parser.isSet(option))
             return true;
@@ -342,12 +401,9 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return fail(QStringLiteral("--burst must be at most 100000000"));
     o.burst = int(burstValue);
 
-    // Tunables: defaults, then the config file, then the command line.
-    if (parser.isSet(config)) {
+    // Tunables: defaults, then the config file, then the command line (resolveTunables(), which a reload repeats).
+    if (parser.isSet(config))
         o.configPath = parser.value(config);
-        if (!readConfigFile(o.configPath, &o.tunables, &why))
-            return fail(why);
-    }
     const QList<std::pair<QCommandLineOption, QString>> tunableOptions = {
         {rate, QStringLiteral("rate")},           {workMs, QStringLiteral("work-ms")},
         {workers, QStringLiteral("workers")},     {queueLimit, QStringLiteral("queue-limit")},
@@ -355,14 +411,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
     for (const auto &[option, key] : tunableOptions) {
         if (!parser.isSet(option))
             continue;
-        if (!applyTunable(&o.tunables, key, parser.value(option), &why))
-            return fail(QStringLiteral("--%1: %2").arg(key, why));
+        o.commandLineTunables.append({key, parser.value(option)});
         o.explicitTunables << key;
     }
-    if (!validate(o.tunables, &why))
+    if (!resolveTunables(o, &o.tunables, &why))
         return fail(why);
-    if (o.tunables.workers == 0)
-        o.tunables.workers = qMax(1, QThread::idealThreadCount());
     result.options = o;
     return result;
 }

@@ -14,6 +14,11 @@ namespace Quiesce::App {
 
 enum class Overflow { Wait, Shed };
 
+/*! What a SIGHUP means. Auto is decided once at start by main(): Stop when the process started with a
+    controlling terminal (the terminal going away), Reload otherwise (a supervisor's "reload your config"). The
+    engine takes an Auto that nobody resolved as Reload. */
+enum class OnHangup { Auto, Stop, Reload };
+
 /*! The settings that SIGHUP may change: the same keys in --config files and on the command line. */
 struct Tunables
 {
@@ -40,6 +45,8 @@ struct Options
     QString configPath;
     Tunables tunables;
     QStringList explicitTunables; //!< tunable keys given on the command line ("rate", "workers", ...)
+    QList<std::pair<QString, QString>> commandLineTunables; //!< (key, text) as given, re-applied on every reload
+    OnHangup onHangup = OnHangup::Auto;                     //!< --on-hangup; command line only, not a tunable
     int burst = 0;
     quint64 seed = 0;
     quint64 simulateHang = 0;
@@ -66,6 +73,11 @@ ParseResult parseCommandLine(const QStringList &arguments);
 /*! Reads the tunables from an INI file over \a base. On any problem returns false and a one-line \a error that
     names the file and the key; \a base is then not to be used. */
 bool readConfigFile(const QString &path, Tunables *tunables, QString *error);
+
+/*! \brief The tunables in force for \a options: built-in defaults, then the --config file (if any), then the
+    command line's values — at start and on every SIGHUP reload, so a reload never changes a key the command line
+    set. On any problem returns false with one line in \a error; \a tunables is then untouched. */
+bool resolveTunables(const Options &options, Tunables *tunables, QString *error);
 
 /*! "rate 2 -> 5, workers 4 -> 8" — the changes from \a before to \a after, empty when none. */
 QString describeChanges(const Tunables &before, const Tunables &after);

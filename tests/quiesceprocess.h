@@ -32,6 +32,10 @@ public:
     int count(const QString &prefix) const;
 
     bool sendSignal(int signo);
+    /*! Sends \a signo from a short-lived child process: a sender of its own, like a second `kill` typed by an
+        operator. Repeats from one sender within UnixSignalNotifier::kDuplicateWindow are one request, so a test
+        that means a second, distinct request (escalation) sends it this way. */
+    bool sendSignalFromNewProcess(int signo);
     bool waitForExit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
     bool exitedNormally() const;
     int exitCode() const;
