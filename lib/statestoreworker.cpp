@@ -366,15 +366,16 @@ bool StateStoreWorker::applyWalFindings(RecoveryInfo *recovery, quint64 *nextId,
         }
         recovery->highestId = highest.value(0).toULongLong();
     }
-    // A dropped commit took its ('next_id', N) row with it, and ids must never be reused: the largest next_id in
-    // an intact frame of the log (even one SQLite drops) is a floor, kept in the table for the runs after this one.
-    if (m_wal.highestNextId > *nextId) {
+    // A dropped commit took its rows and its ('next_id', N) update with it, and ids must never be reused: the ids
+    // seen in intact frames of the log (even ones SQLite drops) give a floor, kept for the runs after this one.
+    if (m_wal.idFloor > *nextId) {
         QSqlQuery counter(m_db->database());
-        counter.prepare(QStringLiteral("UPDATE meta SET value = MAX(value, ?) WHERE key = 'next_id'"));
-        counter.addBindValue(qint64(m_wal.highestNextId));
+        counter.prepare(QStringLiteral("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
+                                       "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)"));
+        counter.addBindValue(qint64(m_wal.idFloor));
         if (!run(counter, "next_id", error))
             return false;
-        *nextId = m_wal.highestNextId;
+        *nextId = m_wal.idFloor;
     }
     if (m_wal.state != WalReport::State::Damaged && m_wal.state != WalReport::State::Torn)
         return true;

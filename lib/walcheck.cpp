@@ -135,12 +135,14 @@ bool readVarint(const uchar *page, qint64 end, qint64 *pos, quint64 *value)
     return false;
 }
 
-// The value of the store's ('next_id', N) row if \a page is a table b-tree leaf holding it, else 0. The row is
-// rewritten by every transaction that accepts requests (in the same transaction as the rows), so the largest value
-// in the log is one past the highest id ever committed there: a floor for ids after damage dropped those commits.
-quint64 metaNextId(const uchar *page, qint64 pageSize, quint32 pageNumber)
+// The smallest next id that reuses no id this page shows, if it is a table b-tree leaf, else 0: one past its largest
+// rowid (request ids are the requests table's rowids; every other table's rowids are small), and the value of the
+// store's ('next_id', N) row if it holds it. Both are written in the same transaction as the requests they count, so
+// over the intact frames of a log they bound every id committed there, also when damage made SQLite drop them.
+quint64 idFloorOfPage(const uchar *page, qint64 pageSize, quint32 pageNumber)
 {
-    const qint64 header = pageNumber == 1 ? 100 : 0; // page 1 starts with the database header
+    constexpr quint64 kImplausible = quint64(1) << 62; // never an id of ours: ignored rather than trusted
+    const qint64 header = pageNumber == 1 ? 100 : 0;   // page 1 starts with the database header
     if (pageSize < header + 8 || page[header] != 0x0d)
         return 0;
     const int cells = (int(page[header + 3]) << 8) | page[header + 4];
@@ -154,6 +156,8 @@ quint64 metaNextId(const uchar *page, qint64 pageSize, quint32 pageNumber)
         quint64 rowid = 0;
         if (!readVarint(page, pageSize, &pos, &payload) || !readVarint(page, pageSize, &pos, &rowid))
             continue;
+        if (rowid < kImplausible)
+            best = std::max(best, rowid + 1);
         // Record header: its length (3), "text of 7 bytes" (serial type 27), an integer serial type; then the body.
         if (payload < 3 + 7 || payload > 32 || pos + qint64(payload) > pageSize || page[pos] != 3 || page[pos + 1] != 27
             || std::memcmp(page + pos + 3, "next_id", 7) != 0)
@@ -168,12 +172,13 @@ quint64 metaNextId(const uchar *page, qint64 pageSize, quint32 pageNumber)
             if (payload < quint64(3 + 7 + size))
                 continue;
             const uchar *p = page + pos + 10;
-            if (p[0] & 0x80)
-                continue; // negative: not ours
             for (int i = 0; i < size; ++i)
                 value = (value << 8) | p[i];
+            if (size > 0 && (p[0] & 0x80) != 0)
+                continue; // negative: not ours
         }
-        best = std::max(best, value);
+        if (value < kImplausible)
+            best = std::max(best, value);
     }
     return best;
 }
@@ -302,12 +307,12 @@ WalReport checkWal(const QString &databasePath)
     // One pass, frame by frame (a log can be large: never read it whole). With a good header this is SQLite's own
     // walk: frames stay valid while their salts match and the running checksum does; a valid commit frame ends
     // what SQLite uses. Every frame is also checked on its own (seeded with the previous frame's stored checksum),
-    // so a frame after a break can still be trusted for the next_id floor. With a damaged header the byte order of
+    // so a frame after a break can still be trusted for the id floor. With a damaged header the byte order of
     // the checksums is unknown: both are tried.
     std::vector<uchar> frame(size_t(frameSize), 0);
     const int orders = headerOk ? 1 : 2;
     Checksum previous[2] = {stored, stored};
-    quint64 nextId[2] = {0, 0};
+    quint64 idFloor[2] = {0, 0};
     qint64 selfConsistent[2] = {0, 0};
     bool chainAlive = headerOk;
     qint64 breakAt = -1; // 0-based first frame SQLite rejects
@@ -328,7 +333,7 @@ WalReport checkWal(const QString &databasePath)
             previous[o] = frameStored;
             if (ok && inGeneration && pageNumber != 0) {
                 ++selfConsistent[o];
-                nextId[o] = std::max(nextId[o], metaNextId(frame.data() + kFrameHeaderSize, pageSize, pageNumber));
+                idFloor[o] = std::max(idFloor[o], idFloorOfPage(frame.data() + kFrameHeaderSize, pageSize, pageNumber));
                 consistent = true;
             }
         }
@@ -354,7 +359,7 @@ WalReport checkWal(const QString &databasePath)
             commitConsistent.push_back(consistent);
         }
     }
-    report.highestNextId = selfConsistent[1] > selfConsistent[0] ? nextId[1] : nextId[0];
+    report.idFloor = selfConsistent[1] > selfConsistent[0] ? idFloor[1] : idFloor[0];
     report.generationFrames = lastInGeneration + 1;
     if (report.generationFrames == 0) {
         // No frame of the current generation (a header written right after a restart): nothing to recover.

@@ -40,7 +40,10 @@ struct WalReport
     qint64 framesDropped = 0;    //!< frames of the current generation that SQLite's recovery discards
     qint64 commitsDropped = 0;   //!< commit frames among them (by their "database size after commit" field)
     qint64 firstBadFrame = 0;    //!< Damage::Frame: 1-based number of the first frame that fails its checks
-    quint64 highestNextId = 0;   //!< largest meta.next_id found in a self-consistent frame of the generation; 0: none
+    /*! The smallest next id that reuses no request id seen in a self-consistent frame of the generation (dropped
+        or not): one past the largest rowid of a table leaf there, or the store's ('next_id', N) row if larger.
+        0: none found. */
+    quint64 idFloor = 0;
 
     bool damaged() const { return state == State::Damaged; }
     /*! One clause for an error message, e.g. "has a damaged frame 57 of 80: 24 frames (3 commits) would be

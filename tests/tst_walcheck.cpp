@@ -154,7 +154,7 @@ QByteArray describe(const WalReport &r)
         .arg(r.framesDropped)
         .arg(r.commitsDropped)
         .arg(r.firstBadFrame)
-        .arg(r.highestNextId)
+        .arg(r.idFloor)
         .arg(r.describe())
         .toUtf8();
 }
@@ -172,6 +172,7 @@ private Q_SLOTS:
     void damagedHeaderDropsEverything();
     void damagedMiddleFrameDropsLaterCommits_data();
     void damagedMiddleFrameDropsLaterCommits();
+    void idFloorSurvivesADamagedCounterPage();
     void uncommittedTailIsTornNotDamage_data();
     void uncommittedTailIsTornNotDamage();
     void damagedLastCommitFrameLooksTorn();
@@ -230,7 +231,7 @@ void tst_WalCheck::intactLogIsNotDamage()
     QCOMPARE(r.generationFrames, r.frames);
     QCOMPARE(r.framesDropped, 0);
     QCOMPARE(r.commitsDropped, 0);
-    QCOMPARE(r.highestNextId, quint64(1 + 3 * kCommits));
+    QCOMPARE(r.idFloor, quint64(1 + 3 * kCommits));
     QVERIFY(!r.damaged());
     QCOMPARE(rowsSqliteSees(db, path(QStringLiteral("scratch.sqlite"))), 3 * kCommits);
 }
@@ -267,7 +268,7 @@ void tst_WalCheck::damagedHeaderDropsEverything()
     QCOMPARE(r.commitsDropped, 3 + kCommits); // the schema's three autocommits and the request transactions
     QCOMPARE(r.firstBadFrame, 0);
     // The frames themselves are intact: the id floor still comes out of them.
-    QCOMPARE(r.highestNextId, quint64(1 + 3 * kCommits));
+    QCOMPARE(r.idFloor, quint64(1 + 3 * kCommits));
     QVERIFY(r.describe().contains(QLatin1StringView("damaged header")));
     // SQLite itself agrees: none of the log is used.
     QCOMPARE(rowsSqliteSees(db, path(QStringLiteral("scratch.sqlite"))), 0);
@@ -299,10 +300,53 @@ void tst_WalCheck::damagedMiddleFrameDropsLaterCommits()
     QCOMPARE(r.framesDropped, r.frames - r.framesUsed);
     QVERIFY2(r.commitsDropped >= kCommits / 3, describe(r));
     // The last transaction's meta page is intact after the damage: ids can continue above every one committed.
-    QCOMPARE(r.highestNextId, quint64(1 + 3 * kCommits));
+    QCOMPARE(r.idFloor, quint64(1 + 3 * kCommits));
     // SQLite itself drops the committed requests after the damage.
     const qint64 rows = rowsSqliteSees(db, path(QStringLiteral("scratch.sqlite")));
     QVERIFY2(rows >= 0 && rows < 3 * kCommits, qPrintable(QString::number(rows)));
+}
+
+void tst_WalCheck::idFloorSurvivesADamagedCounterPage()
+{
+    // The frame holding the last ('next_id', N) row is the damaged one: the ids of that transaction's request rows,
+    // in its intact frames after the damage, still keep the floor above every committed id.
+    const QString db = crashedJournal(QStringLiteral("counter"));
+    QVERIFY(!db.isEmpty());
+    const QString scratch = path(QStringLiteral("scratch.sqlite"));
+    QVERIFY(rowsSqliteSees(db, scratch) == 3 * kCommits);
+    quint32 metaRoot = 0;
+    {
+        QSqlDatabase sql = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), QStringLiteral("tst_walcheck-root"));
+        sql.setDatabaseName(scratch);
+        QVERIFY(sql.open());
+        QSqlQuery query(sql);
+        QVERIFY(query.exec(QStringLiteral("SELECT rootpage FROM sqlite_master WHERE name = 'meta'")) && query.next());
+        metaRoot = query.value(0).toUInt();
+    }
+    QSqlDatabase::removeDatabase(QStringLiteral("tst_walcheck-root"));
+    QVERIFY(metaRoot > 1);
+
+    const QString wal = db + QStringLiteral("-wal");
+    const qint64 frames = checkWal(db).frames;
+    qint64 lastMetaFrame = -1;
+    {
+        QFile file(wal);
+        QVERIFY(file.open(QIODevice::ReadOnly));
+        for (qint64 i = 0; i < frames; ++i) {
+            QVERIFY(file.seek(frameOffset(i)));
+            const QByteArray header = file.read(4);
+            const auto *p = reinterpret_cast<const uchar *>(header.constData());
+            if (((quint32(p[0]) << 24) | (quint32(p[1]) << 16) | (quint32(p[2]) << 8) | p[3]) == metaRoot)
+                lastMetaFrame = i;
+        }
+    }
+    QVERIFY(lastMetaFrame >= 0 && lastMetaFrame < frames - 1); // the commit frame (highest page) comes after it
+    QVERIFY(flipByte(wal, frameOffset(lastMetaFrame) + 24 + kPageSize - 20));
+
+    const WalReport r = checkWal(db);
+    QVERIFY2(r.state == WalReport::State::Damaged, describe(r));
+    QCOMPARE(r.firstBadFrame, lastMetaFrame + 1);
+    QCOMPARE(r.idFloor, quint64(1 + 3 * kCommits));
 }
 
 void tst_WalCheck::uncommittedTailIsTornNotDamage_data()
@@ -379,7 +423,7 @@ void tst_WalCheck::olderGenerationIsNotDamage()
     QVERIFY2(r.generationFrames > 0 && r.generationFrames < r.frames, describe(r));
     QCOMPARE(r.framesUsed, r.generationFrames);
     QCOMPARE(r.framesDropped, 0);
-    QCOMPARE(r.highestNextId, quint64(1001));
+    QCOMPARE(r.idFloor, quint64(1001));
 }
 
 void tst_WalCheck::emptyAndShortLogs_data()
