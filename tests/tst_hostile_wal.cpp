@@ -2,8 +2,8 @@
 // byte of its WAL is flipped by hand, and the next start either refuses (durability full: 65, files untouched) or
 // starts and says what SQLite dropped (durability normal), with ids continuing above every id it printed.
 #include "quiesceprocess.h"
+#include "torturesupport.h"
 
-#include <QtCore/QCryptographicHash>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonArray>
@@ -22,26 +22,6 @@ namespace {
 
 constexpr qint64 kWalHeaderSize = 32;
 constexpr qint64 kFrameSize = 24 + 4096; // SQLite's default page size, which the journal uses
-
-QByteArray sha256(const QString &path)
-{
-    QFile f(path);
-    if (!f.open(QIODevice::ReadOnly))
-        return {};
-    return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256);
-}
-
-bool flipByte(const QString &path, qint64 offset)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadWrite) || !file.seek(offset))
-        return false;
-    char byte = 0;
-    if (file.read(&byte, 1) != 1 || !file.seek(offset))
-        return false;
-    byte = char(uchar(byte) ^ 0x10);
-    return file.write(&byte, 1) == 1;
-}
 
 quint64 idOf(const QString &line)
 {
@@ -65,7 +45,6 @@ private Q_SLOTS:
 private:
     QString statePath() const { return m_dir->filePath(QStringLiteral("state.sqlite")); }
     QString walPath() const { return statePath() + QStringLiteral("-wal"); }
-    QJsonObject inspect();
     std::unique_ptr<QTemporaryDir> m_dir;
 };
 
@@ -78,16 +57,6 @@ void tst_HostileWal::init()
 {
     m_dir = std::make_unique<QTemporaryDir>();
     QVERIFY(m_dir->isValid());
-}
-
-QJsonObject tst_HostileWal::inspect()
-{
-    QuiesceProcess q({QStringLiteral("inspect"), QStringLiteral("--state"), statePath()});
-    if (!q.start() || !q.waitForExit() || q.exitCode() != 0) {
-        qWarning("%s", q.describe().constData());
-        return {};
-    }
-    return QJsonDocument::fromJson(q.stdoutText().toUtf8()).object();
 }
 
 void tst_HostileWal::damagedWalIsNeverSilent_data()
@@ -129,18 +98,20 @@ void tst_HostileWal::damagedWalIsNeverSilent()
     QVERIFY2(frames >= 8, qPrintable(QString::number(frames)));
     const qint64 offset =
         where == QLatin1StringView("header") ? 20 : kWalHeaderSize + (frames / 2) * kFrameSize + 24 + 1000;
-    QVERIFY(flipByte(walPath(), offset));
-    const QByteArray dbBefore = sha256(statePath());
-    const QByteArray walBefore = sha256(walPath());
+    QVERIFY(Torture::flipByte(walPath(), offset));
+    const QByteArray dbBefore = Torture::sha256(statePath());
+    const QByteArray walBefore = Torture::sha256(walPath());
 
     // inspect (read-only) says so too.
-    const QJsonObject seen = inspect();
+    QString error;
+    const QJsonObject seen = Torture::inspect(statePath(), false, &error);
+    QVERIFY2(!seen.isEmpty(), qPrintable(error));
     const QJsonObject wal = seen.value(QStringLiteral("wal")).toObject();
     QCOMPARE(wal.value(QStringLiteral("state")).toString(), QStringLiteral("damaged"));
     QCOMPARE(wal.value(QStringLiteral("damage")).toString(), where);
     QVERIFY(wal.value(QStringLiteral("commits_dropped")).toInteger() > 0);
-    QCOMPARE(sha256(statePath()), dbBefore);
-    QCOMPARE(sha256(walPath()), walBefore);
+    QCOMPARE(Torture::sha256(statePath()), dbBefore);
+    QCOMPARE(Torture::sha256(walPath()), walBefore);
 
     // 3. The next start.
     QuiesceProcess next({QStringLiteral("--headless"), QStringLiteral("--state"), statePath(),
@@ -157,8 +128,8 @@ void tst_HostileWal::damagedWalIsNeverSilent()
         QVERIFY2(!err.contains(QLatin1Char('\n')) && err.contains(walPath()) && err.contains(QStringLiteral("damaged")),
                  next.describe());
         QCOMPARE(next.indexOf(QStringLiteral("READY")), -1);
-        QCOMPARE(sha256(statePath()), dbBefore);
-        QCOMPARE(sha256(walPath()), walBefore);
+        QCOMPARE(Torture::sha256(statePath()), dbBefore);
+        QCOMPARE(Torture::sha256(walPath()), walBefore);
         return;
     }
 
@@ -186,7 +157,8 @@ void tst_HostileWal::damagedWalIsNeverSilent()
     QVERIFY2(next.waitForExit() && next.exitedNormally() && next.exitCode() == 0, next.describe());
 
     // The session record keeps it.
-    const QJsonArray sessions = inspect().value(QStringLiteral("sessions")).toArray();
+    const QJsonArray sessions =
+        Torture::inspect(statePath(), false, &error).value(QStringLiteral("sessions")).toArray();
     QVERIFY(!sessions.isEmpty());
     const QJsonObject last = sessions.last().toObject();
     QVERIFY(last.value(QStringLiteral("clean")).toBool());

@@ -1,5 +1,6 @@
 // The WAL reader (lib/walcheck*): real write-ahead logs written by SQLite itself, copied aside while the connection
 // is still open (the state a kill -9 leaves), then damaged by hand.
+#include "torturesupport.h"
 #include "walcheck_p.h"
 
 #include <QtCore/QFile>
@@ -17,6 +18,7 @@
 
 using Quiesce::checkWal;
 using Quiesce::WalReport;
+using Torture::flipByte;
 
 namespace {
 
@@ -101,18 +103,6 @@ bool copyFile(const QString &from, const QString &to)
 {
     QFile::remove(to);
     return QFile::copy(from, to);
-}
-
-bool flipByte(const QString &path, qint64 offset, uchar mask = 0x01)
-{
-    QFile file(path);
-    if (!file.open(QIODevice::ReadWrite) || !file.seek(offset))
-        return false;
-    char byte = 0;
-    if (file.read(&byte, 1) != 1 || !file.seek(offset))
-        return false;
-    byte = char(uchar(byte) ^ mask);
-    return file.write(&byte, 1) == 1;
 }
 
 bool truncateTo(const QString &path, qint64 size)
