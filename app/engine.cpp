@@ -154,6 +154,24 @@ void Engine::start()
         emitLines({QStringLiteral("RECOVERY previous run (pid %1) ended uncleanly: recovered %2 requests")
                        .arg(recovery.previousPid)
                        .arg(recovery.recovered)});
+    // What SQLite's recovery dropped from the WAL (checked before it opened the journal), never silently.
+    // Machine-readable key=value pairs (README "RECOVERY wal=").
+    if (recovery.walDamaged)
+        emitLines({QStringLiteral("RECOVERY wal=damaged damage=%1 first_bad_frame=%2 frames_dropped=%3 "
+                                  "commits_dropped=%4 missing_from_id=%5 next_id=%6: the journal's write-ahead log "
+                                  "was damaged; accepted requests from id %5 on may be missing")
+                       .arg(recovery.walHeaderDamaged ? QStringLiteral("header") : QStringLiteral("frame"))
+                       .arg(recovery.walFirstBadFrame)
+                       .arg(recovery.walFramesDropped)
+                       .arg(recovery.walCommitsDropped)
+                       .arg(recovery.highestId + 1)
+                       .arg(m_store->nextId())});
+    else if (recovery.walTorn)
+        emitLines({QStringLiteral("RECOVERY wal=torn frames_dropped=%1 commits_dropped=%2 next_id=%3: an uncommitted "
+                                  "transaction was cut off by the crash; nothing accepted is lost")
+                       .arg(recovery.walFramesDropped)
+                       .arg(recovery.walCommitsDropped)
+                       .arg(m_store->nextId())});
 
     m_pool->setQueueLimit(m_options.tunables.queueLimit);
     m_pool->start(m_options.tunables.workers);

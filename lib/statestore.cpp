@@ -7,6 +7,7 @@
 #include "statestoredb_p.h"
 #include "statestoreworker_p.h"
 #include "unixsignalnotifier.h"
+#include "walcheck_p.h"
 
 #include <QtCore/QDateTime>
 #include <QtCore/QDeadlineTimer>
@@ -333,6 +334,16 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
     if (!notRegular.isEmpty())
         return failed(StoreError::CannotOpen, notRegular);
 
+    // The WAL as open() would judge it, before any connection of ours maps it. A WAL another process is writing
+    // can look torn at any moment, so a live one is not judged.
+    QJsonObject wal;
+    if (StateStoreDb::inUseByOtherProcess(absolute)) {
+        wal.insert(QStringLiteral("path"), storeWalPath(absolute));
+        wal.insert(QStringLiteral("state"), QStringLiteral("in_use"));
+    } else {
+        wal = checkWal(absolute).toJson();
+    }
+
     // Read-only on this thread, with its own connection (works next to a running store: WAL readers never
     // block the writer nor wait for it). The connection closes before this function returns.
     StateStoreDb db("inspect");
@@ -431,6 +442,7 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
     root.insert(QStringLiteral("counts"), counts);
     root.insert(QStringLiteral("next_id"), nextId);
     root.insert(QStringLiteral("sessions"), sessions);
+    root.insert(QStringLiteral("wal"), wal);
     if (withIds)
         root.insert(QStringLiteral("ids"), ids);
     *json = QJsonDocument(root).toJson(QJsonDocument::Indented);

@@ -47,6 +47,17 @@ struct RecoveryInfo
     qint64 previousPid = 0;
     quint64 recovered = 0; //!< rows that were in_progress and are pending again
     quint64 pending = 0;   //!< every pending row after recovery
+
+    // The write-ahead log as SQLite's recovery found it (checked before SQLite opened it; docs/ARCHITECTURE.md).
+    bool walDamaged = false;       //!< committed transactions in the WAL failed SQLite's checks and were dropped
+    bool walHeaderDamaged = false; //!< walDamaged because of its header: SQLite ignored the whole WAL
+    bool walTorn = false; //!< only an uncommitted tail was dropped (a transaction in flight at the crash): no loss
+    quint64 walFramesDropped = 0;  //!< frames of the current WAL generation SQLite dropped
+    quint64 walCommitsDropped = 0; //!< commit frames (transactions) among them
+    quint64 walFirstBadFrame = 0;  //!< 1-based number of the first damaged frame; 0 for header damage or none
+    /*! The highest request id in the journal after recovery (0: none): with walDamaged, requests accepted above it
+        may be missing. */
+    quint64 highestId = 0;
 };
 
 /*! The end of a session, written by save(): why it stopped, who asked, the exit code and the shutdown report. */
@@ -129,8 +140,10 @@ public:
 
     /*! \brief Read-only inspection of the journal at \a path, also while another process has it open. Fills
         \a json with an object: "path", "counts" {pending, in_progress, done}, "next_id", "schema_version",
-        "sessions" (oldest first: id, pid, started, ended, clean, reason, sender, exit_code, report) and, with
-        \a withIds, "ids" {pending, in_progress, done}. Never creates or changes a file. On failure returns false
+        "sessions" (oldest first: id, pid, started, ended, clean, reason, sender, exit_code, report; a report's
+        "recovery" says what that session's open() found in the WAL), "wal" (what SQLite's recovery would drop from
+        the WAL now, or state "in_use" while a process has the journal open) and, with \a withIds, "ids" {pending,
+        in_progress, done}. Never creates or changes a file. On failure returns false
         with \a error and \a exitCode (65 or 73). */
     static bool inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode);
 

@@ -194,6 +194,17 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         return result;
     }
 
+    // The WAL as SQLite's recovery will read it, before anything opens it: SQLite silently drops what fails its
+    // checks, committed transactions included. With durability full that cannot be a power-loss artifact.
+    m_wal = checkWal(path);
+    if (m_wal.damaged() && m_options.durability == Durability::Full) {
+        closeConnection();
+        result.error = StoreError::Corrupt;
+        result.errorString = storeFileMessage(
+            path, QStringLiteral("is damaged: its write-ahead log %1 %2").arg(m_wal.walPath, m_wal.describe()));
+        return result;
+    }
+
     // Validate read-only before anything writes: a file we refuse keeps every byte.
     StoreFileInfo info;
     if (QFileInfo::exists(path)) {
@@ -321,6 +332,8 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
         }
         result->nextId = std::max<quint64>(1, next.value(0).toULongLong());
     }
+    if (!applyWalFindings(&result->recovery, &result->nextId, &detail))
+        return fail(detail);
     {
         QSqlQuery pending(m_db->database());
         if (!pending.exec(
@@ -338,6 +351,59 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     if (!m_db->exec(QStringLiteral("COMMIT"), &detail))
         return fail(detail);
     return StoreError::None;
+}
+
+// Inside open()'s transaction, after the next id is known: what the WAL check found goes into the recovery info,
+// the session row (so even a session that crashes keeps it) and the id counter.
+bool StateStoreWorker::applyWalFindings(RecoveryInfo *recovery, quint64 *nextId, QString *error)
+{
+    m_recovery = QJsonObject();
+    {
+        QSqlQuery highest(m_db->database());
+        if (!highest.exec(QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM requests")) || !highest.next()) {
+            *error = StateStoreDb::queryError(highest);
+            return false;
+        }
+        recovery->highestId = highest.value(0).toULongLong();
+    }
+    // A dropped commit took its rows and its ('next_id', N) update with it, and ids must never be reused: the ids
+    // seen in intact frames of the log (even ones SQLite drops) give a floor, kept for the runs after this one.
+    if (m_wal.idFloor > *nextId) {
+        QSqlQuery counter(m_db->database());
+        counter.prepare(QStringLiteral("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
+                                       "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)"));
+        counter.addBindValue(qint64(m_wal.idFloor));
+        if (!run(counter, "next_id", error))
+            return false;
+        *nextId = m_wal.idFloor;
+    }
+    if (m_wal.state != WalReport::State::Damaged && m_wal.state != WalReport::State::Torn)
+        return true;
+    recovery->walDamaged = m_wal.state == WalReport::State::Damaged;
+    recovery->walHeaderDamaged = m_wal.damage == WalReport::Damage::Header;
+    recovery->walTorn = m_wal.state == WalReport::State::Torn;
+    recovery->walFramesDropped = quint64(m_wal.framesDropped);
+    recovery->walCommitsDropped = quint64(m_wal.commitsDropped);
+    recovery->walFirstBadFrame = quint64(m_wal.firstBadFrame);
+
+    QJsonObject wal = m_wal.toJson();
+    if (recovery->walDamaged)
+        wal.insert(QStringLiteral("missing_from_id"), qint64(recovery->highestId + 1));
+    wal.insert(QStringLiteral("next_id"), qint64(*nextId));
+    m_recovery.insert(QStringLiteral("wal"), wal);
+    QSqlQuery session(m_db->database());
+    session.prepare(QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"));
+    session.addBindValue(sessionReport(QJsonObject()));
+    session.addBindValue(m_sessionId);
+    return run(session, "session", error);
+}
+
+// The session's report as stored: \a report plus, when open() found something in the WAL, "recovery".
+QString StateStoreWorker::sessionReport(QJsonObject report) const
+{
+    if (!m_recovery.isEmpty())
+        report.insert(QStringLiteral("recovery"), m_recovery);
+    return QString::fromUtf8(QJsonDocument(report).toJson(QJsonDocument::Compact));
 }
 
 bool StateStoreWorker::migrate(bool fresh, int userVersion, QString *error)
@@ -689,7 +755,7 @@ bool StateStoreWorker::commitSessionEnd(QString *error)
             session.addBindValue(m_saveRecord.reason);
             session.addBindValue(m_saveRecord.senderPid);
             session.addBindValue(m_saveRecord.exitCode);
-            session.addBindValue(QString::fromUtf8(QJsonDocument(m_saveRecord.report).toJson(QJsonDocument::Compact)));
+            session.addBindValue(sessionReport(m_saveRecord.report));
             session.addBindValue(m_sessionId);
             ok = run(session, "session end", error);
         }

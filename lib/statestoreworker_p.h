@@ -4,7 +4,9 @@
 
 #include "statelock_p.h"
 #include "statestore.h"
+#include "walcheck_p.h"
 
+#include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QMutex>
 #include <QtCore/QObject>
@@ -82,6 +84,8 @@ private:
     bool flush(FlushMode mode);
     bool commitBatch(QList<quint64> *acceptedIds, QList<quint64> *completedIds, QString *error);
     bool commitSessionEnd(QString *error);
+    bool applyWalFindings(RecoveryInfo *recovery, quint64 *nextId, QString *error);
+    QString sessionReport(QJsonObject report) const;
     /*! COMMIT when \a ok (and no test fault is injected), else ROLLBACK; true only when committed. */
     bool finishTransaction(bool ok, QString *error);
     bool injectedFailure(QString *error);
@@ -118,6 +122,8 @@ private:
     int m_saveAttempts = 0;
     QList<quint64> m_saveRequeue;
     SessionRecord m_saveRecord;
+    WalReport m_wal;        //!< what open() found in the WAL before SQLite read it
+    QJsonObject m_recovery; //!< {"wal": ...} when the WAL was torn or damaged: kept in this session's report
 };
 
 } // namespace Quiesce

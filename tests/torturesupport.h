@@ -47,6 +47,19 @@ inline QByteArray sha256(const QString &path)
     return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256).toHex();
 }
 
+/*! XORs the byte at \a offset of \a path with \a mask in place: hand-made damage. */
+inline bool flipByte(const QString &path, qint64 offset, uchar mask = 0x10)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadWrite) || !file.seek(offset))
+        return false;
+    char byte = 0;
+    if (file.read(&byte, 1) != 1 || !file.seek(offset))
+        return false;
+    byte = char(uchar(byte) ^ mask);
+    return file.write(&byte, 1) == 1;
+}
+
 /*! Every id in lines "<prefix><id>", in order, duplicates kept. */
 inline QList<quint64> idsWithPrefix(const QStringList &lines, const QString &prefix)
 {
