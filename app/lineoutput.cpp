@@ -184,7 +184,7 @@ private:
     void run();
     PipeRoom pipeRoom(int fd);
     void noteReaderProgress(int fd, const PipeRoom &room, Clock::time_point now);
-    bool stalled(Clock::time_point now) const;
+    bool stalled(Clock::time_point now);
     void enqueue(Entry entry);
     Entry takeFront();
     void release(const Entry &entry);
@@ -453,12 +453,14 @@ bool Writer::readerStalls(int fd)
     return m_fds[fd].overSince.has_value();
 }
 
-bool Writer::stalled(Clock::time_point now) const
+bool Writer::stalled(Clock::time_point now)
 {
     if (m_busy && now - m_busySince >= kStallAfter)
         return true;
-    for (const FdState &state : m_fds) {
-        if (state.overSince && now - *state.overSince >= kStallAfter)
+    for (int fd = 0; fd < 3; ++fd) {
+        // Looked at again first: the reader may have caught up since the writer last looked (it only looks while
+        // lines wait), and a stale "stalled" would drop lines for nothing.
+        if (m_fds[fd].overSince && readerStalls(fd) && now - *m_fds[fd].overSince >= kStallAfter)
             return true;
     }
     return false;
