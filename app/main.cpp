@@ -9,6 +9,7 @@
 #include <QtCore/QCoreApplication>
 #include <QtWidgets/QApplication>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <memory>
@@ -28,10 +29,10 @@ int runInspect(const Options &options)
     int exitCode = 0;
     const QString path = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
     if (!StateStore::inspect(path, options.inspectIds, &json, &error, &exitCode)) {
-        writeStderrLine(error);
+        writeStderrLineBlocking(error);
         return exitCode;
     }
-    writeStdoutLine(QString::fromUtf8(json.trimmed()));
+    writeStdoutLineBlocking(QString::fromUtf8(json.trimmed()));
     return ExitCode::Ok;
 }
 
@@ -52,13 +53,57 @@ bool startedWithTerminal(bool headless)
     return foreground;
 }
 
+// Before anything opens a file: a descriptor among 0, 1 and 2 that we were started without (`quiesce >&-`) gets
+// /dev/null, or the next socket, lock or database would land there and receive every line meant for stdout.
+bool ensureStandardDescriptors()
+{
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        // The lowest free descriptor is this one, as the lower ones are open by now.
+        const int opened = ::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+        if (opened != fd) {
+            if (opened >= 0)
+                ::close(opened);
+            return false;
+        }
+    }
+    return true;
+}
+
+// The commands that run no event loop (--help, --version, errors of the command line, inspect) write on the main
+// thread and wait for their reader as long as it takes; the stop signals get their default action back first, so
+// Ctrl+C or SIGTERM end such a wait at once instead of being queued for an event loop that never runs.
+void releaseSignals(UnixSignalNotifier &bridge)
+{
+    const QList<int> watched = bridge.watchedSignals();
+    for (int signo : watched)
+        bridge.unwatch(signo);
+}
+
+// Every way out of a run passes here (RAII: the early returns too): the queued lines get a bounded last chance.
+struct FlushLinesAtExit
+{
+    FlushLinesAtExit() = default;
+    FlushLinesAtExit(const FlushLinesAtExit &) = delete;
+    FlushLinesAtExit &operator=(const FlushLinesAtExit &) = delete;
+    ~FlushLinesAtExit() { flushLineOutput(FinalFlushBudget); }
+};
+
 } // namespace
 
 int main(int argc, char **argv)
 {
-    // Order matters here. First, before anything can be slow or fail: stdout may be a pipe whose reader is gone,
-    // which must cost a line, not the process; and the signal bridge goes in before QCoreApplication exists, so a
+    // Order matters here. First the standard descriptors, before anything opens a file. Then, before anything can
+    // be slow or fail: stdout may be a pipe whose reader is gone, which must cost a line, not the process; Qt's own
+    // messages become one stderr line each; and the signal bridge goes in before QCoreApplication exists, so a
     // SIGTERM during startup is queued and handled once the event loop runs (never fatal, never lost).
+    if (!ensureStandardDescriptors()) {
+        writeStderrLine(QStringLiteral("cannot open /dev/null for a closed standard descriptor: %1")
+                            .arg(QString::fromLocal8Bit(std::strerror(errno))));
+        return ExitCode::OsError;
+    }
+    installQtMessageHandler();
     struct sigaction ignore;
     std::memset(&ignore, 0, sizeof ignore);
     ignore.sa_handler = SIG_IGN;
@@ -94,15 +139,19 @@ int main(int argc, char **argv)
 
     const ParseResult parsed = parseCommandLine(QCoreApplication::arguments());
     if (!parsed.options) {
+        releaseSignals(signalBridge);
         if (!parsed.error.isEmpty())
-            writeStderrLine(parsed.error);
+            writeStderrLineBlocking(parsed.error);
         else
-            writeStdoutLine(parsed.output.endsWith(QLatin1Char('\n')) ? parsed.output.chopped(1) : parsed.output);
+            writeStdoutLineBlocking(parsed.output.endsWith(QLatin1Char('\n')) ? parsed.output.chopped(1)
+                                                                              : parsed.output);
         return parsed.exitCode;
     }
     Options options = *parsed.options;
-    if (options.command == Options::Command::Inspect)
+    if (options.command == Options::Command::Inspect) {
+        releaseSignals(signalBridge);
         return runInspect(options);
+    }
     if (options.onHangup == OnHangup::Auto)
         options.onHangup = hangupStopsByDefault ? OnHangup::Stop : OnHangup::Reload;
     // nohup asked for SIGHUP to be ignored: as a stop it stays ignored; as a reload (--on-hangup reload, or no
@@ -111,14 +160,26 @@ int main(int argc, char **argv)
         writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
         return ExitCode::OsError;
     }
+
+    // A run: from here on no line is written on the main thread. The writer thread takes them, so a reader that
+    // stalls can never keep the event loop (and with it the quit path) from running.
+    QString error;
+    if (!startLineOutput(&error)) {
+        writeStderrLine(QStringLiteral("cannot start the output thread: %1").arg(error));
+        return ExitCode::OsError;
+    }
+    const FlushLinesAtExit flushAtExit;
     if (headless && noDisplay && !options.headless)
         writeStderrLine(QStringLiteral("no display found (DISPLAY, WAYLAND_DISPLAY); running headless"));
 
     Engine engine(options);
     QObject::connect(&engine, &Engine::line, &engine, &writeStdoutLine);
     engine.attachSignals(&signalBridge);
+    // The library's direct lines (the third stop request's, the watchdog's) go into a private pipe that the exit
+    // moves into the queue: they come after every line queued before them, and never block.
+    engine.coordinator()->setDirectOutputFd(directLineFd());
+    engine.coordinator()->setImmediateExitFunction(&exitAfterFlush);
 
-    QString error;
     int exitCode = ExitCode::Ok;
     if (!engine.open(&error, &exitCode)) {
         writeStderrLine(error);
@@ -138,7 +199,7 @@ int main(int argc, char **argv)
     // The quit path only returns from exec() once every worker thread has stopped. Should one still run (it
     // cannot, by construction), destroying it would abort: leave the way the watchdog would.
     if (engine.hasStuckThreads())
-        ::_exit(ExitCode::HardDeadline);
+        exitAfterFlush(ExitCode::HardDeadline);
     window.reset();
     return code;
 }
