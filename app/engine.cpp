@@ -67,9 +67,9 @@ SourceConfig sourceConfig(const Options &o)
 class PreStopRun : public QObject
 {
 public:
-    static constexpr auto kLeftoverGrace = 500ms; // SIGTERM -> SIGKILL for what the hook left behind
-    static constexpr auto kOverrunGrace = 1s;     // SIGTERM this long before the budget, SIGKILL at it
-    static constexpr auto kReapInterval = 10ms;
+    static constexpr std::chrono::milliseconds kLeftoverGrace {500}; // SIGTERM -> SIGKILL for what the hook left
+    static constexpr std::chrono::milliseconds kOverrunGrace {1000}; // SIGTERM this long before the budget
+    static constexpr std::chrono::milliseconds kReapInterval {10};
 
     PreStopRun(ShutdownPhaseContext *ctx, std::function<void(const QString &)> line)
         : QObject(ctx)
