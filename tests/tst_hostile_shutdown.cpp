@@ -24,32 +24,6 @@ using namespace Torture;
 
 namespace {
 
-QString asanRuntime()
-{
-    QFile maps(QStringLiteral("/proc/self/maps"));
-    if (!maps.open(QIODevice::ReadOnly))
-        return {};
-    const QList<QByteArray> lines = maps.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        const qsizetype slash = line.indexOf('/');
-        if (slash >= 0 && line.contains("/libasan.so"))
-            return QString::fromLocal8Bit(line.mid(slash).trimmed());
-    }
-    return {};
-}
-
-bool writeFile(const QString &path, const QByteArray &bytes)
-{
-    QFile file(path);
-    return file.open(QIODevice::WriteOnly | QIODevice::Truncate) && file.write(bytes) == bytes.size();
-}
-
-QByteArray readFile(const QString &path)
-{
-    QFile file(path);
-    return file.open(QIODevice::ReadOnly) ? file.readAll() : QByteArray();
-}
-
 // The pids a hook printed on lines of their own ("PRE-STOP 1234").
 QList<qint64> hookPids(const QuiesceProcess &q)
 {
