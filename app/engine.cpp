@@ -14,8 +14,13 @@
 #include <QtCore/QPointer>
 #include <QtCore/QProcess>
 
+#include <algorithm>
 #include <csignal>
 
+#include <cerrno>
+
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 namespace Quiesce::App {
@@ -49,6 +54,168 @@ SourceConfig sourceConfig(const Options &o)
     c.hangAt = o.simulateHang;
     return c;
 }
+
+/* One --pre-stop run: "/bin/sh -c CMD" at the head of its own process group, its output turned into prefixed lines,
+   and the whole group ended and reaped before the phase is over.
+
+   The hook's job is done when its shell exits: whatever it left running in the background (`sleep 100 &`) is
+   ended at once (SIGTERM, SIGKILL after kLeftoverGrace), not allowed to outlive the hook. A hook that overruns gets
+   SIGTERM for the whole group a grace period before its budget and SIGKILL at the budget (the phase is then
+   recorded timed-out). Members are reaped with waitpid(-pgid, WNOHANG) only after QProcess reaped the shell
+   itself, never waitpid(-1): the shell's orphans come back to us because we are a child subreaper for the run (or
+   PID 1). A member that left the group (setsid, setpgid) is out of reach by design. */
+class PreStopRun : public QObject
+{
+public:
+    static constexpr std::chrono::milliseconds kLeftoverGrace {500}; // SIGTERM -> SIGKILL for what the hook left
+    static constexpr std::chrono::milliseconds kOverrunGrace {1000}; // SIGTERM this long before the budget
+    static constexpr std::chrono::milliseconds kReapInterval {10};
+
+    PreStopRun(ShutdownPhaseContext *ctx, std::function<void(const QString &)> line)
+        : QObject(ctx)
+        , m_ctx(ctx)
+        , m_line(std::move(line))
+        , m_process(new QProcess(this))
+    {
+        m_reaper.setInterval(kReapInterval);
+        connect(&m_reaper, &QTimer::timeout, this, &PreStopRun::reap);
+        m_killLeftovers.setSingleShot(true);
+        connect(&m_killLeftovers, &QTimer::timeout, this, [this] { signalGroup(SIGKILL); });
+        m_overrun.setSingleShot(true);
+        connect(&m_overrun, &QTimer::timeout, this, [this] {
+            m_overran = true;
+            signalGroup(SIGTERM);
+        });
+    }
+
+    ~PreStopRun() override { endGroupNow(); }
+
+    void start(const QString &command, const QProcessEnvironment &env)
+    {
+        // Orphans of the hook (its shell exited first) are re-parented to us, not to init, so we can reap them.
+        m_subreaper = ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
+        UnixSignalNotifier::prepareChildProcess(*m_process, UnixSignalNotifier::ChildProcessGroup::Own);
+        m_process->setProcessEnvironment(env);
+        m_process->setProcessChannelMode(QProcess::MergedChannels);
+        m_process->setStandardInputFile(QProcess::nullDevice());
+        connect(m_process, &QProcess::readyReadStandardOutput, this, [this] { takeOutput(false); });
+        connect(m_process, &QProcess::finished, this, &PreStopRun::onShellFinished);
+        connect(m_process, &QProcess::errorOccurred, this, [this](QProcess::ProcessError error) {
+            if (error != QProcess::FailedToStart)
+                return;
+            m_groupGone = true;
+            clearSubreaper();
+            m_ctx->complete(m_process->errorString());
+        });
+        m_process->start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), command});
+        const qint64 pid = m_process->processId();
+        if (pid > 0) {
+            m_pgid = pid_t(pid);
+            ::setpgid(m_pgid, m_pgid); // fails harmlessly once the child did it (or exec'd): no race either way
+        }
+        const qint64 left = m_ctx->deadline().remainingTime();
+        if (left >= 0)
+            m_overrun.start(std::chrono::milliseconds(std::max<qint64>(0, left - qint64(kOverrunGrace.count()))));
+    }
+
+    /*! At the budget (the phase ended timed out) or at the very end of the quit path: nothing of the hook may stay. */
+    void endGroupNow()
+    {
+        if (!m_groupGone)
+            signalGroup(SIGKILL);
+    }
+
+private:
+    void takeOutput(bool final)
+    {
+        m_partial += m_process->readAllStandardOutput();
+        qsizetype start = 0;
+        for (qsizetype nl = m_partial.indexOf('\n'); nl >= 0; nl = m_partial.indexOf('\n', start)) {
+            emitHookLine(m_partial.mid(start, nl - start));
+            start = nl + 1;
+        }
+        m_partial.remove(0, start);
+        // A last line without its newline is still one line of its own, never glued onto the next SHUTDOWN line.
+        if (final && !m_partial.isEmpty()) {
+            emitHookLine(m_partial);
+            m_partial.clear();
+        }
+    }
+
+    void emitHookLine(QByteArray text)
+    {
+        if (text.endsWith('\r'))
+            text.chop(1);
+        m_line(QStringLiteral("PRE-STOP ") + QString::fromUtf8(text));
+    }
+
+    void onShellFinished(int code, QProcess::ExitStatus status)
+    {
+        takeOutput(true);
+        m_detail = status == QProcess::NormalExit ? QStringLiteral("exit=%1").arg(code) : QStringLiteral("killed");
+        m_overrun.stop();
+        // QProcess reaped the shell: what is left of its group is ours to end and reap.
+        signalGroup(SIGTERM);
+        const qint64 left = m_ctx->deadline().remainingTime();
+        const qint64 grace = left < 0 ? qint64(kLeftoverGrace.count()) : std::min<qint64>(kLeftoverGrace.count(), left);
+        m_killLeftovers.start(std::chrono::milliseconds(grace));
+        m_reaper.start();
+        reap();
+    }
+
+    void reap()
+    {
+        if (m_pgid <= 0 || m_groupGone)
+            return;
+        for (;;) {
+            int status = 0;
+            const pid_t pid = ::waitpid(-m_pgid, &status, WNOHANG);
+            if (pid > 0) {
+                ++m_reaped;
+                continue;
+            }
+            if (pid == 0)
+                return; // members still run: the next tick looks again
+            if (errno == EINTR)
+                continue;
+            break; // ECHILD: no child of ours is left in the group
+        }
+        m_groupGone = true;
+        m_reaper.stop();
+        m_killLeftovers.stop();
+        clearSubreaper();
+        if (m_overran)
+            return; // the budget records it as timed out
+        m_ctx->complete(m_reaped == 0 ? m_detail : QStringLiteral("%1 ended=%2").arg(m_detail).arg(m_reaped));
+    }
+
+    void signalGroup(int signo)
+    {
+        if (m_pgid > 0 && !m_groupGone)
+            ::kill(-m_pgid, signo); // ESRCH once the group is empty: nothing to do
+    }
+
+    void clearSubreaper()
+    {
+        if (m_subreaper)
+            ::prctl(PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0);
+        m_subreaper = false;
+    }
+
+    ShutdownPhaseContext *m_ctx;
+    std::function<void(const QString &)> m_line;
+    QProcess *m_process;
+    QByteArray m_partial;
+    QString m_detail;
+    QTimer m_reaper;
+    QTimer m_killLeftovers;
+    QTimer m_overrun;
+    pid_t m_pgid = 0;
+    int m_reaped = 0;
+    bool m_overran = false;
+    bool m_groupGone = false;
+    bool m_subreaper = false;
+};
 
 } // namespace
 
@@ -94,6 +261,7 @@ Engine::Engine(const Options &options, QObject *parent)
         Q_EMIT countersChanged();
     });
     connect(m_store.get(), &StateStore::accepted, this, &Engine::onAccepted);
+    connect(m_store.get(), &StateStore::intakeClosed, this, &Engine::onIntakeClosed);
     connect(m_store.get(), &StateStore::completed, this, &Engine::onCompleted);
     connect(m_store.get(), &StateStore::commitFailed, this, [this](const QString &error) {
         emitLines({QStringLiteral("STATE write failed, retrying: %1").arg(error)});
@@ -253,55 +421,52 @@ void Engine::registerPhases()
 {
     if (!m_options.preStopCommand.isEmpty()) {
         // Like Kubernetes' preStop hook: runs before intake stops. The child gets a clean signal state (no
-        // inherited blocked mask or ignored SIGPIPE, no bridge sockets) and is killed if it overruns its budget.
+        // inherited blocked mask or ignored SIGPIPE, no bridge sockets) and its own process group, which is ended
+        // and reaped as a whole (PreStopRun).
         m_coordinator->addPhase(
             QStringLiteral("pre-stop"), kPreStopOrder, kPreStopBudget, [this](ShutdownPhaseContext *ctx) {
-                auto *process = new QProcess(ctx);
-                UnixSignalNotifier::prepareChildProcess(*process);
+                auto *run = new PreStopRun(ctx, [this](const QString &text) { emitLines({text}); });
                 QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
                 env.insert(QStringLiteral("QUIESCE_PID"), QString::number(::getpid()));
                 env.insert(QStringLiteral("QUIESCE_REASON"), ctx->report().request.reason);
-                process->setProcessEnvironment(env);
-                process->setProcessChannelMode(QProcess::ForwardedChannels);
-                connect(process, &QProcess::finished, ctx, [ctx, process](int code) {
-                    ctx->complete(QStringLiteral("exit=%1").arg(code));
-                    process->deleteLater();
-                });
-                connect(process, &QProcess::errorOccurred, ctx, [ctx, process](QProcess::ProcessError error) {
-                    if (error == QProcess::FailedToStart) {
-                        ctx->complete(process->errorString());
-                        process->deleteLater();
-                    }
-                });
-                connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, process,
-                        [process](const PhaseRecord &record) {
-                            if (record.name == QLatin1StringView("pre-stop")
-                                && process->state() != QProcess::NotRunning)
-                                process->kill(); // overran: finished() follows and cleans up
+                // SIGKILL for the whole group at the budget, and again as the quit path ends (whatever phase
+                // it reached): no hook process outlives us.
+                connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, run,
+                        [run](const PhaseRecord &record) {
+                            if (record.name == QLatin1StringView("pre-stop"))
+                                run->endGroupNow();
                         });
-                process->start(QStringLiteral("/bin/sh"), {QStringLiteral("-c"), m_options.preStopCommand});
+                connect(m_coordinator.get(), &ShutdownCoordinator::finished, run, [run] { run->endGroupNow(); });
+                run->start(m_options.preStopCommand, env);
             });
     }
 
-    m_coordinator->addPhase(QStringLiteral("stop-intake"), kStopIntakeOrder, kStopIntakeBudget,
-                            [this](ShutdownPhaseContext *ctx) {
-                                m_intakeOpen = false;
-                                m_source->stop();
-                                m_pool->stopIntake();
-                                // Requests given back under backpressure were never accepted (no row, no
-                                // 'accepted' line): the source drops them with stop(), nothing is lost.
-                                if (m_awaitingCommit.isEmpty()) {
-                                    ctx->complete();
-                                    return;
-                                }
-                                // Requests already handed to the store are being committed: intake is closed only
-                                // once they are accepted, so no 'accepted' line follows this phase.
-                                QPointer<ShutdownPhaseContext> guard(ctx);
-                                m_intakeClosed = [guard] {
-                                    if (guard)
-                                        guard->complete();
-                                };
-                            });
+    m_coordinator->addPhase(
+        QStringLiteral("stop-intake"), kStopIntakeOrder, kStopIntakeBudget, [this](ShutdownPhaseContext *ctx) {
+            m_intakeOpen = false;
+            m_source->stop();
+            m_pool->stopIntake();
+            // Requests given back under backpressure were never accepted (no row, no 'accepted' line): the source
+            // drops them with stop(), nothing is lost. Those handed to the store are committed while the budget
+            // allows and discarded after that (never acknowledged, so nothing is lost either): the store answers
+            // with intakeClosed() once no accept can follow, so no 'accepted' line comes after this phase, backlog
+            // or failing disk alike. A quarter of the budget (at most 500 ms) is left for that answer to arrive.
+            QPointer<ShutdownPhaseContext> guard(ctx);
+            m_intakeClosed = [this, guard] {
+                if (!guard)
+                    return;
+                guard->setCount(QStringLiteral("discarded"), qint64(m_discarded));
+                guard->complete(m_discarded == 0
+                                    ? QString()
+                                    : QStringLiteral("%1 uncommitted requests discarded").arg(m_discarded));
+            };
+            const qint64 left = std::max<qint64>(0, ctx->deadline().remainingTime());
+            m_store->closeIntake(QDeadlineTimer(left - std::min<qint64>(left / 4, 500), Qt::PreciseTimer));
+        });
+    connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, this, [this](const PhaseRecord &record) {
+        if (record.name == QLatin1StringView("stop-intake"))
+            m_intakeSealed = true;
+    });
 
     m_coordinator->addPhase(
         QStringLiteral("drain"), kDrainOrder, m_options.tunables.drainTimeout, [this](ShutdownPhaseContext *ctx) {
@@ -359,6 +524,8 @@ void Engine::registerPhases()
         ctx->setCount(QStringLiteral("requeued"), requeue.size());
         ctx->setCount(QStringLiteral("left_pending"), m_pool->queuedCount());
         ctx->setCount(QStringLiteral("shed"), qint64(m_counters.shed));
+        if (m_acceptedLate > 0)
+            ctx->setCount(QStringLiteral("accepted_late"), qint64(m_acceptedLate));
         const ShutdownReport report = ctx->report();
         SessionRecord record;
         record.reason = report.request.reason;
@@ -373,6 +540,10 @@ void Engine::registerPhases()
         });
         m_store->save(requeue, record);
     });
+    // A save that does not end within its budget (a stalled disk) broke the promise as surely as a failed one:
+    // 74, with "save timed out after N ms" in the phase's line. Its thread is never destroyed while running: see
+    // stop-threads and main().
+    m_coordinator->setPhaseTimeoutExitCode(QStringLiteral("save"), ExitCode::IoError);
 
     // The budget reaches past the hard deadline on purpose: a thread that cannot be stopped is never destroyed
     // while running and never terminated, so the process must not leave exec() while one runs. The watchdog
@@ -383,6 +554,11 @@ void Engine::registerPhases()
             connect(m_pool.get(), &WorkerPool::stopped, ctx, [this, ctx](const StopReport &report) {
                 if (report.allStopped) {
                     m_throughputTimer.stop();
+                    // The store thread ends with its save; one still saving after the save phase timed out is
+                    // blocked in the disk. Waiting for it would only trade 74 for the watchdog's 70, and joining it
+                    // could hang: main() leaves without destroying it (isStoreRunning()).
+                    if (m_store->isOpen())
+                        emitLines({QStringLiteral("SHUTDOWN store thread still saving; exiting without it")});
                     ctx->complete();
                     return;
                 }
@@ -428,13 +604,27 @@ void Engine::onAccepted(const QList<quint64> &ids)
             continue;
         const Request request = *it;
         m_awaitingCommit.erase(it);
+        if (m_intakeSealed) {
+            // Only a batch whose commit outlasted the stop-intake budget lands here: the row is pending and runs
+            // first at the next start, but intake is closed, so it is neither printed nor counted as accepted.
+            ++m_acceptedLate;
+            continue;
+        }
         ++m_counters.accepted;
         if (m_options.logRequests)
             lines << QStringLiteral("accepted id=%1").arg(id);
         m_pool->submit(request);
     }
     emitLines(lines);
-    if (m_awaitingCommit.isEmpty() && m_intakeClosed)
+}
+
+void Engine::onIntakeClosed(const QList<quint64> &discardedIds)
+{
+    for (quint64 id : discardedIds) {
+        if (m_awaitingCommit.remove(id))
+            ++m_discarded;
+    }
+    if (m_intakeClosed)
         std::exchange(m_intakeClosed, nullptr)();
 }
 
@@ -588,6 +778,11 @@ QString Engine::statusLine() const
 bool Engine::hasStuckThreads() const
 {
     return m_stuckThreads;
+}
+
+bool Engine::isStoreRunning() const
+{
+    return m_store->isOpen();
 }
 
 void Engine::emitLines(const QStringList &lines)

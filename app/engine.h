@@ -75,6 +75,9 @@ public:
     QString statusLine() const;
     /*! True when a worker thread could not be stopped (hung): the process must then end through the watchdog. */
     bool hasStuckThreads() const;
+    /*! True when the store thread still runs after the quit path: a save that timed out, blocked in the disk. It
+        must not be destroyed while running, nor joined without end: the process then ends with _exit. */
+    bool isStoreRunning() const;
 
 Q_SIGNALS:
     void line(const QString &text);
@@ -85,6 +88,7 @@ private:
     void onSignal(const Quiesce::SignalEvent &event);
     void onGenerated(const Quiesce::Request &request);
     void onAccepted(const QList<quint64> &ids);
+    void onIntakeClosed(const QList<quint64> &discardedIds);
     void onCompleted(const QList<quint64> &ids);
     void onFinished(const QList<Quiesce::Request> &requests);
     void onReturned(const QList<Quiesce::Request> &requests);
@@ -107,7 +111,10 @@ private:
     bool m_stuckThreads = false;
     QTimer m_throughputTimer;
     quint64 m_doneAtLastTick = 0;
-    std::function<void()> m_intakeClosed; //!< completes the stop-intake phase once the last accept committed
+    std::function<void()> m_intakeClosed; //!< completes the stop-intake phase once the store closed its intake
+    bool m_intakeSealed = false;          //!< the stop-intake phase ended: nothing is accepted or printed any more
+    quint64 m_discarded = 0;              //!< generated, never committed: dropped when intake closed
+    quint64 m_acceptedLate = 0;           //!< committed after stop-intake ended (a commit that outlasted its budget)
 };
 
 } // namespace Quiesce::App

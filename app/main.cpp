@@ -200,6 +200,10 @@ int main(int argc, char **argv)
     // cannot, by construction), destroying it would abort: leave the way the watchdog would.
     if (engine.hasStuckThreads())
         exitAfterFlush(ExitCode::HardDeadline);
+    // A save that timed out (code 74) may still be blocked in a write on the store thread: the journal is left as
+    // a crash would leave it (the next start recovers), and the thread is neither destroyed nor waited for.
+    if (engine.isStoreRunning())
+        exitAfterFlush(code);
     window.reset();
     return code;
 }

@@ -4,6 +4,7 @@
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
+#include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSettings>
@@ -111,6 +112,29 @@ bool validate(const Tunables &t, QString *error)
     return true;
 }
 
+// QSettings skips what it cannot parse without a word (a line without '=') and warns on its own for an empty key:
+// look at every line first, so a typo is one clear error, not a silently ignored setting.
+QString configSyntaxProblem(const QString &path)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return QStringLiteral("cannot be read (%1)").arg(file.errorString());
+    const QList<QByteArray> lines = file.readAll().split('\n');
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        const QByteArray line = lines.at(i).trimmed();
+        if (line.isEmpty() || line.startsWith(';') || line.startsWith('#'))
+            continue;
+        if (line.startsWith('[') && line.endsWith(']') && line.size() > 2)
+            continue;
+        const qsizetype eq = line.indexOf('=');
+        if (eq < 0)
+            return QStringLiteral("line %1: '%2' is not key=value").arg(i + 1).arg(QString::fromUtf8(line));
+        if (line.left(eq).trimmed().isEmpty())
+            return QStringLiteral("line %1: '%2' has an empty key").arg(i + 1).arg(QString::fromUtf8(line));
+    }
+    return QString();
+}
+
 } // namespace
 
 std::chrono::milliseconds Tunables::effectiveHardTimeout() const
@@ -161,6 +185,11 @@ bool readConfigKeys(const QString &path, Tunables *tunables, QString *error)
     const QFileInfo info(path);
     if (!info.exists() || !info.isFile() || !info.isReadable()) {
         *error = QStringLiteral("config file %1 cannot be read").arg(path);
+        return false;
+    }
+    const QString problem = configSyntaxProblem(path);
+    if (!problem.isEmpty()) {
+        *error = QStringLiteral("config file %1: %2").arg(path, problem);
         return false;
     }
     QSettings settings(path, QSettings::IniFormat);

@@ -51,6 +51,7 @@ bool StateStore::open(const StoreOptions &options)
     m_pending.clear();
     m_transactions = 0;
     m_warnedClosed = false;
+    m_intakeClosed = false;
     const quint64 generation = ++m_generation;
 
     m_thread = new QThread;
@@ -79,6 +80,7 @@ bool StateStore::open(const StoreOptions &options)
     connect(m_worker, &StateStoreWorker::batchCommitted, this, &StateStore::onBatchCommitted, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::commitFailed, this, &StateStore::commitFailed, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::commitRecovered, this, &StateStore::commitRecovered, Qt::QueuedConnection);
+    connect(m_worker, &StateStoreWorker::intakeClosed, this, &StateStore::intakeClosed, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::saveFinished, this, &StateStore::onSaveFinished, Qt::QueuedConnection);
     // Startup only, before the event loop runs: the caller waits for the store thread to open, validate,
     // migrate and recover (the one blocking call of this class). BlockingQueuedConnection orders the two threads
@@ -177,7 +179,8 @@ bool StateStore::forwardable(const char *what)
 
 void StateStore::accept(const Request &request)
 {
-    if (!forwardable("accept"))
+    // After closeIntake() a late arrival is simply not accepted: the caller learns nothing else about it.
+    if (m_intakeClosed || !forwardable("accept"))
         return;
     StoreChange change;
     change.kind = StoreChange::Kind::Accept;
@@ -213,6 +216,21 @@ void StateStore::requeue(const QList<quint64> &ids)
     change.kind = StoreChange::Kind::Requeue;
     change.ids = ids;
     m_worker->enqueue(std::move(change));
+}
+
+void StateStore::closeIntake(QDeadlineTimer deadline)
+{
+    m_intakeClosed = true;
+    if (m_state != State::Open) {
+        // Nothing can be committed any more (saving or closed): keep the answer asynchronous all the same.
+        QMetaObject::invokeMethod(
+            this, [this] { Q_EMIT intakeClosed({}); }, Qt::QueuedConnection);
+        return;
+    }
+    StateStoreWorker *worker = m_worker;
+    worker->requestIntakeClose(); // thread-safe: makes a long run of batches yield to the call below
+    QMetaObject::invokeMethod(
+        m_worker, [worker, deadline] { worker->closeIntake(deadline); }, Qt::QueuedConnection);
 }
 
 void StateStore::save(const QList<quint64> &requeueIds, const SessionRecord &record)

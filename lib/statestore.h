@@ -2,6 +2,7 @@
 
 #include "request.h"
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QObject>
@@ -126,6 +127,15 @@ public:
     /*! Queues in_progress -> pending (cancelled work). */
     void requeue(const QList<quint64> &ids);
 
+    /*! \brief Stop-intake: closes the journal to new requests, so that none is accepted after this call's answer.
+
+        From now on accept() is ignored. On the store thread, a batch already being committed finishes first; the
+        accepts still queued are committed in batches until \a deadline; whatever accept is left uncommitted then,
+        or sits in a batch that failed and waits for its retry (a failing disk), is discarded: it is never committed
+        later and accepted() never reports it. Other changes (in progress, done, requeue) are kept and committed as
+        usual. intakeClosed() follows, after the accepted() signals of everything committed before it. */
+    void closeIntake(QDeadlineTimer deadline);
+
     /*! \brief The save phase: commits everything queued, requeues \a requeueIds, writes the session end
         (clean, reason, sender, exit code, report), checkpoints (TRUNCATE), closes every connection and ends the
         store thread; then emits saved(). A write failure is retried a few times before saved(false, reason).
@@ -170,6 +180,9 @@ Q_SIGNALS:
     void commitFailed(const QString &error);
     /*! A retry after commitFailed() succeeded. */
     void commitRecovered();
+    /*! closeIntake() is done: no request will be accepted any more. \a discardedIds were handed to accept() but
+        never committed (and never will be): they were not acknowledged to anyone and no row holds them. */
+    void intakeClosed(const QList<quint64> &discardedIds);
     /*! save() finished; the store thread has ended and the store is closed either way. */
     void saved(bool ok, const QString &error);
 
@@ -198,6 +211,7 @@ private:
     quint64 m_transactions = 0;
     quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
     bool m_warnedClosed = false;
+    bool m_intakeClosed = false; //!< closeIntake() was called: accept() is ignored
 };
 
 } // namespace Quiesce

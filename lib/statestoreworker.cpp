@@ -456,7 +456,7 @@ void StateStoreWorker::enqueue(StoreChange change)
     bool post = false;
     {
         const QMutexLocker locker(&m_mutex);
-        if (!m_accepting)
+        if (!m_accepting || (m_intakeClosed && change.kind == StoreChange::Kind::Accept))
             return;
         const bool wasEmpty = m_queue.isEmpty();
         m_queuedWeight += change.weight();
@@ -480,7 +480,7 @@ void StateStoreWorker::onWake()
         m_wakePosted = false;
         weight = m_queuedWeight;
     }
-    if (!m_db || m_saving || m_failures > 0)
+    if (!m_db || m_saving || (m_failures > 0 && m_retryTimer->isActive()))
         return; // closed, or save()/the retry timer owns the next attempt
     if (weight >= m_options.maxBatch)
         flush(FlushMode::FullBatches);
@@ -503,12 +503,15 @@ bool StateStoreWorker::takeBatch(FlushMode mode)
     return true;
 }
 
-bool StateStoreWorker::flush(FlushMode mode)
+bool StateStoreWorker::flush(FlushMode mode, QDeadlineTimer until)
 {
     if (!m_db)
         return false;
     m_flushTimer->stop();
     for (;;) {
+        // A backlog can keep this loop busy for long: stop-intake must not wait behind it, nor go past its deadline.
+        if (until.hasExpired() || (m_yieldToIntakeClose.load() && !m_saving))
+            break;
         if (m_batch.isEmpty() && !takeBatch(mode))
             break;
         QList<quint64> acceptedIds;
@@ -674,6 +677,56 @@ void StateStoreWorker::onRetry()
         trySave();
     else
         flush(FlushMode::Everything);
+}
+
+void StateStoreWorker::requestIntakeClose()
+{
+    {
+        const QMutexLocker locker(&m_mutex);
+        m_intakeClosed = true;
+    }
+    m_yieldToIntakeClose.store(true);
+}
+
+QList<quint64> StateStoreWorker::discardAcceptsLocked(QList<StoreChange> *changes, qsizetype *weight)
+{
+    QList<quint64> ids;
+    changes->removeIf([&ids, weight](const StoreChange &change) {
+        if (change.kind != StoreChange::Kind::Accept)
+            return false;
+        ids.append(change.request.id);
+        if (weight != nullptr)
+            *weight -= change.weight();
+        return true;
+    });
+    return ids;
+}
+
+void StateStoreWorker::closeIntake(QDeadlineTimer deadline)
+{
+    m_yieldToIntakeClose.store(false); // we are the call it yielded to
+    // While a failed batch waits for its retry the disk is failing: its accepts are not committed late, they go
+    // with the rest. Otherwise commit what is queued while the deadline allows (in batches, so accepted() reports
+    // each as usual).
+    if (m_db && !m_saving && m_failures == 0)
+        flush(FlushMode::Everything, deadline);
+    QList<quint64> discarded;
+    {
+        const QMutexLocker locker(&m_mutex);
+        m_intakeClosed = true;
+        discarded = discardAcceptsLocked(&m_batch, nullptr); // m_batch is ours; kept under the lock for brevity
+        discarded += discardAcceptsLocked(&m_queue, &m_queuedWeight);
+    }
+    std::sort(discarded.begin(), discarded.end());
+    Q_EMIT intakeClosed(discarded);
+    // What is left (state changes of requests already accepted) commits as usual.
+    bool left = false;
+    {
+        const QMutexLocker locker(&m_mutex);
+        left = !m_queue.isEmpty();
+    }
+    if (m_db && !m_saving && left && !m_retryTimer->isActive())
+        m_flushTimer->start();
 }
 
 void StateStoreWorker::save(const QList<quint64> &requeueIds, const SessionRecord &record)

@@ -6,6 +6,7 @@
 #include "statestore.h"
 #include "walcheck_p.h"
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QMutex>
@@ -61,6 +62,11 @@ public:
     /*! Thread-safe: appends \a change and wakes the store thread when the queue was empty or holds a full
         batch. Ignored once save() or shutdown() started. */
     void enqueue(StoreChange change);
+    /*! Thread-safe: from now on enqueue() drops accepts, and a running flush() returns after its current batch so
+        that the queued closeIntake() runs next. */
+    void requestIntakeClose();
+    /*! Store thread: commits queued accepts until \a deadline, discards the rest, emits intakeClosed(). */
+    void closeIntake(QDeadlineTimer deadline);
     void save(const QList<quint64> &requeueIds, const SessionRecord &record);
     /*! Without save(): commits what is queued (one attempt), closes and ends the thread. The session stays
         unclean. */
@@ -73,6 +79,7 @@ Q_SIGNALS:
     void commitFailed(const QString &error);
     void commitRecovered();
     void saveFinished(bool ok, const QString &error);
+    void intakeClosed(const QList<quint64> &discardedIds);
 
 private:
     enum class FlushMode { FullBatches, Everything };
@@ -81,7 +88,8 @@ private:
     bool migrate(bool fresh, int userVersion, QString *error);
     void onWake();
     bool takeBatch(FlushMode mode);
-    bool flush(FlushMode mode);
+    bool flush(FlushMode mode, QDeadlineTimer until = QDeadlineTimer(QDeadlineTimer::Forever));
+    QList<quint64> discardAcceptsLocked(QList<StoreChange> *changes, qsizetype *weight);
     bool commitBatch(QList<quint64> *acceptedIds, QList<quint64> *completedIds, QString *error);
     bool commitSessionEnd(QString *error);
     bool applyWalFindings(RecoveryInfo *recovery, quint64 *nextId, QString *error);
@@ -105,6 +113,8 @@ private:
     qsizetype m_maxBatch = 1000;
     bool m_wakePosted = false;
     bool m_accepting = false;
+    bool m_intakeClosed = false;                    //!< accepts are dropped (closeIntake() was asked for)
+    std::atomic<bool> m_yieldToIntakeClose {false}; //!< flush() returns early so closeIntake() runs soon
 
     // Store thread only.
     StoreOptions m_options;

@@ -391,9 +391,15 @@ void UnixSignalNotifier::resetSignalStateInChild() noexcept
     ::sigprocmask(SIG_SETMASK, &empty, nullptr);
 }
 
-void UnixSignalNotifier::prepareChildProcess(QProcess &process)
+void UnixSignalNotifier::prepareChildProcess(QProcess &process, ChildProcessGroup group)
 {
-    process.setChildProcessModifier(&UnixSignalNotifier::resetSignalStateInChild);
+    // QProcess takes one modifier: every step the child needs runs in this one function, async-signal-safe only.
+    const bool ownGroup = group == ChildProcessGroup::Own;
+    process.setChildProcessModifier([ownGroup] {
+        UnixSignalNotifier::resetSignalStateInChild();
+        if (ownGroup)
+            ::setpgid(0, 0); // the parent does the same after fork: whichever runs first wins, both are fine
+    });
 }
 
 void UnixSignalNotifier::setDuplicateWindow(std::chrono::milliseconds window)

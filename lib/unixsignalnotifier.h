@@ -83,8 +83,17 @@ public:
         ignored SIGPIPE or a blocked mask from us. The bridge's sockets are close-on-exec already. */
     static void resetSignalStateInChild() noexcept;
 
-    /*! Makes \a process start its child with a clean signal state (see resetSignalStateInChild()). */
-    static void prepareChildProcess(QProcess &process);
+    /*! \brief Where prepareChildProcess() puts the child: in our process group, or at the head of its own. */
+    enum class ChildProcessGroup {
+        Inherit, //!< the child shares our process group (a terminal's Ctrl+C reaches both)
+        Own,     //!< setpgid(0, 0) before exec: the child and everything it starts can be signalled as one group
+                 //!< with kill(-pid, ...), and a terminal's Ctrl+C to us does not reach it
+    };
+
+    /*! Makes \a process start its child with a clean signal state (see resetSignalStateInChild()) and, with
+        ChildProcessGroup::Own, in a process group of its own. Sets the process's one child modifier: do not set
+        another after this. */
+    static void prepareChildProcess(QProcess &process, ChildProcessGroup group = ChildProcessGroup::Inherit);
 
     /*! \brief The default duplicate window: a repeat of a signal by the same sender pid within it is one
         arrival (see SignalEvent::duplicates). Long enough for \c timeout's kill(pid) + kill(-pgid) even on a

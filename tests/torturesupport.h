@@ -39,6 +39,35 @@ inline int iterations(int normal, int longRun)
     return longMode() ? longRun : normal;
 }
 
+inline bool writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
+}
+
+inline QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+/*! The shared library of the sanitizer runtime this (instrumented) test was loaded with, or empty. The binary under
+    test is built with the same flags, and ASan insists on coming first in the library list: a preloaded shim must
+    come after it. */
+inline QString asanRuntime()
+{
+    QFile maps(QStringLiteral("/proc/self/maps"));
+    if (!maps.open(QIODevice::ReadOnly))
+        return {};
+    const QList<QByteArray> lines = maps.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        const qsizetype slash = line.indexOf('/');
+        if (slash >= 0 && line.contains("/libasan.so"))
+            return QString::fromLocal8Bit(line.mid(slash).trimmed());
+    }
+    return {};
+}
+
 inline QByteArray sha256(const QString &path)
 {
     QFile f(path);

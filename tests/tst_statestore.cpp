@@ -24,6 +24,7 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -266,6 +267,9 @@ private Q_SLOTS:
     void saveWritesTheSessionAndCheckpoints();
     void saveFailureIsReported();
     void commitFailureIsRetriedWithoutLossOrDuplicates();
+    void closeIntakeCommitsOrDiscardsEveryAccept_data();
+    void closeIntakeCommitsOrDiscardsEveryAccept();
+    void closeIntakeDiscardsAcceptsOfAFailingBatch();
     void rejectsBadFiles_data();
     void rejectsBadFiles();
     void secondOpenOfTheSameFileIsRefused();
@@ -720,6 +724,88 @@ void tst_StateStore::commitFailureIsRetriedWithoutLossOrDuplicates()
         return true;
     }));
     QCOMPARE(attempts, (QList<int> {1, 1, 1, 1, 1, 0, 0, 0, 0, 0}));
+}
+
+void tst_StateStore::closeIntakeCommitsOrDiscardsEveryAccept_data()
+{
+    QTest::addColumn<bool>("deadlinePassed");
+    QTest::newRow("deadline passed: the queue is discarded") << true;
+    QTest::newRow("no deadline: the queue is committed") << false;
+}
+
+// Stop-intake under a backlog: every accept handed to the store is either committed (accepted() says so, before
+// intakeClosed()) or discarded (intakeClosed() names it, and no row holds it), never both, never later.
+void tst_StateStore::closeIntakeCommitsOrDiscardsEveryAccept()
+{
+    QFETCH(bool, deadlinePassed);
+    const QString path = m_dir.filePath(QStringLiteral("close-intake-%1.sqlite").arg(deadlinePassed));
+    constexpr quint64 kCount = 3000;
+    StateStore store;
+    StoreOptions o = options(path);
+    o.maxBatch = 100;
+    QVERIFY2(store.open(o), qPrintable(store.errorString()));
+    QStringList order;
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    QSignalSpy closed(&store, &StateStore::intakeClosed);
+    connect(&store, &StateStore::accepted, this, [&] { order.append(QStringLiteral("accepted")); });
+    connect(&store, &StateStore::intakeClosed, this, [&] { order.append(QStringLiteral("closed")); });
+    for (quint64 id = 1; id <= kCount; ++id)
+        store.accept(request(id));
+    store.closeIntake(deadlinePassed ? QDeadlineTimer(0) : QDeadlineTimer(QDeadlineTimer::Forever));
+    store.accept(request(kCount + 1)); // too late: ignored
+    QVERIFY(closed.wait(kWait));
+    QCOMPARE(closed.size(), 1);
+    const QList<quint64> discarded = closed.at(0).at(0).value<QList<quint64>>();
+    const QList<quint64> committed = collected(accepted);
+    QCOMPARE(order.last(), QStringLiteral("closed")); // nothing accepted after the answer
+    if (!deadlinePassed)
+        QVERIFY2(discarded.isEmpty(), qPrintable(QString::number(discarded.size())));
+    QList<quint64> all = committed + discarded;
+    std::sort(all.begin(), all.end());
+    QCOMPARE(all, range(1, kCount)); // each id exactly once: committed or discarded
+
+    QSignalSpy saved(&store, &StateStore::saved);
+    store.save({}, SessionRecord());
+    QVERIFY(saved.wait(kWait));
+    QVERIFY(saved.at(0).at(0).toBool());
+    QCOMPARE(collected(accepted), committed); // save() committed no accept either
+    QList<quint64> sortedCommitted = committed;
+    std::sort(sortedCommitted.begin(), sortedCommitted.end());
+    QCOMPARE(jsonIds(inspectJson(path), "pending"), sortedCommitted);
+}
+
+// A failing disk at stop-intake: the batch waiting for its retry holds accepts that nobody was told about; they
+// are discarded, not committed once the disk recovers. Other changes of that batch still commit.
+void tst_StateStore::closeIntakeDiscardsAcceptsOfAFailingBatch()
+{
+    const QString path = m_dir.filePath(QStringLiteral("close-intake-failing.sqlite"));
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    for (quint64 id = 1; id <= 3; ++id)
+        store.accept(request(id));
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 3), kWait);
+
+    QSignalSpy failed(&store, &StateStore::commitFailed);
+    StateStore::setFailNextCommitsForTesting(1000000);
+    for (quint64 id = 4; id <= 10; ++id)
+        store.accept(request(id));
+    store.markInProgress({1, 2});
+    QVERIFY(failed.wait(kWait));
+    QSignalSpy closed(&store, &StateStore::intakeClosed);
+    store.closeIntake(QDeadlineTimer(QDeadlineTimer::Forever));
+    QVERIFY(closed.wait(kWait));
+    QCOMPARE(closed.at(0).at(0).value<QList<quint64>>(), range(4, 10));
+
+    StateStore::setFailNextCommitsForTesting(0); // room again
+    QSignalSpy saved(&store, &StateStore::saved);
+    store.save({}, SessionRecord());
+    QVERIFY(saved.wait(kWait));
+    QVERIFY(saved.at(0).at(0).toBool());
+    QCOMPARE(collected(accepted), range(1, 3)); // never reported, never committed late
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64> {1, 2}));
+    QCOMPARE(jsonIds(root, "pending"), (QList<quint64> {3}));
 }
 
 void tst_StateStore::rejectsBadFiles_data()
