@@ -73,6 +73,8 @@ int main(int argc, char **argv)
         return parsed.exitCode;
     }
     const Options &options = *parsed.options;
+    if (!parsed.notice.isEmpty())
+        writeStderrLine(parsed.notice);
     if (options.command == Options::Command::Inspect)
         return runInspect(options);
     if (headless && noDisplay && !options.headless)

@@ -1,0 +1,333 @@
+// End-to-end: one grace period rules the budgets, so the real binary always ends itself before a supervisor's
+// SIGKILL — driven like `docker stop` (SIGTERM, SIGKILL once the grace period passes) would drive it.
+#include "quiesceprocess.h"
+
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QFile>
+#include <QtCore/QMap>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QTest>
+
+#include <csignal>
+#include <memory>
+
+using namespace std::chrono_literals;
+
+using BudgetMap = QMap<QString, int>;
+
+class tst_Supervisors : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void derivesBudgetsFromTheGracePeriod_data();
+    void derivesBudgetsFromTheGracePeriod();
+    void refusesBudgetsThatDoNotFit_data();
+    void refusesBudgetsThatDoNotFit();
+    void widensTheGracePeriodWithoutOne_data();
+    void widensTheGracePeriodWithoutOne();
+    void reloadKeepsTheBudgetsFitting();
+    void dockerStopNeverNeedsItsKill_data();
+    void dockerStopNeverNeedsItsKill();
+
+private:
+    QStringList args(const QStringList &extra) const;
+    static bool waitUntilBusy(QuiesceProcess &q, int busy);
+    static BudgetMap phaseBudgets(const QuiesceProcess &q);
+    void writeConfig(const QByteArray &text) const;
+    QString configPath() const;
+
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+namespace {
+
+/* Stops \a process the way `docker stop -t GRACE` does: SIGTERM, and SIGKILL only once \a grace has passed.
+   Returns true if it had to send the SIGKILL. */
+bool stopLikeDocker(QuiesceProcess &process, std::chrono::milliseconds grace)
+{
+    if (!process.sendSignal(SIGTERM))
+        return false;
+    if (process.waitForExit(grace))
+        return false;
+    process.sendSignal(SIGKILL);
+    process.waitForExit();
+    return true;
+}
+
+} // namespace
+
+void tst_Supervisors::initTestCase()
+{
+    QVERIFY2(!QuiesceProcess::binary().isEmpty(), "QUIESCE_BINARY is not set (run through ctest)");
+}
+
+void tst_Supervisors::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+QStringList tst_Supervisors::args(const QStringList &extra) const
+{
+    return QStringList {QStringLiteral("--headless"), QStringLiteral("--state"),
+                        m_dir->filePath(QStringLiteral("state.sqlite")), QStringLiteral("--rate"), QStringLiteral("0")}
+    + extra;
+}
+
+QString tst_Supervisors::configPath() const
+{
+    return m_dir->filePath(QStringLiteral("quiesce.ini"));
+}
+
+void tst_Supervisors::writeConfig(const QByteArray &text) const
+{
+    QFile f(configPath());
+    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
+    QCOMPARE(f.write(text), qint64(text.size()));
+}
+
+// Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; bounded.
+bool tst_Supervisors::waitUntilBusy(QuiesceProcess &q, int busy)
+{
+    const QString want = QStringLiteral(" busy=%1 ").arg(busy);
+    QDeadlineTimer deadline(20s);
+    while (!deadline.hasExpired()) {
+        if (!q.sendSignal(SIGUSR1))
+            return false;
+        const QString status = q.waitForLine(QStringLiteral("STATUS "), 5s);
+        if (status.isEmpty())
+            return false;
+        if (status.contains(want))
+            return true;
+    }
+    return false;
+}
+
+// The budget of every phase as the SHUTDOWN lines printed it, and the hard deadline from the CONFIG budgets line.
+BudgetMap tst_Supervisors::phaseBudgets(const QuiesceProcess &q)
+{
+    BudgetMap budgets;
+    static const QRegularExpression phase(QStringLiteral("^SHUTDOWN phase=(\\S+) begin budget_ms=(-?\\d+)"));
+    static const QRegularExpression hard(QStringLiteral("^CONFIG budgets .*\\bgrace_ms=(\\d+) hard_ms=(\\d+)"));
+    for (const QString &line : q.lines()) {
+        if (const auto m = phase.match(line); m.hasMatch())
+            budgets.insert(m.captured(1), m.captured(2).toInt());
+        if (const auto m = hard.match(line); m.hasMatch()) {
+            budgets.insert(QStringLiteral("grace"), m.captured(1).toInt());
+            budgets.insert(QStringLiteral("hard"), m.captured(2).toInt());
+        }
+    }
+    budgets.remove(QStringLiteral("stop-threads")); // past the hard deadline on purpose: the watchdog bounds it
+    return budgets;
+}
+
+void tst_Supervisors::derivesBudgetsFromTheGracePeriod_data()
+{
+    QTest::addColumn<QStringList>("extra");
+    QTest::addColumn<BudgetMap>("expected");
+    // The table in README.md and docs/ARCHITECTURE.md: margin max(1 s, 10 %), hard = grace - margin; of the hard
+    // deadline stop-intake 5 % (<= 2 s), cancel 5 % (<= 500 ms), save 20 %, pre-stop 15 %, 5 % reserve; the
+    // drain gets the rest.
+    const BudgetMap tenSeconds {{QStringLiteral("grace"), 10000},     {QStringLiteral("hard"), 9000},
+                                {QStringLiteral("stop-intake"), 450}, {QStringLiteral("drain"), 5850},
+                                {QStringLiteral("cancel"), 450},      {QStringLiteral("save"), 1800}};
+    QTest::newRow("default") << QStringList() << tenSeconds;
+    QTest::newRow("10s") << QStringList {QStringLiteral("--grace-period"), QStringLiteral("10s")} << tenSeconds;
+    QTest::newRow("30s") << QStringList {QStringLiteral("--grace-period"), QStringLiteral("30s")}
+                         << BudgetMap {{QStringLiteral("grace"), 30000},      {QStringLiteral("hard"), 27000},
+                                       {QStringLiteral("stop-intake"), 1350}, {QStringLiteral("drain"), 18400},
+                                       {QStringLiteral("cancel"), 500},       {QStringLiteral("save"), 5400}};
+    QTest::newRow("30s with --pre-stop") << QStringList {
+        QStringLiteral("--grace-period"), QStringLiteral("30s"), QStringLiteral("--pre-stop"),
+        QStringLiteral("true")} << BudgetMap {{QStringLiteral("grace"), 30000},   {QStringLiteral("hard"), 27000},
+                                              {QStringLiteral("pre-stop"), 4050}, {QStringLiteral("stop-intake"), 1350},
+                                              {QStringLiteral("drain"), 14350},   {QStringLiteral("cancel"), 500},
+                                              {QStringLiteral("save"), 5400}};
+    QTest::newRow("30s from the config file")
+        << QStringList {QStringLiteral("--config"), QStringLiteral("CONFIG")}
+        << BudgetMap {{QStringLiteral("grace"), 30000},      {QStringLiteral("hard"), 27000},
+                      {QStringLiteral("stop-intake"), 1350}, {QStringLiteral("drain"), 18400},
+                      {QStringLiteral("cancel"), 500},       {QStringLiteral("save"), 5400}};
+}
+
+void tst_Supervisors::derivesBudgetsFromTheGracePeriod()
+{
+    QFETCH(QStringList, extra);
+    QFETCH(BudgetMap, expected);
+    writeConfig("grace-period=30s\n");
+    extra.replaceInStrings(QStringLiteral("CONFIG"), configPath());
+    QuiesceProcess q(args(extra));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QCOMPARE(phaseBudgets(q), expected);
+    QVERIFY2(q.stderrText().isEmpty(), q.describe()); // nothing was widened
+}
+
+void tst_Supervisors::refusesBudgetsThatDoNotFit_data()
+{
+    QTest::addColumn<QStringList>("extra");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("drain longer than the grace period")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("10s"), QStringLiteral("--drain-timeout"),
+                        QStringLiteral("20s")}
+        << QStringLiteral("drain-timeout 20000 ms does not fit grace-period 10000 ms");
+    QTest::newRow("drain leaving the other phases no room")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("10s"), QStringLiteral("--drain-timeout"),
+                        QStringLiteral("8s")}
+        << QStringLiteral("does not fit grace-period");
+    QTest::newRow("hard deadline past the margin")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("10s"), QStringLiteral("--hard-timeout"),
+                        QStringLiteral("9500ms")}
+        << QStringLiteral("hard-timeout 9500 ms does not fit grace-period 10000 ms");
+    QTest::newRow("grace period given in the config file")
+        << QStringList {QStringLiteral("--config"), QStringLiteral("CONFIG"), QStringLiteral("--drain-timeout"),
+                        QStringLiteral("20s")}
+        << QStringLiteral("does not fit grace-period 10000 ms");
+    QTest::newRow("grace period too short")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("1s")} << QStringLiteral("at least 2000 ms");
+    QTest::newRow("not a duration") << QStringList {QStringLiteral("--grace-period"), QStringLiteral("soon")}
+                                    << QStringLiteral("grace-period");
+}
+
+void tst_Supervisors::refusesBudgetsThatDoNotFit()
+{
+    QFETCH(QStringList, extra);
+    QFETCH(QString, message);
+    writeConfig("grace-period=10s\n");
+    extra.replaceInStrings(QStringLiteral("CONFIG"), configPath());
+    QuiesceProcess q(args(extra));
+    QVERIFY(q.start());
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 64);
+    const QString err = q.stderrText().trimmed();
+    QVERIFY2(!err.contains(QLatin1Char('\n')), q.describe()); // one clear line
+    QVERIFY2(err.startsWith(QStringLiteral("quiesce: ")) && err.contains(message), q.describe());
+    QVERIFY2(q.lines().isEmpty(), q.describe()); // nothing started
+}
+
+void tst_Supervisors::widensTheGracePeriodWithoutOne_data()
+{
+    QTest::addColumn<QStringList>("extra");
+    QTest::addColumn<QString>("fitted");
+    QTest::addColumn<int>("drainMs");
+    QTest::addColumn<int>("hardMs");
+    QTest::newRow("drain") << QStringList {QStringLiteral("--drain-timeout"), QStringLiteral("20s")}
+                           << QStringLiteral("drain-timeout 20000 ms") << 20000 << -1;
+    QTest::newRow("hard") << QStringList {QStringLiteral("--hard-timeout"), QStringLiteral("660s")}
+                          << QStringLiteral("hard-timeout 660000 ms") << -1 << 660000;
+    QTest::newRow("both, as the torture tests give them")
+        << QStringList {QStringLiteral("--drain-timeout"), QStringLiteral("600s"), QStringLiteral("--hard-timeout"),
+                        QStringLiteral("660s")}
+        << QStringLiteral("hard-timeout 660000 ms") << 600000 << 660000;
+}
+
+void tst_Supervisors::widensTheGracePeriodWithoutOne()
+{
+    QFETCH(QStringList, extra);
+    QFETCH(QString, fitted);
+    QFETCH(int, drainMs);
+    QFETCH(int, hardMs);
+    QuiesceProcess q(args(extra));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+
+    // One line says so, and the run goes on with the explicit budgets kept and the others fitted around them.
+    const QString err = q.stderrText().trimmed();
+    QVERIFY2(!err.contains(QLatin1Char('\n')), q.describe());
+    QVERIFY2(err.startsWith(QStringLiteral("quiesce: grace period widened from 10000 ms to "))
+                 && err.endsWith(QStringLiteral("to fit %1 (give --grace-period to refuse budgets that do not fit "
+                                                "instead)")
+                                     .arg(fitted)),
+             q.describe());
+    const BudgetMap budgets = phaseBudgets(q);
+    if (drainMs > 0)
+        QCOMPARE(budgets.value(QStringLiteral("drain")), drainMs);
+    if (hardMs > 0)
+        QCOMPARE(budgets.value(QStringLiteral("hard")), hardMs);
+    // Everything still ends with a margin before the (widened) grace period.
+    int phases = 0;
+    for (auto it = budgets.cbegin(); it != budgets.cend(); ++it) {
+        if (it.key() != QStringLiteral("grace") && it.key() != QStringLiteral("hard"))
+            phases += it.value();
+    }
+    QVERIFY2(phases <= budgets.value(QStringLiteral("hard")), q.describe());
+    QVERIFY2(budgets.value(QStringLiteral("hard")) + 1000 <= budgets.value(QStringLiteral("grace")), q.describe());
+}
+
+void tst_Supervisors::reloadKeepsTheBudgetsFitting()
+{
+    writeConfig("grace-period=10s\n");
+    QuiesceProcess q(args({QStringLiteral("--config"), configPath()}));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+
+    // Does not fit the grace period the file gives: refused, the current budgets stay.
+    writeConfig("grace-period=10s\ndrain-timeout=20s\n");
+    QVERIFY(q.sendSignal(SIGHUP));
+    const QString refused = q.waitForLine(QStringLiteral("CONFIG "));
+    QVERIFY2(refused.startsWith(QStringLiteral("CONFIG reload refused, keeping the current settings: "))
+                 && refused.contains(QStringLiteral("drain-timeout 20000 ms does not fit grace-period 10000 ms")),
+             q.describe());
+
+    // Fits: the budgets follow the new grace period, and the reload line says what they come to.
+    writeConfig("grace-period=30s\n");
+    QVERIFY(q.sendSignal(SIGHUP));
+    const QString reloaded = q.waitForLine(QStringLiteral("CONFIG "));
+    QVERIFY2(reloaded.startsWith(QStringLiteral("CONFIG reloaded "))
+                 && reloaded.contains(QStringLiteral("grace-period 10000 -> 30000"))
+                 && reloaded.contains(QStringLiteral("budgets grace_ms=30000 hard_ms=27000 ")),
+             q.describe());
+
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QCOMPARE(phaseBudgets(q).value(QStringLiteral("drain")), 18400);
+}
+
+void tst_Supervisors::dockerStopNeverNeedsItsKill_data()
+{
+    QTest::addColumn<QStringList>("extra");
+    QTest::addColumn<int>("graceMs");
+    QTest::addColumn<int>("busy");
+    QTest::addColumn<int>("exitCode");
+    // Issue 12: the drain used to be exactly docker's 10 s, so a drain that used its budget was always killed.
+    QTest::newRow("a drain that uses its whole budget, default grace period")
+        << QStringList {QStringLiteral("--burst"), QStringLiteral("2"),         QStringLiteral("--workers"),
+                        QStringLiteral("2"),       QStringLiteral("--work-ms"), QStringLiteral("60000")}
+        << 10000 << 2 << 0;
+    // A request that ignores cancellation: the watchdog ends the stop (exit 70) before the grace period does.
+    QTest::newRow("a hung request") << QStringList {QStringLiteral("--grace-period"),  QStringLiteral("4s"),
+                                                    QStringLiteral("--simulate-hang"), QStringLiteral("1"),
+                                                    QStringLiteral("--burst"),         QStringLiteral("1"),
+                                                    QStringLiteral("--workers"),       QStringLiteral("1")}
+                                    << 4000 << 1 << 70;
+}
+
+void tst_Supervisors::dockerStopNeverNeedsItsKill()
+{
+    QFETCH(QStringList, extra);
+    QFETCH(int, graceMs);
+    QFETCH(int, busy);
+    QFETCH(int, exitCode);
+    QuiesceProcess q(args(extra));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    QVERIFY2(waitUntilBusy(q, busy), q.describe());
+
+    const bool killed = stopLikeDocker(q, std::chrono::milliseconds(graceMs));
+    QVERIFY2(!killed, q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), exitCode);
+    QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN phase=drain end outcome=timed-out")) >= 0, q.describe());
+}
+
+QTEST_GUILESS_MAIN(tst_Supervisors)
+#include "tst_supervisors.moc"
