@@ -13,6 +13,7 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QPointer>
 #include <QtCore/QProcess>
+#include <QtCore/QScopeGuard>
 
 #include <csignal>
 
@@ -88,12 +89,19 @@ Engine::Engine(const Options &options, QObject *parent)
     });
     registerPhases();
 
-    connect(m_coordinator.get(), &ShutdownCoordinator::shutdownStarted, this, [this] {
-        m_systemd->stopping();
-        Q_EMIT countersChanged();
-    });
-    connect(m_coordinator.get(), &ShutdownCoordinator::phaseStarted, this,
-            [this](const QString &name) { m_systemd->status(QStringLiteral("shutting down: %1").arg(name)); });
+    connect(m_coordinator.get(), &ShutdownCoordinator::shutdownStarted, this, [this] { Q_EMIT countersChanged(); });
+
+    // systemd: STOPPING=1, a STATUS= per phase saying what it does, and EXTEND_TIMEOUT_USEC covering the rest of
+    // the hard deadline plus the grace margin, so TimeoutStopSec= never cuts a stop that is within its budgets.
+    m_systemd->setExtendMargin(m_budgets.grace - m_budgets.hard);
+    m_systemd->setPhaseStatus(QStringLiteral("pre-stop"), QStringLiteral("running the --pre-stop command"));
+    m_systemd->setPhaseStatus(QStringLiteral("stop-intake"),
+                              QStringLiteral("intake closed, committing the last accepted requests"));
+    m_systemd->setPhaseStatus(QStringLiteral("drain"), QStringLiteral("waiting for the requests in flight"));
+    m_systemd->setPhaseStatus(QStringLiteral("cancel"), QStringLiteral("cancelling the requests still in flight"));
+    m_systemd->setPhaseStatus(QStringLiteral("save"), QStringLiteral("saving the state, requeueing unfinished work"));
+    m_systemd->setPhaseStatus(QStringLiteral("stop-threads"), QStringLiteral("stopping the worker threads"));
+    m_systemd->attach(m_coordinator.get());
 
     connect(m_source.get(), &RequestSource::generated, this, &Engine::onGenerated);
     connect(m_source.get(), &RequestSource::exhausted, this, &Engine::checkIdle);
@@ -293,19 +301,6 @@ void Engine::registerPhases()
         connect(m_pool.get(), &WorkerPool::drained, ctx, finish);
         connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, finish);
         m_pool->drain();
-        // Tell systemd we are making progress, so it does not kill us mid-drain.
-        auto *progress = new QTimer(ctx);
-        progress->setInterval(1s);
-        connect(progress, &QTimer::timeout, ctx, [this, ctx, progress, last = m_pool->doneCount()]() mutable {
-            if (ctx->isFinished()) {
-                progress->stop();
-                return;
-            }
-            if (m_pool->doneCount() != last)
-                m_systemd->extendTimeout(5s);
-            last = m_pool->doneCount();
-        });
-        progress->start();
     });
 
     m_coordinator->addPhase(QStringLiteral("cancel"), kCancelOrder, budget.cancel, [this](ShutdownPhaseContext *ctx) {
@@ -449,6 +444,9 @@ void Engine::checkIdle()
 
 void Engine::reloadConfig()
 {
+    // systemd: RELOADING=1 (with MONOTONIC_USEC) until READY=1, whatever the reload's outcome.
+    m_systemd->reloading();
+    const auto reloaded = qScopeGuard([this] { m_systemd->ready(); });
     if (m_options.configPath.isEmpty()) {
         emitLines({QStringLiteral("CONFIG SIGHUP ignored: no --config file to reload")});
         return;

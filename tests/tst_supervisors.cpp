@@ -1,6 +1,9 @@
-// End-to-end: one grace period rules the budgets, so the real binary always ends itself before a supervisor's
-// SIGKILL — driven like `docker stop` (SIGTERM, SIGKILL once the grace period passes) would drive it.
+// End-to-end: the real binary under supervisors. One grace period rules the budgets, so it always ends itself
+// before a supervisor's SIGKILL, driven like `docker stop` (SIGTERM, SIGKILL once the grace period passes) would
+// drive it; and it speaks sd_notify to a socket the test binds, stopped by a harness that enforces
+// TimeoutStopSec= the way systemd does.
 #include "quiesceprocess.h"
+#include "supervisorharness.h"
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QFile>
@@ -32,6 +35,10 @@ private Q_SLOTS:
     void reloadKeepsTheBudgetsFitting();
     void dockerStopNeverNeedsItsKill_data();
     void dockerStopNeverNeedsItsKill();
+    void notifiesSystemdAlongTheQuitPath_data();
+    void notifiesSystemdAlongTheQuitPath();
+    void notifiesSystemdAroundAReload();
+    void systemdDoesNotKillADrainWithinItsBudget();
 
 private:
     QStringList args(const QStringList &extra) const;
@@ -42,23 +49,6 @@ private:
 
     std::unique_ptr<QTemporaryDir> m_dir;
 };
-
-namespace {
-
-/* Stops \a process the way `docker stop -t GRACE` does: SIGTERM, and SIGKILL only once \a grace has passed.
-   Returns true if it had to send the SIGKILL. */
-bool stopLikeDocker(QuiesceProcess &process, std::chrono::milliseconds grace)
-{
-    if (!process.sendSignal(SIGTERM))
-        return false;
-    if (process.waitForExit(grace))
-        return false;
-    process.sendSignal(SIGKILL);
-    process.waitForExit();
-    return true;
-}
-
-} // namespace
 
 void tst_Supervisors::initTestCase()
 {
@@ -326,6 +316,136 @@ void tst_Supervisors::dockerStopNeverNeedsItsKill()
     QVERIFY2(!killed, q.describe());
     QVERIFY2(q.exitedNormally(), q.describe());
     QCOMPARE(q.exitCode(), exitCode);
+    QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN phase=drain end outcome=timed-out")) >= 0, q.describe());
+}
+
+void tst_Supervisors::notifiesSystemdAlongTheQuitPath_data()
+{
+    QTest::addColumn<int>("address");
+    QTest::newRow("path") << int(NotifySocket::Address::Path);
+    QTest::newRow("abstract") << int(NotifySocket::Address::Abstract);
+}
+
+void tst_Supervisors::notifiesSystemdAlongTheQuitPath()
+{
+    QFETCH(int, address);
+    NotifySocket socket {NotifySocket::Address(address)};
+    QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
+    NotifyRecorder recorder(socket);
+    QVERIFY(recorder.isValid());
+
+    // One request that outlives a short drain, so every phase runs and the cancel phase has work.
+    QuiesceProcess q(args({QStringLiteral("--grace-period"), QStringLiteral("10s"), QStringLiteral("--burst"),
+                           QStringLiteral("1"), QStringLiteral("--work-ms"), QStringLiteral("60000"),
+                           QStringLiteral("--drain-timeout"), QStringLiteral("300ms")}));
+    q.setEnvironmentValue(QStringLiteral("NOTIFY_SOCKET"), QString::fromLocal8Bit(socket.name()));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    const qsizetype ready = recorder.waitForKey("READY");
+    QVERIFY2(ready >= 0, QByteArray(q.describe() + recorder.describe()));
+
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
+    // The final STATUS is the last message, sent before the exit: wait for it in case the reader lags.
+    QVERIFY2(recorder.waitFor([](const QList<NotifyMessage> &list) {
+        return !list.isEmpty() && list.constLast().value("STATUS").startsWith("Stopped");
+    }),
+             QByteArray(q.describe() + recorder.describe()));
+    const QList<NotifyMessage> messages = recorder.messages();
+    const QByteArray all = q.describe() + recorder.describe();
+
+    // At STOPPING=1 the extension already covers the whole hard deadline (9 s with a 10 s grace period).
+    const qsizetype stopping = recorder.waitForKey("STOPPING", ready);
+    QVERIFY2(stopping > ready, all);
+    QVERIFY2(messages.at(stopping).value("EXTEND_TIMEOUT_USEC").toLongLong() >= 9000000, all);
+    QVERIFY2(messages.at(stopping).value("STATUS").startsWith("Stopping (sigterm)"), all);
+
+    // Each phase the process printed refreshes the extension, with a STATUS that names it and says what it does.
+    QStringList phases;
+    for (const QString &line : q.lines()) {
+        const auto match = QRegularExpression(QStringLiteral("^SHUTDOWN phase=(\\S+) begin")).match(line);
+        if (match.hasMatch())
+            phases << match.captured(1);
+    }
+    QVERIFY2(phases.size() >= 5, all); // stop-intake, drain, cancel, save, stop-threads
+    qsizetype at = stopping + 1;
+    for (const QString &phase : std::as_const(phases)) {
+        const QByteArray prefix = "Stopping (sigterm): " + phase.toUtf8() + " - ";
+        while (at < messages.size() && !messages.at(at).value("STATUS").startsWith(prefix))
+            ++at;
+        QVERIFY2(at < messages.size(), qPrintable(phase + QLatin1Char('\n') + QString::fromUtf8(all)));
+        QVERIFY2(messages.at(at).value("EXTEND_TIMEOUT_USEC").toLongLong() > 0, all);
+    }
+
+    // The last one is the report's summary, the same counts as the SHUTDOWN report line.
+    const QString report = q.waitForLine(QStringLiteral("SHUTDOWN report"));
+    QVERIFY2(!report.isEmpty(), all);
+    QCOMPARE(QString::fromUtf8(messages.constLast().value("STATUS")),
+             QStringLiteral("Stopped exit=0 mode=graceful: ") + report.mid(QStringLiteral("SHUTDOWN report ").size()));
+}
+
+void tst_Supervisors::notifiesSystemdAroundAReload()
+{
+    const QString config = m_dir->filePath(QStringLiteral("quiesce.ini"));
+    {
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+        file.write("rate=0\n");
+    }
+    NotifySocket socket;
+    QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
+    NotifyRecorder recorder(socket);
+    QVERIFY(recorder.isValid());
+
+    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"),
+                      m_dir->filePath(QStringLiteral("state.sqlite")), QStringLiteral("--config"), config});
+    q.setEnvironmentValue(QStringLiteral("NOTIFY_SOCKET"), QString::fromLocal8Bit(socket.name()));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    const qsizetype ready = recorder.waitForKey("READY");
+    QVERIFY2(ready >= 0, QByteArray(q.describe() + recorder.describe()));
+
+    {
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        file.write("rate=0\nworkers=3\n");
+    }
+    const qint64 before = monotonicMicroseconds();
+    QVERIFY(q.sendSignal(SIGHUP));
+    QVERIFY2(!q.waitForLine(QStringLiteral("CONFIG reloaded")).isEmpty(), q.describe());
+    const qsizetype reloading = recorder.waitForKey("RELOADING", ready + 1);
+    QVERIFY2(reloading > ready, QByteArray(q.describe() + recorder.describe()));
+    const qint64 stamp = recorder.messages().at(reloading).value("MONOTONIC_USEC").toLongLong();
+    QVERIFY2(stamp >= before && stamp <= monotonicMicroseconds(), recorder.describe());
+    QVERIFY2(recorder.waitForKey("READY", reloading + 1) > reloading, QByteArray(q.describe() + recorder.describe()));
+
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+}
+
+void tst_Supervisors::systemdDoesNotKillADrainWithinItsBudget()
+{
+    // Issue 12: TimeoutStopSec=2s, a 6 s drain, requests of 10 s. Nothing finishes during the drain, so nothing
+    // but the STOPPING=1 extension keeps systemd from killing a stop that is within its budget.
+    NotifySocket socket;
+    QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
+    NotifyRecorder recorder(socket);
+    QVERIFY(recorder.isValid());
+
+    QuiesceProcess q(args({QStringLiteral("--burst"), QStringLiteral("2"), QStringLiteral("--workers"),
+                           QStringLiteral("2"), QStringLiteral("--work-ms"), QStringLiteral("10000"),
+                           QStringLiteral("--drain-timeout"), QStringLiteral("6s"), QStringLiteral("--log-requests")}));
+    q.setEnvironmentValue(QStringLiteral("NOTIFY_SOCKET"), QString::fromLocal8Bit(socket.name()));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    QVERIFY2(recorder.waitForKey("READY") >= 0, QByteArray(q.describe() + recorder.describe()));
+    // Both requests are durable and in the workers' hands before the stop.
+    QVERIFY2(!q.waitForLine(QStringLiteral("accepted id=2")).isEmpty(), q.describe());
+
+    const bool killed = stopLikeSystemd(q, recorder, 2s);
+    QVERIFY2(!killed, QByteArray(q.describe() + recorder.describe()));
+    QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
     QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN phase=drain end outcome=timed-out")) >= 0, q.describe());
 }
 
