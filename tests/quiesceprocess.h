@@ -32,6 +32,8 @@ public:
     int count(const QString &prefix) const;
 
     bool sendSignal(int signo);
+    /*! Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; false on timeout or exit. */
+    bool waitUntilBusy(int busy, std::chrono::milliseconds timeout = std::chrono::seconds(20));
     bool waitForExit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
     bool exitedNormally() const;
     int exitCode() const;
