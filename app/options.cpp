@@ -22,7 +22,7 @@ namespace {
 const QString kExitCodes =
     QStringLiteral("Exit codes:\n"
                    "  0    orderly shutdown, state saved\n"
-                   "  64   bad command line or configuration value\n"
+                   "  64   bad command line or configuration value, or budgets that do not fit --grace-period\n"
                    "  65   state file corrupt, not a Quiesce state file, or created by a newer version\n"
                    "  70   hard deadline passed: the watchdog ended a shutdown that hung\n"
                    "  73   state file cannot be created or opened for writing\n"

@@ -33,6 +33,7 @@ private Q_SLOTS:
     void reloadKeepsTheBudgetsFitting();
     void dockerStopNeverNeedsItsKill_data();
     void dockerStopNeverNeedsItsKill();
+    void exampleUnitAndConfigAgree();
     void notifiesSystemdAlongTheQuitPath_data();
     void notifiesSystemdAlongTheQuitPath();
     void notifiesSystemdAroundAReload();
@@ -263,6 +264,58 @@ void tst_Supervisors::dockerStopNeverNeedsItsKill()
     QVERIFY2(q.exitedNormally(), q.describe());
     QCOMPARE(q.exitCode(), exitCode);
     QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN phase=drain end outcome=timed-out")) >= 0, q.describe());
+}
+
+void tst_Supervisors::exampleUnitAndConfigAgree()
+{
+    const QString sources = qEnvironmentVariable("QUIESCE_SOURCE_DIR");
+    if (sources.isEmpty())
+        QSKIP("QUIESCE_SOURCE_DIR is not set (run through ctest)");
+    QFile unitFile(sources + QStringLiteral("/resources/quiesce.service"));
+    QVERIFY(unitFile.open(QIODevice::ReadOnly));
+    const QString unit = QString::fromUtf8(unitFile.readAll());
+    auto setting = [&unit](const char *key) {
+        const auto m = QRegularExpression(QStringLiteral("^%1=(.*)$").arg(QLatin1StringView(key)),
+                                          QRegularExpression::MultilineOption)
+                           .match(unit);
+        return m.hasMatch() ? m.captured(1).trimmed() : QString();
+    };
+
+    // The unit reads its config file, reloads it for real, and gives the grace period that TimeoutStopSec= says.
+    const QString execStart = setting("ExecStart");
+    QVERIFY2(execStart.contains(QStringLiteral("--config ${CONFIGURATION_DIRECTORY}/quiesce.ini")), qPrintable(unit));
+    const auto grace = QRegularExpression(QStringLiteral("--grace-period (\\S+)")).match(execStart);
+    QVERIFY2(grace.hasMatch(), qPrintable(execStart));
+    QCOMPARE(setting("TimeoutStopSec"), grace.captured(1));
+    QCOMPARE(setting("ExecReload"), QStringLiteral("/bin/kill -HUP $MAINPID"));
+    const QStringList prevent = setting("RestartPreventExitStatus").split(QLatin1Char(' '));
+    for (const char *code : {"64", "65", "73"})
+        QVERIFY2(prevent.contains(QLatin1StringView(code)), qPrintable(setting("RestartPreventExitStatus")));
+
+    // The example INI documents every tunable key, and its values, commented ones included, fit together.
+    QFile iniFile(sources + QStringLiteral("/resources/quiesce.ini"));
+    QVERIFY(iniFile.open(QIODevice::ReadOnly));
+    QByteArray ini = iniFile.readAll();
+    for (const char *key :
+         {"rate", "work-ms", "workers", "queue-limit", "grace-period", "drain-timeout", "hard-timeout"})
+        QVERIFY2(QRegularExpression(QStringLiteral("^;?%1 = ").arg(QLatin1StringView(key)),
+                                    QRegularExpression::MultilineOption)
+                     .match(QString::fromUtf8(ini))
+                     .hasMatch(),
+                 key);
+    for (const char *key : {"workers", "queue-limit", "grace-period", "drain-timeout", "hard-timeout"})
+        ini.replace(QByteArray(QByteArray("\n;") + key + " = "), QByteArray(QByteArray("\n") + key + " = "));
+    writeConfig(ini);
+
+    QuiesceProcess q(args({QStringLiteral("--config"), configPath()}));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    QVERIFY2(q.indexOf(QStringLiteral("CONFIG budgets grace_ms=30000 hard_ms=27000 ")) >= 0, q.describe());
+    QVERIFY(q.sendSignal(SIGHUP));
+    QVERIFY2(q.waitForLine(QStringLiteral("CONFIG ")).startsWith(QStringLiteral("CONFIG reloaded ")), q.describe());
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QVERIFY2(q.stderrText().isEmpty(), q.describe());
 }
 
 void tst_Supervisors::notifiesSystemdAlongTheQuitPath_data()
