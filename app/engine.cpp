@@ -444,9 +444,15 @@ void Engine::checkIdle()
 
 void Engine::reloadConfig()
 {
-    // systemd: RELOADING=1 (with MONOTONIC_USEC) until READY=1, whatever the reload's outcome.
-    m_systemd->reloading();
-    const auto reloaded = qScopeGuard([this] { m_systemd->ready(); });
+    // systemd: RELOADING=1 (with MONOTONIC_USEC) until READY=1, whatever the reload's outcome; never while
+    // stopping, where READY=1 would say the opposite of STOPPING=1.
+    const bool announce = !m_coordinator->isShuttingDown();
+    if (announce)
+        m_systemd->reloading();
+    const auto reloaded = qScopeGuard([this, announce] {
+        if (announce)
+            m_systemd->ready();
+    });
     if (m_options.configPath.isEmpty()) {
         emitLines({QStringLiteral("CONFIG SIGHUP ignored: no --config file to reload")});
         return;
