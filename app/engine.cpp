@@ -13,6 +13,7 @@
 #include <QtCore/QJsonObject>
 #include <QtCore/QPointer>
 #include <QtCore/QProcess>
+#include <QtCore/QScopeGuard>
 
 #include <algorithm>
 #include <csignal>
@@ -37,11 +38,19 @@ constexpr int kCancelOrder = 300;
 constexpr int kSaveOrder = 400;
 constexpr int kStopThreadsOrder = 500;
 
-constexpr auto kPreStopBudget = 5s;    // a --pre-stop command (deregister from a load balancer, ...)
-constexpr auto kStopIntakeBudget = 2s; // the last accepts in the store's group commit (a few ms normally)
-constexpr auto kCancelBudget = 500ms;  // cooperative: one slice (<= 10 ms) per worker; a hung one never returns
-constexpr auto kSaveBudget = 10s;      // a transaction, a checkpoint and a close
+// The phases' budgets derive from the grace period (budgets.h); this one is inside stop-threads, past them all.
 constexpr auto kThreadJoinBudget = 2s; // workers are idle or hung by now
+
+Budgets budgetsOf(const Options &o)
+{
+    // The command line and every reload checked these already; a caller that did not gets the defaults.
+    Budgets budgets;
+    QString error;
+    QString notice;
+    if (!computeBudgets(o.tunables, !o.preStopCommand.isEmpty(), &budgets, &error, &notice))
+        computeBudgets(Tunables {}, !o.preStopCommand.isEmpty(), &budgets, &error, &notice);
+    return budgets;
+}
 
 SourceConfig sourceConfig(const Options &o)
 {
@@ -222,6 +231,7 @@ private:
 Engine::Engine(const Options &options, QObject *parent)
     : QObject(parent)
     , m_options(options)
+    , m_budgets(budgetsOf(options))
     , m_store(std::make_unique<StateStore>())
     , m_pool(std::make_unique<WorkerPool>())
     , m_source(std::make_unique<RequestSource>())
@@ -229,7 +239,7 @@ Engine::Engine(const Options &options, QObject *parent)
     , m_systemd(std::make_unique<SystemdNotifier>())
 {
     m_coordinator->setOutput([this](const QString &text) { emitLines({text}); });
-    m_coordinator->setHardTimeout(m_options.tunables.effectiveHardTimeout());
+    m_coordinator->setHardTimeout(m_budgets.hard);
     // Runs on the watchdog thread: only the pool's thread-safe snapshot, nothing of the main thread's state.
     m_coordinator->setDiagnostics([pool = m_pool.get()] {
         QStringList busy;
@@ -246,12 +256,19 @@ Engine::Engine(const Options &options, QObject *parent)
     });
     registerPhases();
 
-    connect(m_coordinator.get(), &ShutdownCoordinator::shutdownStarted, this, [this] {
-        m_systemd->stopping();
-        Q_EMIT countersChanged();
-    });
-    connect(m_coordinator.get(), &ShutdownCoordinator::phaseStarted, this,
-            [this](const QString &name) { m_systemd->status(QStringLiteral("shutting down: %1").arg(name)); });
+    connect(m_coordinator.get(), &ShutdownCoordinator::shutdownStarted, this, [this] { Q_EMIT countersChanged(); });
+
+    // systemd: STOPPING=1, a STATUS= per phase saying what it does, and EXTEND_TIMEOUT_USEC covering the rest of
+    // the hard deadline plus the grace margin, so TimeoutStopSec= never cuts a stop that is within its budgets.
+    m_systemd->setExtendMargin(m_budgets.grace - m_budgets.hard);
+    m_systemd->setPhaseStatus(QStringLiteral("pre-stop"), QStringLiteral("running the --pre-stop command"));
+    m_systemd->setPhaseStatus(QStringLiteral("stop-intake"),
+                              QStringLiteral("intake closed, committing the last accepted requests"));
+    m_systemd->setPhaseStatus(QStringLiteral("drain"), QStringLiteral("waiting for the requests in flight"));
+    m_systemd->setPhaseStatus(QStringLiteral("cancel"), QStringLiteral("cancelling the requests still in flight"));
+    m_systemd->setPhaseStatus(QStringLiteral("save"), QStringLiteral("saving the state, requeueing unfinished work"));
+    m_systemd->setPhaseStatus(QStringLiteral("stop-threads"), QStringLiteral("stopping the worker threads"));
+    m_systemd->attach(m_coordinator.get());
 
     connect(m_source.get(), &RequestSource::generated, this, &Engine::onGenerated);
     connect(m_source.get(), &RequestSource::exhausted, this, &Engine::checkIdle);
@@ -360,9 +377,10 @@ void Engine::start()
 
     // Startup is complete: a stop request that arrived during it (sticky) runs from here on, never earlier.
     m_coordinator->setReady();
-    emitLines({QStringLiteral("READY pid=%1").arg(::getpid())});
+    emitLines({QStringLiteral("CONFIG budgets %1").arg(m_budgets.describe()),
+               QStringLiteral("READY pid=%1").arg(::getpid())});
     m_systemd->ready();
-    m_systemd->status(QStringLiteral("running"));
+    m_systemd->status(QStringLiteral("Running: accepting requests"));
     QMetaObject::invokeMethod(this, &Engine::checkIdle, Qt::QueuedConnection);
 }
 
@@ -419,12 +437,14 @@ void Engine::onSignal(const SignalEvent &event)
 
 void Engine::registerPhases()
 {
+    // From the grace period (budgets.h); a reload changes them with setPhaseBudget(), see applyTunables().
+    const Budgets &budget = m_budgets;
     if (!m_options.preStopCommand.isEmpty()) {
         // Like Kubernetes' preStop hook: runs before intake stops. The child gets a clean signal state (no
         // inherited blocked mask or ignored SIGPIPE, no bridge sockets) and its own process group, which is ended
         // and reaped as a whole (PreStopRun).
         m_coordinator->addPhase(
-            QStringLiteral("pre-stop"), kPreStopOrder, kPreStopBudget, [this](ShutdownPhaseContext *ctx) {
+            QStringLiteral("pre-stop"), kPreStopOrder, budget.preStop, [this](ShutdownPhaseContext *ctx) {
                 auto *run = new PreStopRun(ctx, [this](const QString &text) { emitLines({text}); });
                 QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
                 env.insert(QStringLiteral("QUIESCE_PID"), QString::number(::getpid()));
@@ -442,7 +462,7 @@ void Engine::registerPhases()
     }
 
     m_coordinator->addPhase(
-        QStringLiteral("stop-intake"), kStopIntakeOrder, kStopIntakeBudget, [this](ShutdownPhaseContext *ctx) {
+        QStringLiteral("stop-intake"), kStopIntakeOrder, budget.stopIntake, [this](ShutdownPhaseContext *ctx) {
             m_intakeOpen = false;
             m_source->stop();
             m_pool->stopIntake();
@@ -468,35 +488,21 @@ void Engine::registerPhases()
             m_intakeSealed = true;
     });
 
-    m_coordinator->addPhase(
-        QStringLiteral("drain"), kDrainOrder, m_options.tunables.drainTimeout, [this](ShutdownPhaseContext *ctx) {
-            auto finish = [this, ctx] {
-                ctx->setCount(QStringLiteral("in_flight_after_drain"), m_pool->inFlightCount());
-                ctx->complete();
-            };
-            if (m_pool->inFlightCount() == 0 || ctx->mode() != ShutdownMode::Graceful) {
-                finish();
-                return;
-            }
-            connect(m_pool.get(), &WorkerPool::drained, ctx, finish);
-            connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, finish);
-            m_pool->drain();
-            // Tell systemd we are making progress, so it does not kill us mid-drain.
-            auto *progress = new QTimer(ctx);
-            progress->setInterval(1s);
-            connect(progress, &QTimer::timeout, ctx, [this, ctx, progress, last = m_pool->doneCount()]() mutable {
-                if (ctx->isFinished()) {
-                    progress->stop();
-                    return;
-                }
-                if (m_pool->doneCount() != last)
-                    m_systemd->extendTimeout(5s);
-                last = m_pool->doneCount();
-            });
-            progress->start();
-        });
+    m_coordinator->addPhase(QStringLiteral("drain"), kDrainOrder, budget.drain, [this](ShutdownPhaseContext *ctx) {
+        auto finish = [this, ctx] {
+            ctx->setCount(QStringLiteral("in_flight_after_drain"), m_pool->inFlightCount());
+            ctx->complete();
+        };
+        if (m_pool->inFlightCount() == 0 || ctx->mode() != ShutdownMode::Graceful) {
+            finish();
+            return;
+        }
+        connect(m_pool.get(), &WorkerPool::drained, ctx, finish);
+        connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, finish);
+        m_pool->drain();
+    });
 
-    m_coordinator->addPhase(QStringLiteral("cancel"), kCancelOrder, kCancelBudget, [this](ShutdownPhaseContext *ctx) {
+    m_coordinator->addPhase(QStringLiteral("cancel"), kCancelOrder, budget.cancel, [this](ShutdownPhaseContext *ctx) {
         auto finishIfDone = [this, ctx] {
             ctx->setCount(QStringLiteral("cancelled"), qint64(m_returnedIds.size()));
             if (m_pool->inFlightCount() == 0)
@@ -511,7 +517,7 @@ void Engine::registerPhases()
         m_pool->cancel();
     });
 
-    m_coordinator->addPhase(QStringLiteral("save"), kSaveOrder, kSaveBudget, [this](ShutdownPhaseContext *ctx) {
+    m_coordinator->addPhase(QStringLiteral("save"), kSaveOrder, budget.save, [this](ShutdownPhaseContext *ctx) {
         // Requeue what was cancelled and what is still stuck in a worker: both are unfinished and stay pending.
         QList<quint64> requeue = m_returnedIds;
         const auto workers = m_pool->snapshot();
@@ -549,8 +555,7 @@ void Engine::registerPhases()
     // while running and never terminated, so the process must not leave exec() while one runs. The watchdog
     // ends such a process with exit code 70 at the hard deadline.
     m_coordinator->addPhase(
-        QStringLiteral("stop-threads"), kStopThreadsOrder, m_options.tunables.effectiveHardTimeout() + 60s,
-        [this](ShutdownPhaseContext *ctx) {
+        QStringLiteral("stop-threads"), kStopThreadsOrder, m_budgets.hard + 60s, [this](ShutdownPhaseContext *ctx) {
             connect(m_pool.get(), &WorkerPool::stopped, ctx, [this, ctx](const StopReport &report) {
                 if (report.allStopped) {
                     m_throughputTimer.stop();
@@ -663,20 +668,38 @@ void Engine::checkIdle()
 
 void Engine::reloadConfig()
 {
+    // systemd: RELOADING=1 (with MONOTONIC_USEC) until READY=1, whatever the reload's outcome; never while
+    // stopping, where READY=1 would say the opposite of STOPPING=1.
+    const bool announce = !m_coordinator->isShuttingDown();
+    if (announce)
+        m_systemd->reloading();
+    const auto reloaded = qScopeGuard([this, announce] {
+        if (announce)
+            m_systemd->ready();
+    });
     if (m_options.configPath.isEmpty()) {
         emitLines({QStringLiteral("CONFIG SIGHUP ignored: no --config file to reload")});
         return;
     }
     // Recomputed from scratch (defaults, the file, the command line), never read over the values in force: the
     // command line keeps winning, and a key removed from the file goes back to its default.
+    // The budgets must fit the grace period as at start (resolveTunables() checks them): one refusal wording for
+    // every reason, the current settings kept.
     Tunables next;
     QString error;
-    if (!resolveTunables(m_options, &next, &error)) {
+    QString notice;
+    if (!resolveTunables(m_options, &next, &error, &notice)) {
         emitLines({QStringLiteral("CONFIG reload failed, keeping the current settings: %1").arg(error)});
         return;
     }
-    const QString changes = describeChanges(m_options.tunables, next);
+    QString changes = describeChanges(m_options.tunables, next);
+    const Budgets before = m_budgets;
     applyTunables(next);
+    if (m_budgets != before)
+        changes +=
+            (changes.isEmpty() ? QString() : QStringLiteral("; ")) + QStringLiteral("budgets ") + m_budgets.describe();
+    if (!notice.isEmpty())
+        changes += QStringLiteral("; ") + notice;
     QString text = QStringLiteral("CONFIG reloaded %1: %2")
                        .arg(m_options.configPath, changes.isEmpty() ? QStringLiteral("no changes") : changes);
     if (!m_options.explicitTunables.isEmpty())
@@ -696,9 +719,24 @@ void Engine::applyTunables(const Tunables &tunables)
     if (tunables.workers > 0 && tunables.workers != m_pool->workerCount() && !m_coordinator->isShuttingDown())
         m_pool->setWorkerCount(tunables.workers);
     m_pool->setQueueLimit(tunables.queueLimit);
-    m_coordinator->setPhaseBudget(QStringLiteral("drain"), tunables.drainTimeout);
-    m_coordinator->setHardTimeout(tunables.effectiveHardTimeout());
+    const Budgets budgets = budgetsOf(m_options);
+    if (budgets != m_budgets) {
+        m_budgets = budgets;
+        m_coordinator->setPhaseBudget(QStringLiteral("pre-stop"), budgets.preStop);
+        m_coordinator->setPhaseBudget(QStringLiteral("stop-intake"), budgets.stopIntake);
+        m_coordinator->setPhaseBudget(QStringLiteral("drain"), budgets.drain);
+        m_coordinator->setPhaseBudget(QStringLiteral("cancel"), budgets.cancel);
+        m_coordinator->setPhaseBudget(QStringLiteral("save"), budgets.save);
+        m_coordinator->setPhaseBudget(QStringLiteral("stop-threads"), budgets.hard + 60s);
+        m_coordinator->setHardTimeout(budgets.hard);
+        m_systemd->setExtendMargin(budgets.grace - budgets.hard);
+    }
     Q_EMIT countersChanged();
+}
+
+Budgets Engine::budgets() const
+{
+    return m_budgets;
 }
 
 void Engine::setPaused(bool paused)

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "budgets.h"
 #include "options.h"
 #include "request.h"
 #include "shutdowncoordinator.h"
@@ -68,6 +69,9 @@ public:
     RequestSource *source() const;
     EngineCounters counters() const;
     Tunables tunables() const;
+    /*! The quit path's budgets now in force, derived from the grace period (budgets.h). */
+    Budgets budgets() const;
+    /*! Applies \a tunables; their budgets must fit (computeBudgets(), as the command line and reload check). */
     void applyTunables(const Tunables &tunables);
     void setPaused(bool paused);
     void submitBurst(int count);
@@ -98,6 +102,7 @@ private:
     void emitLines(const QStringList &lines);
 
     Options m_options;
+    Budgets m_budgets;
     std::unique_ptr<StateStore> m_store;
     std::unique_ptr<WorkerPool> m_pool;
     std::unique_ptr<RequestSource> m_source;

@@ -148,6 +148,8 @@ int main(int argc, char **argv)
         return parsed.exitCode;
     }
     Options options = *parsed.options;
+    if (!parsed.notice.isEmpty())
+        writeStderrLine(parsed.notice);
     if (options.command == Options::Command::Inspect) {
         releaseSignals(signalBridge);
         return runInspect(options);

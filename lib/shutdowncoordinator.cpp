@@ -80,6 +80,14 @@ QString phaseOutcomeName(PhaseOutcome outcome)
     return QStringLiteral("ok");
 }
 
+QString ShutdownReport::summary() const
+{
+    QStringList parts;
+    for (auto it = counts.cbegin(); it != counts.cend(); ++it)
+        parts << QStringLiteral("%1=%2").arg(it.key()).arg(it.value());
+    return parts.join(QLatin1Char(' '));
+}
+
 QJsonObject ShutdownReport::toJson() const
 {
     QJsonArray phaseArray;
@@ -580,10 +588,8 @@ void ShutdownCoordinator::finishShutdown()
         m_watchdog->setPhase(QStringLiteral("finish")); // a slot of finished() that hangs is named as such
     const int code = m_report.exitCode;
 
-    QString line = QStringLiteral("SHUTDOWN report");
-    for (auto it = m_report.counts.cbegin(); it != m_report.counts.cend(); ++it)
-        line += QStringLiteral(" %1=%2").arg(it.key()).arg(it.value());
-    emitLine(line);
+    const QString summary = m_report.summary();
+    emitLine(summary.isEmpty() ? QStringLiteral("SHUTDOWN report") : QStringLiteral("SHUTDOWN report ") + summary);
     emitLine(QStringLiteral("SHUTDOWN done exit=%1").arg(code));
     Q_EMIT finished(code, m_report);
 

@@ -77,6 +77,9 @@ struct ShutdownReport
     QJsonObject toJson() const;
     /*! The inverse of toJson(); unknown or missing fields keep their defaults. */
     static ShutdownReport fromJson(const QJsonObject &json);
+    /*! The counts on one line, "accepted=3 cancelled=0 ..." (key order): what the SHUTDOWN report line and
+        systemd's final STATUS= show. Empty when no count was set. */
+    QString summary() const;
 };
 
 class ShutdownCoordinator;

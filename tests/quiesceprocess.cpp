@@ -153,6 +153,23 @@ bool QuiesceProcess::sendSignalFromNewProcess(int signo)
     return reaped == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
+bool QuiesceProcess::waitUntilBusy(int busy, std::chrono::milliseconds timeout)
+{
+    const QString want = QStringLiteral(" busy=%1 ").arg(busy);
+    QDeadlineTimer deadline(timeout);
+    while (!deadline.hasExpired()) {
+        if (!sendSignal(SIGUSR1))
+            return false;
+        const QString status = waitForLine(QStringLiteral("STATUS "),
+                                           std::chrono::milliseconds(qMax<qint64>(1, deadline.remainingTime())));
+        if (status.isEmpty())
+            return false;
+        if (status.contains(want))
+            return true;
+    }
+    return false;
+}
+
 bool QuiesceProcess::waitForExit(std::chrono::milliseconds timeout)
 {
     QDeadlineTimer deadline(timeout);

@@ -36,6 +36,8 @@ public:
         operator. Repeats from one sender within UnixSignalNotifier::kDuplicateWindow are one request, so a test
         that means a second, distinct request (escalation) sends it this way. */
     bool sendSignalFromNewProcess(int signo);
+    /*! Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; false on timeout or exit. */
+    bool waitUntilBusy(int busy, std::chrono::milliseconds timeout = std::chrono::seconds(20));
     bool waitForExit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
     bool exitedNormally() const;
     int exitCode() const;

@@ -262,21 +262,10 @@ inline qint64 field(const QString &line, const QString &key)
     return m.hasMatch() ? m.captured(1).toLongLong() : -1;
 }
 
-/*! Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; bounded. */
+/*! Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; bounded (generously: the machine is loaded). */
 inline bool waitUntilBusy(QuiesceProcess &q, int busy)
 {
-    const QString want = QStringLiteral(" busy=%1 ").arg(busy);
-    QDeadlineTimer deadline(30s);
-    while (!deadline.hasExpired()) {
-        if (!q.sendSignal(SIGUSR1))
-            return false;
-        const QString status = q.waitForLine(QStringLiteral("STATUS "), 10s);
-        if (status.isEmpty())
-            return false;
-        if (status.contains(want))
-            return true;
-    }
-    return false;
+    return q.waitUntilBusy(busy, 30s);
 }
 
 /*! The lines after the first one starting with \a marker that start with \a prefix (empty when none). */
