@@ -695,11 +695,11 @@ void Engine::reloadConfig()
     QString changes = describeChanges(m_options.tunables, next);
     const Budgets before = m_budgets;
     applyTunables(next);
-    if (m_budgets != before)
-        changes +=
-            (changes.isEmpty() ? QString() : QStringLiteral("; ")) + QStringLiteral("budgets ") + m_budgets.describe();
-    if (!notice.isEmpty())
-        changes += QStringLiteral("; ") + notice;
+    // The widened grace period is news only when the budgets moved (at start it went to stderr already).
+    if (m_budgets != before) {
+        changes += (changes.isEmpty() ? QString() : QStringLiteral("; ")) + QStringLiteral("budgets ")
+            + m_budgets.describe() + (notice.isEmpty() ? QString() : QStringLiteral("; ") + notice);
+    }
     QString text = QStringLiteral("CONFIG reloaded %1: %2")
                        .arg(m_options.configPath, changes.isEmpty() ? QStringLiteral("no changes") : changes);
     if (!m_options.explicitTunables.isEmpty())

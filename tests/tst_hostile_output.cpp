@@ -209,7 +209,7 @@ void tst_HostileOutput::stalledStdoutStillStopsInOrder()
     QVERIFY2(all.endsWith('\n'), all.right(300).constData()); // no torn line at the end
     // Every line is whole: a request line or a lifecycle line, never a fragment.
     static const QRegularExpression whole(
-        QStringLiteral("^((accepted|done|shed) id=\\d+|(READY|SHUTDOWN|OUTPUT|STATE|RECOVERY|INTAKE) .+)$"));
+        QStringLiteral("^((accepted|done|shed) id=\\d+|(READY|SHUTDOWN|OUTPUT|STATE|RECOVERY|INTAKE|CONFIG) .+)$"));
     for (const QByteArray &l : lines)
         QVERIFY2(whole.match(QString::fromUtf8(l)).hasMatch(), l.constData());
 
