@@ -24,10 +24,11 @@ enum class Durability {
 /*! Why open() (or the save phase) failed. exitCode() maps each to a sysexits(3) code. */
 enum class StoreError {
     None,
-    Corrupt,     //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
-    NewerSchema, //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
-    CannotOpen,  //!< path is a directory, not writable, read-only, in use by another process (73, EX_CANTCREAT)
-    WriteFailed, //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
+    Corrupt,        //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
+    NewerSchema,    //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
+    CannotOpen,     //!< path is a directory, not writable, read-only, in use by another process (73, EX_CANTCREAT)
+    WriteFailed,    //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
+    SystemResource, //!< the store thread could not be started (71, EX_OSERR); the file was not touched
 };
 
 /*! Where the journal lives and how it commits. */

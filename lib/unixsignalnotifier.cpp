@@ -1,5 +1,7 @@
 #include "unixsignalnotifier.h"
 
+#include "resourcelimits.h"
+
 #include <QtCore/QAbstractEventDispatcher>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QHash>
@@ -334,7 +336,11 @@ void UnixSignalNotifier::resetSignalStateInChild() noexcept
 
 void UnixSignalNotifier::prepareChildProcess(QProcess &process)
 {
-    process.setChildProcessModifier(&UnixSignalNotifier::resetSignalStateInChild);
+    // Both async-signal-safe: they run between fork() and exec().
+    process.setChildProcessModifier([] {
+        resetSignalStateInChild();
+        ResourceLimits::restoreDescriptorLimitInChild();
+    });
 }
 
 QString UnixSignalNotifier::signalName(int signo)

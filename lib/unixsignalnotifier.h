@@ -72,7 +72,8 @@ public:
         ignored SIGPIPE or a blocked mask from us. The bridge's sockets are close-on-exec already. */
     static void resetSignalStateInChild() noexcept;
 
-    /*! Makes \a process start its child with a clean signal state (see resetSignalStateInChild()). */
+    /*! Makes \a process start its child with a clean signal state (see resetSignalStateInChild()) and the
+        descriptor limit the process was started with (ResourceLimits::restoreDescriptorLimitInChild()). */
     static void prepareChildProcess(QProcess &process);
 
     /*! The lowercase name of \a signo ("sigterm"), or "signal<N>". */
