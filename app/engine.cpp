@@ -2,6 +2,7 @@
 
 #include "exitcodes.h"
 #include "requestsource.h"
+#include "resourcelimits.h"
 #include "statestore.h"
 #include "systemdnotifier.h"
 #include "unixsignalnotifier.h"
@@ -14,6 +15,7 @@
 #include <QtCore/QPointer>
 #include <QtCore/QProcess>
 
+#include <algorithm>
 #include <csignal>
 
 #include <unistd.h>
@@ -116,8 +118,54 @@ Engine::Engine(const Options &options, QObject *parent)
 
 Engine::~Engine() = default;
 
+int Engine::descriptorsNeeded(int workers, bool window)
+{
+    // Measured (/proc/self/fd at READY, and the lowest `ulimit -n` that still runs headless: 8 + workers of our
+    // own once started, more while opening) and counted part by part, so that no thread start and no open can
+    // meet EMFILE where Qt or GLib abort (GLib's "Creating pipes for GWakeup", Qt's "Can not continue without a
+    // thread pipe"):
+    //   2  the signal bridge's socketpair
+    //   2  the event dispatcher's wake-up descriptor of the main thread and of the store thread (one eventfd each,
+    //      GLib's GWakeup or, with QT_NO_GLIB, Qt's QThreadPipe)
+    //   4  the journal: SQLite's database, -wal and -shm descriptors, and the lock file
+    //   5  while opening: the validation connection (database, -wal), the directory SQLite syncs, the plugin
+    //      directory scan and the QSQLITE plugin being loaded
+    //   2  spare for the output writer thread's wake-up
+    //   4  --pre-stop's child at shutdown: its process descriptor and pipes
+    //   1  per worker thread: its event dispatcher's wake-up eventfd (the watchdog thread has no event loop)
+    //  48  with a window: the display connection, fonts, input method, D-Bus, icon themes (a guess with room)
+    // plus whatever was open when main() began (stdin, stdout, stderr and anything inherited).
+    constexpr int kFixed = 2 + 2 + 4 + 5 + 2 + 4;
+    constexpr int kPerWorker = 1;
+    constexpr int kWindow = 48;
+    return ResourceLimits::descriptorsOpenAtStart() + kFixed + kPerWorker * std::max(1, workers)
+        + (window ? kWindow : 0);
+}
+
+bool Engine::startThreads(QString *error, int *exitCode)
+{
+    if (m_threadsStarted)
+        return true;
+    // Every thread the process needs, before the journal is touched: a thread that cannot be created (a pids
+    // cgroup, RLIMIT_NPROC, address space) is one line and exit 71 with the file untouched, never a hang or an
+    // abort later. The watchdog is parked here, so the shutdown itself creates no thread.
+    *exitCode = ExitCode::OsError;
+    if (!m_coordinator->prepareWatchdog(error))
+        return false;
+    m_pool->setQueueLimit(m_options.tunables.queueLimit);
+    if (!m_pool->start(m_options.tunables.workers)) {
+        *error = m_pool->errorString();
+        return false;
+    }
+    m_threadsStarted = true;
+    *exitCode = ExitCode::Ok;
+    return true;
+}
+
 bool Engine::open(QString *error, int *exitCode)
 {
+    if (!startThreads(error, exitCode))
+        return false;
     StoreOptions so;
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
@@ -153,9 +201,7 @@ void Engine::start()
                        .arg(recovery.previousPid)
                        .arg(recovery.recovered)});
 
-    m_pool->setQueueLimit(m_options.tunables.queueLimit);
-    m_pool->start(m_options.tunables.workers);
-    m_counters.workers = m_pool->workerCount();
+    m_counters.workers = m_pool->workerCount(); // started by open(), before the journal
 
     // Pending work from earlier runs goes first, before any new arrival.
     const QList<Request> pending = m_store->pendingRequests();
@@ -449,8 +495,10 @@ void Engine::reloadConfig()
         emitLines({QStringLiteral("CONFIG reload failed, keeping the current settings: %1").arg(error)});
         return;
     }
-    const QString changes = describeChanges(m_options.tunables, next);
+    const Tunables before = m_options.tunables;
     applyTunables(next);
+    // After applying: a refused worker count is not reported as a change.
+    const QString changes = describeChanges(before, m_options.tunables);
     emitLines({QStringLiteral("CONFIG reloaded %1: %2")
                    .arg(m_options.configPath, changes.isEmpty() ? QStringLiteral("no changes") : changes)});
 }
@@ -463,8 +511,28 @@ void Engine::applyTunables(const Tunables &tunables)
     config.workMinMs = tunables.workMinMs;
     config.workMaxMs = tunables.workMaxMs;
     m_source->setConfig(config);
-    if (tunables.workers > 0 && tunables.workers != m_pool->workerCount() && !m_coordinator->isShuttingDown())
-        m_pool->setWorkerCount(tunables.workers);
+    const int current = m_pool->workerCount();
+    if (tunables.workers > 0 && tunables.workers != current && !m_coordinator->isShuttingDown()) {
+        // A reload never stops a running service: more workers than the descriptor limit carries, or threads the
+        // system refuses, leave the count where it is (or where the threads that did start brought it).
+        const int needed = descriptorsNeeded(tunables.workers, !m_options.headless);
+        const quint64 limit = ResourceLimits::descriptorLimit();
+        if (tunables.workers > current && quint64(needed) > limit) {
+            emitLines({QStringLiteral("CONFIG workers %1 -> %2 refused, keeping %1: %2 workers need about %3 "
+                                      "descriptors, the limit is %4 (ulimit -n)")
+                           .arg(current)
+                           .arg(tunables.workers)
+                           .arg(needed)
+                           .arg(limit)});
+        } else if (!m_pool->setWorkerCount(tunables.workers)) {
+            emitLines({QStringLiteral("CONFIG workers %1 -> %2 refused, running %3: %4")
+                           .arg(current)
+                           .arg(tunables.workers)
+                           .arg(m_pool->workerCount())
+                           .arg(m_pool->errorString())});
+        }
+        m_options.tunables.workers = m_pool->workerCount();
+    }
     m_pool->setQueueLimit(tunables.queueLimit);
     m_coordinator->setPhaseBudget(QStringLiteral("drain"), tunables.drainTimeout);
     m_coordinator->setHardTimeout(tunables.effectiveHardTimeout());

@@ -3,6 +3,7 @@
 #include "lineoutput.h"
 #include "mainwindow.h"
 #include "options.h"
+#include "resourcelimits.h"
 #include "statestore.h"
 #include "unixsignalnotifier.h"
 
@@ -34,23 +35,47 @@ int runInspect(const Options &options)
     return ExitCode::Ok;
 }
 
+// One line and exit 71 when the descriptor limit cannot carry \a workers: checked before anything is opened, so
+// that no open() or thread start meets EMFILE where Qt or GLib abort (exit 133) instead of failing.
+bool descriptorsFit(int workers, bool window, const QString &who)
+{
+    const int needed = Engine::descriptorsNeeded(workers, window);
+    const quint64 limit = ResourceLimits::descriptorLimit();
+    if (quint64(needed) <= limit)
+        return true;
+    writeStderrLine(
+        QStringLiteral("%1 needs about %2 descriptors, the limit is %3 (ulimit -n)").arg(who).arg(needed).arg(limit));
+    return false;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     // Order matters here. First, before anything can be slow or fail: stdout may be a pipe whose reader is gone,
-    // which must cost a line, not the process; and the signal bridge goes in before QCoreApplication exists, so a
-    // SIGTERM during startup is queued and handled once the event loop runs (never fatal, never lost).
+    // which must cost a line, not the process; a file that outgrows `ulimit -f` must fail the write with EFBIG
+    // (the store retries, the save reports 74) instead of killing us with SIGXFSZ; and the signal bridge goes in
+    // before QCoreApplication exists, so a SIGTERM during startup is queued and handled once the event loop runs
+    // (never fatal, never lost). Children get both dispositions back (UnixSignalNotifier::prepareChildProcess).
     struct sigaction ignore;
     std::memset(&ignore, 0, sizeof ignore);
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
-    if (::sigaction(SIGPIPE, &ignore, nullptr) == -1)
-        writeStderrLine(QStringLiteral("cannot ignore SIGPIPE: %1").arg(QString::fromLocal8Bit(std::strerror(errno))));
+    for (const int signo : {SIGPIPE, SIGXFSZ}) {
+        if (::sigaction(signo, &ignore, nullptr) == -1)
+            writeStderrLine(QStringLiteral("cannot ignore %1: %2")
+                                .arg(UnixSignalNotifier::signalName(signo).toUpper(),
+                                     QString::fromLocal8Bit(std::strerror(errno))));
+    }
+    // The soft descriptor limit goes up to the hard one before anything opens a descriptor (children get the
+    // original back); what is open now (inherited) counts against it.
+    QString limitError;
+    if (!ResourceLimits::raiseDescriptorLimit(&limitError))
+        writeStderrLine(QStringLiteral("cannot raise the descriptor limit: %1").arg(limitError));
     UnixSignalNotifier signalBridge;
     if (!signalBridge.watch({SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2})) {
         writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
-        return ExitCode::HardDeadline;
+        return ExitCode::OsError;
     }
 
     QCoreApplication::setApplicationName(QStringLiteral("quiesce"));
@@ -61,6 +86,10 @@ int main(int argc, char **argv)
     // need a display at all.
     bool noDisplay = false;
     const bool headless = wantsHeadless(argc, argv, &noDisplay);
+    // The application object alone takes descriptors (its event dispatcher, a display): refuse a limit too low
+    // even for one worker before it exists. The worker count is checked once the command line is parsed.
+    if (!descriptorsFit(1, !headless, QStringLiteral("quiesce")))
+        return ExitCode::OsError;
     std::unique_ptr<QCoreApplication> app =
         headless ? std::make_unique<QCoreApplication>(argc, argv) : std::make_unique<QApplication>(argc, argv);
 
@@ -75,6 +104,9 @@ int main(int argc, char **argv)
     const Options &options = *parsed.options;
     if (options.command == Options::Command::Inspect)
         return runInspect(options);
+    if (!descriptorsFit(options.tunables.workers, !headless,
+                        QStringLiteral("--workers %1").arg(options.tunables.workers)))
+        return ExitCode::OsError;
     if (headless && noDisplay && !options.headless)
         writeStderrLine(QStringLiteral("no display found (DISPLAY, WAYLAND_DISPLAY); running headless"));
 
