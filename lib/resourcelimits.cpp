@@ -1,14 +1,17 @@
 #include "resourcelimits.h"
 
-#include <QtCore/QDir>
 #include <QtCore/QMutex>
 #include <QtCore/QThread>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/resource.h>
 
 namespace Quiesce {
@@ -32,16 +35,25 @@ QString errnoText(const char *what, int error)
 // returns the lowest free number and fails with EMFILE once none below the limit is free).
 int openDescriptorsBelow(rlim_t limit)
 {
-    const QStringList fds = QDir(QStringLiteral("/proc/self/fd")).entryList(QDir::System | QDir::NoDotAndDotDot);
     int count = 0;
-    for (const QString &name : fds) {
-        bool ok = false;
-        const qulonglong fd = name.toULongLong(&ok);
-        if (ok && fd < limit)
+    if (DIR *dir = ::opendir("/proc/self/fd")) {
+        const int own = ::dirfd(dir); // the listing's own descriptor is closed again below
+        while (const dirent *entry = ::readdir(dir)) {
+            char *end = nullptr;
+            const unsigned long fd = std::strtoul(entry->d_name, &end, 10);
+            if (end != entry->d_name && *end == '\0' && fd < limit && int(fd) != own)
+                ++count;
+        }
+        ::closedir(dir);
+        return count;
+    }
+    // No /proc: ask every descriptor number up to a sane bound.
+    const rlim_t bound = std::min<rlim_t>(limit, 65536);
+    for (rlim_t fd = 0; fd < bound; ++fd) {
+        if (::fcntl(int(fd), F_GETFD) != -1)
             ++count;
     }
-    // The directory listing itself had one open while it ran; it is closed again now.
-    return count > 0 ? count - 1 : 0;
+    return count;
 }
 
 // QThread::start() reports a failed pthread_create() only with this warning (Qt 6.4, qthread_unix.cpp); the
