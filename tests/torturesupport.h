@@ -28,6 +28,30 @@ namespace Torture {
 
 using namespace std::chrono_literals;
 
+/*! Writes \a bytes to \a path (created or truncated); false on any error. */
+inline bool writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
+}
+
+/*! The shared library of the sanitizer runtime this (instrumented) test was loaded with, or empty. The binary
+    under test is built with the same flags, and ASan insists on coming first in the library list: a preloaded shim
+    must come after it. */
+inline QString asanRuntime()
+{
+    QFile maps(QStringLiteral("/proc/self/maps"));
+    if (!maps.open(QIODevice::ReadOnly))
+        return {};
+    const QList<QByteArray> lines = maps.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        const qsizetype slash = line.indexOf('/');
+        if (slash >= 0 && line.contains("/libasan.so"))
+            return QString::fromLocal8Bit(line.mid(slash).trimmed());
+    }
+    return {};
+}
+
 /*! QUIESCE_TEST_LONG=1 (scripts/quiesce test --long) runs many more iterations of every loop. */
 inline bool longMode()
 {

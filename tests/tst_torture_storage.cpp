@@ -26,12 +26,6 @@ using namespace Torture;
 
 namespace {
 
-bool writeFile(const QString &path, const QByteArray &bytes)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
 QByteArray readFile(const QString &path)
 {
     QFile f(path);
@@ -62,23 +56,6 @@ bool makeSqlite(const QString &path, const QStringList &statements, QString *err
     }
     QSqlDatabase::removeDatabase(name);
     return ok;
-}
-
-// The shared library of the sanitizer runtime this (instrumented) test was loaded with, or empty. The binary under
-// test is built with the same flags, and ASan insists on coming first in the library list: a preloaded shim must
-// come after it.
-QString asanRuntime()
-{
-    QFile maps(QStringLiteral("/proc/self/maps"));
-    if (!maps.open(QIODevice::ReadOnly))
-        return {};
-    const QList<QByteArray> lines = maps.readAll().split('\n');
-    for (const QByteArray &line : lines) {
-        const qsizetype slash = line.indexOf('/');
-        if (slash >= 0 && line.contains("/libasan.so"))
-            return QString::fromLocal8Bit(line.mid(slash).trimmed());
-    }
-    return {};
 }
 
 QStringList sideFiles(const QString &path)
