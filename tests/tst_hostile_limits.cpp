@@ -48,6 +48,7 @@ private Q_SLOTS:
     void threadCreationFailsBeforeReady();
     void threadCreationFailsAtShutdown_data();
     void threadCreationFailsAtShutdown();
+    void threadCreationFailsOnReload();
     void descriptorLimitRefusedAtStart_data();
     void descriptorLimitRefusedAtStart();
     void descriptorLimitRefusesReload();
@@ -202,6 +203,37 @@ void tst_HostileLimits::threadCreationFailsAtShutdown()
         QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN done exit=0")) >= 0, q.describe());
     }
     QVERIFY2(!q.stderrText().contains(QLatin1StringView("watchdog could not start")), q.describe());
+}
+
+// 6. After READY only a reload creates threads: one the system refuses leaves the workers that exist running,
+//    says so in one CONFIG line, and the process stops in order later (a reload never stops a running service).
+void tst_HostileLimits::threadCreationFailsOnReload()
+{
+    const QString config = m_dir->filePath(QStringLiteral("quiesce.ini"));
+    QVERIFY(writeFile(config, "workers=2\n"));
+    QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("100"), QStringLiteral("--work-ms"),
+                           QStringLiteral("1-5"), QStringLiteral("--config"), config}));
+    const DumpOnFailure dump(q);
+    if (!preloadFailThreads(q))
+        QSKIP("QUIESCE_FAILTHREADS (the LD_PRELOAD shim) is not set: run through ctest");
+    const QString trigger = m_dir->filePath(QStringLiteral("no-more-threads"));
+    q.setEnvironmentValue(QStringLiteral("QUIESCE_FAILTHREADS_TRIGGER"), trigger);
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+
+    QVERIFY(writeFile(trigger, "armed\n"));
+    QVERIFY(writeFile(config, "workers=4\n"));
+    QVERIFY(q.sendSignal(SIGHUP));
+    const QString refused = q.waitForLine(QStringLiteral("CONFIG workers 2 -> 4 refused, running 2: "));
+    QVERIFY2(refused.contains(QLatin1StringView("cannot start thread quiesce-worker-")), q.describe());
+    QVERIFY(q.sendSignal(SIGUSR1));
+    QVERIFY2(q.waitForLine(QStringLiteral("STATUS ")).contains(QLatin1StringView(" workers=2 ")), q.describe());
+
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit(kExitGuard), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
+    QCOMPARE(q.stderrText(), QString()); // Qt's own thread warning is not a second line
 }
 
 // The descriptor need the binary reports for \a workers: run it with a limit too small for anything and read the
