@@ -120,13 +120,14 @@ Engine::~Engine() = default;
 
 int Engine::descriptorsNeeded(int workers, bool window)
 {
-    // Measured (/proc/self/fd at READY, and the lowest `ulimit -n` that still runs headless: 8 + workers of our
-    // own once started, more while opening) and counted part by part, so that no thread start and no open can
-    // meet EMFILE where Qt or GLib abort (GLib's "Creating pipes for GWakeup", Qt's "Can not continue without a
-    // thread pipe"):
+    // Measured headless with /proc/self/fd at READY: 14 descriptors with 1 worker, 21 with 8 — 5 inherited and
+    // 8 + workers of our own (and the lowest `ulimit -n` that ran was 8 + workers + what was inherited below it,
+    // before the worker threads moved ahead of the journal's transients). Counted part by part with room, so that
+    // no thread start and no open can meet EMFILE where Qt or GLib abort (GLib's "Creating pipes for GWakeup",
+    // Qt's "Can not continue without a thread pipe"):
     //   2  the signal bridge's socketpair
     //   2  the event dispatcher's wake-up descriptor of the main thread and of the store thread (one eventfd each,
-    //      GLib's GWakeup or, with QT_NO_GLIB, Qt's QThreadPipe)
+    //      GLib's GWakeup or, with QT_NO_GLIB, Qt's QThreadPipe: 21 descriptors at READY with 8 workers either way)
     //   4  the journal: SQLite's database, -wal and -shm descriptors, and the lock file
     //   5  while opening: the validation connection (database, -wal), the directory SQLite syncs, the plugin
     //      directory scan and the QSQLITE plugin being loaded
