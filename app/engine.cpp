@@ -2,6 +2,7 @@
 
 #include "exitcodes.h"
 #include "requestsource.h"
+#include "resourcelimits.h"
 #include "statestore.h"
 #include "systemdnotifier.h"
 #include "unixsignalnotifier.h"
@@ -301,8 +302,55 @@ Engine::Engine(const Options &options, QObject *parent)
 
 Engine::~Engine() = default;
 
+int Engine::descriptorsNeeded(int workers, bool window)
+{
+    // Measured headless with /proc/self/fd at READY: 14 descriptors with 1 worker, 21 with 8 — 5 inherited and
+    // 8 + workers of our own (and the lowest `ulimit -n` that ran was 8 + workers + what was inherited below it,
+    // before the worker threads moved ahead of the journal's transients). Counted part by part with room, so that
+    // no thread start and no open can meet EMFILE where Qt or GLib abort (GLib's "Creating pipes for GWakeup",
+    // Qt's "Can not continue without a thread pipe"):
+    //   2  the signal bridge's socketpair
+    //   2  the event dispatcher's wake-up descriptor of the main thread and of the store thread (one eventfd each,
+    //      GLib's GWakeup or, with QT_NO_GLIB, Qt's QThreadPipe: 21 descriptors at READY with 8 workers either way)
+    //   4  the journal: SQLite's database, -wal and -shm descriptors, and the lock file
+    //   5  while opening: the validation connection (database, -wal), the directory SQLite syncs, the plugin
+    //      directory scan and the QSQLITE plugin being loaded
+    //   2  spare for the output writer thread's wake-up
+    //   4  --pre-stop's child at shutdown: its process descriptor and pipes
+    //   1  per worker thread: its event dispatcher's wake-up eventfd (the watchdog thread has no event loop)
+    //  48  with a window: the display connection, fonts, input method, D-Bus, icon themes (a guess with room)
+    // plus whatever was open when main() began (stdin, stdout, stderr and anything inherited).
+    constexpr int kFixed = 2 + 2 + 4 + 5 + 2 + 4;
+    constexpr int kPerWorker = 1;
+    constexpr int kWindow = 48;
+    return ResourceLimits::descriptorsOpenAtStart() + kFixed + kPerWorker * std::max(1, workers)
+        + (window ? kWindow : 0);
+}
+
+bool Engine::startThreads(QString *error, int *exitCode)
+{
+    if (m_threadsStarted)
+        return true;
+    // Every thread the process needs, before the journal is touched: a thread that cannot be created (a pids
+    // cgroup, RLIMIT_NPROC, address space) is one line and exit 71 with the file untouched, never a hang or an
+    // abort later. The watchdog is parked here, so the shutdown itself creates no thread.
+    *exitCode = ExitCode::OsError;
+    if (!m_coordinator->prepareWatchdog(error))
+        return false;
+    m_pool->setQueueLimit(m_options.tunables.queueLimit);
+    if (!m_pool->start(m_options.tunables.workers)) {
+        *error = m_pool->errorString();
+        return false;
+    }
+    m_threadsStarted = true;
+    *exitCode = ExitCode::Ok;
+    return true;
+}
+
 bool Engine::open(QString *error, int *exitCode)
 {
+    if (!startThreads(error, exitCode))
+        return false;
     StoreOptions so;
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
@@ -358,9 +406,7 @@ void Engine::start()
                        .arg(recovery.walCommitsDropped)
                        .arg(m_store->nextId())});
 
-    m_pool->setQueueLimit(m_options.tunables.queueLimit);
-    m_pool->start(m_options.tunables.workers);
-    m_counters.workers = m_pool->workerCount();
+    m_counters.workers = m_pool->workerCount(); // started by open(), before the journal
 
     // Pending work from earlier runs goes first, before any new arrival.
     const QList<Request> pending = m_store->pendingRequests();
@@ -692,9 +738,11 @@ void Engine::reloadConfig()
         emitLines({QStringLiteral("CONFIG reload failed, keeping the current settings: %1").arg(error)});
         return;
     }
-    QString changes = describeChanges(m_options.tunables, next);
+    // Described after applying: a refused worker count is not reported as a change.
+    const Tunables previous = m_options.tunables;
     const Budgets before = m_budgets;
     applyTunables(next);
+    QString changes = describeChanges(previous, m_options.tunables);
     // The widened grace period is news only when the budgets moved (at start it went to stderr already).
     if (m_budgets != before) {
         changes += (changes.isEmpty() ? QString() : QStringLiteral("; ")) + QStringLiteral("budgets ")
@@ -716,8 +764,28 @@ void Engine::applyTunables(const Tunables &tunables)
     config.workMinMs = tunables.workMinMs;
     config.workMaxMs = tunables.workMaxMs;
     m_source->setConfig(config);
-    if (tunables.workers > 0 && tunables.workers != m_pool->workerCount() && !m_coordinator->isShuttingDown())
-        m_pool->setWorkerCount(tunables.workers);
+    const int current = m_pool->workerCount();
+    if (tunables.workers > 0 && tunables.workers != current && !m_coordinator->isShuttingDown()) {
+        // A reload never stops a running service: more workers than the descriptor limit carries, or threads the
+        // system refuses, leave the count where it is (or where the threads that did start brought it).
+        const int needed = descriptorsNeeded(tunables.workers, !m_options.headless);
+        const quint64 limit = ResourceLimits::descriptorLimit();
+        if (tunables.workers > current && quint64(needed) > limit) {
+            emitLines({QStringLiteral("CONFIG workers %1 -> %2 refused, keeping %1: %2 workers need about %3 "
+                                      "descriptors, the limit is %4 (ulimit -n)")
+                           .arg(current)
+                           .arg(tunables.workers)
+                           .arg(needed)
+                           .arg(limit)});
+        } else if (!m_pool->setWorkerCount(tunables.workers)) {
+            emitLines({QStringLiteral("CONFIG workers %1 -> %2 refused, running %3: %4")
+                           .arg(current)
+                           .arg(tunables.workers)
+                           .arg(m_pool->workerCount())
+                           .arg(m_pool->errorString())});
+        }
+        m_options.tunables.workers = m_pool->workerCount();
+    }
     m_pool->setQueueLimit(tunables.queueLimit);
     const Budgets budgets = budgetsOf(m_options);
     if (budgets != m_budgets) {

@@ -53,9 +53,13 @@ public:
     explicit Engine(const Options &options, QObject *parent = nullptr);
     ~Engine() override;
 
-    /*! Opens the state (and recovers it) before the event loop runs. On failure returns false with a one-line
-        error and the documented exit code; nothing is started then. */
+    /*! Starts every thread (the parked watchdog, the workers), then opens the state (and recovers it) before the
+        event loop runs. On failure returns false with a one-line error and the documented exit code (71 when a
+        thread could not be created; the state file is not touched then); nothing runs then. */
     bool open(QString *error, int *exitCode);
+    /*! Descriptors the process needs with \a workers worker threads (and a window): the figure the descriptor
+        limit is checked against at start and when a reload raises the worker count. */
+    static int descriptorsNeeded(int workers, bool window);
     /*! Connects the signal bridge (created first thing in main()) to the quit path and the other handlers. */
     void attachSignals(UnixSignalNotifier *notifier);
     /*! Starts the workers and intake, marks startup complete and prints READY. */
@@ -97,6 +101,7 @@ private:
     void onFinished(const QList<Quiesce::Request> &requests);
     void onReturned(const QList<Quiesce::Request> &requests);
     void onCapacityAvailable();
+    bool startThreads(QString *error, int *exitCode);
     void reloadConfig();
     void checkIdle();
     void emitLines(const QStringList &lines);
@@ -114,6 +119,7 @@ private:
     EngineCounters m_counters;
     bool m_intakeOpen = true;
     bool m_stuckThreads = false;
+    bool m_threadsStarted = false;
     QTimer m_throughputTimer;
     quint64 m_doneAtLastTick = 0;
     std::function<void()> m_intakeClosed; //!< completes the stop-intake phase once the store closed its intake

@@ -3,6 +3,7 @@
 #include "lineoutput.h"
 #include "mainwindow.h"
 #include "options.h"
+#include "resourcelimits.h"
 #include "statestore.h"
 #include "unixsignalnotifier.h"
 
@@ -90,14 +91,29 @@ struct FlushLinesAtExit
     ~FlushLinesAtExit() { flushLineOutput(FinalFlushBudget); }
 };
 
+// One line and exit 71 when the descriptor limit cannot carry \a workers: checked before anything is opened, so
+// that no open() or thread start meets EMFILE where Qt or GLib abort (exit 133) instead of failing.
+bool descriptorsFit(int workers, bool window, const QString &who)
+{
+    const int needed = Engine::descriptorsNeeded(workers, window);
+    const quint64 limit = ResourceLimits::descriptorLimit();
+    if (quint64(needed) <= limit)
+        return true;
+    writeStderrLine(
+        QStringLiteral("%1 needs about %2 descriptors, the limit is %3 (ulimit -n)").arg(who).arg(needed).arg(limit));
+    return false;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     // Order matters here. First the standard descriptors, before anything opens a file. Then, before anything can
-    // be slow or fail: stdout may be a pipe whose reader is gone, which must cost a line, not the process; Qt's own
-    // messages become one stderr line each; and the signal bridge goes in before QCoreApplication exists, so a
-    // SIGTERM during startup is queued and handled once the event loop runs (never fatal, never lost).
+    // be slow or fail: stdout may be a pipe whose reader is gone, which must cost a line, not the process; a file
+    // that outgrows `ulimit -f` must fail the write with EFBIG (the store retries, the save reports 74) instead of
+    // killing us with SIGXFSZ; Qt's own messages become one stderr line each; and the signal bridge goes in before
+    // QCoreApplication exists, so a SIGTERM during startup is queued and handled once the event loop runs (never
+    // fatal, never lost). Children get both dispositions back (UnixSignalNotifier::prepareChildProcess).
     if (!ensureStandardDescriptors()) {
         writeStderrLine(QStringLiteral("cannot open /dev/null for a closed standard descriptor: %1")
                             .arg(QString::fromLocal8Bit(std::strerror(errno))));
@@ -108,8 +124,17 @@ int main(int argc, char **argv)
     std::memset(&ignore, 0, sizeof ignore);
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
-    if (::sigaction(SIGPIPE, &ignore, nullptr) == -1)
-        writeStderrLine(QStringLiteral("cannot ignore SIGPIPE: %1").arg(QString::fromLocal8Bit(std::strerror(errno))));
+    for (const int signo : {SIGPIPE, SIGXFSZ}) {
+        if (::sigaction(signo, &ignore, nullptr) == -1)
+            writeStderrLine(QStringLiteral("cannot ignore %1: %2")
+                                .arg(UnixSignalNotifier::signalName(signo).toUpper(),
+                                     QString::fromLocal8Bit(std::strerror(errno))));
+    }
+    // The soft descriptor limit goes up to the hard one before anything opens a descriptor (children get the
+    // original back); what is open now (inherited) counts against it.
+    QString limitError;
+    if (!ResourceLimits::raiseDescriptorLimit(&limitError))
+        writeStderrLine(QStringLiteral("cannot raise the descriptor limit: %1").arg(limitError));
     // What SIGHUP means is decided by how we were started, and looked at BEFORE the bridge replaces the
     // disposition: an inherited SIG_IGN (nohup) must be seen, and then SIGHUP is not watched unless it reloads.
     struct sigaction inheritedHangup;
@@ -125,7 +150,7 @@ int main(int argc, char **argv)
         watched.append(SIGHUP); // watched now, so a SIGHUP during startup is queued; its meaning comes later
     if (!signalBridge.watch(watched)) {
         writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
-        return ExitCode::HardDeadline;
+        return ExitCode::OsError;
     }
 
     QCoreApplication::setApplicationName(QStringLiteral("quiesce"));
@@ -134,6 +159,10 @@ int main(int argc, char **argv)
 
     // The front end is chosen before the application object (above, with the hangup's meaning): a window needs
     // QApplication, headless must not need a display at all.
+    // The application object alone takes descriptors (its event dispatcher, a display): refuse a limit too low
+    // even for one worker before it exists. The worker count is checked once the command line is parsed.
+    if (!descriptorsFit(1, !headless, QStringLiteral("quiesce")))
+        return ExitCode::OsError;
     std::unique_ptr<QCoreApplication> app =
         headless ? std::make_unique<QCoreApplication>(argc, argv) : std::make_unique<QApplication>(argc, argv);
 
@@ -162,6 +191,10 @@ int main(int argc, char **argv)
         writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
         return ExitCode::OsError;
     }
+
+    if (!descriptorsFit(options.tunables.workers, !headless,
+                        QStringLiteral("--workers %1").arg(options.tunables.workers)))
+        return ExitCode::OsError;
 
     // A run: from here on no line is written on the main thread. The writer thread takes them, so a reader that
     // stalls can never keep the event loop (and with it the quit path) from running.

@@ -633,19 +633,27 @@ void ShutdownCoordinator::emitLine(const QString &line)
     writeLineDirect(m_directFd, QString(line + QLatin1Char('\n')).toUtf8());
 }
 
+bool ShutdownCoordinator::prepareWatchdog(QString *error)
+{
+    if (!m_watchdog)
+        m_watchdog = std::make_unique<ShutdownWatchdog>();
+    return m_watchdog->park(error);
+}
+
 void ShutdownCoordinator::startWatchdog()
 {
-    if (m_watchdog || m_hardTimeout.count() <= 0)
-        return;
+    if (m_hardTimeout.count() <= 0)
+        return; // a parked thread stays parked and is joined with the coordinator
     ShutdownWatchdog::Config config;
     config.timeout = m_hardTimeout;
     config.diagnostics = m_diagnostics;
     config.immediateExit = m_immediateExit;
     config.fd = m_directFd;
     config.exitCode = ExitHardTimeout;
-    m_watchdog = std::make_unique<ShutdownWatchdog>(std::move(config));
+    if (!m_watchdog)
+        m_watchdog = std::make_unique<ShutdownWatchdog>();
     QString error;
-    if (!m_watchdog->start(&error)) {
+    if (!m_watchdog->start(std::move(config), &error)) {
         qWarning("Quiesce: the shutdown watchdog could not start (%s); only the phase budgets bound the shutdown",
                  qPrintable(error));
         m_watchdog.reset();

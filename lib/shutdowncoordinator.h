@@ -147,8 +147,9 @@ class ShutdownWatchdog;
     that overruns is recorded TimedOut and the machine moves on; a failing phase sets the exit code and the machine
     moves on. At the end the report is printed and the exit function is called exactly once with the exit code
     (0 unless a phase failed). A second request escalates to FAST (the running phase gets modeChanged()), a third
-    exits IMMEDIATELY with 128+signo. A watchdog thread started at the first request exits the process with
-    ExitHardTimeout if the whole shutdown passes the hard timeout, even if the main thread is stuck.
+    exits IMMEDIATELY with 128+signo. A watchdog thread armed at the first request (created then, or parked ahead
+    by prepareWatchdog()) exits the process with ExitHardTimeout if the whole shutdown passes the hard timeout, even
+    if the main thread is stuck.
 
     The machine never blocks the main thread and never runs a nested event loop: phases start from queued calls,
     so they never run inside the caller of requestShutdown() or complete(), and not before the event loop runs.
@@ -208,6 +209,13 @@ public:
         write with ::write() (no Qt, no locks). Default STDOUT_FILENO; tests point it at a file. */
     void setDirectOutputFd(int fd);
     int directOutputFd() const;
+
+    /*! Creates the watchdog thread now, parked until the first request arms it, so that the shutdown creates no
+        thread: the hard deadline then holds even if the system can no longer create one by the time the process
+        is asked to stop. Without this call the thread is created at the first request (and if that fails, only
+        the phase budgets bound the shutdown). Returns false and fills \a error if the thread could not be
+        created; call it during startup, before setReady(). */
+    bool prepareWatchdog(QString *error);
 
     /*! Startup (recovery) is complete. A request made before this is STICKY: remembered, and its phases run once
         the coordinator is ready AND the event loop runs, never in the middle of startup. Not ready by default. */

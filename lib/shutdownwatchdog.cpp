@@ -64,9 +64,8 @@ void writeLineDirect(int fd, const QByteArray &line)
     }
 }
 
-ShutdownWatchdog::ShutdownWatchdog(Config config)
-    : m_config(std::move(config))
-    , m_phase(QStringLiteral("pending"))
+ShutdownWatchdog::ShutdownWatchdog()
+    : m_phase(QStringLiteral("pending"))
 {}
 
 ShutdownWatchdog::~ShutdownWatchdog()
@@ -74,11 +73,10 @@ ShutdownWatchdog::~ShutdownWatchdog()
     stop();
 }
 
-bool ShutdownWatchdog::start(QString *error)
+bool ShutdownWatchdog::park(QString *error)
 {
     if (m_thread.joinable())
         return true;
-    m_deadline = std::chrono::steady_clock::now() + m_config.timeout;
     // A new thread inherits the creator's signal mask: block the bridge's signals around the creation, so that
     // the watchdog never has a moment in which it could take one. Pending signals arrive once the mask is back.
     const sigset_t handled = UnixSignalNotifier::handledSignals();
@@ -90,16 +88,29 @@ bool ShutdownWatchdog::start(QString *error)
         m_thread = std::thread([this] { run(); });
     } catch (const std::system_error &e) {
         if (error != nullptr)
-            *error = QString::fromLocal8Bit(e.what());
+            *error = QStringLiteral("cannot start the watchdog thread: %1").arg(QString::fromLocal8Bit(e.what()));
         started = false;
     }
     if (masked)
         ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     if (started) {
-        // Named by the creator, so the name is there as soon as start() returns (15 characters is the limit).
+        // Named by the creator, so the name is there as soon as park() returns (15 characters is the limit).
         ::pthread_setname_np(m_thread.native_handle(), "quiesce-watchdg");
     }
     return started;
+}
+
+bool ShutdownWatchdog::start(Config config, QString *error)
+{
+    {
+        std::lock_guard lock(m_mutex);
+        m_config = std::move(config);
+        m_deadline = std::chrono::steady_clock::now() + m_config.timeout;
+        m_armed = true;
+    }
+    m_wakeUp.notify_all();
+    // Parked already: nothing else to do, and nothing that can fail. Otherwise the thread is created now.
+    return park(error);
 }
 
 void ShutdownWatchdog::stop()
@@ -137,31 +148,37 @@ void ShutdownWatchdog::run()
     UnixSignalNotifier::blockHandledSignalsInCurrentThread();
 
     QString phase;
+    Config config;
     {
         std::unique_lock lock(m_mutex);
+        // Parked until the shutdown begins (or the owner goes away), then asleep until the deadline.
+        m_wakeUp.wait(lock, [this] { return m_stop || m_armed; });
+        if (m_stop)
+            return;
         if (m_wakeUp.wait_until(lock, m_deadline, [this] { return m_stop; }))
             return;
         phase = m_phase;
+        config = m_config;
     }
     // The main thread may be finishing right now: only one of us ends the process.
     if (!claimExit())
         return;
     m_fired.store(true, std::memory_order_release);
 
-    QString diagnostics = m_config.diagnostics ? m_config.diagnostics() : QString();
+    QString diagnostics = config.diagnostics ? config.diagnostics() : QString();
     // One line, whatever the provider returns: the end-to-end tests and log scrapers read it line by line.
     diagnostics.replace(QLatin1Char('\n'), QLatin1Char(' ')).replace(QLatin1Char('\r'), QLatin1Char(' '));
     if (diagnostics.isEmpty())
         diagnostics = QStringLiteral("no diagnostics");
     const QString line = QStringLiteral("SHUTDOWN watchdog: hard deadline of %1 ms passed in phase %2; %3; exit=%4\n")
-                             .arg(qint64(m_config.timeout.count()))
+                             .arg(qint64(config.timeout.count()))
                              .arg(phase, diagnostics)
-                             .arg(m_config.exitCode);
+                             .arg(config.exitCode);
     // The main thread may be stuck holding the stdio lock: flush without waiting, then our line, then exit.
     flushStdioWithoutWaiting();
-    writeLineDirect(m_config.fd, line.toUtf8());
-    if (m_config.immediateExit)
-        m_config.immediateExit(m_config.exitCode);
+    writeLineDirect(config.fd, line.toUtf8());
+    if (config.immediateExit)
+        config.immediateExit(config.exitCode);
 }
 
 } // namespace Quiesce

@@ -20,7 +20,8 @@ namespace Quiesce {
 
 /* The hard deadline of the quit path, on a thread of its own. It must fire even when the main thread is stuck (a
    busy loop, a blocking system call, a deadlock), so it depends on nothing of the main thread: no event loop, no
-   QObject, no Qt lock. It sleeps on a condition variable until the deadline or until stop().
+   QObject, no Qt lock. It sleeps on a condition variable until start() (the thread may be parked long before, see
+   park()), then until the deadline or until stop().
 
    Exactly one party may end the process: the coordinator (normal or immediate exit) or the watchdog. Both claim
    the exit through claimExit() first; whoever loses stands down. */
@@ -36,16 +37,22 @@ public:
         int exitCode = 70;
     };
 
-    explicit ShutdownWatchdog(Config config);
+    ShutdownWatchdog();
     /* Stops and joins the thread: the watchdog never outlives its owner. */
     ~ShutdownWatchdog();
 
     ShutdownWatchdog(const ShutdownWatchdog &) = delete;
     ShutdownWatchdog &operator=(const ShutdownWatchdog &) = delete;
 
-    /* Starts the thread; the deadline counts from now. Returns false (and fills \a error) if no thread could be
-       created, in which case nothing bounds the shutdown but the phases' budgets. */
-    bool start(QString *error);
+    /* Creates the thread ahead of time; it sleeps until start() or stop(). With the thread parked at startup, the
+       shutdown itself creates no thread: the hard deadline holds even when the system cannot create one any more
+       by then (a pids limit, memory), and the stop path saves a clone(). Returns false (and fills \a error) if no
+       thread could be created. */
+    bool park(QString *error);
+    /* Arms the watchdog with \a config; the deadline counts from now. Wakes the parked thread, or creates it if
+       park() was not called. Returns false (and fills \a error) if no thread could be created, in which case
+       nothing bounds the shutdown but the phases' budgets. */
+    bool start(Config config, QString *error);
     /* Wakes the thread and joins it. Joining is bounded: a thread told to stop returns at once, unless it is in
        the middle of firing (then it is ending the process anyway). Safe to call more than once. */
     void stop();
@@ -61,13 +68,14 @@ public:
 private:
     void run();
 
-    Config m_config;
     std::thread m_thread;
     std::mutex m_mutex;
     std::condition_variable m_wakeUp;
-    bool m_stop = false; // guarded by m_mutex
-    QString m_phase;     // guarded by m_mutex
-    std::chrono::steady_clock::time_point m_deadline;
+    Config m_config;                                  // guarded by m_mutex
+    bool m_armed = false;                             // guarded by m_mutex
+    bool m_stop = false;                              // guarded by m_mutex
+    QString m_phase;                                  // guarded by m_mutex
+    std::chrono::steady_clock::time_point m_deadline; // guarded by m_mutex
     std::atomic<bool> m_exitClaimed {false};
     std::atomic<bool> m_fired {false};
 };

@@ -3,6 +3,7 @@
 #include <QtCore/QMutex>
 
 #include "exitcodes.h"
+#include "resourcelimits.h"
 #include "statelock_p.h"
 #include "statestoredb_p.h"
 #include "statestoreworker_p.h"
@@ -88,7 +89,17 @@ bool StateStore::open(const StoreOptions &options)
     // into an uninstrumented Qt. Both exist before the thread starts, which publishes them to it.
     StoreOpenResult result;
     QMutex resultMutex;
-    m_thread->start();
+    QString threadError;
+    if (!ResourceLimits::startThread(m_thread, &threadError)) {
+        // Never a BlockingQueuedConnection to a thread that does not run: it would wait forever. The thread never
+        // ran, so both objects can go at once; nothing has touched the file.
+        delete m_worker;
+        delete m_thread;
+        m_worker = nullptr;
+        m_thread = nullptr;
+        setError(StoreError::SystemResource, threadError);
+        return false;
+    }
     StateStoreWorker *worker = m_worker;
     QMetaObject::invokeMethod(
         m_worker,
@@ -136,6 +147,8 @@ int StateStore::exitCode(StoreError error)
         return ExitCode::CantCreate;
     case StoreError::WriteFailed:
         return ExitCode::IoError;
+    case StoreError::SystemResource:
+        return ExitCode::OsError;
     }
     return ExitCode::IoError;
 }

@@ -25,10 +25,11 @@ enum class Durability {
 /*! Why open() (or the save phase) failed. exitCode() maps each to a sysexits(3) code. */
 enum class StoreError {
     None,
-    Corrupt,     //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
-    NewerSchema, //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
-    CannotOpen,  //!< a directory, FIFO or other non-regular file (or one at -wal/-shm/.lock), not writable, in use (73)
-    WriteFailed, //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
+    Corrupt,        //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
+    NewerSchema,    //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
+    CannotOpen,     //!< a directory, FIFO or other non-regular file (or one at -wal/-shm/.lock), not writable, in use (73)
+    WriteFailed,    //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
+    SystemResource, //!< the store thread could not be started (71, EX_OSERR); the file was not touched
 };
 
 /*! Where the journal lives and how it commits. */

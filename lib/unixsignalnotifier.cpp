@@ -1,5 +1,7 @@
 #include "unixsignalnotifier.h"
 
+#include "resourcelimits.h"
+
 #include <QtCore/QAbstractEventDispatcher>
 #include <QtCore/QCoreApplication>
 #include <QtCore/QHash>
@@ -397,6 +399,7 @@ void UnixSignalNotifier::prepareChildProcess(QProcess &process, ChildProcessGrou
     const bool ownGroup = group == ChildProcessGroup::Own;
     process.setChildProcessModifier([ownGroup] {
         UnixSignalNotifier::resetSignalStateInChild();
+        ResourceLimits::restoreDescriptorLimitInChild();
         if (ownGroup)
             ::setpgid(0, 0); // the parent does the same after fork: whichever runs first wins, both are fine
     });

@@ -90,7 +90,8 @@ public:
                  //!< with kill(-pid, ...), and a terminal's Ctrl+C to us does not reach it
     };
 
-    /*! Makes \a process start its child with a clean signal state (see resetSignalStateInChild()) and, with
+    /*! Makes \a process start its child with a clean signal state (see resetSignalStateInChild()), the
+        descriptor limit the process was started with (ResourceLimits::restoreDescriptorLimitInChild()) and, with
         ChildProcessGroup::Own, in a process group of its own. Sets the process's one child modifier: do not set
         another after this. */
     static void prepareChildProcess(QProcess &process, ChildProcessGroup group = ChildProcessGroup::Inherit);

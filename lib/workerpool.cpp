@@ -1,6 +1,7 @@
 #include "workerpool.h"
 
 #include "requestworker_p.h"
+#include "resourcelimits.h"
 #include "unixsignalnotifier.h"
 
 #include <QtCore/QThread>
@@ -114,11 +115,18 @@ bool WorkerPool::start(int workerCount)
         return false;
     }
     m_started = true;
-    for (int i = 0; i < workerCount; ++i)
-        addWorker();
+    bool ok = true;
+    for (int i = 0; i < workerCount && ok; ++i)
+        ok = addWorker();
+    if (!ok) {
+        m_errorString = QStringLiteral("only %1 of %2 worker threads could start (%3)")
+                            .arg(m_workers.size())
+                            .arg(workerCount)
+                            .arg(m_errorString);
+    }
     QMutexLocker locker(&m_shared->mutex);
     m_shared->wakeParkedLocked(qsizetype(m_shared->queue.size()));
-    return true;
+    return ok;
 }
 
 QString WorkerPool::errorString() const
@@ -134,10 +142,10 @@ int WorkerPool::workerCount() const
                              [](const Worker &w) { return !w.state->retiring.load(std::memory_order_relaxed); }));
 }
 
-void WorkerPool::setWorkerCount(int n)
+bool WorkerPool::setWorkerCount(int n)
 {
     if (!m_started || m_stopping)
-        return;
+        return true;
     n = std::max(1, n);
     // Busy state read once per worker: it changes under our feet, and std::sort needs a consistent order.
     struct Candidate
@@ -152,11 +160,13 @@ void WorkerPool::setWorkerCount(int n)
             active.append(Candidate {w.thread, snapshotOf(*w.state).busy, w.state->index});
     }
     if (n > active.size()) {
-        for (qsizetype i = active.size(); i < n; ++i)
-            addWorker();
+        // What started keeps working; a thread that could not start is reported, not retried.
+        bool ok = true;
+        for (qsizetype i = active.size(); i < n && ok; ++i)
+            ok = addWorker();
         QMutexLocker locker(&m_shared->mutex);
         m_shared->wakeParkedLocked(qsizetype(m_shared->queue.size()));
-        return;
+        return ok;
     }
     // Retire idle workers first (highest index first), then busy ones, which finish their request before leaving.
     std::sort(active.begin(), active.end(), [](const Candidate &a, const Candidate &b) {
@@ -166,6 +176,7 @@ void WorkerPool::setWorkerCount(int n)
     });
     for (qsizetype i = 0; i < active.size() - n; ++i)
         retireWorker(active.at(i).thread);
+    return true;
 }
 
 int WorkerPool::runningThreadCount() const
@@ -345,7 +356,7 @@ void WorkerPool::releaseSimulatedHangs()
     RequestWorker::releaseSimulatedHangs();
 }
 
-void WorkerPool::addWorker()
+bool WorkerPool::addWorker()
 {
     int index = 0;
     for (;; ++index) {
@@ -379,6 +390,14 @@ void WorkerPool::addWorker()
     connect(thread, &QThread::finished, worker, &QObject::deleteLater);
     connect(thread, &QThread::finished, this, [this, thread] { onThreadFinished(thread); });
 
+    // Started before it is listed anywhere: a thread that never runs must not be waited for, woken or reported.
+    QString error;
+    if (!ResourceLimits::startThread(thread, &error)) {
+        m_errorString = error;
+        delete worker; // it never ran on its thread: nothing else can have touched it
+        delete thread;
+        return false;
+    }
     {
         // Parked until there is something to do; a wake-up posted before the loop runs waits in the queue.
         QMutexLocker locker(&m_shared->mutex);
@@ -388,7 +407,7 @@ void WorkerPool::addWorker()
         QMutexLocker locker(&m_workersMutex);
         m_workers.append(Worker {thread, worker, state});
     }
-    thread->start();
+    return true;
 }
 
 void WorkerPool::retireWorker(QThread *thread)

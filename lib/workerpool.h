@@ -78,14 +78,16 @@ public:
     ~WorkerPool() override;
 
     /*! Starts \a workerCount (>= 1) threads; requests submitted before are dispatched now. Returns false and sets
-        errorString() if the count is invalid or the pool was started or stopped before. */
+        errorString() if the count is invalid, the pool was started or stopped before, or a thread could not be
+        created (the threads that did start keep running; the destructor or stop() ends them). */
     bool start(int workerCount);
     QString errorString() const;
     /*! The number of workers, not counting ones retiring. */
     int workerCount() const;
     /*! Runtime change: adds threads, or retires workers (idle ones first; a busy one finishes its request
-        first). \a n is clamped to >= 1. No-op before start() and after stop(). */
-    void setWorkerCount(int n);
+        first). \a n is clamped to >= 1. No-op before start() and after stop(). Returns false and sets
+        errorString() if a thread could not be created: the pool then keeps the workers it has (workerCount()). */
+    bool setWorkerCount(int n);
     /*! Threads that have not finished yet (retiring, stopping and leaked ones included). */
     int runningThreadCount() const;
 
@@ -152,7 +154,7 @@ private:
         std::shared_ptr<WorkerState> state;
     };
 
-    void addWorker();
+    bool addWorker();
     void retireWorker(QThread *thread);
     void deliver();
     void checkDrainedAndIdle();

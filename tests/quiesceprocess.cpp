@@ -5,11 +5,13 @@
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QProcessEnvironment>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 
 #include <fcntl.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +55,26 @@ void QuiesceProcess::setEnvironmentValue(const QString &name, const QString &val
     QProcessEnvironment env = m_process.processEnvironment();
     env.insert(name, value);
     m_process.setProcessEnvironment(env);
+}
+
+void QuiesceProcess::setChildRlimit(int resource, quint64 soft, quint64 hard)
+{
+    const auto slot = std::find_if(m_rlimits.begin(), m_rlimits.end(), [resource](const ChildRlimit &r) {
+        return r.resource < 0 || r.resource == resource;
+    });
+    Q_ASSERT(slot != m_rlimits.end());
+    *slot = ChildRlimit {resource, soft, hard};
+    // Runs in the child between fork and exec: async-signal-safe calls only, on a copy captured here.
+    m_process.setChildProcessModifier([limits = m_rlimits] {
+        Quiesce::UnixSignalNotifier::resetSignalStateInChild();
+        for (const ChildRlimit &r : limits) {
+            if (r.resource < 0)
+                continue;
+            const rlimit value {rlim_t(r.soft), rlim_t(r.hard)};
+            if (::setrlimit(r.resource, &value) != 0)
+                ::_exit(126);
+        }
+    });
 }
 
 bool QuiesceProcess::start()

@@ -4,6 +4,7 @@
 #include <QtCore/QRegularExpression>
 #include <QtCore/QStringList>
 
+#include <array>
 #include <chrono>
 
 /*! \brief Drives the real `quiesce` binary for end-to-end tests: starts it with a clean signal state, reads its
@@ -18,6 +19,9 @@ public:
 
     QProcess &process() { return m_process; }
     void setEnvironmentValue(const QString &name, const QString &value);
+    /*! The child starts with this resource limit (setrlimit between fork and exec, next to the clean signal
+        state), e.g. RLIMIT_NOFILE or RLIMIT_FSIZE. Up to four; call before start(). */
+    void setChildRlimit(int resource, quint64 soft, quint64 hard);
     bool start();
     qint64 pid() const;
 
@@ -58,4 +62,12 @@ private:
     QByteArray m_partial;
     QByteArray m_stderr;
     int m_scanFrom = 0;
+
+    struct ChildRlimit
+    {
+        int resource = -1;
+        quint64 soft = 0;
+        quint64 hard = 0;
+    };
+    std::array<ChildRlimit, 4> m_rlimits {};
 };

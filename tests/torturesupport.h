@@ -39,6 +39,7 @@ inline int iterations(int normal, int longRun)
     return longMode() ? longRun : normal;
 }
 
+/*! Writes \a bytes to \a path (created or truncated); false on any error. */
 inline bool writeFile(const QString &path, const QByteArray &bytes)
 {
     QFile f(path);

@@ -215,6 +215,7 @@ private Q_SLOTS:
     void watchdogDoesNotFireAfterANormalFinish();
     void watchdogBlocksTheBridgesSignals();
     void noWatchdogWithoutAHardTimeout();
+    void preparedWatchdogIsParkedUntilTheFirstRequest();
     void defaultExitPathsEndTheProcess_data();
     void defaultExitPathsEndTheProcess();
 };
@@ -894,6 +895,40 @@ void tst_ShutdownCoordinator::watchdogBlocksTheBridgesSignals()
     QTRY_COMPARE(blockedSignalsOf(tid) & wanted, wanted);
     // The main thread keeps them.
     QCOMPARE(blockedSignalsOf(::getpid()) & wanted, quint64(0));
+}
+
+void tst_ShutdownCoordinator::preparedWatchdogIsParkedUntilTheFirstRequest()
+{
+    {
+        // Parked and never armed: joined with its coordinator, never fires.
+        Harness h;
+        QVERIFY(h.valid());
+        QString error;
+        QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
+        QCOMPARE(threadsNamed("quiesce-watchdg").size(), 1);
+        h.coordinator.reset();
+        QVERIFY(threadsNamed("quiesce-watchdg").isEmpty());
+        QCOMPARE(h.immediateCalls.load(), 0);
+    }
+    Harness h;
+    QVERIFY(h.valid());
+    // Taken at the first request, not at prepareWatchdog(): a reload may change it in between.
+    h.coordinator->setHardTimeout(60s);
+    QString error;
+    QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
+    const QList<qint64> parked = threadsNamed("quiesce-watchdg");
+    QCOMPARE(parked.size(), 1);
+    h.coordinator->setHardTimeout(500ms);
+    h.addPhase(QStringLiteral("drain"), 200, ShutdownCoordinator::NoBudget, Harness::never());
+    h.coordinator->setReady();
+    h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
+    // The stop created no thread: the parked one was armed.
+    QCOMPARE(threadsNamed("quiesce-watchdg"), parked);
+    QTRY_COMPARE(h.immediateCalls.load(), 1);
+    QCOMPARE(h.immediateCode.load(), 70);
+    QCOMPARE(h.directLines(),
+             QStringList({QStringLiteral("SHUTDOWN watchdog: hard deadline of 500 ms passed in phase drain; "
+                                         "no diagnostics; exit=70")}));
 }
 
 void tst_ShutdownCoordinator::noWatchdogWithoutAHardTimeout()
