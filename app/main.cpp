@@ -125,7 +125,7 @@ int main(int argc, char **argv)
         watched.append(SIGHUP); // watched now, so a SIGHUP during startup is queued; its meaning comes later
     if (!signalBridge.watch(watched)) {
         writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
-        return ExitCode::HardDeadline;
+        return ExitCode::OsError;
     }
 
     QCoreApplication::setApplicationName(QStringLiteral("quiesce"));
