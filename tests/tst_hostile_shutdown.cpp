@@ -282,9 +282,12 @@ void tst_HostileShutdown::noAcceptedLineAfterStopIntake()
     const QSet<quint64> missing = toSet(printed) - inJournal;
     QVERIFY2(missing.isEmpty(), qPrintable(describeIds(missing)));
     // Nothing in the journal that was never acknowledged: the journal holds exactly what was accepted (printed, or
-    // counted as dropped when the reader fell behind).
-    QCOMPARE(qint64(inJournal.size()), qint64(printed.size()) + dropped);
-    if (dropped == 0) {
+    // counted as dropped when the reader fell behind), plus the rows of a single commit that outlasted the whole
+    // stop-intake budget on a loaded machine: pending, neither printed nor counted, named "accepted_late" in the
+    // report (docs/ARCHITECTURE.md, the stop-intake row).
+    const qint64 acceptedLate = std::max<qint64>(0, field(report, QStringLiteral("accepted_late")));
+    QCOMPARE(qint64(inJournal.size()), qint64(printed.size()) + dropped + acceptedLate);
+    if (dropped == 0 && acceptedLate == 0) {
         const QSet<quint64> unacknowledged = inJournal - toSet(printed);
         QVERIFY2(unacknowledged.isEmpty(), qPrintable(describeIds(unacknowledged)));
     }
