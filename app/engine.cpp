@@ -659,6 +659,7 @@ void Engine::onAccepted(const QList<quint64> &ids)
             // Only a batch whose commit outlasted the stop-intake budget lands here: the row is pending and runs
             // first at the next start, but intake is closed, so it is neither printed nor counted as accepted.
             ++m_acceptedLate;
+            m_pool->cancelReservation(); // never submitted: its queue slot goes back
             continue;
         }
         ++m_counters.accepted;
@@ -672,8 +673,10 @@ void Engine::onAccepted(const QList<quint64> &ids)
 void Engine::onIntakeClosed(const QList<quint64> &discardedIds)
 {
     for (quint64 id : discardedIds) {
-        if (m_awaitingCommit.remove(id))
+        if (m_awaitingCommit.remove(id)) {
             ++m_discarded;
+            m_pool->cancelReservation(); // never submitted: its queue slot goes back
+        }
     }
     if (m_intakeClosed)
         std::exchange(m_intakeClosed, nullptr)();

@@ -3,6 +3,7 @@
 // Shared by the reliability (torture) tests: iteration counts (normal vs QUIESCE_TEST_LONG=1), `quiesce inspect`,
 // the state file checked from outside (SHA-256, PRAGMA integrity_check), and checks of the SHUTDOWN lines. Every
 // check returns an empty string when it holds and a readable reason when it does not, for QVERIFY2.
+#include "filesupport.h"
 #include "quiesceprocess.h"
 
 #include <QtCore/QCryptographicHash>
@@ -39,18 +40,9 @@ inline int iterations(int normal, int longRun)
     return longMode() ? longRun : normal;
 }
 
-/*! Writes \a bytes to \a path (created or truncated); false on any error. */
-inline bool writeFile(const QString &path, const QByteArray &bytes)
-{
-    QFile f(path);
-    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
-}
-
-inline QByteArray readFile(const QString &path)
-{
-    QFile f(path);
-    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
-}
+// One pair of file helpers for every test (filesupport.h), under the names the torture tests use.
+using TestFiles::readBytes;
+using TestFiles::writeBytes;
 
 /*! The shared library of the sanitizer runtime this (instrumented) test was loaded with, or empty. The binary under
     test is built with the same flags, and ASan insists on coming first in the library list: a preloaded shim must

@@ -189,7 +189,7 @@ void tst_HostileLimits::threadCreationFailsAtShutdown()
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
     // Request 1 hangs (if asked to); another one done means the workers run.
     QVERIFY2(!q.waitForLine(QRegularExpression(QStringLiteral("^done id=[2-5]$"))).isEmpty(), q.describe());
-    QVERIFY(writeFile(trigger, "armed\n")); // every pthread_create fails from now on
+    QVERIFY(writeBytes(trigger, "armed\n")); // every pthread_create fails from now on
     QVERIFY(q.sendSignal(SIGTERM));
     // A hang guard well below the 60 s that the stop-threads budget adds beyond the hard deadline.
     QVERIFY2(q.waitForExit(20s), q.describe());
@@ -210,7 +210,7 @@ void tst_HostileLimits::threadCreationFailsAtShutdown()
 void tst_HostileLimits::threadCreationFailsOnReload()
 {
     const QString config = m_dir->filePath(QStringLiteral("quiesce.ini"));
-    QVERIFY(writeFile(config, "workers=2\n"));
+    QVERIFY(writeBytes(config, "workers=2\n"));
     QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("100"), QStringLiteral("--work-ms"),
                            QStringLiteral("1-5"), QStringLiteral("--config"), config}));
     const DumpOnFailure dump(q);
@@ -221,8 +221,8 @@ void tst_HostileLimits::threadCreationFailsOnReload()
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
 
-    QVERIFY(writeFile(trigger, "armed\n"));
-    QVERIFY(writeFile(config, "workers=4\n"));
+    QVERIFY(writeBytes(trigger, "armed\n"));
+    QVERIFY(writeBytes(config, "workers=4\n"));
     QVERIFY(q.sendSignal(SIGHUP));
     const QString refused = q.waitForLine(QStringLiteral("CONFIG workers 2 -> 4 refused, running 2: "));
     QVERIFY2(refused.contains(QLatin1StringView("cannot start thread quiesce-worker-")), q.describe());
@@ -295,7 +295,7 @@ void tst_HostileLimits::descriptorLimitRefusesReload()
     // Fits 2 workers (each needs at least one descriptor), not 8.
     const quint64 limit = quint64(needFor8 - 1);
     const QString config = m_dir->filePath(QStringLiteral("quiesce.ini"));
-    QVERIFY(writeFile(config, "workers=2\n"));
+    QVERIFY(writeBytes(config, "workers=2\n"));
     QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("300"), QStringLiteral("--work-ms"),
                            QStringLiteral("1-5"), QStringLiteral("--config"), config}));
     const DumpOnFailure dump(q);
@@ -303,7 +303,7 @@ void tst_HostileLimits::descriptorLimitRefusesReload()
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
 
-    QVERIFY(writeFile(config, "workers=8\n"));
+    QVERIFY(writeBytes(config, "workers=8\n"));
     QVERIFY(q.sendSignal(SIGHUP));
     const QString refused = q.waitForLine(QStringLiteral("CONFIG workers 2 -> 8 refused, keeping 2: "));
     QVERIFY2(!refused.isEmpty(), q.describe());

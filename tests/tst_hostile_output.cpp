@@ -3,6 +3,7 @@
 #include "lineoutput.h"
 #include "procstatus.h"
 #include "quiesceprocess.h"
+#include "torturesupport.h"
 #include "unixsignalnotifier.h"
 
 #include <QtCore/QDeadlineTimer>
@@ -165,13 +166,11 @@ void tst_HostileOutput::init()
 
 QJsonObject tst_HostileOutput::inspect(bool quiet)
 {
-    QuiesceProcess q({QStringLiteral("inspect"), QStringLiteral("--state"), statePath()});
-    if (!q.start() || !q.waitForExit() || q.exitCode() != 0) {
-        if (!quiet)
-            qWarning("%s", q.describe().constData());
-        return {};
-    }
-    return QJsonDocument::fromJson(q.stdoutText().toUtf8()).object();
+    QString error;
+    const QJsonObject state = Torture::inspect(statePath(), false, &error);
+    if (!quiet && !error.isEmpty())
+        qWarning("%s", qPrintable(error));
+    return state;
 }
 
 // The first case: `--log-requests` at 2000 requests per second into a FIFO whose reader stops after READY.

@@ -45,7 +45,7 @@ QList<qint64> childrenOf(qint64 pid)
         QDir(QStringLiteral("/proc/%1/task").arg(pid)).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
     for (const QString &task : tasks) {
         const QList<QByteArray> ids =
-            readFile(QStringLiteral("/proc/%1/task/%2/children").arg(pid).arg(task)).simplified().split(' ');
+            readBytes(QStringLiteral("/proc/%1/task/%2/children").arg(pid).arg(task)).simplified().split(' ');
         for (const QByteArray &id : ids) {
             if (!id.isEmpty())
                 children << id.toLongLong();
@@ -57,7 +57,7 @@ QList<qint64> childrenOf(qint64 pid)
 // The state letter of /proc/<pid>/stat ('Z' for a zombie), 0 when the process is gone.
 char processState(qint64 pid)
 {
-    const QByteArray stat = readFile(QStringLiteral("/proc/%1/stat").arg(pid));
+    const QByteArray stat = readBytes(QStringLiteral("/proc/%1/stat").arg(pid));
     const qsizetype close = stat.lastIndexOf(')');
     return close < 0 || close + 2 >= stat.size() ? 0 : stat.at(close + 2);
 }
@@ -127,12 +127,12 @@ void tst_HostileShutdown::saveTimeoutExits74()
     q.setEnvironmentValue(QStringLiteral("QUIESCE_FAULT_LOG"), log);
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
-    QVERIFY(writeFile(trigger, "armed\n")); // every write to the journal stalls from now on
+    QVERIFY(writeBytes(trigger, "armed\n")); // every write to the journal stalls from now on
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(q.waitForExit(90s), q.describe());
     QVERIFY2(q.exitedNormally(), q.describe());
     QCOMPARE(q.exitCode(), 74);
-    QVERIFY2(!readFile(log).isEmpty(), "no write ever stalled");
+    QVERIFY2(!readBytes(log).isEmpty(), "no write ever stalled");
 
     const int saveEnd = q.indexOf(QStringLiteral("SHUTDOWN phase=save end outcome=timed-out"));
     QVERIFY2(saveEnd >= 0, q.describe());
@@ -282,9 +282,12 @@ void tst_HostileShutdown::noAcceptedLineAfterStopIntake()
     const QSet<quint64> missing = toSet(printed) - inJournal;
     QVERIFY2(missing.isEmpty(), qPrintable(describeIds(missing)));
     // Nothing in the journal that was never acknowledged: the journal holds exactly what was accepted (printed, or
-    // counted as dropped when the reader fell behind).
-    QCOMPARE(qint64(inJournal.size()), qint64(printed.size()) + dropped);
-    if (dropped == 0) {
+    // counted as dropped when the reader fell behind), plus the rows of a single commit that outlasted the whole
+    // stop-intake budget on a loaded machine: pending, neither printed nor counted, named "accepted_late" in the
+    // report (docs/ARCHITECTURE.md, the stop-intake row).
+    const qint64 acceptedLate = std::max<qint64>(0, field(report, QStringLiteral("accepted_late")));
+    QCOMPARE(qint64(inJournal.size()), qint64(printed.size()) + dropped + acceptedLate);
+    if (dropped == 0 && acceptedLate == 0) {
         const QSet<quint64> unacknowledged = inJournal - toSet(printed);
         QVERIFY2(unacknowledged.isEmpty(), qPrintable(describeIds(unacknowledged)));
     }
@@ -305,7 +308,7 @@ void tst_HostileShutdown::configLineThatIsNotKeyValue()
     QFETCH(QByteArray, text);
     QFETCH(QString, why);
     const QString config = m_dir.filePath(QStringLiteral("bad.ini"));
-    QVERIFY(writeFile(config, text));
+    QVERIFY(writeBytes(config, text));
     QuiesceProcess q(args({QStringLiteral("--config"), config, QStringLiteral("--rate"), QStringLiteral("0"),
                            QStringLiteral("--exit-when-idle")}));
     QVERIFY(q.start());
@@ -321,12 +324,12 @@ void tst_HostileShutdown::configLineThatIsNotKeyValue()
 void tst_HostileShutdown::configReloadRefusesALineThatIsNotKeyValue()
 {
     const QString config = m_dir.filePath(QStringLiteral("reload.ini"));
-    QVERIFY(writeFile(config, "rate=0\n"));
+    QVERIFY(writeBytes(config, "rate=0\n"));
     QuiesceProcess q(args({QStringLiteral("--config"), config}));
     const DumpOnFailure dump(q);
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
-    QVERIFY(writeFile(config, "rate=0\nworkers 4\n"));
+    QVERIFY(writeBytes(config, "rate=0\nworkers 4\n"));
     QVERIFY(q.sendSignal(SIGHUP));
     const QString failed = q.waitForLine(QStringLiteral("CONFIG "));
     QVERIFY2(failed.startsWith(QStringLiteral("CONFIG reload failed, keeping the current settings: ")), q.describe());

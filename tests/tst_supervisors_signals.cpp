@@ -24,6 +24,7 @@ using namespace std::chrono_literals;
 using Quiesce::UnixSignalNotifier;
 using Torture::field;
 using Torture::waitUntilBusy;
+using Torture::writeBytes;
 
 namespace {
 
@@ -138,13 +139,6 @@ private:
     int m_scanFrom = 0;
 };
 
-void writeFile(const QString &path, const QByteArray &text)
-{
-    QFile f(path);
-    QVERIFY(f.open(QIODevice::WriteOnly | QIODevice::Truncate));
-    QCOMPARE(f.write(text), qint64(text.size()));
-}
-
 } // namespace
 
 class tst_SupervisorsSignals : public QObject
@@ -191,7 +185,7 @@ QStringList tst_SupervisorsSignals::args(const QStringList &extra) const
 // key follows the file, a key removed from the file goes back to its default.
 void tst_SupervisorsSignals::reloadKeepsTheCommandLine()
 {
-    writeFile(configPath(), "rate=0\nworkers=2\ndrain-timeout=25s\nqueue-limit=50\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\nworkers=2\ndrain-timeout=25s\nqueue-limit=50\n"));
     QuiesceProcess q(args({QStringLiteral("--config"), configPath(), QStringLiteral("--workers"), QStringLiteral("3"),
                            QStringLiteral("--drain-timeout"), QStringLiteral("7s")}));
     // No controlling terminal, whatever runs the test: SIGHUP means reload here.
@@ -210,7 +204,7 @@ void tst_SupervisorsSignals::reloadKeepsTheCommandLine()
                  .arg(configPath()));
 
     // A file-only key follows the file; the command line's keys stay although the file changed them too.
-    writeFile(configPath(), "rate=0\nworkers=5\ndrain-timeout=30s\nqueue-limit=60\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\nworkers=5\ndrain-timeout=30s\nqueue-limit=60\n"));
     QVERIFY(q.sendSignal(SIGHUP));
     line = q.waitForLine(QStringLiteral("CONFIG "));
     QVERIFY2(line.startsWith(QStringLiteral("CONFIG reloaded %1: queue-limit 50 -> 60;").arg(configPath())),
@@ -219,7 +213,7 @@ void tst_SupervisorsSignals::reloadKeepsTheCommandLine()
              q.describe());
 
     // Removed from the file: back to the built-in default (1000).
-    writeFile(configPath(), "rate=0\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\n"));
     QVERIFY(q.sendSignal(SIGHUP));
     line = q.waitForLine(QStringLiteral("CONFIG "));
     QVERIFY2(line.startsWith(QStringLiteral("CONFIG reloaded %1: queue-limit 60 -> 1000;").arg(configPath())),
@@ -237,7 +231,7 @@ void tst_SupervisorsSignals::reloadKeepsTheCommandLine()
 // combination counts, at start and on reload (the file was once checked alone, against the defaults: exit 64).
 void tst_SupervisorsSignals::fileIsCheckedTogetherWithTheCommandLine()
 {
-    writeFile(configPath(), "rate=0\nhard-timeout=8s\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\nhard-timeout=8s\n"));
     QuiesceProcess q(
         args({QStringLiteral("--config"), configPath(), QStringLiteral("--drain-timeout"), QStringLiteral("5s")}));
     QVERIFY(q.start());
@@ -292,7 +286,7 @@ void tst_SupervisorsSignals::closingTheTerminalStopsGracefully()
 // SIGHUPs that follow (the shell's, arriving with the kernel's) never escalate.
 void tst_SupervisorsSignals::hangupInTheForegroundNeverEscalates()
 {
-    writeFile(configPath(), "rate=0\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\n"));
     PseudoTerminal terminal;
     QVERIFY2(terminal.isValid(), qPrintable(terminal.errorString()));
     QuiesceProcess q(args({QStringLiteral("--config"), configPath(), QStringLiteral("--burst"), QStringLiteral("2"),
@@ -324,7 +318,7 @@ void tst_SupervisorsSignals::hangupInTheForegroundNeverEscalates()
 // Under a supervisor (no controlling terminal, plain pipes) SIGHUP stays "reload".
 void tst_SupervisorsSignals::withoutATerminalSighupReloads()
 {
-    writeFile(configPath(), "rate=0\nworkers=2\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\nworkers=2\n"));
     QuiesceProcess q(args({QStringLiteral("--config"), configPath()}));
     q.process().setChildProcessModifier([] {
         UnixSignalNotifier::resetSignalStateInChild();
@@ -332,7 +326,7 @@ void tst_SupervisorsSignals::withoutATerminalSighupReloads()
     });
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
-    writeFile(configPath(), "rate=0\nworkers=3\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\nworkers=3\n"));
     QVERIFY(q.sendSignal(SIGHUP));
     const QString line = q.waitForLine(QStringLiteral("CONFIG "));
     QVERIFY2(line.startsWith(QStringLiteral("CONFIG reloaded")) && line.contains(QStringLiteral("workers 2 -> 3")),
@@ -346,7 +340,7 @@ void tst_SupervisorsSignals::withoutATerminalSighupReloads()
 // --on-hangup reload in a terminal: the terminal going away reloads, it does not stop.
 void tst_SupervisorsSignals::onHangupReloadForcesAReload()
 {
-    writeFile(configPath(), "rate=0\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\n"));
     PseudoTerminal terminal;
     QVERIFY2(terminal.isValid(), qPrintable(terminal.errorString()));
     QuiesceProcess q(
@@ -367,7 +361,7 @@ void tst_SupervisorsSignals::onHangupReloadForcesAReload()
 // nothing, the process runs on, and a SIGTERM still stops it in order.
 void tst_SupervisorsSignals::nohupIsRespected()
 {
-    writeFile(configPath(), "rate=0\n");
+    QVERIFY(writeBytes(configPath(), "rate=0\n"));
     PseudoTerminal terminal;
     QVERIFY2(terminal.isValid(), qPrintable(terminal.errorString()));
     QuiesceProcess q(args({QStringLiteral("--config"), configPath()}));

@@ -111,7 +111,7 @@ void tst_TortureStorage::initTestCase()
     QVERIFY(q.start());
     QVERIFY2(q.waitForExit(60s) && q.exitedNormally() && q.exitCode() == 0, q.describe());
     QVERIFY2(sideFiles(path).isEmpty(), qPrintable(sideFiles(path).join(QLatin1Char(' '))));
-    m_validState = readFile(path);
+    m_validState = readBytes(path);
     QVERIFY(m_validState.size() >= 4 * 4096);
 }
 
@@ -289,7 +289,7 @@ void tst_TortureStorage::refusesBadStateUntouched()
         QVERIFY2(makeSqlite(path, {QStringLiteral("PRAGMA application_id = 305419896")}, &error), qPrintable(error));
         bytes.clear();
     } else if (kind == QLatin1StringView("newer-schema") || kind == QLatin1StringView("missing-table")) {
-        QVERIFY(writeFile(path, m_validState));
+        QVERIFY(writeBytes(path, m_validState));
         const QString change = kind == QLatin1StringView("newer-schema") ? QStringLiteral("PRAGMA user_version = 99")
                                                                          : QStringLiteral("DROP TABLE meta");
         QVERIFY2(makeSqlite(path, {change}, &error), qPrintable(error));
@@ -303,13 +303,13 @@ void tst_TortureStorage::refusesBadStateUntouched()
         bytes.clear();
         isFile = false;
     } else if (kind == QLatin1StringView("parent-is-file")) {
-        QVERIFY(writeFile(m_dir->filePath(QStringLiteral("blocker")), "a file where a directory should be\n"));
+        QVERIFY(writeBytes(m_dir->filePath(QStringLiteral("blocker")), "a file where a directory should be\n"));
         path = m_dir->filePath(QStringLiteral("blocker/state.sqlite"));
         bytes.clear();
         isFile = false;
     }
     if (!bytes.isEmpty())
-        QVERIFY(writeFile(path, bytes));
+        QVERIFY(writeBytes(path, bytes));
     if (kind == QLatin1StringView("mode-000") || kind == QLatin1StringView("mode-444"))
         QVERIFY(QFile::setPermissions(path,
                                       kind == QLatin1StringView("mode-000")
@@ -373,7 +373,7 @@ void tst_TortureStorage::refusesBadStateUntouched()
 // 7. A 0-byte file is an empty database by SQLite's rules: it starts.
 void tst_TortureStorage::emptyFileStartsFresh()
 {
-    QVERIFY(writeFile(statePath(), QByteArray()));
+    QVERIFY(writeBytes(statePath(), QByteArray()));
     QuiesceProcess q(
         args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("3"),
               QStringLiteral("--work-ms"), QStringLiteral("0-1"), QStringLiteral("--exit-when-idle")}));
@@ -408,7 +408,7 @@ void tst_TortureStorage::randomDamageNeverCrashesOrHangs()
         const qsizetype at = 100 + qsizetype(rng.bounded(quint32(bytes.size() - 100)));
         bytes[at] = char(bytes.at(at) ^ (1 + rng.bounded(255)));
     }
-    QVERIFY(writeFile(statePath(), bytes));
+    QVERIFY(writeBytes(statePath(), bytes));
     const QByteArray before = sha256(statePath());
     QuiesceProcess q(
         args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("3"),
@@ -443,7 +443,7 @@ void tst_TortureStorage::damagedButPlausibleState_data()
 void tst_TortureStorage::damagedButPlausibleState()
 {
     QFETCH(QStringList, damage);
-    QVERIFY(writeFile(statePath(), m_validState));
+    QVERIFY(writeBytes(statePath(), m_validState));
     QString error;
     QVERIFY2(makeSqlite(statePath(), damage, &error), qPrintable(error));
     for (const QString &side : sideFiles(statePath()))
@@ -473,9 +473,9 @@ void tst_TortureStorage::damagedButPlausibleState()
 //    Nobody holds it; the next start must take it over, as it does a lock file naming a dead process.
 void tst_TortureStorage::emptyLockFileFromACrashIsTakenOver()
 {
-    QVERIFY(writeFile(statePath(), m_validState));
+    QVERIFY(writeBytes(statePath(), m_validState));
     const QString lock = QString(statePath() + QStringLiteral(".lock"));
-    QVERIFY(writeFile(lock, QByteArray()));
+    QVERIFY(writeBytes(lock, QByteArray()));
     {
         QFile f(lock);
         QVERIFY(f.open(QIODevice::ReadWrite));
@@ -527,12 +527,12 @@ void tst_TortureStorage::diskFullWhileRunning()
     for (int i = 0; i < 20; ++i)
         QVERIFY2(!q.waitForLine(QStringLiteral("done id=")).isEmpty(), q.describe());
 
-    QVERIFY(writeFile(triggerPath(), "armed\n")); // the disk is full from now on
+    QVERIFY(writeBytes(triggerPath(), "armed\n")); // the disk is full from now on
     const QString failed = q.waitForLine(QStringLiteral("STATE write failed, retrying: "));
     QVERIFY2(!failed.isEmpty(), q.describe());
     QVERIFY2(failed.contains(reason), qPrintable(failed));
     // Several retries fail (the shim logs each refused call), with requests still arriving meanwhile.
-    QTRY_VERIFY_WITH_TIMEOUT(readFile(faultLog()).count('\n') >= 8, 20000);
+    QTRY_VERIFY_WITH_TIMEOUT(readBytes(faultLog()).count('\n') >= 8, 20000);
     QVERIFY(QFile::remove(triggerPath())); // room again
     QVERIFY2(!q.waitForLine(QStringLiteral("STATE write recovered")).isEmpty(), q.describe());
     for (int i = 0; i < 10; ++i)
@@ -601,13 +601,13 @@ void tst_TortureStorage::diskFullDuringSave()
     const QSet<quint64> committedBefore = toSet(idsWithPrefix(q.lines(), QStringLiteral("accepted id=")));
     const QSet<quint64> doneBefore = toSet(idsWithPrefix(q.lines(), QStringLiteral("done id=")));
     if (!underLoad)
-        QVERIFY(writeFile(triggerPath(), "armed\n"));
+        QVERIFY(writeBytes(triggerPath(), "armed\n"));
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(q.waitForExit(60s), q.describe());
     QVERIFY2(q.exitedNormally(), q.describe());
     QCOMPARE(q.exitCode(), 74);
     QVERIFY2(QFileInfo::exists(triggerPath()), "the fault was never armed");
-    QVERIFY2(!readFile(faultLog()).isEmpty(), "no write was ever refused");
+    QVERIFY2(!readBytes(faultLog()).isEmpty(), "no write was ever refused");
 
     const int saveEnd = q.indexOf(QStringLiteral("SHUTDOWN phase=save end outcome=failed"));
     QVERIFY2(saveEnd >= 0, q.describe());
