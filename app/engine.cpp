@@ -124,8 +124,10 @@ public:
             ::setpgid(m_pgid, m_pgid); // fails harmlessly once the child did it (or exec'd): no race either way
         }
         const qint64 left = m_ctx->deadline().remainingTime();
+        // SIGTERM to the group kOverrunGrace before the budget, so the hook can still clean up before SIGKILL; but a
+        // short budget (derived from a small grace period) keeps at least half of it for the hook's own work.
         if (left >= 0)
-            m_overrun.start(std::chrono::milliseconds(std::max<qint64>(0, left - qint64(kOverrunGrace.count()))));
+            m_overrun.start(std::chrono::milliseconds(std::max(left - qint64(kOverrunGrace.count()), left / 2)));
     }
 
     /*! At the budget (the phase ended timed out) or at the very end of the quit path: nothing of the hook may stay. */
@@ -526,7 +528,13 @@ void Engine::registerPhases()
                                     ? QString()
                                     : QStringLiteral("%1 uncommitted requests discarded").arg(m_discarded));
             };
-            const qint64 left = std::max<qint64>(0, ctx->deadline().remainingTime());
+            // A phase without a budget (library users may run one so) commits every queued accept.
+            const qint64 remaining = ctx->deadline().remainingTime();
+            if (remaining < 0) {
+                m_store->closeIntake(QDeadlineTimer(QDeadlineTimer::Forever));
+                return;
+            }
+            const qint64 left = remaining;
             m_store->closeIntake(QDeadlineTimer(left - std::min<qint64>(left / 4, 500), Qt::PreciseTimer));
         });
     connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, this, [this](const PhaseRecord &record) {

@@ -193,7 +193,7 @@ private:
     // the last line: whoever reads the output later finds them at its end.
     bool oweNotice() const
     {
-        return !(m_dropped == m_reported) || (m_finishing && !(m_dropped == Counts {}) && !m_totalsLast);
+        return !(m_dropped == m_reported) || (m_finishing > 0 && !(m_dropped == Counts {}) && !m_totalsLast);
     }
     bool readerStalls(int fd);
     std::string notice();
@@ -212,7 +212,7 @@ private:
     bool m_busy = false; // the writer is inside write(2) with a line taken off the queue
     Clock::time_point m_busySince;
     bool m_waitingForReader = false;
-    bool m_finishing = false;
+    int m_finishing = 0;       // flushes in progress: the watchdog's exit and main()'s may overlap
     bool m_totalsLast = false; // the last line queued is an OUTPUT dropped line
     int m_directRead = -1;
     int m_directWrite = -1;
@@ -310,12 +310,12 @@ bool Writer::flush(std::chrono::milliseconds budget)
     }
     // The exit is a lifecycle event too: request lines that a stalled reader keeps back are dropped (and counted in
     // the last OUTPUT dropped line) instead of holding up what follows them.
-    m_finishing = true;
+    ++m_finishing;
     if (stalled(Clock::now()))
         dropQueuedRequestLines();
     m_wake.notify_one();
     const bool done = m_idle.wait_for(lock, budget, [this] { return m_queue.empty() && !m_busy && !oweNotice(); });
-    m_finishing = false;
+    --m_finishing;
     return done;
 }
 
@@ -369,7 +369,7 @@ void Writer::run()
             if (oweNotice()) {
                 // Caught up after dropping: say how many, once, with the totals since start. Not while the reader
                 // still stalls (the queue only emptied because lines were dropped): then at exit.
-                if (!m_finishing && readerStalls(STDOUT_FILENO)) {
+                if (m_finishing == 0 && readerStalls(STDOUT_FILENO)) {
                     m_wake.wait_for(lock, kRecheck);
                     continue;
                 }
@@ -389,7 +389,7 @@ void Writer::run()
             noteReaderProgress(head.fd, room, now);
             const std::size_t limit = isRequest(head.kind) ? room.requestLimit : room.lifecycleLimit;
             if (room.fill > 0 && room.fill + head.bytes.size() > limit) {
-                if (isRequest(head.kind) && (m_lifecycleQueued > 0 || m_finishing) && stalled(now)) {
+                if (isRequest(head.kind) && (m_lifecycleQueued > 0 || m_finishing > 0) && stalled(now)) {
                     dropQueuedRequestLines();
                     continue;
                 }

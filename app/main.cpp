@@ -64,8 +64,10 @@ bool ensureStandardDescriptors()
         // The lowest free descriptor is this one, as the lower ones are open by now.
         const int opened = ::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
         if (opened != fd) {
-            if (opened >= 0)
+            if (opened >= 0) {
                 ::close(opened);
+                errno = EBADF; // it landed elsewhere: say so, not whatever errno held before
+            }
             return false;
         }
     }
