@@ -532,7 +532,7 @@ bool StateStoreWorker::flush(FlushMode mode, QDeadlineTimer until)
     bool left = false;
     {
         const QMutexLocker locker(&m_mutex);
-        left = !m_queue.isEmpty();
+        left = !m_queue.isEmpty() || !m_batch.isEmpty(); // a failed batch's other changes count too
     }
     if (left && !m_saving)
         m_flushTimer->start();
@@ -723,7 +723,7 @@ void StateStoreWorker::closeIntake(QDeadlineTimer deadline)
     bool left = false;
     {
         const QMutexLocker locker(&m_mutex);
-        left = !m_queue.isEmpty();
+        left = !m_queue.isEmpty() || !m_batch.isEmpty(); // a failed batch's other changes count too
     }
     if (m_db && !m_saving && left && !m_retryTimer->isActive())
         m_flushTimer->start();
