@@ -1,12 +1,12 @@
 #include "engine.h"
 
-#include "exitcodes.h"
 #include "requestsource.h"
-#include "resourcelimits.h"
-#include "statestore.h"
-#include "systemdnotifier.h"
-#include "unixsignalnotifier.h"
-#include "workerpool.h"
+#include <Quiesce/exitcodes.h>
+#include <Quiesce/resourcelimits.h>
+#include <Quiesce/statestore.h>
+#include <Quiesce/systemdnotifier.h>
+#include <Quiesce/unixsignalnotifier.h>
+#include <Quiesce/workerpool.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDeadlineTimer>

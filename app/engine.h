@@ -2,8 +2,8 @@
 
 #include "budgets.h"
 #include "options.h"
-#include "request.h"
-#include "shutdowncoordinator.h"
+#include <Quiesce/request.h>
+#include <Quiesce/shutdowncoordinator.h>
 
 #include <QtCore/QHash>
 #include <QtCore/QList>

@@ -1,11 +1,11 @@
 #include "engine.h"
-#include "exitcodes.h"
 #include "lineoutput.h"
 #include "mainwindow.h"
 #include "options.h"
-#include "resourcelimits.h"
-#include "statestore.h"
-#include "unixsignalnotifier.h"
+#include <Quiesce/exitcodes.h>
+#include <Quiesce/resourcelimits.h>
+#include <Quiesce/statestore.h>
+#include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtWidgets/QApplication>

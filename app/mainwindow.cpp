@@ -5,8 +5,8 @@
 #include "progressdelegate.h"
 #include "shutdowndialog.h"
 #include "throughputplot.h"
-#include "workerpool.h"
 #include "workertablemodel.h"
+#include <Quiesce/workerpool.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QSettings>

@@ -1,7 +1,7 @@
 #include "options.h"
 
 #include "budgets.h"
-#include "exitcodes.h"
+#include <Quiesce/exitcodes.h>
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>

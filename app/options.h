@@ -1,6 +1,6 @@
 #pragma once
 
-#include "statestore.h"
+#include <Quiesce/statestore.h>
 
 #include <QtCore/QString>
 #include <QtCore/QStringList>

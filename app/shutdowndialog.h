@@ -1,6 +1,6 @@
 #pragma once
 
-#include "shutdowncoordinator.h"
+#include <Quiesce/shutdowncoordinator.h>
 
 #include <QtCore/QDeadlineTimer>
 #include <QtWidgets/QDialog>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "workerpool.h"
+#include <Quiesce/workerpool.h>
 
 #include <QtCore/QAbstractTableModel>
 #include <QtCore/QList>

@@ -11,8 +11,8 @@
 //
 // Own flags (after Google Benchmark's): --threads=N (default: ideal thread count), --requests=M (default 100000).
 
-#include "request.h"
-#include "workerpool.h"
+#include <Quiesce/request.h>
+#include <Quiesce/workerpool.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDeadlineTimer>

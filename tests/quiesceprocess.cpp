@@ -1,6 +1,6 @@
 #include "quiesceprocess.h"
 
-#include "unixsignalnotifier.h"
+#include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QProcessEnvironment>

@@ -4,7 +4,7 @@
 #include "procstatus.h"
 #include "quiesceprocess.h"
 #include "torturesupport.h"
-#include "unixsignalnotifier.h"
+#include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QDir>

@@ -4,9 +4,9 @@
 #include "mainwindow.h"
 #include "shutdowndialog.h"
 #include "throughputplot.h"
-#include "unixsignalnotifier.h"
-#include "workerpool.h"
 #include "workertablemodel.h"
+#include <Quiesce/unixsignalnotifier.h>
+#include <Quiesce/workerpool.h>
 
 #include <QtCore/QSet>
 #include <QtCore/QSettings>

@@ -1,7 +1,7 @@
-#include "shutdowncoordinator.h"
+#include <Quiesce/shutdowncoordinator.h>
 
 #include "procstatus.h"
-#include "unixsignalnotifier.h"
+#include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDir>

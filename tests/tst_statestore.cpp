@@ -1,8 +1,8 @@
-#include "statestore.h"
+#include <Quiesce/statestore.h>
 
 #include "filesupport.h"
 #include "procstatus.h"
-#include "unixsignalnotifier.h"
+#include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QCryptographicHash>

@@ -3,7 +3,7 @@
 // is closed), nohup, GNU timeout's TERM to the pid and then to the group, and a person's Ctrl+C typed twice.
 #include "procstatus.h"
 #include "torturesupport.h"
-#include "unixsignalnotifier.h"
+#include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QFile>
 #include <QtCore/QJsonArray>

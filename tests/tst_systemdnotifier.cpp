@@ -1,8 +1,8 @@
 // The sd_notify protocol, spoken natively: the notifier against a socket the test binds, a path or an abstract
 // name (tst_supervisors drives the real binary against the same socket).
-#include "shutdowncoordinator.h"
 #include "supervisorharness.h"
-#include "systemdnotifier.h"
+#include <Quiesce/shutdowncoordinator.h>
+#include <Quiesce/systemdnotifier.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>

@@ -4,9 +4,9 @@
 // "ask before quit" on, the close only asks, so the SIGTERM is the one and only request.
 #include "engine.h"
 #include "mainwindow.h"
-#include "shutdowncoordinator.h"
-#include "unixsignalnotifier.h"
-#include "workerpool.h"
+#include <Quiesce/shutdowncoordinator.h>
+#include <Quiesce/unixsignalnotifier.h>
+#include <Quiesce/workerpool.h>
 
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>

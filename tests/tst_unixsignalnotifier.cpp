@@ -1,4 +1,4 @@
-#include "unixsignalnotifier.h"
+#include <Quiesce/unixsignalnotifier.h>
 
 #include "procstatus.h"
 

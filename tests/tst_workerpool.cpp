@@ -1,5 +1,5 @@
-#include "unixsignalnotifier.h"
-#include "workerpool.h"
+#include <Quiesce/unixsignalnotifier.h>
+#include <Quiesce/workerpool.h>
 
 #include "procstatus.h"
 

@@ -9,7 +9,7 @@
 #include <QtCore/QString>
 #include <QtCore/QStringList>
 
-#include "exitcodes.h"
+#include <Quiesce/exitcodes.h>
 
 #include <chrono>
 #include <functional>

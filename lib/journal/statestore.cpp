@@ -2,13 +2,13 @@
 
 #include <QtCore/QMutex>
 
-#include "exitcodes.h"
-#include "resourcelimits.h"
 #include "statelock_p.h"
 #include "statestoredb_p.h"
 #include "statestoreworker_p.h"
-#include "unixsignalnotifier.h"
 #include "walcheck_p.h"
+#include <Quiesce/exitcodes.h>
+#include <Quiesce/resourcelimits.h>
+#include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QDeadlineTimer>

@@ -1,8 +1,8 @@
 #include "workerpool.h"
 
 #include "requestworker_p.h"
-#include "resourcelimits.h"
-#include "unixsignalnotifier.h"
+#include <Quiesce/resourcelimits.h>
+#include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QThread>
 #include <QtCore/QTimer>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "request.h"
+#include <Quiesce/request.h>
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QList>
