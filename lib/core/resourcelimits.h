@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Quiesce/quiesce_core_export.h>
+
 #include <QtCore/QString>
 
 class QThread;
@@ -24,7 +26,7 @@ namespace Quiesce {
     if (!ResourceLimits::startThread(thread, &error))
         return fail(ExitCode::OsError, error); // nothing may wait for that thread now
     \endcode */
-class ResourceLimits
+class QUIESCE_CORE_EXPORT ResourceLimits
 {
 public:
     /*! Raises the soft RLIMIT_NOFILE to the hard limit and remembers the soft limit the process was started with

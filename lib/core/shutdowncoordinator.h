@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Quiesce/quiesce_core_export.h>
+
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonObject>
@@ -17,11 +19,12 @@
 
 class QTimer;
 
-/* The one Q_NAMESPACE of namespace Quiesce lives here (moc defines Quiesce::staticMetaObject from this header):
-   another header that declared Q_NAMESPACE for Quiesce would define that symbol twice. Put further enums that
+/* The one Q_NAMESPACE of namespace Quiesce lives here (moc defines Quiesce::staticMetaObject from this header, in
+   Core, which exports it for the other components and users): another header that declared Q_NAMESPACE for
+   Quiesce would define that symbol twice. Put further enums that
    need Q_ENUM_NS here, or use Q_ENUM inside a class. */
 namespace Quiesce {
-Q_NAMESPACE
+Q_NAMESPACE_EXPORT(QUIESCE_CORE_EXPORT)
 
 /*! \brief How hard the process is being stopped. Only ever moves forward: Graceful -> Fast -> Immediate. */
 enum class ShutdownMode {
@@ -41,12 +44,12 @@ enum class PhaseOutcome {
 Q_ENUM_NS(PhaseOutcome)
 
 /*! The lowercase word used in the SHUTDOWN lines and the JSON report: "graceful", "fast", "immediate". */
-QString shutdownModeName(ShutdownMode mode);
+QUIESCE_CORE_EXPORT QString shutdownModeName(ShutdownMode mode);
 /*! The lowercase word used in the SHUTDOWN lines and the JSON report: "ok", "failed", "timed-out", "skipped". */
-QString phaseOutcomeName(PhaseOutcome outcome);
+QUIESCE_CORE_EXPORT QString phaseOutcomeName(PhaseOutcome outcome);
 
 /*! \brief Who asked the process to stop, and why. */
-struct ShutdownRequest
+struct QUIESCE_CORE_EXPORT ShutdownRequest
 {
     QString reason;       //!< "sigterm", "sigint", "window", "quit", "logout", "idle", "api", ...
     int signo = 0;        //!< the signal behind the request, 0 when none (decides the IMMEDIATE exit code)
@@ -54,7 +57,7 @@ struct ShutdownRequest
 };
 
 /*! \brief One phase as it ran. */
-struct PhaseRecord
+struct QUIESCE_CORE_EXPORT PhaseRecord
 {
     QString name;
     qint64 elapsedMs = 0;
@@ -63,7 +66,7 @@ struct PhaseRecord
 };
 
 /*! \brief Everything the quit path did: printed at the end and stored with the session record. */
-struct ShutdownReport
+struct QUIESCE_CORE_EXPORT ShutdownReport
 {
     ShutdownRequest request;                    //!< the FIRST request (the one that started the shutdown)
     ShutdownMode mode = ShutdownMode::Graceful; //!< the mode reached
@@ -91,7 +94,7 @@ class ShutdownCoordinator;
     fail(), skip() or the phase's timeout ends the phase; everything after that is ignored. These calls may be
     made from any thread (they are forwarded to the coordinator's thread), synchronously inside the hook or later
     from the event loop. */
-class ShutdownPhaseContext : public QObject
+class QUIESCE_CORE_EXPORT ShutdownPhaseContext : public QObject
 {
     Q_OBJECT
 
@@ -155,7 +158,7 @@ class ShutdownWatchdog;
     so they never run inside the caller of requestShutdown() or complete(), and not before the event loop runs.
 
     Lives on the main thread. Configure it (phases, budgets, functions, timeout) before the first request. */
-class ShutdownCoordinator : public QObject
+class QUIESCE_CORE_EXPORT ShutdownCoordinator : public QObject
 {
     Q_OBJECT
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Quiesce/quiesce_core_export.h>
+
 #include <QtCore/QByteArray>
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QHash>
@@ -27,7 +29,7 @@ struct ShutdownRequest;
     notifier.attach(&coordinator);       // STOPPING=1, STATUS=, EXTEND_TIMEOUT_USEC= along the quit path
     notifier.ready();                    // once startup is complete
     \endcode */
-class SystemdNotifier : public QObject
+class QUIESCE_CORE_EXPORT SystemdNotifier : public QObject
 {
     Q_OBJECT
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Quiesce/quiesce_core_export.h>
+
 #include <QtCore/QList>
 #include <QtCore/QObject>
 #include <QtCore/QString>
@@ -23,7 +25,7 @@ namespace Quiesce {
     the child's process group, so the child receives two. The kernel (sender 0: the terminal driver's Ctrl+C, a
     hangup) is never merged, so a human's second Ctrl+C still counts. Only the handler sees every arrival's
     sender, so the rule is applied there; distinctCount() is what a consumer counting requests wants. */
-struct SignalEvent
+struct QUIESCE_CORE_EXPORT SignalEvent
 {
     int signo = 0;
     quint64 count = 0;      //!< arrivals since the previous delivery of this number
@@ -50,7 +52,7 @@ struct SignalEvent
 
     Notifiers live on the main thread (the one that creates QCoreApplication); connect to received() from any
     thread with a queued connection. */
-class UnixSignalNotifier : public QObject
+class QUIESCE_CORE_EXPORT UnixSignalNotifier : public QObject
 {
     Q_OBJECT
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Quiesce/quiesce_journal_export.h>
+
 #include <Quiesce/request.h>
 
 #include <QtCore/QDeadlineTimer>
@@ -33,7 +35,7 @@ enum class StoreError {
 };
 
 /*! Where the journal lives and how it commits. */
-struct StoreOptions
+struct QUIESCE_JOURNAL_EXPORT StoreOptions
 {
     QString path;
     Durability durability = Durability::Normal;
@@ -42,7 +44,7 @@ struct StoreOptions
 };
 
 /*! What open() found and repaired. */
-struct RecoveryInfo
+struct QUIESCE_JOURNAL_EXPORT RecoveryInfo
 {
     bool previousUnclean = false; //!< the previous session never recorded a clean end (crash, kill -9)
     qint64 previousSessionId = 0; //!< 0 when there was no previous session
@@ -63,7 +65,7 @@ struct RecoveryInfo
 };
 
 /*! The end of a session, written by save(): why it stopped, who asked, the exit code and the shutdown report. */
-struct SessionRecord
+struct QUIESCE_JOURNAL_EXPORT SessionRecord
 {
     QString reason;
     qint64 senderPid = 0;
@@ -87,7 +89,7 @@ struct SessionRecord
     empty SQLite database by SQLite's own rules and is initialised like a missing one.
 
     Test hooks (documented as such, not for production use): setFailNextCommitsForTesting(). */
-class StateStore : public QObject
+class QUIESCE_JOURNAL_EXPORT StateStore : public QObject
 {
     Q_OBJECT
 

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Quiesce/quiesce_journal_export.h>
+
 // Private to the state store: reads a journal's write-ahead log the way SQLite's recovery will, before SQLite opens
 // it, to find committed transactions SQLite would silently drop. Not installed.
 
@@ -14,7 +16,7 @@ namespace Quiesce {
     valid frames (salts equal to the header's, running checksum right) and silently ignores everything after it;
     a WAL whose header fails its checks is ignored as a whole. That is right for the tail of a transaction that
     was being written when the process died, and wrong for a damaged frame with committed transactions after it. */
-struct WalReport
+struct QUIESCE_JOURNAL_AUTOTEST_EXPORT WalReport
 {
     enum class State {
         None,       //!< no WAL, a 0-byte one, or one without a complete frame: nothing for SQLite to recover
@@ -56,6 +58,6 @@ struct WalReport
 
 /*! \brief Reads `<databasePath>-wal` (and the main file's header for its page size) without writing anything,
     streaming it frame by frame. Never opens anything but a regular file and never blocks on a FIFO. */
-WalReport checkWal(const QString &databasePath);
+QUIESCE_JOURNAL_AUTOTEST_EXPORT WalReport checkWal(const QString &databasePath);
 
 } // namespace Quiesce

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <Quiesce/quiesce_workers_export.h>
+
 #include <Quiesce/request.h>
 
 #include <QtCore/QDeadlineTimer>
@@ -20,7 +22,7 @@ struct WorkerPoolShared;
 struct WorkerState;
 
 /*! \brief What one worker is doing, as seen by WorkerPool::snapshot(). */
-struct WorkerSnapshot
+struct QUIESCE_WORKERS_EXPORT WorkerSnapshot
 {
     int index = 0; //!< 0-based; the thread is named quiesce-worker-<index>
     bool busy = false;
@@ -32,7 +34,7 @@ struct WorkerSnapshot
 };
 
 /*! \brief The outcome of WorkerPool::stop(). */
-struct StopReport
+struct QUIESCE_WORKERS_EXPORT StopReport
 {
     bool allStopped = true;
     struct Stuck
@@ -66,7 +68,7 @@ struct StopReport
 
     All functions are for the pool's own thread, except snapshot() and releaseSimulatedHangs(), which are
     thread-safe. All signals are emitted on the pool's thread. */
-class WorkerPool : public QObject
+class QUIESCE_WORKERS_EXPORT WorkerPool : public QObject
 {
     Q_OBJECT
 
