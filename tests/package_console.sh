@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# The package as a user gets it: install this build tree's library components into a fresh prefix, build
+# examples/console against it with find_package(Quiesce 0.2 REQUIRED COMPONENTS Core), run it, stop it with SIGTERM
+# and check its exit code, its phase lines in order and that it needs no Qt Gui, Widgets or Sql. Then check that the
+# package refuses what it must refuse (an unknown component, a version outside 0.2.x) and installs no private header.
+# Fails on a broken package config, installed header or exported target.
+#
+# Environment (set by tests/CMakeLists.txt): QUIESCE_BUILD_DIR, QUIESCE_SOURCE_DIR, QUIESCE_WORK_DIR, CMAKE,
+# GENERATOR, CXX_COMPILER, CXX_FLAGS, EXE_LINKER_FLAGS, BUILD_TYPE, and optionally COMPILER_LAUNCHER.
+set -euo pipefail
+
+fail() { printf 'package test: FAIL: %s\n' "$*" >&2; exit 1; }
+step() { printf '== %s\n' "$*"; }
+
+work=${QUIESCE_WORK_DIR:?}
+prefix=$work/prefix
+rm -rf "$work"
+mkdir -p "$work"
+
+step "install the library components into $prefix"
+for component in Quiesce_Runtime Quiesce_Development; do
+    "$CMAKE" --install "$QUIESCE_BUILD_DIR" --prefix "$prefix" --component "$component" >/dev/null
+done
+[ -f "$prefix/lib/cmake/Quiesce/QuiesceConfig.cmake" ] || fail "no QuiesceConfig.cmake installed"
+[ -f "$prefix/include/Quiesce/shutdowncoordinator.h" ] || fail "no <Quiesce/shutdowncoordinator.h> installed"
+private=$(find "$prefix" -name '*_p.h')
+[ -z "$private" ] || fail "private headers installed: $private"
+
+# The example is built with the tree's compiler and flags: a static Quiesce built with sanitizers needs them too.
+configure() { # configure <source dir> <build dir> [extra args...]
+    local src=$1 bld=$2
+    shift 2
+    "$CMAKE" -S "$src" -B "$bld" -G "$GENERATOR" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
+        -DCMAKE_CXX_COMPILER="$CXX_COMPILER" -DCMAKE_CXX_FLAGS="$CXX_FLAGS" \
+        -DCMAKE_EXE_LINKER_FLAGS="$EXE_LINKER_FLAGS" ${COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER="$COMPILER_LAUNCHER"} \
+        "$@"
+}
+
+step "configure and build examples/console against the installed package"
+configure "$QUIESCE_SOURCE_DIR/examples/console" "$work/console" >"$work/console-configure.log" 2>&1 ||
+    { cat "$work/console-configure.log" >&2; fail "examples/console does not configure against the package"; }
+"$CMAKE" --build "$work/console" >"$work/console-build.log" 2>&1 ||
+    { cat "$work/console-build.log" >&2; fail "examples/console does not build against the package"; }
+binary=$work/console/console_service
+[ -x "$binary" ] || fail "no $binary"
+
+step "what the binary needs (readelf -d)"
+needed=$(readelf -d "$binary" | grep NEEDED || true)
+printf '%s\n' "$needed"
+if grep -E 'libQt6(Gui|Widgets|Sql)' <<<"$needed"; then
+    fail "a Core-only user links Qt Gui, Widgets or Sql"
+fi
+grep -q 'libQt6Core' <<<"$needed" || fail "the binary does not link Qt6Core"
+
+step "run it, wait for its ready line, SIGTERM, read to the end"
+coproc service { exec "$binary" 2>&1; }
+service_pid=$service_PID
+exec {from_service}<&"${service[0]}"
+lines=()
+read -r -t 30 -u "$from_service" line || fail "no ready line within 30 s"
+[[ $line == ready* ]] || fail "first line is not the ready line: $line"
+kill -TERM "$service_pid"
+while read -r -t 30 -u "$from_service" line; do
+    printf '  %s\n' "$line"
+    lines+=("$line")
+done
+status=0
+wait "$service_pid" || status=$?
+[ "$status" -eq 0 ] || fail "exit code $status after SIGTERM, expected 0"
+
+expected=("SHUTDOWN begin reason=sigterm" "phase flush:" "SHUTDOWN phase=flush end outcome=ok" "phase close:"
+    "SHUTDOWN phase=close end outcome=ok" "SHUTDOWN done exit=0")
+next=0
+for line in "${lines[@]}"; do
+    if [ "$next" -lt ${#expected[@]} ] && [[ $line == "${expected[$next]}"* ]]; then
+        next=$((next + 1))
+    fi
+done
+[ "$next" -eq ${#expected[@]} ] || fail "missing or out of order: '${expected[$next]}'"
+
+# A consumer that asks for what the package does not have must not configure.
+mkdir -p "$work/refuse"
+refused() { # refused <name> <find_package arguments>
+    local dir=$work/refuse/$1
+    mkdir -p "$dir"
+    printf 'cmake_minimum_required(VERSION 3.25)\nproject(refuse LANGUAGES CXX)\nfind_package(%s)\n' "$2" \
+        >"$dir/CMakeLists.txt"
+    if configure "$dir" "$dir/build" >"$dir/configure.log" 2>&1; then
+        fail "find_package($2) configured, expected it to fail"
+    fi
+    printf '  refused as expected: find_package(%s)\n' "$2"
+}
+step "the package refuses an unknown component and another minor version"
+refused component "Quiesce 0.2 REQUIRED COMPONENTS Core Nonexistent"
+refused version "Quiesce 0.3 REQUIRED COMPONENTS Core"
+grep -q 'no component "Nonexistent"' "$work/refuse/component/configure.log" ||
+    fail "the unknown component is not named in the error"
+
+step "ok"
