@@ -3,7 +3,8 @@
 # examples/console against it with find_package(Quiesce 0.2 REQUIRED COMPONENTS Core), run it, stop it with SIGTERM
 # and check its exit code, its phase lines in order and that it needs no Qt Gui, Widgets or Sql. Then check that the
 # package refuses what it must refuse (an unknown component, a version outside 0.2.x) and installs no private header.
-# Fails on a broken package config, installed header or exported target.
+# Fails on a broken package config, installed header or exported target, and when the README's "Use the library"
+# code is no longer the example's.
 #
 # Environment (set by tests/CMakeLists.txt): QUIESCE_BUILD_DIR, QUIESCE_SOURCE_DIR, QUIESCE_WORK_DIR, CMAKE,
 # GENERATOR, CXX_COMPILER, CXX_FLAGS, EXE_LINKER_FLAGS, BUILD_TYPE, and optionally COMPILER_LAUNCHER.
@@ -35,6 +36,19 @@ configure() { # configure <source dir> <build dir> [extra args...]
         -DCMAKE_EXE_LINKER_FLAGS="$EXE_LINKER_FLAGS" ${COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER="$COMPILER_LAUNCHER"} \
         "$@"
 }
+
+step "the README's \"Use the library\" code is examples/console, byte for byte"
+readme_block() { # readme_block <language>: the first fenced block of that language in the section
+    awk -v lang="$1" '/^## Use the library/ { in_section = 1; next }
+        in_section && /^## / { exit }
+        in_section && !done && $0 == "```" lang { in_block = 1; next }
+        in_block && $0 == "```" { in_block = 0; done = 1; next }
+        in_block { print }' "$QUIESCE_SOURCE_DIR/README.md"
+}
+cmp -s <(readme_block cmake) "$QUIESCE_SOURCE_DIR/examples/console/CMakeLists.txt" ||
+    fail "README's cmake block differs from examples/console/CMakeLists.txt"
+cmp -s <(readme_block cpp) "$QUIESCE_SOURCE_DIR/examples/console/main.cpp" ||
+    fail "README's cpp block differs from examples/console/main.cpp"
 
 step "configure and build examples/console against the installed package"
 configure "$QUIESCE_SOURCE_DIR/examples/console" "$work/console" >"$work/console-configure.log" 2>&1 ||

@@ -1,5 +1,5 @@
-// A service with graceful shutdown: SIGTERM or Ctrl+C runs "flush" then "close", each with its own budget,
-// and the process exits 0. A second signal while it stops hurries it up; a third exits at once.
+// A service that stops in order: SIGTERM or Ctrl+C runs "flush", then "close", each with its own budget, and the
+// process exits 0. A second signal hurries the stop up; a third exits at once.
 #include <Quiesce/exitcodes.h>
 #include <Quiesce/shutdowncoordinator.h>
 #include <Quiesce/unixsignalnotifier.h>
@@ -8,7 +8,6 @@
 #include <QtCore/QTextStream>
 
 #include <csignal>
-#include <cstdio>
 
 using namespace std::chrono_literals;
 
@@ -18,16 +17,14 @@ int main(int argc, char *argv[])
     QTextStream out(stdout);
     auto say = [&out](const QString &line) { out << line << Qt::endl; };
 
-    // The signal bridge: SIGTERM and SIGINT arrive as a Qt signal on the event loop.
-    Quiesce::UnixSignalNotifier bridge;
+    Quiesce::UnixSignalNotifier bridge; // SIGTERM and SIGINT arrive as a Qt signal on the event loop
     if (!bridge.watch({SIGTERM, SIGINT})) {
-        std::fprintf(stderr, "console: %s\n", qPrintable(bridge.errorString()));
+        QTextStream(stderr) << "console: " << bridge.errorString() << Qt::endl;
         return Quiesce::ExitCode::OsError;
     }
 
-    // The one quit path: ordered phases with budgets, then QCoreApplication::exit(code).
-    Quiesce::ShutdownCoordinator coordinator;
-    coordinator.setOutput(say); // the coordinator's own SHUTDOWN lines
+    Quiesce::ShutdownCoordinator coordinator; // ordered phases with budgets, then QCoreApplication::exit(code)
+    coordinator.setOutput(say);               // where its own SHUTDOWN lines go
     coordinator.addPhase(QStringLiteral("flush"), 10, 2s, [&](Quiesce::ShutdownPhaseContext *phase) {
         say(QStringLiteral("phase flush: writing buffered data"));
         phase->complete();
@@ -36,12 +33,9 @@ int main(int argc, char *argv[])
         say(QStringLiteral("phase close: closing connections"));
         phase->complete();
     });
-
-    QObject::connect(&bridge, &Quiesce::UnixSignalNotifier::received, &coordinator,
-                     [&](const Quiesce::SignalEvent &event) {
-                         coordinator.requestShutdown(
-                             {Quiesce::UnixSignalNotifier::signalName(event.signo), event.signo, event.senderPid});
-                     });
+    QObject::connect(&bridge, &Quiesce::UnixSignalNotifier::received, &coordinator, [&](const Quiesce::SignalEvent &e) {
+        coordinator.requestShutdown({Quiesce::UnixSignalNotifier::signalName(e.signo), e.signo, e.senderPid});
+    });
 
     coordinator.setReady();
     say(QStringLiteral("ready pid=%1").arg(QCoreApplication::applicationPid()));
