@@ -117,9 +117,12 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     connect(coordinator, &ShutdownCoordinator::phaseStarted, this, &MainWindow::updateStatus);
     connect(coordinator, &ShutdownCoordinator::escalated, this, &MainWindow::updateStatus);
     connect(coordinator, &ShutdownCoordinator::finished, this, &MainWindow::onShutdownFinished);
-    // "Stop now" counts exactly like another signal: FAST the first time, IMMEDIATE the next.
+    // The only ways the window escalates, each an explicit, separately placed choice: "Stop now" (graceful → FAST)
+    // and the confirmed "Exit immediately…" (FAST → immediate). The dialog emits each only in its mode.
     connect(m_dialog, &ShutdownDialog::stopNowRequested, this,
             [this] { m_engine->requestShutdown(QStringLiteral("stop-now")); });
+    connect(m_dialog, &ShutdownDialog::exitImmediatelyRequested, this,
+            [this] { m_engine->requestShutdown(QStringLiteral("exit-now")); });
 
 #if QT_CONFIG(sessionmanager)
     if (auto *guiApp = qobject_cast<QGuiApplication *>(QCoreApplication::instance())) {
@@ -448,8 +451,10 @@ void MainWindow::requestQuit(const QString &reason)
     if (coordinator->isFinished())
         return;
     if (coordinator->isShuttingDown()) {
-        // A second close is a second request: the coordinator escalates exactly as for a second signal.
-        m_engine->requestShutdown(reason);
+        // A repeated close, Ctrl+Q or Quit never escalates by itself (a double click on the title bar's X must
+        // not cancel work): it only brings the dialog back, where "Stop now" is the explicit way to stop harder.
+        // Signals keep their ladder (second = FAST, third = immediate): they come from the engine, not from here.
+        m_dialog->showAgain();
         return;
     }
     if (m_confirm) {
@@ -513,6 +518,9 @@ void MainWindow::onShutdownStarted(const ShutdownRequest &request)
     saveSettings();
     for (QAction *a : {m_pauseAction, m_burstAction, m_hangAction})
         a->setEnabled(false);
+    // Quit cannot mean "cancel work" now: it shows the shutdown's progress (requestQuit() does just that).
+    m_quitAction->setText(tr("Show shutdown &progress"));
+    m_quitAction->setStatusTip(tr("Show what the shutdown is doing; it goes on by itself"));
     m_rateSpin->setEnabled(false);
     m_workersSpin->setEnabled(false);
     m_burstSpin->setEnabled(false);

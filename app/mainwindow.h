@@ -34,8 +34,10 @@ class WorkerTableModel;
 
     Closing it never closes it. Every close (title bar, window manager, Alt+F4, Ctrl+Q) goes to the engine's one
     quit path; the window shows the shutdown dialog and goes away only when that path reaches its exit
-    (ShutdownCoordinator::finished). A close while shutting down escalates like another signal. The window never
-    runs a nested event loop: the dialog and the optional confirmation are non-modal or open()ed.
+    (ShutdownCoordinator::finished). A close, Ctrl+Q or Quit while shutting down only shows the dialog again: the
+    window escalates only through the dialog's explicit "Stop now" and confirmed "Exit immediately…" (signals keep
+    their ladder). The window never runs a nested event loop: the dialog and the confirmations are non-modal or
+    open()ed.
 
     Window geometry and the controls' settings persist in the default QSettings (organization "Quiesce",
     application "quiesce"). */
@@ -50,7 +52,8 @@ public:
     ~MainWindow() override;
 
     /*! A person asks to quit ("window" or "quit"): while running, confirms first if askBeforeQuit() is on and
-        work is in flight, then starts the quit path; while shutting down, escalates it (FAST, then IMMEDIATE). */
+        work is in flight, then starts the quit path; while shutting down, shows the shutdown dialog again and does
+        nothing else. */
     void requestQuit(const QString &reason);
 
     /*! The session is ending (QGuiApplication::commitDataRequest): saves the settings and starts the quit path

@@ -1,10 +1,11 @@
 #include "shutdowndialog.h"
 
 #include <QtCore/QTimer>
-#include <QtWidgets/QDialogButtonBox>
 #include <QtWidgets/QFormLayout>
+#include <QtWidgets/QHBoxLayout>
 #include <QtWidgets/QLabel>
 #include <QtWidgets/QListWidget>
+#include <QtWidgets/QMessageBox>
 #include <QtWidgets/QProgressBar>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QVBoxLayout>
@@ -54,6 +55,8 @@ ShutdownDialog::ShutdownDialog(ShutdownCoordinator *coordinator, QWidget *parent
     , m_hardLabel(new QLabel(this))
     , m_phases(new QListWidget(this))
     , m_stopNow(new QPushButton(tr("Stop now"), this))
+    , m_exitNow(new QPushButton(tr("Exit immediately\u2026"), this))
+    , m_hide(new QPushButton(tr("Hide"), this))
     , m_tick(new QTimer(this))
 {
     setObjectName(QStringLiteral("shutdownDialog"));
@@ -68,6 +71,8 @@ ShutdownDialog::ShutdownDialog(ShutdownCoordinator *coordinator, QWidget *parent
     m_hardLabel->setObjectName(QStringLiteral("hardLabel"));
     m_phases->setObjectName(QStringLiteral("phaseList"));
     m_stopNow->setObjectName(QStringLiteral("stopNowButton"));
+    m_exitNow->setObjectName(QStringLiteral("exitNowButton"));
+    m_hide->setObjectName(QStringLiteral("hideButton"));
 
     QFont bold = m_reasonLabel->font();
     bold.setBold(true);
@@ -86,20 +91,35 @@ ShutdownDialog::ShutdownDialog(ShutdownCoordinator *coordinator, QWidget *parent
     form->addRow(tr("Drain:"), m_drainLabel);
     form->addRow(QString(), m_drainBar);
 
-    auto *buttons = new QDialogButtonBox(this);
-    buttons->addButton(m_stopNow, QDialogButtonBox::DestructiveRole);
-    // Not the default button: Enter in the dialog must not escalate by accident.
+    // "Exit immediately…" sits on the far left, away from "Stop now" on the right, and only appears once stopping
+    // fast: a double click on Stop now (or a second Space) can never turn into an immediate exit.
+    auto *buttons = new QHBoxLayout;
+    buttons->addWidget(m_exitNow);
+    buttons->addStretch(1);
+    buttons->addWidget(m_hide);
+    buttons->addWidget(m_stopNow);
+    m_exitNow->hide();
+    // Neither is the default button: Enter in the dialog must not escalate by accident. Hide is the safe default.
     m_stopNow->setAutoDefault(false);
+    m_exitNow->setAutoDefault(false);
+    m_hide->setDefault(true);
+    m_hide->setToolTip(tr("Hide this window; the shutdown goes on (closing the main window shows it again)"));
 
     auto *layout = new QVBoxLayout(this);
     layout->addWidget(m_reasonLabel);
     layout->addLayout(form);
     layout->addWidget(m_phases, 1);
     layout->addWidget(m_hardLabel);
-    layout->addWidget(buttons);
+    layout->addLayout(buttons);
     resize(420, 330);
 
-    connect(m_stopNow, &QPushButton::clicked, this, &ShutdownDialog::stopNowRequested);
+    connect(m_stopNow, &QPushButton::clicked, this, [this] {
+        // Only from graceful: a click that lands after the escalation (a double click) does nothing.
+        if (m_coordinator->mode() == ShutdownMode::Graceful)
+            Q_EMIT stopNowRequested();
+    });
+    connect(m_exitNow, &QPushButton::clicked, this, &ShutdownDialog::confirmExitImmediately);
+    connect(m_hide, &QPushButton::clicked, this, &QDialog::hide);
     connect(m_coordinator, &ShutdownCoordinator::phaseStarted, this, &ShutdownDialog::onPhaseStarted);
     connect(m_coordinator, &ShutdownCoordinator::phaseFinished, this, &ShutdownDialog::onPhaseFinished);
     connect(m_coordinator, &ShutdownCoordinator::escalated, this,
@@ -138,9 +158,46 @@ void ShutdownDialog::begin(const ShutdownRequest &request)
     onModeChanged(m_coordinator->mode());
     updateCountdowns();
     m_tick->start();
+    showAgain();
+}
+
+void ShutdownDialog::showAgain()
+{
     show();
     raise();
     activateWindow();
+    // The focus goes to the harmless button, never to one that escalates: a stray Space or Enter only hides.
+    m_hide->setFocus(Qt::ActiveWindowFocusReason);
+}
+
+void ShutdownDialog::confirmExitImmediately()
+{
+    if (m_confirmExit) {
+        m_confirmExit->raise();
+        m_confirmExit->activateWindow();
+        return;
+    }
+    auto *box = new QMessageBox(QMessageBox::Warning, tr("Exit immediately?"),
+                                tr("Exit now, without waiting for the cancelled requests and without the remaining "
+                                   "steps?"),
+                                QMessageBox::NoButton, this);
+    box->setObjectName(QStringLiteral("confirmExitBox"));
+    box->setInformativeText(tr("Every accepted request is already saved and runs again on the next start, but the "
+                               "next start has to recover the requests that were in progress."));
+    QPushButton *exitButton = box->addButton(tr("Exit immediately"), QMessageBox::DestructiveRole);
+    exitButton->setObjectName(QStringLiteral("confirmExitButton"));
+    QPushButton *cancel = box->addButton(QMessageBox::Cancel);
+    // The safe answer is the default: Enter or Space right after the question appears does not exit.
+    box->setDefaultButton(cancel);
+    box->setEscapeButton(cancel);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    // Non-blocking (open(), not exec()): the quit path goes on while the question is up.
+    connect(box, &QMessageBox::finished, this, [this, box, exitButton] {
+        if (box->clickedButton() == exitButton && m_coordinator->mode() == ShutdownMode::Fast)
+            Q_EMIT exitImmediatelyRequested();
+    });
+    m_confirmExit = box;
+    box->open();
 }
 
 void ShutdownDialog::setWorkLeft(int inFlight, int queued)
@@ -171,7 +228,8 @@ QDeadlineTimer ShutdownDialog::drainDeadline() const
 
 void ShutdownDialog::reject()
 {
-    // Deliberately empty: QDialog would hide itself, but the shutdown it shows goes on regardless.
+    // Hide only: the shutdown it shows goes on regardless, and a repeated close of the window shows it again.
+    hide();
 }
 
 void ShutdownDialog::onPhaseStarted(const QString &name, qint64 budgetMs)
@@ -230,17 +288,25 @@ void ShutdownDialog::onModeChanged(ShutdownMode mode)
     case ShutdownMode::Graceful:
         m_modeLabel->setText(tr("graceful \u2014 the requests in flight may finish"));
         m_stopNow->setText(tr("Stop now"));
-        m_stopNow->setToolTip(tr("Cancel the requests in flight now and save (like a second Ctrl+C)"));
+        m_stopNow->setEnabled(true);
+        m_stopNow->setToolTip(tr("Cancel the requests in flight now and save; they run again on the next start"));
+        m_exitNow->hide();
         break;
     case ShutdownMode::Fast:
         m_modeLabel->setText(tr("fast \u2014 cancelling the requests in flight"));
-        m_stopNow->setText(tr("Exit immediately"));
-        m_stopNow->setToolTip(tr("Exit at once without the remaining phases (like a third Ctrl+C); every accepted "
-                                 "request is already in the journal and runs again on the next start"));
+        m_stopNow->setText(tr("Stopping now"));
+        m_stopNow->setEnabled(false);
+        m_exitNow->setToolTip(tr("Exit at once without the remaining steps (asks first); every accepted request is "
+                                 "already saved and runs again on the next start"));
+        m_exitNow->show();
+        // Disabling the focused Stop now would hand the focus on, possibly to "Exit immediately…": keep it safe.
+        if (isVisible())
+            m_hide->setFocus(Qt::OtherFocusReason);
         break;
     case ShutdownMode::Immediate:
         m_modeLabel->setText(tr("immediate"));
         m_stopNow->setEnabled(false);
+        m_exitNow->setEnabled(false);
         break;
     }
     updateCountdowns();

@@ -3,11 +3,13 @@
 #include "shutdowncoordinator.h"
 
 #include <QtCore/QDeadlineTimer>
+#include <QtCore/QPointer>
 #include <QtWidgets/QDialog>
 
 class QLabel;
 class QListWidget;
 class QListWidgetItem;
+class QMessageBox;
 class QProgressBar;
 class QPushButton;
 class QTimer;
@@ -15,12 +17,16 @@ class QTimer;
 namespace Quiesce::App {
 
 /*! \brief What the quit path is doing, shown while it does it: the reason, the phase, the work left, a countdown
-    to the drain deadline and one button to stop harder.
+    to the drain deadline and the explicit ways to stop harder.
 
     Non-modal and never exec()'d: the event loop keeps running the quit path while the dialog is up. It follows the
-    coordinator by itself (phases, escalation); the owner feeds it the work left with setWorkLeft() and passes
-    stopNowRequested() to the quit path, where it counts exactly like another signal (FAST, then IMMEDIATE). It
-    cannot be dismissed: the shutdown cannot be undone, and the dialog goes away with the window at the exit. */
+    coordinator by itself (phases, escalation); the owner feeds it the work left with setWorkLeft().
+
+    Escalation from the window is explicit only: "Stop now" (stopNowRequested(), graceful → FAST) and, once
+    stopping fast, a separately worded "Exit immediately…" on the other side of the dialog that asks for
+    confirmation first (exitImmediatelyRequested(), FAST → IMMEDIATE). Two clicks in one spot can never end the
+    process. Escape, the close button and "Hide" only hide the dialog: the shutdown goes on, and showAgain() (a
+    repeated close, Ctrl+Q) brings it back. */
 class ShutdownDialog : public QDialog
 {
     Q_OBJECT
@@ -31,6 +37,9 @@ public:
 
     /*! Shows the dialog (non-modal) for the shutdown that \a request started. */
     void begin(const Quiesce::ShutdownRequest &request);
+    /*! Shows, raises and activates the dialog again (it may have been hidden), without moving the focus to a
+        button that escalates. */
+    void showAgain();
     /*! The requests still in a worker and waiting in the queue. */
     void setWorkLeft(int inFlight, int queued);
 
@@ -44,11 +53,13 @@ public:
     static QString describeWork(int inFlight, int queued);
 
 Q_SIGNALS:
-    /*! The person pressed "Stop now": the owner asks the quit path again. */
+    /*! The person pressed "Stop now" (graceful only): the owner escalates the quit path to FAST. */
     void stopNowRequested();
+    /*! The person pressed "Exit immediately…" (FAST only) and confirmed it: the owner exits at once. */
+    void exitImmediatelyRequested();
 
 protected:
-    /*! Escape and the dialog's close button do nothing: there is nothing to cancel. */
+    /*! Escape and the dialog's close button hide it: there is nothing to cancel, and the shutdown goes on. */
     void reject() override;
 
 private:
@@ -56,6 +67,7 @@ private:
     void onPhaseFinished(const Quiesce::PhaseRecord &record);
     void onModeChanged(Quiesce::ShutdownMode mode);
     void updateCountdowns();
+    void confirmExitImmediately();
     QListWidgetItem *phaseItem(const QString &name) const;
 
     ShutdownCoordinator *m_coordinator;
@@ -75,6 +87,9 @@ private:
     QLabel *m_hardLabel;
     QListWidget *m_phases;
     QPushButton *m_stopNow;
+    QPushButton *m_exitNow;
+    QPushButton *m_hide;
+    QPointer<QMessageBox> m_confirmExit;
     QTimer *m_tick;
 };
 

@@ -205,11 +205,12 @@ void tst_GuiE2e::windowSystemClose_data()
     QTest::addColumn<QStringList>("extraArgs");
     QTest::addColumn<QString>("waitFor");
     QTest::newRow("close once") << 1 << QStringList() << QString();
-    // Two requests in flight that take long: the second close surely lands while the first one drains.
-    QTest::newRow("close twice escalates")
+    // Two requests in flight: the second close lands while the first one drains, and it only shows the dialog
+    // (a double click on the title bar's X must not cancel work), so the drain runs to the end.
+    QTest::newRow("close twice never escalates")
         << 2
         << QStringList {QStringLiteral("--burst"), QStringLiteral("2"), QStringLiteral("--work-ms"),
-                        QStringLiteral("60000"), QStringLiteral("--log-requests")}
+                        QStringLiteral("3000"), QStringLiteral("--log-requests")}
         << QStringLiteral("accepted id=2");
 }
 
@@ -246,13 +247,13 @@ void tst_GuiE2e::windowSystemClose()
              close.readAllStandardError().constData());
 
     QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN begin reason=window sender=0")).isEmpty(), q.describe());
-    if (closes > 1)
-        QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN escalate mode=fast reason=window")).isEmpty(), q.describe());
     QVERIFY2(q.waitForExit(), q.describe());
     QVERIFY2(q.exitedNormally(), q.describe());
     QCOMPARE(q.exitCode(), 0);
     QCOMPARE(q.count(QStringLiteral("SHUTDOWN done exit=0")), 1);
-    QCOMPARE(q.count(QStringLiteral("SHUTDOWN escalate")), closes > 1 ? 1 : 0);
+    QCOMPARE(q.count(QStringLiteral("SHUTDOWN escalate")), 0);
+    if (closes > 1) // both requests in flight finished: nothing was cancelled
+        QCOMPARE(q.count(QStringLiteral("done id=")), 2);
 }
 
 void tst_GuiE2e::ctrlQThroughTheWindowSystem()

@@ -8,6 +8,7 @@
 #include "workerpool.h"
 #include "workertablemodel.h"
 
+#include <QtCore/QPointer>
 #include <QtCore/QSet>
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>
@@ -48,7 +49,7 @@ private Q_SLOTS:
     void niceCeiling();
     void plotKeepsTheLastMinute();
     void workerModel();
-    void dialogCannotBeDismissed();
+    void dialogHidesButShutdownGoesOn();
     void describeWork_data();
     void describeWork();
 
@@ -56,7 +57,8 @@ private Q_SLOTS:
     void showsWorkersAndCounters();
     void controlsDriveTheEngine();
     void closeStartsQuitPathAndStopNowEscalates();
-    void secondAndThirdCloseEscalate();
+    void repeatedClosesNeverEscalate();
+    void exitImmediatelyIsApartAndConfirmed();
     void signalShowsTheSameDialog();
     void askBeforeQuitOnlyForAPerson();
     void logoutNeverAsksNorVetoes();
@@ -282,7 +284,7 @@ void tst_MainWindow::workerModel()
     QCOMPARE(model.busyCount(), 1);
 }
 
-void tst_MainWindow::dialogCannotBeDismissed()
+void tst_MainWindow::dialogHidesButShutdownGoesOn()
 {
     ShutdownCoordinator coordinator;
     coordinator.addPhase(QStringLiteral("drain"), 1, 5s, [](ShutdownPhaseContext *) {});
@@ -294,16 +296,31 @@ void tst_MainWindow::dialogCannotBeDismissed()
     QVERIFY(!dialog.isModal());
     QCOMPARE(dialog.reason(), QStringLiteral("window"));
     QVERIFY(dialog.drainDeadline().isForever()); // the drain has not started
-    QTest::keyClick(&dialog, Qt::Key_Escape);
-    QVERIFY(dialog.isVisible());
-    dialog.close();
-    QVERIFY(dialog.isVisible());
-
-    QSignalSpy stopNow(&dialog, &ShutdownDialog::stopNowRequested);
     auto *button = dialog.findChild<QPushButton *>(QStringLiteral("stopNowButton"));
     QVERIFY(button);
+    // A stray Space must not escalate: the focus is never on Stop now when the dialog appears.
+    QVERIFY(QApplication::focusWidget() != button);
+    QVERIFY(!button->hasFocus());
+    QVERIFY(!button->isDefault() && !button->autoDefault());
+
+    QSignalSpy stopNow(&dialog, &ShutdownDialog::stopNowRequested);
+    QTest::keyClick(&dialog, Qt::Key_Space);
     QTest::keyClick(&dialog, Qt::Key_Return); // Enter must not escalate by accident
     QCOMPARE(stopNow.count(), 0);
+
+    // Escape and the close button hide it; the shutdown it shows is not touched; showAgain() brings it back.
+    dialog.showAgain();
+    QVERIFY(dialog.isVisible());
+    QTest::keyClick(&dialog, Qt::Key_Escape);
+    QVERIFY(!dialog.isVisible());
+    dialog.showAgain();
+    QVERIFY(dialog.isVisible());
+    QVERIFY(!button->hasFocus());
+    dialog.close();
+    QVERIFY(!dialog.isVisible());
+    dialog.showAgain();
+    QVERIFY(!(dialog.windowFlags() & (Qt::WindowMinimizeButtonHint | Qt::WindowMaximizeButtonHint)));
+
     QTest::mouseClick(button, Qt::LeftButton);
     QCOMPARE(stopNow.count(), 1);
 }
@@ -431,7 +448,7 @@ void tst_MainWindow::closeStartsQuitPathAndStopNowEscalates()
     QCOMPARE(escalated.at(0).at(0).value<ShutdownMode>(), ShutdownMode::Fast);
     QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
     QCOMPARE(coordinator->report().requests, 2);
-    QCOMPARE(stopNow->text(), QStringLiteral("Exit immediately"));
+    QVERIFY(!stopNow->isEnabled());
 
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
     QVERIFY(!visibleAtPhaseEnd.isEmpty());
@@ -447,20 +464,88 @@ void tst_MainWindow::closeStartsQuitPathAndStopNowEscalates()
     QVERIFY2(log.trimmed().endsWith(QStringLiteral("SHUTDOWN done exit=0")), qPrintable(log));
 }
 
-void tst_MainWindow::secondAndThirdCloseEscalate()
+void tst_MainWindow::repeatedClosesNeverEscalate()
 {
     QVERIFY(launch(options(4, 5000, 6000, 2)));
     QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
     ShutdownCoordinator *coordinator = m_engine->coordinator();
+    QSignalSpy escalated(coordinator, &ShutdownCoordinator::escalated);
+    // A double click on the title bar's close button: two closes back to back.
     QVERIFY(!m_window->close());
+    QVERIFY(!m_window->close());
+    QVERIFY(dialog()->isVisible());
+    // Hidden, then closed again (or Ctrl+Q / Quit): the dialog comes back, nothing else happens.
+    dialog()->hide();
+    QVERIFY(!m_window->close());
+    QVERIFY(dialog()->isVisible());
+    dialog()->hide();
+    auto *quit = m_window->findChild<QAction *>(QStringLiteral("quitAction"));
+    QVERIFY(quit && quit->isEnabled());
+    QVERIFY(quit->text() != tr("&Quit"));
+    quit->trigger();
+    quit->trigger();
+    QVERIFY(dialog()->isVisible());
+    QTRY_COMPARE(dialog()->phase(), QStringLiteral("drain"));
+    QVERIFY(!m_window->close());
+    QCOMPARE(escalated.count(), 0);
     QCOMPARE(coordinator->mode(), ShutdownMode::Graceful);
-    QVERIFY(!m_window->close());
-    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    QCOMPARE(coordinator->report().requests, 1);
     QVERIFY(m_window->isVisible());
-    QCOMPARE(m_immediateCode, -1);
+
+    // Signals keep their ladder: a SIGTERM now is the second request, FAST.
+    QCOMPARE(::kill(::getpid(), SIGTERM), 0);
+    QVERIFY(escalated.wait(10000));
+    QCOMPARE(escalated.at(0).at(0).value<ShutdownMode>(), ShutdownMode::Fast);
+    QCOMPARE(escalated.at(0).at(1).value<ShutdownRequest>().reason, QStringLiteral("sigterm"));
     QVERIFY(!m_window->close());
-    // The third request exits at once; without a signal it counts as Ctrl+C.
+    QCOMPARE(m_immediateCode, -1);
+    QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
+}
+
+void tst_MainWindow::exitImmediatelyIsApartAndConfirmed()
+{
+    // One worker stuck in a hang: even stopping fast, the quit path cannot end before the question is answered.
+    QVERIFY(launch(options(0, 5000, 6000, 1)));
+    m_engine->simulateHangNext();
+    m_engine->submitBurst(2);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->pool()->snapshot().value(0).hung, 10000);
+    ShutdownCoordinator *coordinator = m_engine->coordinator();
+    QVERIFY(!m_window->close());
+    auto *stopNow = dialog()->findChild<QPushButton *>(QStringLiteral("stopNowButton"));
+    auto *exitNow = dialog()->findChild<QPushButton *>(QStringLiteral("exitNowButton"));
+    QVERIFY(stopNow && exitNow);
+    QVERIFY(!exitNow->isVisible()); // not offered before stopping fast
+    // A double click on Stop now: the second click lands on a disabled button, in FAST.
+    QTest::mouseClick(stopNow, Qt::LeftButton);
+    QTest::mouseClick(stopNow, Qt::LeftButton);
+    QTest::keyClick(dialog(), Qt::Key_Space);
+    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    QCOMPARE(coordinator->report().requests, 2);
+    QVERIFY(!stopNow->isEnabled());
+    QVERIFY(exitNow->isVisible());
+    QVERIFY(exitNow->text() != stopNow->text());
+    // Not in the same spot: the two buttons do not overlap, so a click at Stop now's place misses Exit.
+    QVERIFY(!exitNow->geometry().intersects(stopNow->geometry()));
+    QVERIFY(!exitNow->hasFocus());
+
+    exitNow->click();
+    QPointer<QMessageBox> box = dialog()->findChild<QMessageBox *>(QStringLiteral("confirmExitBox"));
+    QVERIFY(box);
+    QTRY_VERIFY(box->isVisible());
+    QCOMPARE(m_immediateCode, -1);
+    // The safe answer is the default.
+    QVERIFY(box->defaultButton() != box->findChild<QPushButton *>(QStringLiteral("confirmExitButton")));
+    box->button(QMessageBox::Cancel)->click();
+    QTRY_VERIFY(!box);
+    QCOMPARE(m_immediateCode, -1);
+    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+
+    exitNow->click();
+    box = dialog()->findChild<QMessageBox *>(QStringLiteral("confirmExitBox"));
+    QVERIFY(box);
+    box->findChild<QPushButton *>(QStringLiteral("confirmExitButton"))->click();
     QCOMPARE(m_immediateCode, 128 + SIGINT);
+    WorkerPool::releaseSimulatedHangs();
 }
 
 void tst_MainWindow::signalShowsTheSameDialog()
@@ -519,9 +604,10 @@ void tst_MainWindow::askBeforeQuitOnlyForAPerson()
     QCOMPARE(coordinator->mode(), ShutdownMode::Graceful); // one request, not two
     QVERIFY(dialog()->isVisible());
 
-    // Once shutting down, a close escalates at once, no question asked.
+    // Once shutting down, a close asks nothing and escalates nothing: it shows the dialog.
     QVERIFY(!m_window->close());
-    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    QCOMPARE(coordinator->mode(), ShutdownMode::Graceful);
+    QVERIFY(dialog()->isVisible());
     // The answered question goes away (deleted on close) and no new one comes.
     QTRY_VERIFY(!m_window->findChild<QMessageBox *>(QStringLiteral("confirmQuitBox")));
 }
