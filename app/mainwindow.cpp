@@ -5,10 +5,12 @@
 #include "progressdelegate.h"
 #include "shutdowndialog.h"
 #include "throughputplot.h"
+#include "translations.h"
 #include "workerpool.h"
 #include "workertablemodel.h"
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QLocale>
 #include <QtCore/QSettings>
 #include <QtGui/QAction>
 #include <QtGui/QCloseEvent>
@@ -95,6 +97,8 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     , m_statusLabel(new QLabel(this))
     , m_screenshotPath(options.screenshotPath)
 {
+    // Before any tr(): the window speaks the user's language (Qt's own dialogs included), with correct plurals.
+    installTranslations(QLocale());
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(QStringLiteral("Quiesce"));
     const QIcon icon(QStringLiteral(":/icons/quiesce.svg"));
@@ -525,6 +529,7 @@ void MainWindow::onShutdownStarted(const ShutdownRequest &request)
     m_workersSpin->setEnabled(false);
     m_burstSpin->setEnabled(false);
     const EngineCounters counters = m_engine->counters();
+    m_dialog->setWorkers(m_engine->pool()->snapshot());
     m_dialog->setWorkLeft(counters.inFlight, counters.queued);
     m_dialog->begin(request);
     updateStatus();
@@ -544,7 +549,10 @@ void MainWindow::onShutdownFinished()
 
 void MainWindow::poll()
 {
-    m_model->setSnapshot(m_engine->pool()->snapshot());
+    const QList<WorkerSnapshot> workers = m_engine->pool()->snapshot();
+    m_model->setSnapshot(workers);
+    if (m_dialog->isVisible())
+        m_dialog->setWorkers(workers);
     updateCounters();
     flushLog();
     maybeTakeScreenshot();
@@ -604,9 +612,8 @@ void MainWindow::updateStatus()
         text = tr("exiting");
     } else if (coordinator->isShuttingDown()) {
         const QString phase = coordinator->currentPhase();
-        text =
-            tr("shutting down (%1)%2")
-                .arg(shutdownModeName(coordinator->mode()), phase.isEmpty() ? QString() : QStringLiteral(": ") + phase);
+        const QString how = coordinator->mode() == ShutdownMode::Graceful ? tr("shutting down") : tr("stopping now");
+        text = phase.isEmpty() ? how : tr("%1: %2").arg(how, ShutdownDialog::humanPhaseName(phase));
     } else {
         text = m_pauseAction->isChecked() ? tr("running, intake paused") : tr("running");
     }

@@ -4,6 +4,7 @@
 #include "mainwindow.h"
 #include "shutdowndialog.h"
 #include "throughputplot.h"
+#include "translations.h"
 #include "unixsignalnotifier.h"
 #include "workerpool.h"
 #include "workertablemodel.h"
@@ -21,8 +22,10 @@
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QDoubleSpinBox>
 #include <QtWidgets/QLabel>
+#include <QtWidgets/QListWidget>
 #include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QProgressBar>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QSpinBox>
 
@@ -52,6 +55,7 @@ private Q_SLOTS:
     void dialogHidesButShutdownGoesOn();
     void describeWork_data();
     void describeWork();
+    void dialogSpeaksPlainWords();
 
     // The window on a running engine.
     void showsWorkersAndCounters();
@@ -59,6 +63,7 @@ private Q_SLOTS:
     void closeStartsQuitPathAndStopNowEscalates();
     void repeatedClosesNeverEscalate();
     void exitImmediatelyIsApartAndConfirmed();
+    void hangIsCalledHungAndNamed();
     void signalShowsTheSameDialog();
     void askBeforeQuitOnlyForAPerson();
     void logoutNeverAsksNorVetoes();
@@ -94,6 +99,9 @@ void tst_MainWindow::initTestCase()
     QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_dir.filePath(QStringLiteral("settings")));
     QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_dir.filePath(QStringLiteral("settings")));
     QVERIFY2(QSettings().fileName().startsWith(m_dir.path()), qPrintable(QSettings().fileName()));
+    // The texts the tests compare are English (with its plural forms), whatever the machine's locale.
+    QLocale::setDefault(QLocale(QLocale::English, QLocale::UnitedStates));
+    installTranslations(QLocale());
     // The bridge replaces QtTest's crash handler for SIGTERM, as the app's main() does.
     QVERIFY2(m_signals.watch(SIGTERM), qPrintable(m_signals.errorString()));
 }
@@ -330,9 +338,9 @@ void tst_MainWindow::describeWork_data()
     QTest::addColumn<int>("inFlight");
     QTest::addColumn<int>("queued");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("nothing") << 0 << 0 << QStringLiteral("0 requests in flight, 0 queued");
-    QTest::newRow("one") << 1 << 0 << QStringLiteral("1 request in flight, 0 queued");
-    QTest::newRow("several") << 3 << 12 << QStringLiteral("3 requests in flight, 12 queued");
+    QTest::newRow("nothing") << 0 << 0 << QStringLiteral("0 requests in progress, 0 queued");
+    QTest::newRow("one") << 1 << 0 << QStringLiteral("1 request in progress, 0 queued");
+    QTest::newRow("several") << 3 << 1200 << QStringLiteral("3 requests in progress, 1,200 queued");
 }
 
 void tst_MainWindow::describeWork()
@@ -341,6 +349,77 @@ void tst_MainWindow::describeWork()
     QFETCH(int, queued);
     QFETCH(QString, expected);
     QCOMPARE(ShutdownDialog::describeWork(inFlight, queued), expected);
+}
+
+void tst_MainWindow::dialogSpeaksPlainWords()
+{
+    // A coordinator of its own whose steps end when the test says so.
+    ShutdownCoordinator coordinator;
+    coordinator.setExitFunction([](int) {});
+    QList<QPointer<ShutdownPhaseContext>> contexts;
+    for (const char *name : {"stop-intake", "drain", "save"}) {
+        coordinator.addPhase(QString::fromLatin1(name), int(contexts.size() + 1) * 100, 60s,
+                             [&contexts](ShutdownPhaseContext *ctx) { contexts << ctx; });
+    }
+    ShutdownDialog dialog(&coordinator);
+    auto label = [&dialog](const char *name) {
+        auto *l = dialog.findChild<QLabel *>(QString::fromLatin1(name));
+        return l && l->isVisible() ? l->text() : QString();
+    };
+    QSignalSpy started(&coordinator, &ShutdownCoordinator::shutdownStarted);
+    connect(&coordinator, &ShutdownCoordinator::shutdownStarted, &dialog, &ShutdownDialog::begin);
+    coordinator.setReady();
+    ShutdownRequest request;
+    request.reason = QStringLiteral("window");
+    coordinator.requestShutdown(request);
+    QCOMPARE(started.count(), 1);
+    dialog.setWorkLeft(1, 1000);
+    QCOMPARE(label("reasonLabel"), QStringLiteral("Quiesce is shutting down because its window was closed."));
+    QCOMPARE(label("workLabel"), QStringLiteral("1 request still in progress."));
+    // Queued requests are kept, not worked off: the dialog says so, with the person's number format.
+    QCOMPARE(label("keptLabel"), QStringLiteral("1,000 queued requests are saved and run first next time."));
+    QCOMPARE(label("modeLabel"), QStringLiteral("Requests in progress may finish. Nothing new is accepted."));
+    auto *bar = dialog.findChild<QProgressBar *>(QStringLiteral("progressBar"));
+    QVERIFY(bar);
+    QCOMPARE(bar->accessibleName(), QStringLiteral("Shutdown progress"));
+
+    QTRY_COMPARE(contexts.size(), 1);
+    QCOMPARE(label("phaseLabel"), QStringLiteral("Now: Accepting no new requests."));
+    const int before = bar->value();
+    contexts.at(0)->complete();
+    QTRY_COMPARE(contexts.size(), 2);
+    QCOMPARE(label("phaseLabel"), QStringLiteral("Now: Finishing requests in progress."));
+    QVERIFY2(bar->value() > before, qPrintable(QString::number(bar->value()))); // it fills, it does not empty
+    // One countdown, no wrapping, and no technical phase names anywhere in the dialog's labels.
+    QVERIFY2(label("countdownLabel").startsWith(QStringLiteral("Waiting up to ")), qPrintable(label("countdownLabel")));
+    QVERIFY(!dialog.findChild<QLabel *>(QStringLiteral("countdownLabel"))->wordWrap());
+    QVERIFY(label("endLabel").isEmpty());
+    QVERIFY(label("overrunLabel").isEmpty());
+    for (const QLabel *l : dialog.findChildren<QLabel *>()) {
+        for (const char *technical : {"drain", "stop-intake", "stop-threads", "watchdog", "SIGTERM"})
+            QVERIFY2(!l->text().contains(QLatin1StringView(technical)), qPrintable(l->text()));
+    }
+    auto *list = dialog.findChild<QListWidget *>(QStringLiteral("phaseList"));
+    QVERIFY(list);
+    QCOMPARE(list->item(0)->text().left(25), QStringLiteral("Accepting no new requests"));
+    QVERIFY(list->item(0)->data(Qt::AccessibleTextRole).toString().endsWith(QStringLiteral(": done")));
+    QVERIFY(!list->item(0)->icon().isNull());
+    // Every step shows: the list is as tall as its rows, whatever the font.
+    QTRY_VERIFY(list->viewport()->height() >= list->sizeHintForRow(0) * list->count());
+
+    const int during = bar->value();
+    coordinator.requestShutdown(request); // the escalation, as "Stop now" asks for it
+    QCOMPARE(label("modeLabel"),
+             QStringLiteral("Stopping now: requests in progress are cancelled, saved and run again first on the next "
+                            "start."));
+    contexts.at(1)->complete();
+    QTRY_COMPARE(contexts.size(), 3);
+    QCOMPARE(label("phaseLabel"), QStringLiteral("Now: Saving."));
+    QVERIFY(bar->value() >= during);
+    contexts.at(2)->complete();
+    QTRY_VERIFY(coordinator.isFinished());
+    QCOMPARE(label("phaseLabel"), QStringLiteral("Done. Quiesce ends now."));
+    QCOMPARE(bar->value(), bar->maximum());
 }
 
 void tst_MainWindow::showsWorkersAndCounters()
@@ -434,10 +513,10 @@ void tst_MainWindow::closeStartsQuitPathAndStopNowEscalates()
     QCOMPARE(coordinator->currentPhase(), QStringLiteral("drain"));
     QVERIFY(!dialog()->drainDeadline().isForever());
     QVERIFY(dialog()->drainDeadline().remainingTime() > 0);
-    auto *drainLabel = dialog()->findChild<QLabel *>(QStringLiteral("drainLabel"));
-    QTRY_VERIFY(drainLabel->text().contains(QStringLiteral("deadline in")));
+    auto *drainLabel = dialog()->findChild<QLabel *>(QStringLiteral("countdownLabel"));
+    QTRY_VERIFY2(drainLabel->text().contains(QStringLiteral("Waiting up to")), qPrintable(drainLabel->text()));
     auto *work = dialog()->findChild<QLabel *>(QStringLiteral("workLabel"));
-    QTRY_VERIFY2(work->text().contains(QStringLiteral("in flight")), qPrintable(work->text()));
+    QTRY_VERIFY2(work->text().contains(QStringLiteral("in progress")), qPrintable(work->text()));
     QVERIFY(m_window->isVisible());
     QCOMPARE(finished.count(), 0);
 
@@ -546,6 +625,38 @@ void tst_MainWindow::exitImmediatelyIsApartAndConfirmed()
     box->findChild<QPushButton *>(QStringLiteral("confirmExitButton"))->click();
     QCOMPARE(m_immediateCode, 128 + SIGINT);
     WorkerPool::releaseSimulatedHangs();
+}
+
+void tst_MainWindow::hangIsCalledHungAndNamed()
+{
+    // One worker, its request hung, two more queued; a short drain so that it overruns soon.
+    Options o = options(0, 5000, 6000, 1);
+    o.tunables.drainTimeout = 1s;
+    QVERIFY(launch(o));
+    m_engine->simulateHangNext();
+    m_engine->submitBurst(3);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->pool()->snapshot().value(0).hung, 10000);
+    const WorkerSnapshot hung = m_engine->pool()->snapshot().value(0);
+    QVERIFY(!m_window->close());
+    auto label = [this](const char *name) {
+        auto *l = dialog()->findChild<QLabel *>(QString::fromLatin1(name));
+        return l && l->isVisible() ? l->text() : QString();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(!label("overrunLabel").isEmpty(), 10000);
+    const QString overrun = label("overrunLabel");
+    const QString end = label("endLabel");
+    const QString kept = label("keptLabel");
+    // Release at once: the quit path must not reach the thread join with the worker still stuck.
+    WorkerPool::releaseSimulatedHangs();
+    QVERIFY2(overrun.contains(QStringLiteral("took longer than allowed")), qPrintable(overrun));
+    QVERIFY2(overrun.contains(QStringLiteral("Request %1 on worker %2 does not respond")
+                                  .arg(QLocale().toString(hung.requestId), hung.threadName)),
+             qPrintable(overrun));
+    QVERIFY2(end.contains(QStringLiteral("Quiesce will now end within")), qPrintable(end));
+    QVERIFY2(end.contains(QStringLiteral("Nothing accepted is lost")), qPrintable(end));
+    QVERIFY2(kept.contains(QStringLiteral("2 queued requests are saved and run first next time")), qPrintable(kept));
+    QVERIFY(label("countdownLabel").isEmpty()); // one countdown at a time: the end line carries it now
+    QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
 }
 
 void tst_MainWindow::signalShowsTheSameDialog()

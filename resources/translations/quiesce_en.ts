@@ -1,0 +1,35 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en_US">
+<context>
+    <name>Quiesce::App::ShutdownDialog</name>
+    <message numerus="yes">
+        <source>%Ln request(s) in progress</source>
+        <translation>
+            <numerusform>%Ln request in progress</numerusform>
+            <numerusform>%Ln requests in progress</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln queued</source>
+        <translation>
+            <numerusform>%Ln queued</numerusform>
+            <numerusform>%Ln queued</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln request(s) still in progress.</source>
+        <translation>
+            <numerusform>%Ln request still in progress.</numerusform>
+            <numerusform>%Ln requests still in progress.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln queued request(s) are saved and run first next time.</source>
+        <translation>
+            <numerusform>%Ln queued request is saved and runs first next time.</numerusform>
+            <numerusform>%Ln queued requests are saved and run first next time.</numerusform>
+        </translation>
+    </message>
+</context>
+</TS>
