@@ -4,6 +4,7 @@
 #include "lineoutput.h"
 #include "progressdelegate.h"
 #include "shutdowndialog.h"
+#include "themecolors.h"
 #include "throughputplot.h"
 #include "translations.h"
 #include "workerpool.h"
@@ -83,6 +84,16 @@ QString settingsStatusText(QSettings::Status status)
     return QStringLiteral("unknown error");
 }
 
+// The tooltip says what the action does and how to reach it from the keyboard; the status tip says the same.
+void describeAction(QAction *action, const QString &description)
+{
+    action->setStatusTip(description);
+    const QKeySequence key = action->shortcut();
+    action->setToolTip(key.isEmpty()
+                           ? description
+                           : MainWindow::tr("%1 (%2)").arg(description, key.toString(QKeySequence::NativeText)));
+}
+
 } // namespace
 
 MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
@@ -152,31 +163,36 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::buildActions()
 {
-    QStyle *s = style();
+    const QPalette pal = palette();
 
-    m_quitAction = new QAction(s->standardIcon(QStyle::SP_DialogCloseButton), tr("&Quit"), this);
+    m_quitAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Quit, pal), tr("&Quit"), this);
     m_quitAction->setObjectName(QStringLiteral("quitAction"));
-    m_quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+    m_quitAction->setMenuRole(QAction::QuitRole);
+    // The platform's Quit (Ctrl+Q on Linux desktops); Ctrl+Q where the platform names none.
+    const QList<QKeySequence> quitKeys = QKeySequence::keyBindings(QKeySequence::Quit);
+    m_quitAction->setShortcuts(quitKeys.isEmpty() ? QList<QKeySequence> {QKeySequence(Qt::CTRL | Qt::Key_Q)}
+                                                  : quitKeys);
     m_quitAction->setShortcutContext(Qt::ApplicationShortcut);
-    m_quitAction->setStatusTip(tr("Stop intake, let the requests in flight finish, save, exit"));
+    describeAction(m_quitAction, tr("Stop intake, let the requests in progress finish, save, exit"));
     connect(m_quitAction, &QAction::triggered, this, [this] { requestQuit(QStringLiteral("quit")); });
 
-    m_pauseAction = new QAction(s->standardIcon(QStyle::SP_MediaPause), tr("&Pause intake"), this);
+    // Not Ctrl+P (Print everywhere else) nor Ctrl+B (Bold): shortcuts that clash with no standard one.
+    m_pauseAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Pause, pal), tr("&Pause intake"), this);
     m_pauseAction->setObjectName(QStringLiteral("pauseAction"));
     m_pauseAction->setCheckable(true);
-    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
-    m_pauseAction->setStatusTip(tr("Suspend new arrivals; the workers finish what is queued (like SIGUSR2)"));
+    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
+    describeAction(m_pauseAction, tr("Suspend new arrivals; the workers finish what is queued (like SIGUSR2)"));
     connect(m_pauseAction, &QAction::toggled, this, [this](bool paused) { m_engine->setPaused(paused); });
 
-    m_burstAction = new QAction(s->standardIcon(QStyle::SP_ArrowUp), tr("Submit &burst"), this);
+    m_burstAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Burst, pal), tr("Submit &burst"), this);
     m_burstAction->setObjectName(QStringLiteral("burstAction"));
-    m_burstAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
-    m_burstAction->setStatusTip(tr("Submit the given number of requests at once"));
+    m_burstAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    describeAction(m_burstAction, tr("Submit the number of requests set in Burst size at once"));
     connect(m_burstAction, &QAction::triggered, this, [this] { m_engine->submitBurst(m_burstSpin->value()); });
 
-    m_hangAction = new QAction(s->standardIcon(QStyle::SP_MessageBoxWarning), tr("Simulate a &hung request"), this);
+    m_hangAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Hang, pal), tr("Simulate a &hung request"), this);
     m_hangAction->setObjectName(QStringLiteral("hangAction"));
-    m_hangAction->setStatusTip(tr("The next request blocks, deaf to cancellation, like a stuck blocking call"));
+    describeAction(m_hangAction, tr("The next request blocks, deaf to cancellation, like a stuck blocking call"));
     connect(m_hangAction, &QAction::triggered, this, [this] {
         m_engine->simulateHangNext();
         appendLog(tr("GUI the next request will hang"));
@@ -193,6 +209,8 @@ void MainWindow::buildActions()
     m_burstSpin->setRange(1, 100000);
     m_burstSpin->setValue(20);
     m_burstSpin->setToolTip(tr("Requests per burst"));
+    m_burstSpin->setAccessibleName(tr("Burst size"));
+    m_burstSpin->setAccessibleDescription(tr("Requests per burst"));
     m_burstSpin->setAccelerated(true);
     connect(m_burstSpin, &QSpinBox::valueChanged, this, [this] { saveSettings(); });
 
@@ -202,6 +220,8 @@ void MainWindow::buildActions()
     m_rateSpin->setDecimals(1);
     m_rateSpin->setSuffix(tr(" req/s"));
     m_rateSpin->setToolTip(tr("Mean arrival rate (Poisson); 0 = no arrivals"));
+    m_rateSpin->setAccessibleName(tr("Arrival rate"));
+    m_rateSpin->setAccessibleDescription(tr("Mean arrival rate in requests per second; 0 = no arrivals"));
     m_rateSpin->setAccelerated(true);
     // Apply on Enter, focus out or an arrow click, not on every keystroke of "120".
     m_rateSpin->setKeyboardTracking(false);
@@ -210,6 +230,8 @@ void MainWindow::buildActions()
     m_workersSpin->setObjectName(QStringLiteral("workersSpin"));
     m_workersSpin->setRange(1, 256);
     m_workersSpin->setToolTip(tr("Worker threads; fewer retire idle ones first, a busy one after its request"));
+    m_workersSpin->setAccessibleName(tr("Workers"));
+    m_workersSpin->setAccessibleDescription(m_workersSpin->toolTip());
     m_workersSpin->setKeyboardTracking(false);
 
     QMenu *file = menuBar()->addMenu(tr("&File"));
@@ -240,13 +262,19 @@ void MainWindow::buildActions()
     bar->setMovable(false);
     bar->addAction(m_pauseAction);
     bar->addSeparator();
-    bar->addWidget(m_burstSpin);
+    // Each spin box with a visible label that is its buddy: Alt+B, Alt+R, Alt+W jump to it.
+    auto labelFor = [this, bar](const QString &text, QWidget *buddy) {
+        auto *label = new QLabel(text, this);
+        label->setBuddy(buddy);
+        label->setContentsMargins(6, 0, 3, 0);
+        bar->addWidget(label);
+        bar->addWidget(buddy);
+    };
+    labelFor(tr("&Burst size"), m_burstSpin);
     bar->addAction(m_burstAction);
     bar->addSeparator();
-    bar->addWidget(new QLabel(tr(" Rate "), this));
-    bar->addWidget(m_rateSpin);
-    bar->addWidget(new QLabel(tr("  Workers "), this));
-    bar->addWidget(m_workersSpin);
+    labelFor(tr("&Rate"), m_rateSpin);
+    labelFor(tr("&Workers"), m_workersSpin);
     bar->addSeparator();
     bar->addAction(m_hangAction);
     bar->addSeparator();
@@ -272,6 +300,8 @@ void MainWindow::buildCentralWidget()
         value->setFont(valueFont);
         value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
         value->setMinimumWidth(value->fontMetrics().horizontalAdvance(QStringLiteral("000000")));
+        // A screen reader reads the value with its name ("Accepted, 120"), not a bare number.
+        value->setAccessibleName(names[i]);
         const int row = i / 2;
         const int column = (i % 2) * 2;
         grid->addWidget(name, row, column);
@@ -285,6 +315,7 @@ void MainWindow::buildCentralWidget()
     auto *plotBox = new QGroupBox(tr("Throughput and queue depth"), this);
     auto *plotLayout = new QVBoxLayout(plotBox);
     m_plot->setObjectName(QStringLiteral("throughputPlot"));
+    m_plot->setAccessibleName(tr("Throughput and queue depth"));
     plotLayout->addWidget(m_plot);
 
     auto *top = new QWidget(this);
@@ -295,9 +326,14 @@ void MainWindow::buildCentralWidget()
 
     m_table->setObjectName(QStringLiteral("workerTable"));
     m_table->setModel(m_model);
+    m_model->setPalette(m_table->palette());
     m_table->setItemDelegateForColumn(WorkerTableModel::ProgressColumn, new ProgressDelegate(m_table));
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    // Tab leaves the table (no focus trap); the arrow keys move within it.
+    m_table->setTabKeyNavigation(false);
+    m_table->setAccessibleName(tr("Workers"));
+    m_table->setAccessibleDescription(tr("One row per worker thread: state, request, progress and time taken"));
     m_table->setAlternatingRowColors(true);
     m_table->verticalHeader()->hide();
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 10);
@@ -311,6 +347,10 @@ void MainWindow::buildCentralWidget()
 
     m_log->setObjectName(QStringLiteral("logView"));
     m_log->setReadOnly(true);
+    // Reachable and selectable from the keyboard; Tab moves on instead of being swallowed.
+    m_log->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_log->setTabChangesFocus(true);
+    m_log->setAccessibleName(tr("Lifecycle log"));
     m_log->setMaximumBlockCount(kLogLines);
     m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_log->setPlaceholderText(tr("Lifecycle lines (READY, SHUTDOWN ...) appear here."));
@@ -324,6 +364,11 @@ void MainWindow::buildCentralWidget()
     m_splitter->setStretchFactor(2, 1);
     m_splitter->setChildrenCollapsible(false);
     setCentralWidget(m_splitter);
+    // Toolbar controls, then the table, then the log: the order they are read in.
+    QWidget::setTabOrder(m_burstSpin, m_rateSpin);
+    QWidget::setTabOrder(m_rateSpin, m_workersSpin);
+    QWidget::setTabOrder(m_workersSpin, m_table);
+    QWidget::setTabOrder(m_table, m_log);
 
     m_statusLabel->setObjectName(QStringLiteral("statusLabel"));
     statusBar()->addPermanentWidget(m_statusLabel);
@@ -449,6 +494,25 @@ void MainWindow::showEvent(QShowEvent *event)
         m_shownClock.start();
 }
 
+void MainWindow::changeEvent(QEvent *event)
+{
+    QMainWindow::changeEvent(event);
+    // A new palette (light ↔ dark) or style: icons and colours are drawn from it, so draw them again.
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::StyleChange)
+        updateIcons();
+}
+
+void MainWindow::updateIcons()
+{
+    const QPalette pal = palette();
+    m_quitAction->setIcon(Theme::toolIcon(Theme::ToolIcon::Quit, pal));
+    m_pauseAction->setIcon(
+        Theme::toolIcon(m_pauseAction->isChecked() ? Theme::ToolIcon::Resume : Theme::ToolIcon::Pause, pal));
+    m_burstAction->setIcon(Theme::toolIcon(Theme::ToolIcon::Burst, pal));
+    m_hangAction->setIcon(Theme::toolIcon(Theme::ToolIcon::Hang, pal));
+    m_model->setPalette(m_table->palette());
+}
+
 void MainWindow::requestQuit(const QString &reason)
 {
     const ShutdownCoordinator *coordinator = m_engine->coordinator();
@@ -524,7 +588,7 @@ void MainWindow::onShutdownStarted(const ShutdownRequest &request)
         a->setEnabled(false);
     // Quit cannot mean "cancel work" now: it shows the shutdown's progress (requestQuit() does just that).
     m_quitAction->setText(tr("Show shutdown &progress"));
-    m_quitAction->setStatusTip(tr("Show what the shutdown is doing; it goes on by itself"));
+    describeAction(m_quitAction, tr("Show what the shutdown is doing; it goes on by itself"));
     m_rateSpin->setEnabled(false);
     m_workersSpin->setEnabled(false);
     m_burstSpin->setEnabled(false);

@@ -79,10 +79,12 @@ Q_SIGNALS:
 protected:
     void closeEvent(QCloseEvent *event) override;
     void showEvent(QShowEvent *event) override;
+    void changeEvent(QEvent *event) override;
 
 private:
     void buildActions();
     void buildCentralWidget();
+    void updateIcons();
     void restoreSettings(const Options &options);
     void applyControlsToEngine();
     void poll();

@@ -14,11 +14,13 @@
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
+#include <QtGui/QAccessible>
 #include <QtGui/QAction>
 #include <QtGui/QImage>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
+#include <QtWidgets/QAbstractButton>
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QDoubleSpinBox>
 #include <QtWidgets/QLabel>
@@ -28,6 +30,7 @@
 #include <QtWidgets/QProgressBar>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QSpinBox>
+#include <QtWidgets/QStyle>
 
 #include <csignal>
 #include <memory>
@@ -68,6 +71,9 @@ private Q_SLOTS:
     void askBeforeQuitOnlyForAPerson();
     void logoutNeverAsksNorVetoes();
     void settingsPersist();
+    void keyboardReachesEveryControl();
+    void everyControlHasAnAccessibleName();
+    void shortcutsAreStandardAndShown();
     void grabIsNotBlank();
     void screenshotOption();
 
@@ -769,6 +775,105 @@ void tst_MainWindow::settingsPersist()
     QCOMPARE(m_engine->tunables().rate, 7.5);
     QCOMPARE(m_engine->tunables().workers, 3);
     QTRY_COMPARE(m_window->workerModel()->rowCount(), 3);
+}
+
+void tst_MainWindow::keyboardReachesEveryControl()
+{
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    QApplication::setActiveWindow(m_window.get());
+    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+    QTRY_COMPARE(m_window->workerModel()->rowCount(), 2);
+    auto *start = m_window->findChild<QSpinBox *>(QStringLiteral("burstSpin"));
+    start->setFocus(Qt::TabFocusReason);
+    QTRY_VERIFY(start->hasFocus());
+    // Walk the focus chain with real Tab presses and name what gets the focus.
+    const QSet<QString> wanted {QStringLiteral("burstSpin"), QStringLiteral("rateSpin"), QStringLiteral("workersSpin"),
+                                QStringLiteral("workerTable"), QStringLiteral("logView")};
+    QStringList visited;
+    for (int i = 0; i < 30; ++i) {
+        QWidget *focus = QApplication::focusWidget();
+        QVERIFY(focus);
+        QWidget *named = focus;
+        while (named && !wanted.contains(named->objectName()))
+            named = named->parentWidget();
+        const QString name = named ? named->objectName() : QString::fromLatin1(focus->metaObject()->className());
+        if (visited.isEmpty() || visited.constLast() != name)
+            visited << name;
+        QTest::keyClick(focus, Qt::Key_Tab);
+    }
+    for (const QString &name : wanted)
+        QVERIFY2(visited.contains(name), qPrintable(visited.join(QStringLiteral(", "))));
+    // In reading order: the toolbar's controls, then the table, then the log; and Tab leaves the table.
+    const qsizetype table = visited.indexOf(QStringLiteral("workerTable"));
+    QCOMPARE(visited.value(table + 1), QStringLiteral("logView"));
+    QVERIFY(visited.indexOf(QStringLiteral("rateSpin")) < table);
+    QVERIFY(visited.count(QStringLiteral("workerTable")) >= 2); // went round the whole chain and came back
+}
+
+void tst_MainWindow::everyControlHasAnAccessibleName()
+{
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    QStringList unnamed;
+    for (QWidget *w : m_window->findChildren<QWidget *>()) {
+        if (!w->isVisibleTo(m_window.get()) || qobject_cast<QAbstractSpinBox *>(w->parentWidget()))
+            continue;
+        const bool interactive = (w->focusPolicy() & Qt::TabFocus) || qobject_cast<QAbstractButton *>(w);
+        const bool value = w->objectName().endsWith(QLatin1StringView("Value"));
+        if (!interactive && !value)
+            continue;
+        QAccessibleInterface *iface = QAccessible::queryAccessibleInterface(w);
+        if (!iface || iface->text(QAccessible::Name).trimmed().isEmpty())
+            unnamed << QStringLiteral("%1(%2)").arg(QString::fromLatin1(w->metaObject()->className()), w->objectName());
+    }
+    QVERIFY2(unnamed.isEmpty(), qPrintable(unnamed.join(QStringLiteral(", "))));
+    // Counter values carry their name; the progress cells say "%".
+    QCOMPARE(counter("acceptedValue")->accessibleName(), QStringLiteral("Accepted"));
+    WorkerTableModel model;
+    QList<WorkerSnapshot> workers(1);
+    workers[0].busy = true;
+    workers[0].requestId = 3;
+    workers[0].progressPercent = 93;
+    model.setSnapshot(workers);
+    QCOMPARE(model.index(0, WorkerTableModel::ProgressColumn).data(Qt::AccessibleTextRole).toString(),
+             QStringLiteral("93 %"));
+}
+
+void tst_MainWindow::shortcutsAreStandardAndShown()
+{
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    // Every standard binding of the platform, so that no action of ours takes one for something else.
+    QHash<QKeySequence, int> standard;
+    for (int key = QKeySequence::HelpContents; key <= QKeySequence::Cancel; ++key) {
+        for (const QKeySequence &sequence : QKeySequence::keyBindings(QKeySequence::StandardKey(key)))
+            standard.insert(sequence, key);
+    }
+    QVERIFY(!standard.isEmpty());
+    const QHash<QString, QKeySequence::StandardKey> allowed {
+        {QStringLiteral("quitAction"), QKeySequence::Quit},
+        {QStringLiteral("shortcutsAction"), QKeySequence::HelpContents}};
+    for (QAction *action : m_window->findChildren<QAction *>()) {
+        for (const QKeySequence &sequence : action->shortcuts()) {
+            const auto it = standard.constFind(sequence);
+            if (it == standard.cend())
+                continue;
+            QVERIFY2(
+                allowed.value(action->objectName(), QKeySequence::UnknownKey) == it.value(),
+                qPrintable(
+                    QStringLiteral("%1 takes %2, a standard shortcut").arg(action->objectName(), sequence.toString())));
+        }
+        if (!action->shortcut().isEmpty() && !action->objectName().isEmpty()) {
+            // The tooltip names the shortcut.
+            QVERIFY2(action->toolTip().contains(action->shortcut().toString(QKeySequence::NativeText)),
+                     qPrintable(action->toolTip()));
+        }
+    }
+    auto *pause = m_window->findChild<QAction *>(QStringLiteral("pauseAction"));
+    QVERIFY(pause->shortcut() != QKeySequence(QKeySequence::Print));
+    auto *quit = m_window->findChild<QAction *>(QStringLiteral("quitAction"));
+    QVERIFY(!quit->icon().isNull());
+    // Not the dialog-close cross.
+    QVERIFY(quit->icon().pixmap(16, 16).toImage()
+            != m_window->style()->standardIcon(QStyle::SP_DialogCloseButton).pixmap(16, 16).toImage());
 }
 
 void tst_MainWindow::grabIsNotBlank()
