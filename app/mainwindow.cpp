@@ -59,6 +59,7 @@ constexpr qint64 kScreenshotAfterMs = 4000;     // --screenshot: let the plot an
 constexpr quint64 kScreenshotAfterDone = 3;     // ... and some requests finish
 constexpr qint64 kScreenshotAtLatestMs = 15000; // ... but never wait forever (e.g. --rate 0)
 constexpr int kLogLines = 5000;
+constexpr int kDefaultBurst = 20;
 
 // Settings keys: one place, so that a rename cannot leave a reader and a writer disagreeing.
 const QString kGeometryKey = QStringLiteral("window/geometry");
@@ -92,6 +93,16 @@ void describeAction(QAction *action, const QString &description)
     action->setToolTip(key.isEmpty()
                            ? description
                            : MainWindow::tr("%1 (%2)").arg(description, key.toString(QKeySequence::NativeText)));
+}
+
+// Whether the --config file (if any) sets \a key, at the top level or in its [quiesce] group, as readConfigFile()
+// reads it: such a key is the file's, not the window's.
+bool configNames(const QString &path, const QString &key)
+{
+    if (path.isEmpty())
+        return false;
+    const QSettings config(path, QSettings::IniFormat);
+    return config.contains(key) || config.contains(QStringLiteral("quiesce/") + key);
 }
 
 } // namespace
@@ -207,7 +218,7 @@ void MainWindow::buildActions()
     m_burstSpin = new QSpinBox(this);
     m_burstSpin->setObjectName(QStringLiteral("burstSpin"));
     m_burstSpin->setRange(1, 100000);
-    m_burstSpin->setValue(20);
+    m_burstSpin->setValue(kDefaultBurst);
     m_burstSpin->setToolTip(tr("Requests per burst"));
     m_burstSpin->setAccessibleName(tr("Burst size"));
     m_burstSpin->setAccessibleDescription(tr("Requests per burst"));
@@ -242,6 +253,12 @@ void MainWindow::buildActions()
     control->addAction(m_hangAction);
     QMenu *settings = menuBar()->addMenu(tr("&Settings"));
     settings->addAction(m_askAction);
+    settings->addSeparator();
+    QAction *restore = settings->addAction(tr("Restore &defaults"), this, &MainWindow::restoreDefaults);
+    restore->setObjectName(QStringLiteral("restoreDefaultsAction"));
+    describeAction(restore,
+                   tr("Forget the values changed in this window; the command line and the config file "
+                      "still apply"));
     QMenu *help = menuBar()->addMenu(tr("&Help"));
     help->addAction(tr("&About Quiesce"), this, [this] {
         auto *box = new QMessageBox(QMessageBox::Information, tr("About Quiesce"),
@@ -389,18 +406,20 @@ void MainWindow::restoreSettings(const Options &options)
         m_burstSpin->setValue(settings.value(kBurstKey, m_burstSpin->value()).toInt());
     }
 
-    // The rate and worker count the window last used, unless the command line (or a config file, which SIGHUP
-    // reloads) says otherwise: an explicit --rate must not be overridden by a setting the user cannot see.
-    Tunables t = m_engine->tunables();
-    const bool configInUse = !options.configPath.isEmpty();
+    // Precedence (docs/ARCHITECTURE.md): command line > --config file > values changed in the window > built-in
+    // defaults. A key the command line or the config file set is theirs for this run; the window's remembered
+    // value applies only to the others.
+    m_baseTunables = m_engine->tunables();
+    Tunables t = m_baseTunables;
+    auto windowMayApply = [&options](const QString &key) {
+        return !options.explicitTunables.contains(key) && !configNames(options.configPath, key);
+    };
     bool ok = false;
     const double rate = settings.value(kRateKey).toDouble(&ok);
-    if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("rate")) && rate >= 0
-        && rate <= m_rateSpin->maximum())
+    if (ok && windowMayApply(QStringLiteral("rate")) && rate >= 0 && rate <= m_rateSpin->maximum())
         t.rate = rate;
     const int workers = settings.value(kWorkersKey).toInt(&ok);
-    if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("workers")) && workers >= 1
-        && workers <= m_workersSpin->maximum())
+    if (ok && windowMayApply(QStringLiteral("workers")) && workers >= 1 && workers <= m_workersSpin->maximum())
         t.workers = workers;
     if (t != m_engine->tunables())
         m_engine->applyTunables(t);
@@ -423,6 +442,9 @@ void MainWindow::applyControlsToEngine()
     t.workers = m_workersSpin->value();
     if (t == before)
         return;
+    // Only what the person changed here is remembered: a --rate from the command line is for this run only.
+    m_rateChangedHere = m_rateChangedHere || t.rate != before.rate;
+    m_workersChangedHere = m_workersChangedHere || t.workers != before.workers;
     m_engine->applyTunables(t);
     appendLog(QStringLiteral("GUI %1").arg(describeChanges(before, t)));
     saveSettings();
@@ -436,8 +458,11 @@ bool MainWindow::saveSettings()
     settings.setValue(kSplitterKey, m_splitter->saveState());
     settings.setValue(kAskKey, m_askAction->isChecked());
     settings.setValue(kBurstKey, m_burstSpin->value());
-    settings.setValue(kRateKey, m_rateSpin->value());
-    settings.setValue(kWorkersKey, m_workersSpin->value());
+    // Never the command line's values: a key not changed in this window keeps what an earlier session chose.
+    if (m_rateChangedHere)
+        settings.setValue(kRateKey, m_rateSpin->value());
+    if (m_workersChangedHere)
+        settings.setValue(kWorkersKey, m_workersSpin->value());
     settings.sync();
     if (settings.status() == QSettings::NoError)
         return true;
@@ -449,6 +474,39 @@ bool MainWindow::saveSettings()
         writeStderrLine(message);
     }
     return false;
+}
+
+void MainWindow::restoreDefaults()
+{
+    {
+        QSettings settings;
+        for (const QString &key : {kRateKey, kWorkersKey, kBurstKey, kAskKey})
+            settings.remove(key);
+    }
+    m_rateChangedHere = false;
+    m_workersChangedHere = false;
+    {
+        const QSignalBlocker blockAsk(m_askAction);
+        const QSignalBlocker blockBurst(m_burstSpin);
+        m_askAction->setChecked(false);
+        m_burstSpin->setValue(kDefaultBurst);
+    }
+    // Back to what this run would use without remembered values: the command line, the config file, the defaults.
+    const Tunables before = m_engine->tunables();
+    Tunables t = before;
+    t.rate = m_baseTunables.rate;
+    t.workers = m_baseTunables.workers;
+    if (t != before) {
+        m_engine->applyTunables(t);
+        appendLog(QStringLiteral("GUI defaults restored: %1").arg(describeChanges(before, t)));
+    }
+    {
+        const QSignalBlocker blockRate(m_rateSpin);
+        const QSignalBlocker blockWorkers(m_workersSpin);
+        m_rateSpin->setValue(t.rate);
+        m_workersSpin->setValue(t.workers);
+    }
+    saveSettings();
 }
 
 bool MainWindow::askBeforeQuit() const

@@ -47,7 +47,8 @@ class MainWindow : public QMainWindow
 
 public:
     /*! Builds the window for \a engine and restores the saved settings; the saved rate and worker count are applied
-        to the engine unless the command line named them (or a --config file is in use). */
+        to the engine unless the command line or the --config file sets them (DECISIONS: command line > config file
+        > values changed in the window > built-in defaults). */
     explicit MainWindow(Engine *engine, const Options &options, QWidget *parent = nullptr);
     ~MainWindow() override;
 
@@ -64,7 +65,12 @@ public:
     bool askBeforeQuit() const;
     void setAskBeforeQuit(bool ask);
 
-    /*! Writes geometry and settings now. Returns false if QSettings could not write them (the reason goes to the
+    /*! Settings → Restore defaults: forgets the values changed in the window and goes back to what the command
+        line, the config file and the built-in defaults give. */
+    void restoreDefaults();
+
+    /*! Writes geometry and settings now; the rate and worker count only if they were changed in this window (a
+        command-line value is for its run only). Returns false if QSettings could not write them (the reason goes to the
         log pane and stderr, once). */
     bool saveSettings();
 
@@ -118,6 +124,10 @@ private:
     QSpinBox *m_burstSpin = nullptr;
     QDoubleSpinBox *m_rateSpin = nullptr;
     QSpinBox *m_workersSpin = nullptr;
+
+    Tunables m_baseTunables;        //!< what this run uses without remembered values (command line, config, defaults)
+    bool m_rateChangedHere = false; //!< changed in the window this session: written to the settings
+    bool m_workersChangedHere = false;
 
     QTimer m_pollTimer;
     QTimer m_plotTimer;

@@ -71,6 +71,7 @@ private Q_SLOTS:
     void askBeforeQuitOnlyForAPerson();
     void logoutNeverAsksNorVetoes();
     void settingsPersist();
+    void commandLineValuesAreForThisRunOnly();
     void keyboardReachesEveryControl();
     void everyControlHasAnAccessibleName();
     void shortcutsAreStandardAndShown();
@@ -874,6 +875,59 @@ void tst_MainWindow::shortcutsAreStandardAndShown()
     // Not the dialog-close cross.
     QVERIFY(quit->icon().pixmap(16, 16).toImage()
             != m_window->style()->standardIcon(QStyle::SP_DialogCloseButton).pixmap(16, 16).toImage());
+}
+
+void tst_MainWindow::commandLineValuesAreForThisRunOnly()
+{
+    auto rateSpin = [this] { return m_window->findChild<QDoubleSpinBox *>(QStringLiteral("rateSpin")); };
+    // `--rate 9 --workers 3` once: used for that run, never saved as the default.
+    Options cli = options(9, 50, 100, 3);
+    cli.explicitTunables = {QStringLiteral("rate"), QStringLiteral("workers")};
+    QVERIFY(launch(cli));
+    QCOMPARE(rateSpin()->value(), 9.0);
+    QVERIFY(m_window->saveSettings());
+    shutDown();
+    {
+        QSettings settings;
+        QVERIFY(!settings.contains(QStringLiteral("control/rate")));
+        QVERIFY(!settings.contains(QStringLiteral("control/workers")));
+    }
+    // The next plain launch runs with its own values, not 9 and 3.
+    QVERIFY(launch(options(2, 50, 100, 2)));
+    QCOMPARE(m_engine->tunables().rate, 2.0);
+    QCOMPARE(m_engine->tunables().workers, 2);
+    // A value changed in the window is remembered ...
+    rateSpin()->setValue(7.5);
+    shutDown();
+    QCOMPARE(QSettings().value(QStringLiteral("control/rate")).toDouble(), 7.5);
+    QVERIFY(!QSettings().contains(QStringLiteral("control/workers")));
+    // ... but the command line still wins over it, and does not overwrite it.
+    QVERIFY(launch(cli));
+    QCOMPARE(m_engine->tunables().rate, 9.0);
+    shutDown();
+    QCOMPARE(QSettings().value(QStringLiteral("control/rate")).toDouble(), 7.5);
+    // A config file that sets the rate wins over the window's value too.
+    const QString config = m_dir.filePath(QStringLiteral("quiesce.conf"));
+    {
+        QSettings ini(config, QSettings::IniFormat);
+        ini.setValue(QStringLiteral("rate"), 4);
+        ini.sync();
+    }
+    Options withConfig = options(4, 50, 100, 2);
+    withConfig.configPath = config;
+    QVERIFY(launch(withConfig));
+    QCOMPARE(m_engine->tunables().rate, 4.0);
+    shutDown();
+
+    // Settings → Restore defaults forgets the window's values and goes back to this run's own.
+    QVERIFY(launch(options(2, 50, 100, 2)));
+    QCOMPARE(m_engine->tunables().rate, 7.5);
+    auto *restore = m_window->findChild<QAction *>(QStringLiteral("restoreDefaultsAction"));
+    QVERIFY(restore);
+    restore->trigger();
+    QCOMPARE(m_engine->tunables().rate, 2.0);
+    QCOMPARE(rateSpin()->value(), 2.0);
+    QVERIFY(!QSettings().contains(QStringLiteral("control/rate")));
 }
 
 void tst_MainWindow::grabIsNotBlank()
