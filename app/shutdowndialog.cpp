@@ -2,6 +2,7 @@
 
 #include "themecolors.h"
 
+#include <QtCore/QEvent>
 #include <QtCore/QLocale>
 #include <QtCore/QTimer>
 #include <QtWidgets/QHBoxLayout>
@@ -20,6 +21,8 @@ namespace {
 
 constexpr int kTickMs = 100;
 constexpr int kPhaseNameRole = Qt::UserRole + 1;
+constexpr int kMarkRole = Qt::UserRole + 2;    // the step's state, to draw its icon again on a palette change
+constexpr int kElapsedRole = Qt::UserRole + 3; // how long it took, -1 while not finished
 constexpr int kProgressMax = 1000;
 // The share of a step's slot in the bar that time alone may fill: the rest fills when the step really ends.
 constexpr double kTimeShare = 0.9;
@@ -339,6 +342,8 @@ void ShutdownDialog::onPhaseFinished(const PhaseRecord &record)
 
 void ShutdownDialog::setMark(QListWidgetItem *item, Mark mark, qint64 elapsedMs)
 {
+    item->setData(kMarkRole, int(mark));
+    item->setData(kElapsedRole, elapsedMs);
     const QString name = humanPhaseName(item->data(kPhaseNameRole).toString());
     QString state;
     Theme::Mark icon = Theme::Mark::Pending;
@@ -377,7 +382,22 @@ void ShutdownDialog::setMark(QListWidgetItem *item, Mark mark, qint64 elapsedMs)
         item->setText(tr("%1 \u2014 %2").arg(name, state));
     else
         item->setText(tr("%1 \u2014 %2 (%3)").arg(name, state, seconds(elapsedMs)));
-    item->setForeground(palette().color(mark == Mark::Pending ? QPalette::PlaceholderText : QPalette::Text));
+    // Steps to come are dimmer, yet readable (Qt's placeholder colour is translucent and may be too faint).
+    const QColor base = palette().color(QPalette::Base);
+    item->setForeground(mark == Mark::Pending ? Theme::readable(palette().color(QPalette::PlaceholderText), base, 4.5)
+                                              : palette().color(QPalette::Text));
+}
+
+void ShutdownDialog::changeEvent(QEvent *event)
+{
+    QDialog::changeEvent(event);
+    // The marks are drawn in the palette's colours: a light ↔ dark switch draws them again.
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::StyleChange) {
+        for (int i = 0; i < m_phases->count(); ++i) {
+            QListWidgetItem *item = m_phases->item(i);
+            setMark(item, Mark(item->data(kMarkRole).toInt()), item->data(kElapsedRole).toLongLong());
+        }
+    }
 }
 
 void ShutdownDialog::onModeChanged(ShutdownMode mode)

@@ -70,6 +70,7 @@ Q_SIGNALS:
 protected:
     /*! Escape and the dialog's close button hide it: there is nothing to cancel, and the shutdown goes on. */
     void reject() override;
+    void changeEvent(QEvent *event) override;
 
 private:
     enum class Mark { Pending, Running, Done, TimedOut, Failed, Skipped };

@@ -81,8 +81,15 @@ double minimumContrast(Use use)
     return use == Use::Text ? 4.5 : 3.0;
 }
 
-QColor readable(const QColor &preferredColor, const QColor &background, double minRatio)
+QColor readable(const QColor &translucent, const QColor &background, double minRatio)
 {
+    // A translucent colour (Qt's default placeholder text is) is what it looks like on the background: opaque.
+    const QColor bg = background.toRgb();
+    const QColor fg = translucent.toRgb();
+    const double a = fg.alphaF();
+    const QColor preferredColor =
+        QColor::fromRgbF(float(fg.redF() * a + bg.redF() * (1 - a)), float(fg.greenF() * a + bg.greenF() * (1 - a)),
+                         float(fg.blueF() * a + bg.blueF() * (1 - a)));
     if (contrastRatio(preferredColor, background) >= minRatio)
         return preferredColor;
     // Same hue and saturation, lightness moved away from the background's until the contrast is reached; the

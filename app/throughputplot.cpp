@@ -1,5 +1,7 @@
 #include "throughputplot.h"
 
+#include "themecolors.h"
+
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
 
@@ -10,9 +12,6 @@ namespace Quiesce::App {
 
 namespace {
 
-// Fixed series colours: they must read the same in the light and the dark palette, and match the legend.
-const QColor kThroughputColor(0x2e, 0x86, 0xde);
-const QColor kQueueColor(0xe6, 0x7e, 0x22);
 constexpr int kHorizontalLines = 4;
 constexpr qint64 kSpanStepMs = 10000;
 
@@ -112,6 +111,11 @@ int ThroughputPlot::queueScale() const
     return int(niceCeiling(top * 1.1, 5.0));
 }
 
+QColor ThroughputPlot::seriesColor(Series series, Theme::Use use) const
+{
+    return Theme::color(series == Series::Throughput ? Theme::Role::Throughput : Theme::Role::Queue, palette(), use);
+}
+
 QSize ThroughputPlot::sizeHint() const
 {
     return {480, 180};
@@ -143,6 +147,11 @@ void ThroughputPlot::paintEvent(QPaintEvent *event)
 
     const QPalette &pal = palette();
     p.fillRect(rect(), pal.base());
+    // Series colours from the palette, checked for contrast on its base: 3:1 for the lines, 4.5:1 for text.
+    const QColor throughputLineColor = seriesColor(Series::Throughput, Theme::Use::Graphic);
+    const QColor queueLineColor = seriesColor(Series::Queue, Theme::Use::Graphic);
+    const QColor throughputTextColor = seriesColor(Series::Throughput, Theme::Use::Text);
+    const QColor queueTextColor = seriesColor(Series::Queue, Theme::Use::Text);
 
     const QFontMetrics fm = fontMetrics();
     const int lineHeight = fm.height();
@@ -176,23 +185,23 @@ void ThroughputPlot::paintEvent(QPaintEvent *event)
     const QString now = tr("now");
     p.drawText(QPointF(plot.right() - fm.horizontalAdvance(now), labelY), now);
 
-    p.setPen(kThroughputColor);
+    p.setPen(throughputTextColor);
     p.drawText(QPointF(2, plot.top() + fm.ascent() / 2.0), tTop);
     p.drawText(QPointF(leftMargin - 10 - fm.horizontalAdvance(QStringLiteral("0")), plot.bottom()),
                QStringLiteral("0"));
-    p.setPen(kQueueColor);
+    p.setPen(queueTextColor);
     p.drawText(QPointF(plot.right() + 5, plot.top() + fm.ascent() / 2.0), qTop);
     p.drawText(QPointF(plot.right() + 5, plot.bottom()), QStringLiteral("0"));
 
     // Legend, above the plot.
-    auto legend = [&p, &fm, lineHeight](int x, const QColor &color, const QString &text) {
-        p.fillRect(QRectF(x, 4 + lineHeight / 2.0 - 2, 14, 4), color);
-        p.setPen(color.darker(110));
+    auto legend = [&p, &fm, lineHeight](int x, const QColor &line, const QColor &textColor, const QString &text) {
+        p.fillRect(QRectF(x, 4 + lineHeight / 2.0 - 2, 14, 4), line);
+        p.setPen(textColor);
         p.drawText(QPointF(x + 18, 4 + fm.ascent()), text);
         return x + 18 + fm.horizontalAdvance(text) + 16;
     };
-    const int next = legend(leftMargin, kThroughputColor, tr("throughput (requests/s)"));
-    legend(next, kQueueColor, tr("queue depth"));
+    const int next = legend(leftMargin, throughputLineColor, throughputTextColor, tr("throughput (requests/s)"));
+    legend(next, queueLineColor, queueTextColor, tr("queue depth"));
 
     if (m_samples.isEmpty())
         return;
@@ -226,13 +235,13 @@ void ThroughputPlot::paintEvent(QPaintEvent *event)
     area.lineTo(xOf(newest), plot.bottom());
     area.lineTo(xOf(m_samples.constFirst().atMs), plot.bottom());
     area.closeSubpath();
-    QColor fill = kThroughputColor;
+    QColor fill = throughputLineColor;
     fill.setAlpha(45);
     p.fillPath(area, fill);
     p.setBrush(Qt::NoBrush);
-    p.setPen(QPen(kQueueColor, 2));
+    p.setPen(QPen(queueLineColor, 2));
     p.drawPath(queueLine);
-    p.setPen(QPen(kThroughputColor, 2));
+    p.setPen(QPen(throughputLineColor, 2));
     p.drawPath(throughputLine);
     p.restore();
 }

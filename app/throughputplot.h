@@ -1,6 +1,8 @@
 #pragma once
 
+#include "themecolors.h"
 #include <QtCore/QElapsedTimer>
+
 #include <QtCore/QList>
 #include <QtWidgets/QWidget>
 
@@ -38,6 +40,11 @@ public:
     /*! The top of each axis as drawn now (for tests and the tooltip). */
     double throughputScale() const;
     int queueScale() const;
+
+    enum class Series { Throughput, Queue };
+    /*! The colour \a series is drawn in on the current palette (a line: Theme::Use::Graphic; its labels and legend
+        text: Theme::Use::Text), contrast-checked against the palette's base. */
+    QColor seriesColor(Series series, Theme::Use use) const;
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;

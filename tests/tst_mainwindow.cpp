@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "mainwindow.h"
 #include "shutdowndialog.h"
+#include "themecolors.h"
 #include "throughputplot.h"
 #include "translations.h"
 #include "unixsignalnotifier.h"
@@ -10,6 +11,7 @@
 #include "workertablemodel.h"
 
 #include <QtCore/QPointer>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QSet>
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>
@@ -75,6 +77,9 @@ private Q_SLOTS:
     void keyboardReachesEveryControl();
     void everyControlHasAnAccessibleName();
     void shortcutsAreStandardAndShown();
+    void contrastFormula();
+    void coloursReadableInLightAndDark_data();
+    void coloursReadableInLightAndDark();
     void grabIsNotBlank();
     void screenshotOption();
 
@@ -930,6 +935,128 @@ void tst_MainWindow::commandLineValuesAreForThisRunOnly()
     QVERIFY(!QSettings().contains(QStringLiteral("control/rate")));
 }
 
+void tst_MainWindow::contrastFormula()
+{
+    QCOMPARE(qRound(Theme::contrastRatio(Qt::black, Qt::white) * 100), 2100);
+    QCOMPARE(qRound(Theme::contrastRatio(Qt::white, Qt::white) * 100), 100);
+    // The figures for the old fixed colours on white: the orange legend 2.85:1, the blue labels 3.76:1.
+    QCOMPARE(qRound(Theme::contrastRatio(QColor(0xe6, 0x7e, 0x22), Qt::white) * 100), 285);
+    QCOMPARE(qRound(Theme::contrastRatio(QColor(0x2e, 0x86, 0xde), Qt::white) * 100), 376);
+    const QColor fixed = Theme::readable(QColor(0xe6, 0x7e, 0x22), Qt::white, 4.5);
+    QVERIFY(Theme::contrastRatio(fixed, Qt::white) >= 4.5);
+    QVERIFY(Theme::contrastRatio(Theme::readable(QColor(0x1e, 0x84, 0x49), QColor(0x1e, 0x1e, 0x1e), 4.5),
+                                 QColor(0x1e, 0x1e, 0x1e))
+            >= 4.5);
+}
+
+static QPalette darkPalette()
+{
+    QPalette p;
+    const QColor window(0x2b, 0x2b, 0x2b), base(0x1e, 0x1e, 0x1e), text(0xe6, 0xe6, 0xe6);
+    p.setColor(QPalette::Window, window);
+    p.setColor(QPalette::WindowText, text);
+    p.setColor(QPalette::Base, base);
+    p.setColor(QPalette::AlternateBase, window);
+    p.setColor(QPalette::Text, text);
+    p.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
+    p.setColor(QPalette::ButtonText, text);
+    p.setColor(QPalette::PlaceholderText, QColor(0x90, 0x90, 0x90));
+    p.setColor(QPalette::Highlight, QColor(0x2a, 0x82, 0xda));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::ToolTipBase, window);
+    p.setColor(QPalette::ToolTipText, text);
+    return p;
+}
+
+// The mean colour of an icon's opaque pixels: what the eye sees of it.
+static QColor inkOf(const QIcon &icon)
+{
+    const QImage image = icon.pixmap(24, 24).toImage().convertToFormat(QImage::Format_ARGB32);
+    double r = 0, g = 0, b = 0;
+    int n = 0;
+    for (int y = 0; y < image.height(); ++y) {
+        for (int x = 0; x < image.width(); ++x) {
+            const QRgb px = image.pixel(x, y);
+            if (qAlpha(px) < 250)
+                continue;
+            r += qRed(px);
+            g += qGreen(px);
+            b += qBlue(px);
+            ++n;
+        }
+    }
+    return n == 0 ? QColor() : QColor(int(r / n), int(g / n), int(b / n));
+}
+
+void tst_MainWindow::coloursReadableInLightAndDark_data()
+{
+    QTest::addColumn<bool>("dark");
+    QTest::newRow("light") << false;
+    QTest::newRow("dark") << true;
+}
+
+void tst_MainWindow::coloursReadableInLightAndDark()
+{
+    QFETCH(bool, dark);
+    const QPalette before = QApplication::palette();
+    const QPalette palette = dark ? darkPalette() : QApplication::style()->standardPalette();
+    QApplication::setPalette(palette);
+    auto restore = qScopeGuard([&before] { QApplication::setPalette(before); });
+    QCOMPARE(Theme::isDark(palette), dark);
+    const QColor base = palette.color(QPalette::Base);
+
+    for (const Theme::Role role : Theme::allRoles()) {
+        const double text = Theme::contrastRatio(Theme::color(role, palette, Theme::Use::Text), base);
+        const double graphic = Theme::contrastRatio(Theme::color(role, palette, Theme::Use::Graphic), base);
+        QVERIFY2(text >= 4.5, qPrintable(QStringLiteral("role %1: %2").arg(int(role)).arg(text)));
+        QVERIFY2(graphic >= 3.0, qPrintable(QStringLiteral("role %1: %2").arg(int(role)).arg(graphic)));
+    }
+
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    // The plot's text and lines, on the plot's own background.
+    ThroughputPlot *plot = m_window->plot();
+    const QColor plotBase = plot->palette().color(QPalette::Base);
+    QCOMPARE(plotBase, base);
+    for (const auto series : {ThroughputPlot::Series::Throughput, ThroughputPlot::Series::Queue}) {
+        QVERIFY(Theme::contrastRatio(plot->seriesColor(series, Theme::Use::Text), plotBase) >= 4.5);
+        QVERIFY(Theme::contrastRatio(plot->seriesColor(series, Theme::Use::Graphic), plotBase) >= 3.0);
+    }
+    QVERIFY(Theme::contrastRatio(plot->palette().color(QPalette::Text), plotBase) >= 4.5);
+
+    // The table's state colours, on the table's base.
+    QList<WorkerSnapshot> workers(2);
+    workers[0].busy = true;
+    workers[0].requestId = 1;
+    workers[1].busy = true;
+    workers[1].hung = true;
+    workers[1].requestId = 2;
+    WorkerTableModel model;
+    model.setPalette(palette);
+    model.setSnapshot(workers);
+    for (int row = 0; row < 2; ++row) {
+        const QColor c = model.index(row, WorkerTableModel::StateColumn).data(Qt::ForegroundRole).value<QColor>();
+        QVERIFY(c.isValid());
+        QVERIFY2(Theme::contrastRatio(c, base) >= 4.5, qPrintable(c.name()));
+    }
+
+    // Toolbar icons follow the palette: visible on the buttons (3:1 for graphics).
+    for (const char *name : {"quitAction", "pauseAction", "burstAction", "hangAction"}) {
+        auto *action = m_window->findChild<QAction *>(QString::fromLatin1(name));
+        QVERIFY(action);
+        const QColor ink = inkOf(action->icon());
+        QVERIFY2(ink.isValid(), name);
+        QVERIFY2(Theme::contrastRatio(ink, palette.color(QPalette::Button)) >= 3.0,
+                 qPrintable(QStringLiteral("%1: %2").arg(QString::fromLatin1(name), ink.name())));
+    }
+    // The shutdown dialog's step marks, on the list's base.
+    for (const auto mark : {Theme::Mark::Pending, Theme::Mark::Running, Theme::Mark::Done, Theme::Mark::Warning,
+                            Theme::Mark::Failed, Theme::Mark::Skipped}) {
+        const QColor ink = inkOf(Theme::markIcon(mark, palette, QSize(24, 24)));
+        QVERIFY(ink.isValid());
+        QVERIFY2(Theme::contrastRatio(ink, base) >= 3.0, qPrintable(ink.name()));
+    }
+}
+
 void tst_MainWindow::grabIsNotBlank()
 {
     QVERIFY(launch(options(25, 200, 800, 4)));
@@ -945,12 +1072,13 @@ void tst_MainWindow::grabIsNotBlank()
     }
     // A blank or unpainted window has a handful of colours; text, bars and the plot give hundreds.
     QVERIFY2(colors.size() > 100, qPrintable(QString::number(colors.size())));
-    // The plot's throughput line (its fixed colour) is in the picture.
+    // The plot's throughput line (its colour on this palette) is in the picture.
     const QImage plot = m_window->plot()->grab().toImage();
+    const QRgb lineColor = m_window->plot()->seriesColor(ThroughputPlot::Series::Throughput, Theme::Use::Graphic).rgb();
     bool hasLine = false;
     for (int y = 0; y < plot.height() && !hasLine; ++y) {
         for (int x = 0; x < plot.width() && !hasLine; ++x)
-            hasLine = plot.pixel(x, y) == qRgb(0x2e, 0x86, 0xde);
+            hasLine = plot.pixel(x, y) == lineColor;
     }
     QVERIFY(hasLine);
 }
