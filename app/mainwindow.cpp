@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "lineoutput.h"
 #include "progressdelegate.h"
+#include "requestsource.h"
 #include "shutdowndialog.h"
 #include "themecolors.h"
 #include "throughputplot.h"
@@ -60,6 +61,7 @@ constexpr quint64 kScreenshotAfterDone = 3;     // ... and some requests finish
 constexpr qint64 kScreenshotAtLatestMs = 15000; // ... but never wait forever (e.g. --rate 0)
 constexpr int kLogLines = 5000;
 constexpr int kDefaultBurst = 20;
+constexpr int kStatusMessageMs = 8000;
 
 // Settings keys: one place, so that a rename cannot leave a reader and a writer disagreeing.
 const QString kGeometryKey = QStringLiteral("window/geometry");
@@ -193,13 +195,25 @@ void MainWindow::buildActions()
     m_pauseAction->setCheckable(true);
     m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
     describeAction(m_pauseAction, tr("Suspend new arrivals; the workers finish what is queued (like SIGUSR2)"));
-    connect(m_pauseAction, &QAction::toggled, this, [this](bool paused) { m_engine->setPaused(paused); });
+    connect(m_pauseAction, &QAction::toggled, this, [this](bool paused) {
+        m_engine->setPaused(paused);
+        updatePauseAction();
+        updateStatus();
+    });
 
     m_burstAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Burst, pal), tr("Submit &burst"), this);
     m_burstAction->setObjectName(QStringLiteral("burstAction"));
     m_burstAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
     describeAction(m_burstAction, tr("Submit the number of requests set in Burst size at once"));
-    connect(m_burstAction, &QAction::triggered, this, [this] { m_engine->submitBurst(m_burstSpin->value()); });
+    connect(m_burstAction, &QAction::triggered, this, [this] {
+        m_engine->submitBurst(m_burstSpin->value());
+        // While paused a burst waits: say so, or the click seems to do nothing.
+        if (m_pauseAction->isChecked()) {
+            statusBar()->showMessage(tr("Intake is paused: the burst of %Ln request(s) is submitted when you resume",
+                                        nullptr, m_burstSpin->value()),
+                                     kStatusMessageMs);
+        }
+    });
 
     m_hangAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Hang, pal), tr("Simulate a &hung request"), this);
     m_hangAction->setObjectName(QStringLiteral("hangAction"));
@@ -290,7 +304,7 @@ void MainWindow::buildActions()
     labelFor(tr("&Burst size"), m_burstSpin);
     bar->addAction(m_burstAction);
     bar->addSeparator();
-    labelFor(tr("&Rate"), m_rateSpin);
+    labelFor(tr("Arrival &rate"), m_rateSpin);
     labelFor(tr("&Workers"), m_workersSpin);
     bar->addSeparator();
     bar->addAction(m_hangAction);
@@ -303,8 +317,8 @@ void MainWindow::buildCentralWidget()
     // Counters: a label and a big value each, two columns.
     auto *countersBox = new QGroupBox(tr("Counters"), this);
     auto *grid = new QGridLayout(countersBox);
-    const QString names[CounterCount] = {tr("Accepted"), tr("Done"),      tr("Queued"),       tr("In flight"),
-                                         tr("Shed"),     tr("Recovered"), tr("Workers busy"), tr("Requests/s")};
+    const QString names[CounterCount] = {tr("Accepted"), tr("Done"),      tr("Queued"),       tr("In progress"),
+                                         tr("Shed"),     tr("Recovered"), tr("Workers busy"), tr("Done/s")};
     const char *objectNames[CounterCount] = {"acceptedValue", "doneValue",      "queuedValue",  "inFlightValue",
                                              "shedValue",     "recoveredValue", "workersValue", "rateValue"};
     QFont valueFont = font();
@@ -318,7 +332,9 @@ void MainWindow::buildCentralWidget()
         value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
         value->setMinimumWidth(value->fontMetrics().horizontalAdvance(QStringLiteral("000000")));
         // A screen reader reads the value with its name ("Accepted, 120"), not a bare number.
-        value->setAccessibleName(names[i]);
+        value->setAccessibleName(i == Rate ? tr("Requests done per second") : names[i]);
+        if (i == Rate)
+            value->setToolTip(tr("Requests done per second over the last two seconds, as the plot shows"));
         const int row = i / 2;
         const int column = (i % 2) * 2;
         grid->addWidget(name, row, column);
@@ -333,6 +349,7 @@ void MainWindow::buildCentralWidget()
     auto *plotLayout = new QVBoxLayout(plotBox);
     m_plot->setObjectName(QStringLiteral("throughputPlot"));
     m_plot->setAccessibleName(tr("Throughput and queue depth"));
+    m_plot->setQueueLimit(m_engine->tunables().queueLimit);
     plotLayout->addWidget(m_plot);
 
     auto *top = new QWidget(this);
@@ -552,6 +569,17 @@ void MainWindow::showEvent(QShowEvent *event)
         m_shownClock.start();
 }
 
+void MainWindow::updatePauseAction()
+{
+    // The label says what a click does now: "Resume intake" while paused.
+    const bool paused = m_pauseAction->isChecked();
+    m_pauseAction->setText(paused ? tr("&Resume intake") : tr("&Pause intake"));
+    m_pauseAction->setIcon(Theme::toolIcon(paused ? Theme::ToolIcon::Resume : Theme::ToolIcon::Pause, palette()));
+    describeAction(m_pauseAction,
+                   paused ? tr("Accept new arrivals again (like SIGUSR2)")
+                          : tr("Suspend new arrivals; the workers finish what is queued (like SIGUSR2)"));
+}
+
 void MainWindow::changeEvent(QEvent *event)
 {
     QMainWindow::changeEvent(event);
@@ -688,21 +716,26 @@ void MainWindow::samplePlot()
     while (m_doneHistory.size() > 2 && now - m_doneHistory.at(1).atMs >= kThroughputWindowMs)
         m_doneHistory.removeFirst();
     const DoneAt &first = m_doneHistory.constFirst();
-    const double rate = now > first.atMs ? double(c.done - first.done) * 1000.0 / double(now - first.atMs) : 0.0;
-    m_plot->addSampleAt(now, rate, c.queued);
+    // One throughput figure for the person: the plot and the "Done per second" counter show this same value.
+    m_throughput = now > first.atMs ? double(c.done - first.done) * 1000.0 / double(now - first.atMs) : 0.0;
+    m_plot->addSampleAt(now, m_throughput, c.queued);
+    updateCounters();
 }
 
 void MainWindow::updateCounters()
 {
     const EngineCounters c = m_engine->counters();
-    const QString values[CounterCount] = {QString::number(c.accepted),
-                                          QString::number(c.done),
-                                          QString::number(c.queued),
-                                          QString::number(c.inFlight),
-                                          QString::number(c.shed),
-                                          QString::number(c.recovered),
-                                          QStringLiteral("%1 / %2").arg(c.busy).arg(c.workers),
-                                          QString::number(c.throughput, 'f', 1)};
+    const QLocale locale;
+    // A hung worker still counts after its thread was asked to stop: never "1 busy of 0".
+    const QString values[CounterCount] = {
+        locale.toString(c.accepted),
+        locale.toString(c.done),
+        locale.toString(c.queued),
+        locale.toString(c.inFlight),
+        locale.toString(c.shed),
+        locale.toString(c.recovered),
+        tr("%1 of %2").arg(locale.toString(c.busy), locale.toString(std::max(c.workers, c.busy))),
+        locale.toString(m_throughput, 'f', 1)};
     for (int i = 0; i < CounterCount; ++i) {
         if (m_counterValues.at(i)->text() != values[i])
             m_counterValues.at(i)->setText(values[i]);
@@ -710,8 +743,13 @@ void MainWindow::updateCounters()
     {
         // Follow changes made elsewhere (SIGUSR2 pause, SIGHUP reload) without feeding them back.
         const QSignalBlocker blockPause(m_pauseAction);
-        m_pauseAction->setChecked(c.paused);
+        if (m_pauseAction->isChecked() != c.paused) {
+            m_pauseAction->setChecked(c.paused);
+            updatePauseAction();
+        }
         const Tunables t = m_engine->tunables();
+        if (m_plot->queueLimit() != t.queueLimit)
+            m_plot->setQueueLimit(t.queueLimit);
         if (!m_rateSpin->hasFocus() && m_rateSpin->value() != t.rate) {
             const QSignalBlocker block(m_rateSpin);
             m_rateSpin->setValue(t.rate);
@@ -736,8 +774,15 @@ void MainWindow::updateStatus()
         const QString phase = coordinator->currentPhase();
         const QString how = coordinator->mode() == ShutdownMode::Graceful ? tr("shutting down") : tr("stopping now");
         text = phase.isEmpty() ? how : tr("%1: %2").arg(how, ShutdownDialog::humanPhaseName(phase));
+    } else if (m_pauseAction->isChecked()) {
+        text = tr("Intake paused");
+    } else if (m_engine->source()->isHeld()) {
+        // Backpressure: the queue is full and intake waits for room (--overflow wait).
+        const EngineCounters c = m_engine->counters();
+        text = tr("Intake held: the queue is full (%1 of %2)")
+                   .arg(QLocale().toString(c.queued), QLocale().toString(m_engine->tunables().queueLimit));
     } else {
-        text = m_pauseAction->isChecked() ? tr("running, intake paused") : tr("running");
+        text = tr("Running");
     }
     if (m_statusLabel->text() != text)
         m_statusLabel->setText(text);

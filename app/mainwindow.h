@@ -91,6 +91,7 @@ private:
     void buildActions();
     void buildCentralWidget();
     void updateIcons();
+    void updatePauseAction();
     void restoreSettings(const Options &options);
     void applyControlsToEngine();
     void poll();
@@ -137,7 +138,9 @@ private:
         qint64 atMs;
         quint64 done;
     };
-    QList<DoneAt> m_doneHistory; //!< the last few seconds of the done counter, for a smooth plotted throughput
+    QList<DoneAt> m_doneHistory;
+    double m_throughput = 0; //!< done per second over the last few seconds: the one figure the counter and plot show
+                             //!< //!< the last few seconds of the done counter, for a smooth plotted throughput
 
     QString m_screenshotPath;
     QElapsedTimer m_shownClock;

@@ -32,6 +32,7 @@
 #include <QtWidgets/QProgressBar>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QSpinBox>
+#include <QtWidgets/QStatusBar>
 #include <QtWidgets/QStyle>
 
 #include <csignal>
@@ -80,6 +81,8 @@ private Q_SLOTS:
     void contrastFormula();
     void coloursReadableInLightAndDark_data();
     void coloursReadableInLightAndDark();
+    void plotAxes();
+    void statesAreVisible();
     void grabIsNotBlank();
     void screenshotOption();
 
@@ -448,7 +451,7 @@ void tst_MainWindow::showsWorkersAndCounters()
     QTRY_VERIFY_WITH_TIMEOUT(counterValue("doneValue") >= 5, 15000);
     QVERIFY(counterValue("acceptedValue") >= counterValue("doneValue"));
     QTRY_VERIFY_WITH_TIMEOUT(counter("rateValue")->text().toDouble() > 0, 10000);
-    QCOMPARE(counter("workersValue")->text().section(QLatin1Char('/'), 1).trimmed(), QStringLiteral("3"));
+    QCOMPARE(counter("workersValue")->text().section(QStringLiteral(" of "), 1).trimmed(), QStringLiteral("3"));
     QTRY_VERIFY(m_window->plot()->sampleCount() >= 3);
 
     auto *log = m_window->findChild<QPlainTextEdit *>(QStringLiteral("logView"));
@@ -1055,6 +1058,60 @@ void tst_MainWindow::coloursReadableInLightAndDark()
         QVERIFY(ink.isValid());
         QVERIFY2(Theme::contrastRatio(ink, base) >= 3.0, qPrintable(ink.name()));
     }
+}
+
+void tst_MainWindow::plotAxes()
+{
+    // Every tick a round number: 1, 2, 5 × 10^k split in 5, 4, 5.
+    QCOMPARE(ThroughputPlot::divisionsFor(1), 5);
+    QCOMPARE(ThroughputPlot::divisionsFor(2), 4);
+    QCOMPARE(ThroughputPlot::divisionsFor(5), 5);
+    QCOMPARE(ThroughputPlot::divisionsFor(20), 4);
+    QCOMPARE(ThroughputPlot::divisionsFor(0.5), 5);
+    // The right axis ends at the queue limit: a full queue of 1000 reaches the top, not the middle of 2000.
+    ThroughputPlot plot;
+    plot.setQueueLimit(1000);
+    plot.addSampleAt(0, 3, 1000);
+    QCOMPARE(plot.queueScale(), 1000);
+    plot.addSampleAt(500, 3, 500);
+    QCOMPARE(plot.queueScale(), 1000);
+    plot.setQueueLimit(0);
+    QCOMPARE(plot.queueScale(), 2000);
+    plot.resize(500, 220);
+    QVERIFY(!plot.grab().toImage().isNull());
+}
+
+void tst_MainWindow::statesAreVisible()
+{
+    Options o = options(0, 60000, 60000, 1);
+    o.tunables.queueLimit = 3;
+    QVERIFY(launch(o));
+    auto *status = m_window->findChild<QLabel *>(QStringLiteral("statusLabel"));
+    auto *pause = m_window->findChild<QAction *>(QStringLiteral("pauseAction"));
+    auto *burst = m_window->findChild<QAction *>(QStringLiteral("burstAction"));
+    QVERIFY(status && pause && burst);
+    QTRY_COMPARE(status->text(), QStringLiteral("Running"));
+    QCOMPARE(m_window->plot()->queueLimit(), 3);
+
+    // Paused: the action says what it does now, the status bar says the state, a burst says it waits.
+    pause->trigger();
+    QCOMPARE(pause->text(), QStringLiteral("&Resume intake"));
+    QCOMPARE(status->text(), QStringLiteral("Intake paused"));
+    m_window->findChild<QSpinBox *>(QStringLiteral("burstSpin"))->setValue(10);
+    burst->trigger();
+    QVERIFY2(m_window->statusBar()->currentMessage().contains(QStringLiteral("burst of 10 requests")),
+             qPrintable(m_window->statusBar()->currentMessage()));
+    QCOMPARE(m_engine->counters().accepted, 0u);
+    pause->trigger();
+    QCOMPARE(pause->text(), QStringLiteral("&Pause intake"));
+
+    // One worker busy for a minute, three queued, the rest of the burst held back: the status bar says so.
+    QTRY_VERIFY_WITH_TIMEOUT(status->text().startsWith(QStringLiteral("Intake held: the queue is full")), 10000);
+    QVERIFY2(status->text().contains(QStringLiteral("(3 of 3)")), qPrintable(status->text()));
+
+    // One throughput figure: the counter shows what the plot draws.
+    QTRY_VERIFY(m_window->plot()->sampleCount() >= 2);
+    QCOMPARE(counter("rateValue")->text(), QLocale().toString(m_window->plot()->latestThroughput(), 'f', 1));
 }
 
 void tst_MainWindow::grabIsNotBlank()

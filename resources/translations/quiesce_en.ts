@@ -2,6 +2,16 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="en_US">
 <context>
+    <name>Quiesce::App::MainWindow</name>
+    <message numerus="yes">
+        <source>Intake is paused: the burst of %Ln request(s) is submitted when you resume</source>
+        <translation>
+            <numerusform>Intake is paused: the burst of %Ln request is submitted when you resume</numerusform>
+            <numerusform>Intake is paused: the burst of %Ln requests is submitted when you resume</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>Quiesce::App::ShutdownDialog</name>
     <message numerus="yes">
         <source>%Ln request(s) in progress</source>
