@@ -21,6 +21,7 @@
 #include <QtGui/QIcon>
 #include <QtGui/QKeySequence>
 #include <QtGui/QPixmap>
+#include <QtGui/QScreen>
 #if QT_CONFIG(sessionmanager)
 #include <QtGui/QSessionManager>
 #endif
@@ -43,6 +44,7 @@
 #include <QtWidgets/QStyle>
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QToolBar>
+#include <QtWidgets/QToolButton>
 #include <QtWidgets/QVBoxLayout>
 
 #include <algorithm>
@@ -274,18 +276,17 @@ void MainWindow::buildActions()
                    tr("Forget the values changed in this window; the command line and the config file "
                       "still apply"));
     QMenu *help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About Quiesce"), this, [this] {
-        auto *box = new QMessageBox(QMessageBox::Information, tr("About Quiesce"),
-                                    tr("<b>Quiesce %1</b><p>Simulated request processing on worker threads that "
-                                       "stops in order: intake, drain, cancel, save, threads, exit.</p>"
-                                       "<p>SIGTERM, SIGINT, closing this window, File \u2192 Quit and logout all "
-                                       "take the same quit path.</p>")
-                                        .arg(QCoreApplication::applicationVersion()),
-                                    QMessageBox::Ok, this);
-        box->setAttribute(Qt::WA_DeleteOnClose);
-        box->setIconPixmap(windowIcon().pixmap(64, 64));
-        box->open();
-    });
+    QAction *shortcuts = help->addAction(tr("&Help and Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
+    shortcuts->setObjectName(QStringLiteral("shortcutsAction"));
+    shortcuts->setShortcuts(QKeySequence::HelpContents);
+    describeAction(shortcuts, tr("What the window does and every keyboard shortcut"));
+    help->addSeparator();
+    QAction *about = help->addAction(tr("&About Quiesce"), this, &MainWindow::showAbout);
+    about->setObjectName(QStringLiteral("aboutAction"));
+    about->setMenuRole(QAction::AboutRole);
+    QAction *aboutQt = help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+    aboutQt->setObjectName(QStringLiteral("aboutQtAction"));
+    aboutQt->setMenuRole(QAction::AboutQtRole);
 
     QToolBar *bar = addToolBar(tr("Control"));
     bar->setObjectName(QStringLiteral("controlToolBar"));
@@ -310,6 +311,9 @@ void MainWindow::buildActions()
     bar->addAction(m_hangAction);
     bar->addSeparator();
     bar->addAction(m_quitAction);
+    // On a narrow screen the rest of the toolbar hides behind Qt's "»" button: give it a name a reader can say.
+    if (auto *more = bar->findChild<QToolButton *>(QStringLiteral("qt_toolbar_ext_button")))
+        more->setAccessibleName(tr("More controls"));
 }
 
 void MainWindow::buildCentralWidget()
@@ -397,12 +401,17 @@ void MainWindow::buildCentralWidget()
     m_splitter->setStretchFactor(1, 2);
     m_splitter->setStretchFactor(2, 1);
     m_splitter->setChildrenCollapsible(false);
+    // Not edge to edge: the style's margin around the content.
+    const int margin = style()->pixelMetric(QStyle::PM_LayoutLeftMargin) / 2;
+    m_splitter->setContentsMargins(margin, margin, margin, 0);
     setCentralWidget(m_splitter);
     // Toolbar controls, then the table, then the log: the order they are read in.
     QWidget::setTabOrder(m_burstSpin, m_rateSpin);
     QWidget::setTabOrder(m_rateSpin, m_workersSpin);
     QWidget::setTabOrder(m_workersSpin, m_table);
     QWidget::setTabOrder(m_table, m_log);
+    // The workers are what the window is about: they get the focus first (arrows move in them, Tab moves on).
+    m_table->setFocus(Qt::OtherFocusReason);
 
     m_statusLabel->setObjectName(QStringLiteral("statusLabel"));
     statusBar()->addPermanentWidget(m_statusLabel);
@@ -412,7 +421,7 @@ void MainWindow::restoreSettings(const Options &options)
 {
     QSettings settings;
     if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
-        resize(1100, 720);
+        fitToScreen();
     restoreState(settings.value(kStateKey).toByteArray());
     if (!m_splitter->restoreState(settings.value(kSplitterKey).toByteArray()))
         m_splitter->setSizes({260, 190, 180}); // counters and plot, a handful of workers, the log
@@ -449,6 +458,21 @@ void MainWindow::restoreSettings(const Options &options)
     // Connected only now, so that restoring the values does not write them back as if the user changed them.
     connect(m_rateSpin, &QDoubleSpinBox::valueChanged, this, &MainWindow::applyControlsToEngine);
     connect(m_workersSpin, &QSpinBox::valueChanged, this, &MainWindow::applyControlsToEngine);
+}
+
+void MainWindow::fitToScreen()
+{
+    // The size it was designed for, but never more than most of the available screen (at 2× scale 1100×720 would
+    // push Quit and the Elapsed column off-screen), and centred on it.
+    QSize size(1100, 720);
+    if (const QScreen *screen = this->screen() ? this->screen() : QGuiApplication::primaryScreen()) {
+        const QRect available = screen->availableGeometry();
+        size = size.boundedTo(available.size() * 0.9).expandedTo(minimumSizeHint());
+        resize(size);
+        move(available.center() - rect().center());
+        return;
+    }
+    resize(size);
 }
 
 void MainWindow::applyControlsToEngine()
@@ -567,6 +591,66 @@ void MainWindow::showEvent(QShowEvent *event)
     QMainWindow::showEvent(event);
     if (!m_shownClock.isValid())
         m_shownClock.start();
+}
+
+void MainWindow::showAbout()
+{
+    const QString licence = QStringLiteral(QUIESCE_LICENSE);
+    auto *box = new QMessageBox(
+        QMessageBox::NoIcon, tr("About Quiesce"),
+        tr("<h3>Quiesce %1</h3>"
+           "<p>Simulated request processing on worker threads that stops in order: it stops taking requests, lets "
+           "those in progress finish, saves the rest for the next start and exits.</p>"
+           "<p>Closing this window, File \u2192 Quit, logging out and the signals SIGTERM and SIGINT all take that "
+           "same path.</p>")
+                .arg(QStringLiteral(QUIESCE_APP_VERSION))
+            + tr("<p>Website: <a href=\"%1\">%1</a><br>Licence: %2<br>Built with Qt %3, running on Qt %4.</p>")
+                  .arg(QStringLiteral(QUIESCE_HOMEPAGE),
+                       licence.isEmpty() ? tr("not declared yet (see the README)") : licence,
+                       QStringLiteral(QT_VERSION_STR), QString::fromLatin1(qVersion())),
+        QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("aboutBox"));
+    box->setTextFormat(Qt::RichText);
+    box->setTextInteractionFlags(Qt::TextBrowserInteraction);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setIconPixmap(windowIcon().pixmap(64, 64));
+    box->open();
+}
+
+void MainWindow::showShortcuts()
+{
+    if (m_shortcuts) {
+        m_shortcuts->show();
+        m_shortcuts->raise();
+        m_shortcuts->activateWindow();
+        return;
+    }
+    // Built from the actions themselves, so the list can never disagree with what the keys do.
+    QString rows;
+    auto row = [&rows](const QString &what, const QString &keys) {
+        rows += QStringLiteral("<tr><td>%1</td><td>&nbsp;&nbsp;<b>%2</b></td></tr>")
+                    .arg(what.toHtmlEscaped(), keys.toHtmlEscaped());
+    };
+    for (QAction *action : {m_quitAction, m_pauseAction, m_burstAction}) {
+        row(QString(action->text()).remove(QLatin1Char('&')), action->shortcut().toString(QKeySequence::NativeText));
+    }
+    row(tr("Help and keyboard shortcuts"), QKeySequence(QKeySequence::HelpContents).toString(QKeySequence::NativeText));
+    row(tr("Go to Burst size, Arrival rate, Workers"), tr("Alt+B, Alt+R, Alt+W"));
+    row(tr("Next or previous control"), tr("Tab, Shift+Tab"));
+    row(tr("Open a menu"), tr("Alt + the underlined letter, or F10"));
+    auto *box = new QMessageBox(QMessageBox::NoIcon, tr("Help and Keyboard Shortcuts"),
+                                tr("<p>The window shows the workers, the counters, a plot of the last minute and the "
+                                   "log. Closing it stops Quiesce in order: no new requests, those in progress "
+                                   "finish, queued ones are saved and run first next time. While it stops, closing "
+                                   "again only shows its progress; only \u201cStop now\u201d hurries it.</p>")
+                                    + QStringLiteral("<table>%1</table>").arg(rows),
+                                QMessageBox::Close, this);
+    box->setObjectName(QStringLiteral("shortcutsBox"));
+    box->setTextFormat(Qt::RichText);
+    box->setWindowModality(Qt::NonModal);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    m_shortcuts = box;
+    box->show();
 }
 
 void MainWindow::updatePauseAction()
@@ -786,6 +870,11 @@ void MainWindow::updateStatus()
     }
     if (m_statusLabel->text() != text)
         m_statusLabel->setText(text);
+    // The title says it too (task bars and window lists show it), but only while stopping.
+    const QString title =
+        coordinator->isShuttingDown() ? tr("Quiesce \u2014 shutting down") : QStringLiteral("Quiesce");
+    if (windowTitle() != title)
+        setWindowTitle(title);
 }
 
 void MainWindow::maybeTakeScreenshot()

@@ -92,6 +92,9 @@ private:
     void buildCentralWidget();
     void updateIcons();
     void updatePauseAction();
+    void fitToScreen();
+    void showAbout();
+    void showShortcuts();
     void restoreSettings(const Options &options);
     void applyControlsToEngine();
     void poll();
@@ -113,6 +116,7 @@ private:
     QSplitter *m_splitter;
     ShutdownDialog *m_dialog;
     QPointer<QMessageBox> m_confirm;
+    QPointer<QMessageBox> m_shortcuts;
     QList<QLabel *> m_counterValues;
     QStringList m_pendingLog; //!< lines not yet shown in the log pane
     QLabel *m_statusLabel;

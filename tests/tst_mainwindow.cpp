@@ -11,6 +11,7 @@
 #include "workertablemodel.h"
 
 #include <QtCore/QPointer>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QScopeGuard>
 #include <QtCore/QSet>
 #include <QtCore/QSettings>
@@ -19,6 +20,7 @@
 #include <QtGui/QAccessible>
 #include <QtGui/QAction>
 #include <QtGui/QImage>
+#include <QtGui/QScreen>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -83,6 +85,8 @@ private Q_SLOTS:
     void coloursReadableInLightAndDark();
     void plotAxes();
     void statesAreVisible();
+    void helpMenuAndTitle();
+    void defaultSizeFitsTheScreen();
     void grabIsNotBlank();
     void screenshotOption();
 
@@ -1112,6 +1116,50 @@ void tst_MainWindow::statesAreVisible()
     // One throughput figure: the counter shows what the plot draws.
     QTRY_VERIFY(m_window->plot()->sampleCount() >= 2);
     QCOMPARE(counter("rateValue")->text(), QLocale().toString(m_window->plot()->latestThroughput(), 'f', 1));
+}
+
+void tst_MainWindow::helpMenuAndTitle()
+{
+    QVERIFY(launch(options(0, 5000, 6000, 1)));
+    for (const char *name : {"aboutAction", "aboutQtAction", "shortcutsAction"})
+        QVERIFY2(m_window->findChild<QAction *>(QString::fromLatin1(name)), name);
+    auto *shortcuts = m_window->findChild<QAction *>(QStringLiteral("shortcutsAction"));
+    QCOMPARE(shortcuts->shortcut(), QKeySequence(QKeySequence::HelpContents));
+
+    m_window->findChild<QAction *>(QStringLiteral("aboutAction"))->trigger();
+    auto *about = m_window->findChild<QMessageBox *>(QStringLiteral("aboutBox"));
+    QVERIFY(about);
+    QVERIFY2(about->text().contains(QRegularExpression(QStringLiteral("Quiesce \\d+\\.\\d+\\.\\d+"))),
+             qPrintable(about->text()));
+    QVERIFY(about->text().contains(QStringLiteral("Licence")));
+    QVERIFY(about->text().contains(QStringLiteral("href=")));
+    about->close();
+
+    shortcuts->trigger();
+    auto *list = m_window->findChild<QMessageBox *>(QStringLiteral("shortcutsBox"));
+    QVERIFY(list);
+    QVERIFY(list->isVisible());
+    const auto *quit = m_window->findChild<QAction *>(QStringLiteral("quitAction"));
+    QVERIFY2(list->text().contains(quit->shortcut().toString(QKeySequence::NativeText)), qPrintable(list->text()));
+    list->close();
+
+    // The title says when it is shutting down.
+    QCOMPARE(m_window->windowTitle(), QStringLiteral("Quiesce"));
+    m_engine->submitBurst(1);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
+    QVERIFY(!m_window->close());
+    QCOMPARE(m_window->windowTitle(), QStringLiteral("Quiesce \u2014 shutting down"));
+}
+
+void tst_MainWindow::defaultSizeFitsTheScreen()
+{
+    // No saved geometry (init() cleared the settings): the first start fits the available screen.
+    QVERIFY(launch(options(0, 100, 200, 1)));
+    const QRect available = m_window->screen()->availableGeometry();
+    QVERIFY2(
+        available.contains(m_window->geometry()),
+        qPrintable(
+            QStringLiteral("%1 in %2").arg(QVariant(m_window->geometry()).toString(), QVariant(available).toString())));
 }
 
 void tst_MainWindow::grabIsNotBlank()
