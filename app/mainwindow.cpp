@@ -225,7 +225,7 @@ void MainWindow::buildActions()
         appendLog(tr("GUI the next request will hang"));
     });
 
-    m_askAction = new QAction(tr("&Ask before quitting while work is in flight"), this);
+    m_askAction = new QAction(tr("&Ask before quitting while requests are in progress"), this);
     m_askAction->setObjectName(QStringLiteral("askBeforeQuitAction"));
     m_askAction->setCheckable(true);
     m_askAction->setStatusTip(tr("Only for closing the window or File \u2192 Quit; signals and logout never ask"));
@@ -710,13 +710,13 @@ void MainWindow::requestQuit(const QString &reason)
 
 void MainWindow::askThenQuit(const QString &reason, const EngineCounters &counters)
 {
-    auto *box = new QMessageBox(
-        QMessageBox::Question, tr("Quit Quiesce?"),
-        tr("Quit while work is in flight? %1.").arg(ShutdownDialog::describeWork(counters.inFlight, counters.queued)),
-        QMessageBox::NoButton, this);
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Quit Quiesce?"),
+                                tr("Quit while requests are in progress? %1.")
+                                    .arg(ShutdownDialog::describeWork(counters.inFlight, counters.queued)),
+                                QMessageBox::NoButton, this);
     box->setObjectName(QStringLiteral("confirmQuitBox"));
-    box->setInformativeText(tr("Quitting stops intake and lets the requests in flight finish (up to the drain "
-                               "timeout). Nothing accepted is lost: unfinished requests run on the next start."));
+    box->setInformativeText(tr("Quitting accepts no new requests and lets those in progress finish (up to the "
+                               "drain timeout). Nothing accepted is lost: unfinished requests run on the next start."));
     QPushButton *quit = box->addButton(tr("Quit"), QMessageBox::AcceptRole);
     quit->setObjectName(QStringLiteral("confirmQuitButton"));
     box->addButton(QMessageBox::Cancel);
@@ -853,10 +853,10 @@ void MainWindow::updateStatus()
     const ShutdownCoordinator *coordinator = m_engine->coordinator();
     QString text;
     if (coordinator->isFinished()) {
-        text = tr("exiting");
+        text = tr("Exiting");
     } else if (coordinator->isShuttingDown()) {
         const QString phase = coordinator->currentPhase();
-        const QString how = coordinator->mode() == ShutdownMode::Graceful ? tr("shutting down") : tr("stopping now");
+        const QString how = coordinator->mode() == ShutdownMode::Graceful ? tr("Shutting down") : tr("Stopping now");
         text = phase.isEmpty() ? how : tr("%1: %2").arg(how, ShutdownDialog::humanPhaseName(phase));
     } else if (m_pauseAction->isChecked()) {
         text = tr("Intake paused");

@@ -10,6 +10,7 @@
 #include "workerpool.h"
 #include "workertablemodel.h"
 
+#include <QtCore/QFile>
 #include <QtCore/QPointer>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QScopeGuard>
@@ -17,6 +18,7 @@
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
+#include <QtCore/QXmlStreamReader>
 #include <QtGui/QAccessible>
 #include <QtGui/QAction>
 #include <QtGui/QImage>
@@ -87,6 +89,9 @@ private Q_SLOTS:
     void statesAreVisible();
     void helpMenuAndTitle();
     void defaultSizeFitsTheScreen();
+    void germanTranslationIsComplete_data();
+    void germanTranslationIsComplete();
+    void windowSpeaksGerman();
     void grabIsNotBlank();
     void screenshotOption();
 
@@ -1160,6 +1165,86 @@ void tst_MainWindow::defaultSizeFitsTheScreen()
         available.contains(m_window->geometry()),
         qPrintable(
             QStringLiteral("%1 in %2").arg(QVariant(m_window->geometry()).toString(), QVariant(available).toString())));
+}
+
+void tst_MainWindow::germanTranslationIsComplete_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::newRow("de") << QStringLiteral("quiesce_de.ts");
+    QTest::newRow("en plurals") << QStringLiteral("quiesce_en.ts");
+}
+
+void tst_MainWindow::germanTranslationIsComplete()
+{
+    QFETCH(QString, file);
+    const QString path = QFINDTESTDATA(QStringLiteral("../resources/translations/") + file);
+    QVERIFY2(!path.isEmpty(), qPrintable(file));
+    QFile ts(path);
+    QVERIFY(ts.open(QIODevice::ReadOnly));
+    // Every <message> has a finished, non-empty <translation> (each plural form filled in), none obsolete.
+    QXmlStreamReader xml(&ts);
+    int messages = 0;
+    QStringList problems;
+    QString source;
+    bool numerus = false;
+    while (!xml.atEnd()) {
+        xml.readNext();
+        if (!xml.isStartElement())
+            continue;
+        if (xml.name() == QLatin1StringView("message")) {
+            ++messages;
+            numerus = xml.attributes().value(QLatin1StringView("numerus")) == QLatin1StringView("yes");
+        } else if (xml.name() == QLatin1StringView("source")) {
+            source = xml.readElementText();
+        } else if (xml.name() == QLatin1StringView("translation")) {
+            const QString type = xml.attributes().value(QLatin1StringView("type")).toString();
+            if (!type.isEmpty())
+                problems << QStringLiteral("%1 (%2)").arg(source, type);
+            if (numerus) {
+                int forms = 0;
+                while (xml.readNextStartElement()) {
+                    if (xml.readElementText().trimmed().isEmpty())
+                        problems << QStringLiteral("%1 (empty plural form)").arg(source);
+                    ++forms;
+                }
+                if (forms < 2)
+                    problems << QStringLiteral("%1 (%2 plural forms)").arg(source).arg(forms);
+            } else if (xml.readElementText().isEmpty()) {
+                problems << QStringLiteral("%1 (empty)").arg(source);
+            }
+        }
+    }
+    QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+    QVERIFY(messages > 3);
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
+}
+
+void tst_MainWindow::windowSpeaksGerman()
+{
+    const QLocale english = QLocale();
+    auto restore = qScopeGuard([english] {
+        QLocale::setDefault(english);
+        installTranslations(english);
+    });
+    QLocale::setDefault(QLocale(QLocale::German, QLocale::Germany));
+    Options o = options(0, 60000, 60000, 1);
+    o.tunables.queueLimit = 5000;
+    QVERIFY(launch(o));
+    auto *pause = m_window->findChild<QAction *>(QStringLiteral("pauseAction"));
+    QCOMPARE(pause->text(), QStringLiteral("Zulauf &anhalten"));
+    // Qt's own strings too (qtbase_de): the Cancel of every message box.
+    QCOMPARE(QCoreApplication::translate("QPlatformTheme", "Cancel"), QStringLiteral("Abbrechen"));
+    // Numbers in the person's format, plurals in German.
+    m_engine->submitBurst(1200);
+    QTRY_VERIFY_WITH_TIMEOUT(counter("acceptedValue")->text() == QStringLiteral("1.200"), 20000);
+    QVERIFY(!m_window->close());
+    auto *kept = dialog()->findChild<QLabel *>(QStringLiteral("keptLabel"));
+    QTRY_VERIFY2(kept->text().contains(QStringLiteral("wartende Anfragen werden gespeichert")),
+                 qPrintable(kept->text()));
+    QVERIFY2(kept->text().startsWith(QStringLiteral("1.199 ")), qPrintable(kept->text()));
+    // The protocol never is: the log pane shows the lines as they are.
+    const QString log = m_window->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
+    QVERIFY2(log.contains(QStringLiteral("READY pid=")), qPrintable(log));
 }
 
 void tst_MainWindow::grabIsNotBlank()
