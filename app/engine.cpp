@@ -491,6 +491,11 @@ void Engine::simulateHangNext()
     m_source->setConfig(config);
 }
 
+RecoveryInfo Engine::recovery() const
+{
+    return m_store->recovery();
+}
+
 ShutdownCoordinator *Engine::coordinator() const
 {
     return m_coordinator.get();

@@ -18,6 +18,7 @@ class StateStore;
 class SystemdNotifier;
 class UnixSignalNotifier;
 struct SignalEvent;
+struct RecoveryInfo;
 struct StopReport;
 } // namespace Quiesce
 
@@ -75,6 +76,8 @@ public:
     QString statusLine() const;
     /*! True when a worker thread could not be stopped (hung): the process must then end through the watchdog. */
     bool hasStuckThreads() const;
+    /*! What open() found of the previous session (unclean end, requests recovered), for the window to show. */
+    Quiesce::RecoveryInfo recovery() const;
 
 Q_SIGNALS:
     void line(const QString &text);

@@ -2,9 +2,11 @@
 
 #include "engine.h"
 #include "lineoutput.h"
+#include "messagebar.h"
 #include "progressdelegate.h"
 #include "requestsource.h"
 #include "shutdowndialog.h"
+#include "statestore.h"
 #include "themecolors.h"
 #include "throughputplot.h"
 #include "translations.h"
@@ -121,6 +123,7 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     , m_splitter(new QSplitter(Qt::Vertical, this))
     , m_dialog(new ShutdownDialog(engine->coordinator(), this))
     , m_statusLabel(new QLabel(this))
+    , m_messageBar(new MessageBar(this))
     , m_screenshotPath(options.screenshotPath)
 {
     // Before any tr(): the window speaks the user's language (Qt's own dialogs included), with correct plurals.
@@ -139,6 +142,7 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     buildActions();
     buildCentralWidget();
     restoreSettings(options);
+    showRecovery();
 
     connect(engine, &Engine::line, this, &MainWindow::appendLog);
     connect(engine, &Engine::countersChanged, this, &MainWindow::updateCounters);
@@ -401,10 +405,15 @@ void MainWindow::buildCentralWidget()
     m_splitter->setStretchFactor(1, 2);
     m_splitter->setStretchFactor(2, 1);
     m_splitter->setChildrenCollapsible(false);
-    // Not edge to edge: the style's margin around the content.
+    // The message bar (shown after an unclean stop) sits above everything else; not edge to edge: the style's
+    // margin around the content.
+    auto *central = new QWidget(this);
+    auto *centralLayout = new QVBoxLayout(central);
     const int margin = style()->pixelMetric(QStyle::PM_LayoutLeftMargin) / 2;
-    m_splitter->setContentsMargins(margin, margin, margin, 0);
-    setCentralWidget(m_splitter);
+    centralLayout->setContentsMargins(margin, margin, margin, 0);
+    centralLayout->addWidget(m_messageBar);
+    centralLayout->addWidget(m_splitter, 1);
+    setCentralWidget(central);
     // Toolbar controls, then the table, then the log: the order they are read in.
     QWidget::setTabOrder(m_burstSpin, m_rateSpin);
     QWidget::setTabOrder(m_rateSpin, m_workersSpin);
@@ -458,6 +467,30 @@ void MainWindow::restoreSettings(const Options &options)
     // Connected only now, so that restoring the values does not write them back as if the user changed them.
     connect(m_rateSpin, &QDoubleSpinBox::valueChanged, this, &MainWindow::applyControlsToEngine);
     connect(m_workersSpin, &QSpinBox::valueChanged, this, &MainWindow::applyControlsToEngine);
+}
+
+void MainWindow::showRecovery()
+{
+    // One number everywhere: "pending after recovery" is what the Recovered counter shows and what runs first.
+    const RecoveryInfo recovery = m_engine->recovery();
+    const auto pending = qint64(recovery.pending);
+    if (recovery.previousUnclean) {
+        QString text =
+            QStringLiteral("<b>%1</b> ")
+                .arg(tr("Quiesce did not stop cleanly last time (process %1: a crash, a power cut or a forced kill).")
+                         .arg(recovery.previousPid));
+        text += tr("Nothing accepted was lost: %Ln request(s) from last time run first now.", nullptr, int(pending));
+        if (recovery.recovered > 0) {
+            text += QLatin1Char(' ')
+                + tr("%Ln of them had been interrupted while in progress and run again.", nullptr,
+                     int(recovery.recovered));
+        }
+        m_messageBar->showMessage(MessageBar::Kind::Warning, text);
+    } else if (pending > 0) {
+        m_messageBar->showMessage(
+            MessageBar::Kind::Information,
+            tr("%Ln request(s) saved when Quiesce last stopped run first now.", nullptr, int(pending)));
+    }
 }
 
 void MainWindow::fitToScreen()

@@ -26,6 +26,7 @@ namespace Quiesce::App {
 
 class Engine;
 struct EngineCounters;
+class MessageBar;
 class ShutdownDialog;
 class ThroughputPlot;
 class WorkerTableModel;
@@ -93,6 +94,7 @@ private:
     void updateIcons();
     void updatePauseAction();
     void fitToScreen();
+    void showRecovery();
     void showAbout();
     void showShortcuts();
     void restoreSettings(const Options &options);
@@ -120,6 +122,7 @@ private:
     QList<QLabel *> m_counterValues;
     QStringList m_pendingLog; //!< lines not yet shown in the log pane
     QLabel *m_statusLabel;
+    MessageBar *m_messageBar;
 
     QAction *m_pauseAction = nullptr;
     QAction *m_burstAction = nullptr;

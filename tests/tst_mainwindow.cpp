@@ -2,7 +2,9 @@
 // and the MainWindow on top of it, under the offscreen platform.
 #include "engine.h"
 #include "mainwindow.h"
+#include "messagebar.h"
 #include "shutdowndialog.h"
+#include "statestore.h"
 #include "themecolors.h"
 #include "throughputplot.h"
 #include "translations.h"
@@ -38,6 +40,7 @@
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QStyle>
+#include <QtWidgets/QToolButton>
 
 #include <csignal>
 #include <memory>
@@ -92,6 +95,7 @@ private Q_SLOTS:
     void germanTranslationIsComplete_data();
     void germanTranslationIsComplete();
     void windowSpeaksGerman();
+    void recoveryBarAfterAnUncleanStop();
     void grabIsNotBlank();
     void screenshotOption();
 
@@ -767,7 +771,7 @@ void tst_MainWindow::logoutNeverAsksNorVetoes()
 
 void tst_MainWindow::settingsPersist()
 {
-    const QRect geometry(30, 40, 640, 480);
+    const QRect geometry(30, 40, 720, 500);
     {
         QVERIFY(launch(options(2, 50, 100, 2)));
         m_window->setGeometry(geometry);
@@ -1245,6 +1249,54 @@ void tst_MainWindow::windowSpeaksGerman()
     // The protocol never is: the log pane shows the lines as they are.
     const QString log = m_window->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
     QVERIFY2(log.contains(QStringLiteral("READY pid=")), qPrintable(log));
+}
+
+void tst_MainWindow::recoveryBarAfterAnUncleanStop()
+{
+    Options o = options(0, 60000, 60000, 1);
+    {
+        // A session that ends without save(), as after a crash: 10 accepted, 4 started, 2 of those done.
+        StateStore store;
+        StoreOptions storeOptions;
+        storeOptions.path = o.statePath;
+        QVERIFY2(store.open(storeOptions), qPrintable(store.errorString()));
+        QSignalSpy completed(&store, &StateStore::completed);
+        for (quint64 id = 1; id <= 10; ++id) {
+            Request r;
+            r.id = id;
+            r.costMs = 60000;
+            store.accept(r);
+        }
+        store.markInProgress({1, 2, 3, 4});
+        store.markDone({1, 2});
+        QTRY_VERIFY_WITH_TIMEOUT(!completed.isEmpty(), 10000);
+    }
+    QVERIFY(launch(o));
+    auto *bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar);
+    QVERIFY(bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Warning);
+    const QString text = bar->text();
+    QVERIFY2(text.contains(QStringLiteral("did not stop cleanly last time")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("8 requests from last time run first now")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("2 of them had been interrupted")), qPrintable(text));
+    // The same number as the Recovered counter.
+    QTRY_COMPARE(counterValue("recoveredValue"), 8);
+    QVERIFY(!bar->accessibleDescription().isEmpty());
+    // Dismissed with its close button.
+    auto *close = bar->findChild<QToolButton *>(QStringLiteral("messageBarClose"));
+    QVERIFY(close);
+    QVERIFY(!close->accessibleName().isEmpty());
+    close->click();
+    QVERIFY(!bar->isVisible());
+    // A clean stop with work left queued: the next start says it runs first, as information.
+    shutDown();
+    QVERIFY(launch(o));
+    bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Information);
+    QVERIFY2(bar->text().contains(QStringLiteral("saved when Quiesce last stopped run first now")),
+             qPrintable(bar->text()));
 }
 
 void tst_MainWindow::grabIsNotBlank()

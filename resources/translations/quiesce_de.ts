@@ -334,6 +334,50 @@
         <source>Stopping now</source>
         <translation>Stoppt sofort</translation>
     </message>
+    <message>
+        <source>Quiesce did not stop cleanly last time (process %1: a crash, a power cut or a forced kill).</source>
+        <translation>Quiesce wurde beim letzten Mal nicht sauber beendet (Prozess %1: ein Absturz, ein Stromausfall oder ein erzwungenes Beenden).</translation>
+    </message>
+    <message numerus="yes">
+        <source>Nothing accepted was lost: %Ln request(s) from last time run first now.</source>
+        <translation>
+            <numerusform>Nichts Angenommenes ging verloren: %Ln Anfrage vom letzten Mal läuft jetzt zuerst.</numerusform>
+            <numerusform>Nichts Angenommenes ging verloren: %Ln Anfragen vom letzten Mal laufen jetzt zuerst.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln of them had been interrupted while in progress and run again.</source>
+        <translation>
+            <numerusform>%Ln davon wurde mitten in der Arbeit unterbrochen und läuft erneut.</numerusform>
+            <numerusform>%Ln davon wurden mitten in der Arbeit unterbrochen und laufen erneut.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln request(s) saved when Quiesce last stopped run first now.</source>
+        <translation>
+            <numerusform>%Ln beim letzten Beenden gespeicherte Anfrage läuft jetzt zuerst.</numerusform>
+            <numerusform>%Ln beim letzten Beenden gespeicherte Anfragen laufen jetzt zuerst.</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>Quiesce::App::MessageBar</name>
+    <message>
+        <source>Dismiss this message</source>
+        <translation>Diese Meldung schließen</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>Schließen</translation>
+    </message>
+    <message>
+        <source>Warning</source>
+        <translation>Warnung</translation>
+    </message>
+    <message>
+        <source>Information</source>
+        <translation>Information</translation>
+    </message>
 </context>
 <context>
     <name>Quiesce::App::ShutdownDialog</name>

@@ -10,6 +10,27 @@
             <numerusform>Intake is paused: the burst of %Ln requests is submitted when you resume</numerusform>
         </translation>
     </message>
+    <message numerus="yes">
+        <source>Nothing accepted was lost: %Ln request(s) from last time run first now.</source>
+        <translation>
+            <numerusform>Nothing accepted was lost: %Ln request from last time runs first now.</numerusform>
+            <numerusform>Nothing accepted was lost: %Ln requests from last time run first now.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln of them had been interrupted while in progress and run again.</source>
+        <translation>
+            <numerusform>%Ln of them had been interrupted while in progress and runs again.</numerusform>
+            <numerusform>%Ln of them had been interrupted while in progress and run again.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <source>%Ln request(s) saved when Quiesce last stopped run first now.</source>
+        <translation>
+            <numerusform>%Ln request saved when Quiesce last stopped runs first now.</numerusform>
+            <numerusform>%Ln requests saved when Quiesce last stopped run first now.</numerusform>
+        </translation>
+    </message>
 </context>
 <context>
     <name>Quiesce::App::ShutdownDialog</name>
