@@ -3,11 +3,14 @@
 #include "lineoutput.h"
 #include "mainwindow.h"
 #include "options.h"
+#include "singleinstance.h"
 #include "statestore.h"
 #include "unixsignalnotifier.h"
 
 #include <QtCore/QCoreApplication>
+#include <QtGui/QGuiApplication>
 #include <QtWidgets/QApplication>
+#include <QtWidgets/QMessageBox>
 
 #include <csignal>
 #include <cstring>
@@ -32,6 +35,19 @@ int runInspect(const Options &options)
     }
     writeStdoutLine(QString::fromUtf8(json.trimmed()));
     return ExitCode::Ok;
+}
+
+// A windowed start that fails says why in a box as well as on stderr: launched from a menu, nobody reads stderr.
+// Blocking is fine here (before the event loop, no quit path yet); on a platform nobody can see (offscreen,
+// minimal) the box would only wait forever, so the stderr line is all.
+void showStartupError(const QString &error)
+{
+    const QString platform = QGuiApplication::platformName();
+    if (platform == QLatin1StringView("offscreen") || platform == QLatin1StringView("minimal"))
+        return;
+    QMessageBox box(QMessageBox::Critical, QCoreApplication::translate("main", "Quiesce cannot start"), error,
+                    QMessageBox::Close);
+    box.exec();
 }
 
 } // namespace
@@ -84,16 +100,32 @@ int main(int argc, char **argv)
 
     QString error;
     int exitCode = ExitCode::Ok;
+    const QString statePath = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
     if (!engine.open(&error, &exitCode)) {
+        // From the desktop: a second window on a state a running window holds raises that one instead (exit 0);
+        // any other failure also shows its line in a box, as a launch from a menu has no terminal to read.
+        if (!headless && exitCode == ExitCode::CantCreate && SingleInstance::activateRunning(statePath)) {
+            writeStdoutLine(QStringLiteral("ACTIVATE raised the running window for %1").arg(statePath));
+            return ExitCode::Ok;
+        }
         writeStderrLine(error);
+        if (!headless)
+            showStartupError(error);
         return exitCode;
     }
 
     // The window shows before READY, so READY means the same thing for both front ends: ready to be looked at.
     std::unique_ptr<MainWindow> window;
+    std::unique_ptr<SingleInstance> instance;
     if (!headless) {
         window = std::make_unique<MainWindow>(&engine, options);
         window->show();
+        instance = std::make_unique<SingleInstance>();
+        QObject::connect(instance.get(), &SingleInstance::activationRequested, window.get(),
+                         &MainWindow::activateFromAnotherLaunch);
+        if (!instance->listen(statePath))
+            writeStderrLine(QStringLiteral("cannot offer the window to a second launch (%1)")
+                                .arg(SingleInstance::socketPath(statePath)));
     }
     engine.start();
 

@@ -469,6 +469,24 @@ void MainWindow::restoreSettings(const Options &options)
     connect(m_workersSpin, &QSpinBox::valueChanged, this, &MainWindow::applyControlsToEngine);
 }
 
+void MainWindow::activateFromAnotherLaunch(qint64 pid, const QString &startupId, const QString &activationToken)
+{
+    // The desktop's permission to take the focus travels with the second launch: hand it to the platform plugin,
+    // which reads it when the window asks to be activated (X11 startup notification, Wayland xdg-activation).
+    if (!startupId.isEmpty())
+        qputenv("DESKTOP_STARTUP_ID", startupId.toUtf8());
+    if (!activationToken.isEmpty())
+        qputenv("XDG_ACTIVATION_TOKEN", activationToken.toUtf8());
+    if (isMinimized())
+        showNormal();
+    show();
+    raise();
+    activateWindow();
+    if (m_engine->coordinator()->isShuttingDown() && !m_exitReached)
+        m_dialog->showAgain();
+    appendLog(QStringLiteral("GUI raised by a second launch (pid %1)").arg(pid));
+}
+
 void MainWindow::showRecovery()
 {
     // One number everywhere: "pending after recovery" is what the Recovered counter shows and what runs first.

@@ -62,6 +62,10 @@ public:
         with reason "logout", without any question and without ever vetoing the logout. */
     void commitSessionData();
 
+    /*! A second windowed launch on the same state asked for this window (SingleInstance): comes to the front,
+        using the desktop's activation tokens the launch forwarded. */
+    void activateFromAnotherLaunch(qint64 pid, const QString &startupId, const QString &activationToken);
+
     /*! "Ask before quitting while work is in flight": for a person's close only, never for signals or logout. */
     bool askBeforeQuit() const;
     void setAskBeforeQuit(bool ask);

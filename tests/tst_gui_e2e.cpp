@@ -2,6 +2,7 @@
 // X server where the window is closed through the window system.
 #include "quiesceprocess.h"
 
+#include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QProcess>
 #include <QtCore/QRegularExpression>
@@ -29,6 +30,7 @@ private Q_SLOTS:
     void windowSystemClose_data();
     void windowSystemClose();
     void ctrlQThroughTheWindowSystem();
+    void secondWindowRaisesTheFirst();
 
 private:
     QStringList baseArgs();
@@ -301,6 +303,45 @@ void tst_GuiE2e::ctrlQThroughTheWindowSystem()
     QVERIFY2(q.waitForExit(), q.describe());
     QVERIFY2(q.exitedNormally(), q.describe());
     QCOMPARE(q.exitCode(), 0);
+}
+
+void tst_GuiE2e::secondWindowRaisesTheFirst()
+{
+    // Two launches from the desktop on one state: the second raises the first and exits 0, instead of failing.
+    const QStringList args = baseArgs();
+    const QString runtime = m_dir.filePath(QStringLiteral("runtime-%1").arg(m_runs));
+    QVERIFY(QDir().mkpath(runtime));
+    QVERIFY(QFile::setPermissions(runtime, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner));
+    auto prepare = [&](QuiesceProcess &q) {
+        isolate(q);
+        q.setEnvironmentValue(QStringLiteral("XDG_RUNTIME_DIR"), runtime);
+    };
+    QuiesceProcess first(args);
+    prepare(first);
+    QVERIFY(first.start());
+    QVERIFY2(!first.waitForLine(QStringLiteral("READY")).isEmpty(), first.describe());
+
+    QuiesceProcess second(args);
+    prepare(second);
+    second.setEnvironmentValue(QStringLiteral("XDG_ACTIVATION_TOKEN"), QStringLiteral("token-42"));
+    QVERIFY(second.start());
+    QVERIFY2(second.waitForExit(), second.describe());
+    QVERIFY2(second.exitedNormally(), second.describe());
+    QCOMPARE(second.exitCode(), 0);
+    QVERIFY2(!second.waitForLine(QStringLiteral("ACTIVATE raised the running window")).isEmpty(), second.describe());
+    QCOMPARE(second.count(QStringLiteral("READY")), 0);
+
+    // Headless on either side stays 73 with one line.
+    QuiesceProcess headless(args + QStringList {QStringLiteral("--headless")});
+    prepare(headless);
+    QVERIFY(headless.start());
+    QVERIFY2(headless.waitForExit(), headless.describe());
+    QCOMPARE(headless.exitCode(), 73);
+    QCOMPARE(headless.stderrText().trimmed().count(QLatin1Char('\n')), 0);
+
+    QVERIFY(first.sendSignal(SIGTERM));
+    QVERIFY2(first.waitForExit(), first.describe());
+    QCOMPARE(first.exitCode(), 0);
 }
 
 QTEST_GUILESS_MAIN(tst_GuiE2e)

@@ -4,6 +4,7 @@
 #include "mainwindow.h"
 #include "messagebar.h"
 #include "shutdowndialog.h"
+#include "singleinstance.h"
 #include "statestore.h"
 #include "themecolors.h"
 #include "throughputplot.h"
@@ -12,6 +13,7 @@
 #include "workerpool.h"
 #include "workertablemodel.h"
 
+#include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QPointer>
 #include <QtCore/QRegularExpression>
@@ -43,6 +45,7 @@
 #include <QtWidgets/QToolButton>
 
 #include <csignal>
+#include <future>
 #include <memory>
 
 #include <unistd.h>
@@ -96,6 +99,7 @@ private Q_SLOTS:
     void germanTranslationIsComplete();
     void windowSpeaksGerman();
     void recoveryBarAfterAnUncleanStop();
+    void singleInstanceSocket();
     void grabIsNotBlank();
     void screenshotOption();
 
@@ -1297,6 +1301,46 @@ void tst_MainWindow::recoveryBarAfterAnUncleanStop()
     QCOMPARE(bar->kind(), MessageBar::Kind::Information);
     QVERIFY2(bar->text().contains(QStringLiteral("saved when Quiesce last stopped run first now")),
              qPrintable(bar->text()));
+}
+
+void tst_MainWindow::singleInstanceSocket()
+{
+    const QString runtime = m_dir.filePath(QStringLiteral("runtime"));
+    QVERIFY(QDir().mkpath(runtime));
+    QVERIFY(QFile::setPermissions(runtime, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner));
+    const QByteArray oldRuntime = qgetenv("XDG_RUNTIME_DIR");
+    qputenv("XDG_RUNTIME_DIR", runtime.toUtf8());
+    auto restore = qScopeGuard([oldRuntime] {
+        qputenv("XDG_RUNTIME_DIR", oldRuntime);
+        qunsetenv("XDG_ACTIVATION_TOKEN");
+    });
+    const QString state = m_dir.filePath(QStringLiteral("single.sqlite"));
+    {
+        QFile file(state);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+    }
+    const QString link = m_dir.filePath(QStringLiteral("single-link.sqlite"));
+    QVERIFY(QFile::link(state, link));
+    // One socket per canonical state path, short enough for sockaddr_un, in the runtime directory.
+    const QString socket = SingleInstance::socketPath(state);
+    QCOMPARE(SingleInstance::socketPath(link), socket);
+    QVERIFY(SingleInstance::socketPath(m_dir.filePath(QStringLiteral("other.sqlite"))) != socket);
+    QVERIFY(socket.startsWith(runtime));
+    QVERIFY(socket.toUtf8().size() < 108);
+
+    QVERIFY(!SingleInstance::activateRunning(state)); // nobody listens yet
+    SingleInstance first;
+    QVERIFY(first.listen(state));
+    SingleInstance second;
+    QVERIFY(!second.listen(link)); // a live window has it
+    QSignalSpy activation(&first, &SingleInstance::activationRequested);
+    qputenv("XDG_ACTIVATION_TOKEN", "token-7");
+    // The second launch blocks on its socket (startup only): from another thread, so the first can answer.
+    auto answered = std::async(std::launch::async, [link] { return SingleInstance::activateRunning(link); });
+    QVERIFY(activation.wait(10000));
+    QVERIFY(answered.get());
+    QCOMPARE(activation.at(0).at(0).toLongLong(), QCoreApplication::applicationPid());
+    QCOMPARE(activation.at(0).at(2).toString(), QStringLiteral("token-7"));
 }
 
 void tst_MainWindow::grabIsNotBlank()
