@@ -1,5 +1,6 @@
 #pragma once
 
+#include "budgets.h"
 #include "options.h"
 #include "request.h"
 #include "shutdowncoordinator.h"
@@ -69,6 +70,9 @@ public:
     RequestSource *source() const;
     EngineCounters counters() const;
     Tunables tunables() const;
+    /*! The quit path's budgets now in force, derived from the grace period (budgets.h). */
+    Budgets budgets() const;
+    /*! Applies \a tunables; their budgets must fit (computeBudgets(), as the command line and reload check). */
     void applyTunables(const Tunables &tunables);
     void setPaused(bool paused);
     void submitBurst(int count);
@@ -78,6 +82,9 @@ public:
     bool hasStuckThreads() const;
     /*! What open() found of the previous session (unclean end, requests recovered), for the window to show. */
     Quiesce::RecoveryInfo recovery() const;
+    /*! True when the store thread still runs after the quit path: a save that timed out, blocked in the disk. It
+        must not be destroyed while running, nor joined without end: the process then ends with _exit. */
+    bool isStoreRunning() const;
 
 Q_SIGNALS:
     void line(const QString &text);
@@ -88,6 +95,7 @@ private:
     void onSignal(const Quiesce::SignalEvent &event);
     void onGenerated(const Quiesce::Request &request);
     void onAccepted(const QList<quint64> &ids);
+    void onIntakeClosed(const QList<quint64> &discardedIds);
     void onCompleted(const QList<quint64> &ids);
     void onFinished(const QList<Quiesce::Request> &requests);
     void onReturned(const QList<Quiesce::Request> &requests);
@@ -97,6 +105,7 @@ private:
     void emitLines(const QStringList &lines);
 
     Options m_options;
+    Budgets m_budgets;
     std::unique_ptr<StateStore> m_store;
     std::unique_ptr<WorkerPool> m_pool;
     std::unique_ptr<RequestSource> m_source;
@@ -110,7 +119,10 @@ private:
     bool m_stuckThreads = false;
     QTimer m_throughputTimer;
     quint64 m_doneAtLastTick = 0;
-    std::function<void()> m_intakeClosed; //!< completes the stop-intake phase once the last accept committed
+    std::function<void()> m_intakeClosed; //!< completes the stop-intake phase once the store closed its intake
+    bool m_intakeSealed = false;          //!< the stop-intake phase ended: nothing is accepted or printed any more
+    quint64 m_discarded = 0;              //!< generated, never committed: dropped when intake closed
+    quint64 m_acceptedLate = 0;           //!< committed after stop-intake ended (a commit that outlasted its budget)
 };
 
 } // namespace Quiesce::App

@@ -2,53 +2,604 @@
 
 #include <QtCore/QByteArray>
 
+#include <algorithm>
 #include <cerrno>
+#include <climits>
+#include <condition_variable>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
 
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 namespace Quiesce::App {
 
+using namespace std::chrono_literals;
+
 namespace {
 
-void writeAll(int fd, const QByteArray &bytes)
+using Clock = std::chrono::steady_clock;
+
+// Room in the queue, in bytes; each line is charged its length plus kEntryOverhead for its queue node. Request
+// lines get 256 KiB (some 13,000 lines): enough to ride out a reader that pauses, small enough to bound memory.
+// Lifecycle lines get 1 MiB of their own, so request lines can never crowd them out; should even that fill up (a
+// flood of SIGUSR1 into a stalled pipe), further lifecycle lines are dropped too and counted as "other".
+constexpr std::size_t kRequestRoom = 256 * 1024;
+constexpr std::size_t kLifecycleRoom = 1024 * 1024;
+constexpr std::size_t kEntryOverhead = 64;
+// A reader that has taken nothing for this long has stalled: the request lines queued then are dropped as soon as a
+// lifecycle line (or the exit) waits behind them. A reader that is merely slow loses nothing until the room is full.
+constexpr auto kStallAfter = 500ms;
+// More than any request line ("accepted id=18446744073709551615") takes.
+constexpr std::size_t kRequestLineRoom = 256;
+// How often the writer looks again at a pipe that is too full for the next line: no event says "below half full".
+constexpr auto kRecheck = 20ms;
+// The thread only writes lines (no recursion, no Qt): a small stack keeps it cheap under `ulimit -v`.
+constexpr std::size_t kStackSize = 256 * 1024;
+
+bool isRequest(LineKind kind)
 {
-    const char *data = bytes.constData();
-    qsizetype left = bytes.size();
-    int stalls = 0;
-    while (left > 0) {
-        const ssize_t n = ::write(fd, data, size_t(left));
+    return kind != LineKind::Lifecycle;
+}
+
+struct Entry
+{
+    int fd;
+    LineKind kind;
+    std::string bytes;
+};
+
+struct Counts
+{
+    quint64 accepted = 0;
+    quint64 done = 0;
+    quint64 shed = 0;
+    quint64 other = 0;
+
+    bool operator==(const Counts &) const = default;
+
+    void add(LineKind kind)
+    {
+        switch (kind) {
+        case LineKind::Accepted:
+            ++accepted;
+            break;
+        case LineKind::Done:
+            ++done;
+            break;
+        case LineKind::Shed:
+            ++shed;
+            break;
+        case LineKind::Lifecycle:
+            ++other;
+            break;
+        }
+    }
+};
+
+// A pipe or FIFO: how full it is and how full each kind of line may make it. Request lines may fill half of the
+// pipe's buffer; lifecycle lines all of it but two pages (a partly read page at each end of the buffer must not
+// make a one-page write block). So when the reader stalls, the lifecycle lines that follow (the SHUTDOWN lines, the
+// OUTPUT dropped totals) still fit, and whoever reads the pipe later finds them.
+struct PipeRoom
+{
+    bool managed = false;
+    std::size_t fill = 0;
+    std::size_t requestLimit = 0;
+    std::size_t lifecycleLimit = 0;
+};
+
+// Writes all of \a bytes, waiting for the reader as long as it takes (only the writer thread and the blocking
+// commands call this). A descriptor that fails (EPIPE from a closed pipe, EBADF, EIO) costs the line, nothing more.
+void writeAllBlocking(int fd, const char *data, std::size_t size)
+{
+    while (size > 0) {
+        const ssize_t n = ::write(fd, data, size);
         if (n > 0) {
             data += n;
-            left -= n;
+            size -= std::size_t(n);
             continue;
         }
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0 && errno == EAGAIN && ++stalls <= 50) {
-            // stdout is a non-blocking pipe that is full: wait a little for the reader, but never forever.
+        if (n < 0 && errno == EAGAIN) { // EWOULDBLOCK is the same value on Linux
+            // Someone gave us a non-blocking descriptor: wait for it the way a blocking write would.
             pollfd p {fd, POLLOUT, 0};
-            ::poll(&p, 1, 100);
+            ::poll(&p, 1, -1);
             continue;
         }
-        return; // EPIPE, EBADF, a reader that stopped reading: drop the line rather than block or die
+        return;
     }
+}
+
+// Writes what the descriptor takes right now, never waiting; false if not all of it went out.
+bool writeNow(int fd, const char *data, std::size_t size)
+{
+    while (size > 0) {
+        pollfd p {fd, POLLOUT, 0};
+        if (::poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0)
+            return false;
+        // At most PIPE_BUF at a time: a pipe that polls writable takes that much without blocking.
+        const ssize_t n = ::write(fd, data, std::min<std::size_t>(size, PIPE_BUF));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return false;
+        data += n;
+        size -= std::size_t(n);
+    }
+    return true;
+}
+
+std::string toLine(const QString &text, const char *prefix = nullptr)
+{
+    const QByteArray utf8 = text.toUtf8();
+    std::string line;
+    const std::size_t prefixSize = prefix != nullptr ? std::strlen(prefix) : 0;
+    line.reserve(prefixSize + std::size_t(utf8.size()) + 1);
+    if (prefix != nullptr)
+        line.append(prefix, prefixSize);
+    line.append(utf8.constData(), std::size_t(utf8.size()));
+    line.push_back('\n');
+    return line;
+}
+
+/* The process's one output queue and its writer thread. Created on first use and never destroyed: the process may
+   end (exit() and its static destructors, or _exit()) while the thread is still blocked in write(2) on a pipe nobody
+   reads, and that thread must never find its mutex, queue or condition variables gone. */
+class Writer
+{
+public:
+    static Writer &instance()
+    {
+        static Writer *const writer = new Writer; // leaked on purpose, see above
+        return *writer;
+    }
+
+    bool start(QString *error);
+    void post(int fd, LineKind kind, std::string bytes, bool force = false);
+    bool flush(std::chrono::milliseconds budget);
+    int directFd();
+    void takeDirectLines();
+
+private:
+    enum class FdType { Unknown, Pipe, Other };
+    struct FdState
+    {
+        FdType type = FdType::Unknown;
+        std::optional<Clock::time_point> overSince; // since when a managed pipe is above the request limit
+    };
+
+    Writer() = default;
+    static void *threadMain(void *self);
+    void run();
+    PipeRoom pipeRoom(int fd);
+    void noteReaderProgress(int fd, const PipeRoom &room, Clock::time_point now);
+    bool stalled(Clock::time_point now);
+    void enqueue(Entry entry);
+    Entry takeFront();
+    void release(const Entry &entry);
+    void dropQueuedRequestLines();
+    // New drops to report; or the exit has begun and lines were dropped during the run, but the totals are not
+    // the last line: whoever reads the output later finds them at its end.
+    bool oweNotice() const
+    {
+        return !(m_dropped == m_reported) || (m_finishing && !(m_dropped == Counts {}) && !m_totalsLast);
+    }
+    bool readerStalls(int fd);
+    std::string notice();
+
+    std::mutex m_mutex;
+    std::condition_variable m_wake; // the writer waits on it
+    std::condition_variable m_idle; // flush() waits on it
+    std::deque<Entry> m_queue;
+    std::size_t m_requestBytes = 0;
+    std::size_t m_lifecycleBytes = 0;
+    int m_lifecycleQueued = 0;
+    Counts m_dropped;  // totals since start
+    Counts m_reported; // the totals of the last OUTPUT dropped line
+    FdState m_fds[3];
+    bool m_running = false;
+    bool m_busy = false; // the writer is inside write(2) with a line taken off the queue
+    Clock::time_point m_busySince;
+    bool m_waitingForReader = false;
+    bool m_finishing = false;
+    bool m_totalsLast = false; // the last line queued is an OUTPUT dropped line
+    int m_directRead = -1;
+    int m_directWrite = -1;
+};
+
+bool Writer::start(QString *error)
+{
+    std::lock_guard lock(m_mutex);
+    if (m_running)
+        return true;
+    // The thread is created with every asynchronous signal blocked (a new thread inherits the creator's mask): the
+    // signal bridge's handler belongs to the main thread, and no write of ours should ever see EINTR. Faults in the
+    // thread itself stay deliverable.
+    sigset_t blocked;
+    sigfillset(&blocked);
+    for (int signo : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS})
+        sigdelset(&blocked, signo);
+    sigset_t previous;
+    const bool masked = ::pthread_sigmask(SIG_BLOCK, &blocked, &previous) == 0;
+    pthread_attr_t attr;
+    int rc = ::pthread_attr_init(&attr);
+    if (rc == 0) {
+        ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED); // never joined: it may be stuck at exit
+        ::pthread_attr_setstacksize(&attr, kStackSize);
+        pthread_t thread;
+        rc = ::pthread_create(&thread, &attr, &Writer::threadMain, this);
+        if (rc == 0)
+            ::pthread_setname_np(thread, "quiesce-output");
+        ::pthread_attr_destroy(&attr);
+    }
+    if (masked)
+        ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    if (rc != 0) {
+        if (error != nullptr)
+            *error = QString::fromLocal8Bit(std::strerror(rc));
+        return false;
+    }
+    m_running = true;
+    return true;
+}
+
+void *Writer::threadMain(void *self)
+{
+    static_cast<Writer *>(self)->run();
+    return nullptr;
+}
+
+void Writer::post(int fd, LineKind kind, std::string bytes, bool force)
+{
+    std::lock_guard lock(m_mutex);
+    if (!m_running) {
+        // Before the thread runs (or when it could not start): what the descriptor takes at once, never a wait.
+        if (!writeNow(fd, bytes.data(), bytes.size())) {
+            m_dropped.add(kind);
+        } else if (oweNotice()) {
+            const std::string text = notice();
+            if (writeNow(STDOUT_FILENO, text.data(), text.size()))
+                m_reported = m_dropped;
+        }
+        return;
+    }
+    const std::size_t cost = bytes.size() + kEntryOverhead;
+    if (isRequest(kind)) {
+        if (m_requestBytes + cost > kRequestRoom) {
+            m_dropped.add(kind);
+            return;
+        }
+    } else {
+        if (!force && m_lifecycleBytes + cost > kLifecycleRoom) {
+            m_dropped.add(kind);
+            return;
+        }
+        // A reader stuck for a while: the request lines ahead of this one will not get out in time; drop them
+        // now (counted) so that this line goes out the moment the descriptor takes anything.
+        if (stalled(Clock::now()))
+            dropQueuedRequestLines();
+    }
+    enqueue(Entry {fd, kind, std::move(bytes)});
+    // While the writer waits for a stalled pipe, another request line changes nothing for it.
+    if (!m_waitingForReader || !isRequest(kind))
+        m_wake.notify_one();
+}
+
+bool Writer::flush(std::chrono::milliseconds budget)
+{
+    std::unique_lock lock(m_mutex);
+    if (!m_running) {
+        if (oweNotice()) {
+            const std::string text = notice();
+            if (!writeNow(STDOUT_FILENO, text.data(), text.size()))
+                return false;
+            m_reported = m_dropped;
+        }
+        return true;
+    }
+    // The exit is a lifecycle event too: request lines that a stalled reader keeps back are dropped (and counted in
+    // the last OUTPUT dropped line) instead of holding up what follows them.
+    m_finishing = true;
+    if (stalled(Clock::now()))
+        dropQueuedRequestLines();
+    m_wake.notify_one();
+    const bool done = m_idle.wait_for(lock, budget, [this] { return m_queue.empty() && !m_busy && !oweNotice(); });
+    m_finishing = false;
+    return done;
+}
+
+int Writer::directFd()
+{
+    std::lock_guard lock(m_mutex);
+    if (m_directWrite < 0) {
+        int fds[2];
+        // Ours alone, so non-blocking is fine here (unlike on the inherited stdout); close-on-exec, so no child
+        // (a --pre-stop command) holds it.
+        if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
+            return STDOUT_FILENO;
+        m_directRead = fds[0];
+        m_directWrite = fds[1];
+    }
+    return m_directWrite;
+}
+
+void Writer::takeDirectLines()
+{
+    std::string text;
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_directRead < 0)
+            return;
+        char buffer[4096];
+        for (;;) {
+            const ssize_t n = ::read(m_directRead, buffer, sizeof buffer);
+            if (n > 0)
+                text.append(buffer, std::size_t(n));
+            else if (!(n < 0 && errno == EINTR))
+                break;
+        }
+    }
+    std::size_t from = 0;
+    while (from < text.size()) {
+        std::size_t end = text.find('\n', from);
+        if (end == std::string::npos)
+            end = text.size();
+        if (end > from)
+            post(STDOUT_FILENO, LineKind::Lifecycle, text.substr(from, end - from) + '\n', true);
+        from = end + 1;
+    }
+}
+
+void Writer::run()
+{
+    std::unique_lock lock(m_mutex);
+    for (;;) {
+        if (m_queue.empty()) {
+            if (oweNotice()) {
+                // Caught up after dropping: say how many, once, with the totals since start. Not while the reader
+                // still stalls (the queue only emptied because lines were dropped): then at exit.
+                if (!m_finishing && readerStalls(STDOUT_FILENO)) {
+                    m_wake.wait_for(lock, kRecheck);
+                    continue;
+                }
+                m_reported = m_dropped;
+                enqueue(Entry {STDOUT_FILENO, LineKind::Lifecycle, notice()});
+                m_totalsLast = true;
+                continue;
+            }
+            m_idle.notify_all();
+            m_wake.wait(lock);
+            continue;
+        }
+        const Entry &head = m_queue.front();
+        const PipeRoom room = pipeRoom(head.fd);
+        if (room.managed) {
+            const Clock::time_point now = Clock::now();
+            noteReaderProgress(head.fd, room, now);
+            const std::size_t limit = isRequest(head.kind) ? room.requestLimit : room.lifecycleLimit;
+            if (room.fill > 0 && room.fill + head.bytes.size() > limit) {
+                if (isRequest(head.kind) && (m_lifecycleQueued > 0 || m_finishing) && stalled(now)) {
+                    dropQueuedRequestLines();
+                    continue;
+                }
+                m_waitingForReader = true;
+                m_wake.wait_for(lock, kRecheck);
+                m_waitingForReader = false;
+                continue;
+            }
+        }
+        const Entry entry = takeFront();
+        m_busy = true;
+        m_busySince = Clock::now();
+        lock.unlock();
+        writeAllBlocking(entry.fd, entry.bytes.data(), entry.bytes.size());
+        lock.lock();
+        m_busy = false;
+    }
+}
+
+PipeRoom Writer::pipeRoom(int fd)
+{
+    PipeRoom room;
+    if (fd < 0 || fd > 2)
+        return room;
+    FdState &state = m_fds[fd];
+    if (state.type == FdType::Unknown) {
+        struct stat st;
+        state.type = ::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) ? FdType::Pipe : FdType::Other;
+    }
+    if (state.type != FdType::Pipe)
+        return room;
+    static const long page = ::sysconf(_SC_PAGESIZE);
+    const int capacity = ::fcntl(fd, F_GETPIPE_SZ);
+    int fill = 0;
+    if (page <= 0 || capacity < 4 * page || ::ioctl(fd, FIONREAD, &fill) != 0 || fill < 0)
+        return room; // too small to keep room in, or not a pipe after all: plain blocking writes
+    room.managed = true;
+    room.fill = std::size_t(fill);
+    room.requestLimit = std::size_t(capacity) / 2;
+    room.lifecycleLimit = std::size_t(capacity) - 2 * std::size_t(page);
+    return room;
+}
+
+void Writer::noteReaderProgress(int fd, const PipeRoom &room, Clock::time_point now)
+{
+    // The reader's progress shows as the pipe going below the request limit again, with room for a request line
+    // (they are short; kRequestLineRoom is more than any of them needs).
+    std::optional<Clock::time_point> &overSince = m_fds[fd].overSince;
+    if (room.fill + kRequestLineRoom <= room.requestLimit)
+        overSince.reset();
+    else if (!overSince)
+        overSince = now;
+}
+
+bool Writer::readerStalls(int fd)
+{
+    const PipeRoom room = pipeRoom(fd);
+    if (!room.managed)
+        return false;
+    noteReaderProgress(fd, room, Clock::now());
+    return m_fds[fd].overSince.has_value();
+}
+
+bool Writer::stalled(Clock::time_point now)
+{
+    if (m_busy && now - m_busySince >= kStallAfter)
+        return true;
+    for (int fd = 0; fd < 3; ++fd) {
+        // Looked at again first: the reader may have caught up since the writer last looked (it only looks while
+        // lines wait), and a stale "stalled" would drop lines for nothing.
+        if (m_fds[fd].overSince && readerStalls(fd) && now - *m_fds[fd].overSince >= kStallAfter)
+            return true;
+    }
+    return false;
+}
+
+void Writer::enqueue(Entry entry)
+{
+    const std::size_t cost = entry.bytes.size() + kEntryOverhead;
+    if (isRequest(entry.kind)) {
+        m_requestBytes += cost;
+    } else {
+        m_lifecycleBytes += cost;
+        ++m_lifecycleQueued;
+    }
+    m_queue.push_back(std::move(entry));
+    m_totalsLast = false;
+}
+
+Entry Writer::takeFront()
+{
+    Entry entry = std::move(m_queue.front());
+    m_queue.pop_front();
+    release(entry);
+    return entry;
+}
+
+void Writer::release(const Entry &entry)
+{
+    const std::size_t cost = entry.bytes.size() + kEntryOverhead;
+    if (isRequest(entry.kind)) {
+        m_requestBytes -= cost;
+    } else {
+        m_lifecycleBytes -= cost;
+        --m_lifecycleQueued;
+    }
+}
+
+void Writer::dropQueuedRequestLines()
+{
+    const auto firstDropped =
+        std::stable_partition(m_queue.begin(), m_queue.end(), [](const Entry &e) { return !isRequest(e.kind); });
+    for (auto it = firstDropped; it != m_queue.end(); ++it) {
+        m_dropped.add(it->kind);
+        release(*it);
+    }
+    m_queue.erase(firstDropped, m_queue.end());
+}
+
+std::string Writer::notice()
+{
+    // The line protocol is C-locale and machine-read: plain snprintf of unsigned integers.
+    char text[160];
+    const int n = std::snprintf(
+        text, sizeof text, "OUTPUT dropped accepted=%llu done=%llu shed=%llu other=%llu: stdout blocked\n",
+        static_cast<unsigned long long>(m_dropped.accepted), static_cast<unsigned long long>(m_dropped.done),
+        static_cast<unsigned long long>(m_dropped.shed), static_cast<unsigned long long>(m_dropped.other));
+    return std::string(text, std::size_t(std::clamp(n, 0, int(sizeof text) - 1)));
+}
+
+void messageHandler(QtMsgType type, const QMessageLogContext &, const QString &message)
+{
+    if (const std::optional<QString> text = formatQtMessage(type, message))
+        writeStderrLine(*text);
+    // Qt aborts as soon as we return from a fatal message: give the line (and those before it) a bounded chance.
+    if (type == QtFatalMsg)
+        flushLineOutput(FinalFlushBudget);
 }
 
 } // namespace
 
+LineKind lineKind(const QString &text)
+{
+    if (text.startsWith(QLatin1StringView("accepted id=")))
+        return LineKind::Accepted;
+    if (text.startsWith(QLatin1StringView("done id=")))
+        return LineKind::Done;
+    if (text.startsWith(QLatin1StringView("shed id=")))
+        return LineKind::Shed;
+    return LineKind::Lifecycle;
+}
+
+bool startLineOutput(QString *error)
+{
+    return Writer::instance().start(error);
+}
+
 void writeStdoutLine(const QString &text)
 {
-    QByteArray bytes = text.toUtf8();
-    bytes.append('\n');
-    writeAll(STDOUT_FILENO, bytes);
+    Writer::instance().post(STDOUT_FILENO, lineKind(text), toLine(text));
 }
 
 void writeStderrLine(const QString &text)
 {
-    QByteArray bytes = QByteArrayLiteral("quiesce: ") + text.toUtf8();
-    bytes.append('\n');
-    writeAll(STDERR_FILENO, bytes);
+    Writer::instance().post(STDERR_FILENO, LineKind::Lifecycle, toLine(text, "quiesce: "));
+}
+
+bool flushLineOutput(std::chrono::milliseconds budget)
+{
+    return Writer::instance().flush(budget);
+}
+
+void writeStdoutLineBlocking(const QString &text)
+{
+    const std::string line = toLine(text);
+    writeAllBlocking(STDOUT_FILENO, line.data(), line.size());
+}
+
+void writeStderrLineBlocking(const QString &text)
+{
+    const std::string line = toLine(text, "quiesce: ");
+    writeAllBlocking(STDERR_FILENO, line.data(), line.size());
+}
+
+int directLineFd()
+{
+    return Writer::instance().directFd();
+}
+
+void exitAfterFlush(int code)
+{
+    Writer &writer = Writer::instance();
+    writer.takeDirectLines();
+    writer.flush(FinalFlushBudget);
+    ::_exit(code);
+}
+
+std::optional<QString> formatQtMessage(QtMsgType type, const QString &message)
+{
+    // Debug and info chatter is for whoever asked for it with logging rules; warnings and worse always show.
+    if ((type == QtDebugMsg || type == QtInfoMsg) && qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
+        return std::nullopt;
+    QString text = message;
+    text.replace(QLatin1Char('\n'), QLatin1Char(' ')).replace(QLatin1Char('\r'), QLatin1Char(' '));
+    return text;
+}
+
+void installQtMessageHandler()
+{
+    qInstallMessageHandler(&messageHandler);
 }
 
 } // namespace Quiesce::App

@@ -12,10 +12,12 @@
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QMessageBox>
 
+#include <cerrno>
 #include <csignal>
 #include <cstring>
 #include <memory>
 
+#include <fcntl.h>
 #include <unistd.h>
 
 using namespace Quiesce;
@@ -30,10 +32,10 @@ int runInspect(const Options &options)
     int exitCode = 0;
     const QString path = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
     if (!StateStore::inspect(path, options.inspectIds, &json, &error, &exitCode)) {
-        writeStderrLine(error);
+        writeStderrLineBlocking(error);
         return exitCode;
     }
-    writeStdoutLine(QString::fromUtf8(json.trimmed()));
+    writeStdoutLineBlocking(QString::fromUtf8(json.trimmed()));
     return ExitCode::Ok;
 }
 
@@ -50,21 +52,94 @@ void showStartupError(const QString &error)
     box.exec();
 }
 
+// Did we start with a terminal that can go away under us? stdin or stdout on a tty, or (headless) being in the
+// foreground process group of our controlling terminal (e.g. `quiesce --headless </dev/null >log` typed in a
+// shell). Under a supervisor (systemd, Docker, Kubernetes) there is no controlling terminal at all.
+bool startedWithTerminal(bool headless)
+{
+    if (::isatty(STDIN_FILENO) == 1 || ::isatty(STDOUT_FILENO) == 1)
+        return true;
+    if (!headless)
+        return false;
+    const int tty = ::open("/dev/tty", O_RDONLY | O_NOCTTY | O_CLOEXEC); // fails without a controlling terminal
+    if (tty < 0)
+        return false;
+    const bool foreground = ::tcgetpgrp(tty) == ::getpgrp();
+    ::close(tty);
+    return foreground;
+}
+
+// Before anything opens a file: a descriptor among 0, 1 and 2 that we were started without (`quiesce >&-`) gets
+// /dev/null, or the next socket, lock or database would land there and receive every line meant for stdout.
+bool ensureStandardDescriptors()
+{
+    for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+        if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        // The lowest free descriptor is this one, as the lower ones are open by now.
+        const int opened = ::open("/dev/null", fd == STDIN_FILENO ? O_RDONLY : O_WRONLY);
+        if (opened != fd) {
+            if (opened >= 0)
+                ::close(opened);
+            return false;
+        }
+    }
+    return true;
+}
+
+// The commands that run no event loop (--help, --version, errors of the command line, inspect) write on the main
+// thread and wait for their reader as long as it takes; the stop signals get their default action back first, so
+// Ctrl+C or SIGTERM end such a wait at once instead of being queued for an event loop that never runs.
+void releaseSignals(UnixSignalNotifier &bridge)
+{
+    const QList<int> watched = bridge.watchedSignals();
+    for (int signo : watched)
+        bridge.unwatch(signo);
+}
+
+// Every way out of a run passes here (RAII: the early returns too): the queued lines get a bounded last chance.
+struct FlushLinesAtExit
+{
+    FlushLinesAtExit() = default;
+    FlushLinesAtExit(const FlushLinesAtExit &) = delete;
+    FlushLinesAtExit &operator=(const FlushLinesAtExit &) = delete;
+    ~FlushLinesAtExit() { flushLineOutput(FinalFlushBudget); }
+};
+
 } // namespace
 
 int main(int argc, char **argv)
 {
-    // Order matters here. First, before anything can be slow or fail: stdout may be a pipe whose reader is gone,
-    // which must cost a line, not the process; and the signal bridge goes in before QCoreApplication exists, so a
+    // Order matters here. First the standard descriptors, before anything opens a file. Then, before anything can
+    // be slow or fail: stdout may be a pipe whose reader is gone, which must cost a line, not the process; Qt's own
+    // messages become one stderr line each; and the signal bridge goes in before QCoreApplication exists, so a
     // SIGTERM during startup is queued and handled once the event loop runs (never fatal, never lost).
+    if (!ensureStandardDescriptors()) {
+        writeStderrLine(QStringLiteral("cannot open /dev/null for a closed standard descriptor: %1")
+                            .arg(QString::fromLocal8Bit(std::strerror(errno))));
+        return ExitCode::OsError;
+    }
+    installQtMessageHandler();
     struct sigaction ignore;
     std::memset(&ignore, 0, sizeof ignore);
     ignore.sa_handler = SIG_IGN;
     sigemptyset(&ignore.sa_mask);
     if (::sigaction(SIGPIPE, &ignore, nullptr) == -1)
         writeStderrLine(QStringLiteral("cannot ignore SIGPIPE: %1").arg(QString::fromLocal8Bit(std::strerror(errno))));
+    // What SIGHUP means is decided by how we were started, and looked at BEFORE the bridge replaces the
+    // disposition: an inherited SIG_IGN (nohup) must be seen, and then SIGHUP is not watched unless it reloads.
+    struct sigaction inheritedHangup;
+    std::memset(&inheritedHangup, 0, sizeof inheritedHangup);
+    const bool hangupIgnored = ::sigaction(SIGHUP, nullptr, &inheritedHangup) == 0
+        && !(inheritedHangup.sa_flags & SA_SIGINFO) && inheritedHangup.sa_handler == SIG_IGN;
+    bool noDisplay = false;
+    const bool headless = wantsHeadless(argc, argv, &noDisplay);
+    const bool hangupStopsByDefault = startedWithTerminal(headless);
     UnixSignalNotifier signalBridge;
-    if (!signalBridge.watch({SIGTERM, SIGINT, SIGHUP, SIGUSR1, SIGUSR2})) {
+    QList<int> watched {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
+    if (!hangupIgnored)
+        watched.append(SIGHUP); // watched now, so a SIGHUP during startup is queued; its meaning comes later
+    if (!signalBridge.watch(watched)) {
         writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
         return ExitCode::HardDeadline;
     }
@@ -73,32 +148,56 @@ int main(int argc, char **argv)
     QCoreApplication::setOrganizationName(QStringLiteral("Quiesce"));
     QCoreApplication::setApplicationVersion(QStringLiteral(QUIESCE_VERSION));
 
-    // The front end is chosen before the application object: a window needs QApplication, headless must not
-    // need a display at all.
-    bool noDisplay = false;
-    const bool headless = wantsHeadless(argc, argv, &noDisplay);
+    // The front end is chosen before the application object (above, with the hangup's meaning): a window needs
+    // QApplication, headless must not need a display at all.
     std::unique_ptr<QCoreApplication> app =
         headless ? std::make_unique<QCoreApplication>(argc, argv) : std::make_unique<QApplication>(argc, argv);
 
     const ParseResult parsed = parseCommandLine(QCoreApplication::arguments());
     if (!parsed.options) {
+        releaseSignals(signalBridge);
         if (!parsed.error.isEmpty())
-            writeStderrLine(parsed.error);
+            writeStderrLineBlocking(parsed.error);
         else
-            writeStdoutLine(parsed.output.endsWith(QLatin1Char('\n')) ? parsed.output.chopped(1) : parsed.output);
+            writeStdoutLineBlocking(parsed.output.endsWith(QLatin1Char('\n')) ? parsed.output.chopped(1)
+                                                                              : parsed.output);
         return parsed.exitCode;
     }
-    const Options &options = *parsed.options;
-    if (options.command == Options::Command::Inspect)
+    Options options = *parsed.options;
+    if (!parsed.notice.isEmpty())
+        writeStderrLine(parsed.notice);
+    if (options.command == Options::Command::Inspect) {
+        releaseSignals(signalBridge);
         return runInspect(options);
+    }
+    if (options.onHangup == OnHangup::Auto)
+        options.onHangup = hangupStopsByDefault ? OnHangup::Stop : OnHangup::Reload;
+    // nohup asked for SIGHUP to be ignored: as a stop it stays ignored; as a reload (--on-hangup reload, or no
+    // terminal) it is an explicit request to us and is watched from here on.
+    if (hangupIgnored && options.onHangup == OnHangup::Reload && !signalBridge.watch(SIGHUP)) {
+        writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
+        return ExitCode::OsError;
+    }
+
+    // A run: from here on no line is written on the main thread. The writer thread takes them, so a reader that
+    // stalls can never keep the event loop (and with it the quit path) from running.
+    QString error;
+    if (!startLineOutput(&error)) {
+        writeStderrLine(QStringLiteral("cannot start the output thread: %1").arg(error));
+        return ExitCode::OsError;
+    }
+    const FlushLinesAtExit flushAtExit;
     if (headless && noDisplay && !options.headless)
         writeStderrLine(QStringLiteral("no display found (DISPLAY, WAYLAND_DISPLAY); running headless"));
 
     Engine engine(options);
     QObject::connect(&engine, &Engine::line, &engine, &writeStdoutLine);
     engine.attachSignals(&signalBridge);
+    // The library's direct lines (the third stop request's, the watchdog's) go into a private pipe that the exit
+    // moves into the queue: they come after every line queued before them, and never block.
+    engine.coordinator()->setDirectOutputFd(directLineFd());
+    engine.coordinator()->setImmediateExitFunction(&exitAfterFlush);
 
-    QString error;
     int exitCode = ExitCode::Ok;
     const QString statePath = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
     if (!engine.open(&error, &exitCode)) {
@@ -134,7 +233,11 @@ int main(int argc, char **argv)
     // The quit path only returns from exec() once every worker thread has stopped. Should one still run (it
     // cannot, by construction), destroying it would abort: leave the way the watchdog would.
     if (engine.hasStuckThreads())
-        ::_exit(ExitCode::HardDeadline);
+        exitAfterFlush(ExitCode::HardDeadline);
+    // A save that timed out (code 74) may still be blocked in a write on the store thread: the journal is left as
+    // a crash would leave it (the next start recovers), and the thread is neither destroyed nor waited for.
+    if (engine.isStoreRunning())
+        exitAfterFlush(code);
     window.reset();
     return code;
 }

@@ -1,9 +1,11 @@
 #include "options.h"
 
+#include "budgets.h"
 #include "exitcodes.h"
 
 #include <QtCore/QCommandLineParser>
 #include <QtCore/QCoreApplication>
+#include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QSettings>
@@ -21,7 +23,7 @@ namespace {
 const QString kExitCodes =
     QStringLiteral("Exit codes:\n"
                    "  0    orderly shutdown, state saved\n"
-                   "  64   bad command line or configuration value\n"
+                   "  64   bad command line or configuration value, or budgets that do not fit --grace-period\n"
                    "  65   state file corrupt, not a Quiesce state file, or created by a newer version\n"
                    "  70   hard deadline passed: the watchdog ended a shutdown that hung\n"
                    "  73   state file cannot be created or opened for writing\n"
@@ -30,7 +32,11 @@ const QString kExitCodes =
                    "\n"
                    "Signals:\n"
                    "  SIGTERM, SIGINT  orderly shutdown; a second one stops fast, a third exits at once\n"
-                   "  SIGHUP           reload the --config file\n"
+                   "                   (a repeat by the same sender within 250 ms is the same request)\n"
+                   "  SIGHUP           started from a terminal: the terminal went away, orderly shutdown\n"
+                   "                   (never escalates; nohup's ignored SIGHUP is respected);\n"
+                   "                   otherwise (a supervisor): reload the --config file.\n"
+                   "                   --on-hangup stop|reload forces either\n"
                    "  SIGUSR1          print one STATUS line\n"
                    "  SIGUSR2          pause / resume intake (quiet mode)\n");
 
@@ -79,40 +85,52 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
         }
         return true;
     }
-    if (key == QLatin1StringView("drain-timeout"))
-        return parseDuration(text, &t->drainTimeout, error);
-    if (key == QLatin1StringView("hard-timeout")) {
+    const QList<std::pair<QLatin1StringView, std::optional<std::chrono::milliseconds> *>> durations = {
+        {QLatin1StringView("grace-period"), &t->gracePeriod},
+        {QLatin1StringView("drain-timeout"), &t->drainTimeout},
+        {QLatin1StringView("hard-timeout"), &t->hardTimeout}};
+    for (const auto &[name, target] : durations) {
+        if (key != name)
+            continue;
         std::chrono::milliseconds value {};
         if (!parseDuration(text, &value, error))
             return false;
-        t->hardTimeout = value;
+        *target = value;
         return true;
     }
     *error = QStringLiteral("unknown key '%1'").arg(key);
     return false;
 }
 
-const QStringList kTunableKeys = {QStringLiteral("rate"),          QStringLiteral("work-ms"),
-                                  QStringLiteral("workers"),       QStringLiteral("queue-limit"),
-                                  QStringLiteral("drain-timeout"), QStringLiteral("hard-timeout")};
+const QStringList kTunableKeys = {QStringLiteral("rate"),         QStringLiteral("work-ms"),
+                                  QStringLiteral("workers"),      QStringLiteral("queue-limit"),
+                                  QStringLiteral("grace-period"), QStringLiteral("drain-timeout"),
+                                  QStringLiteral("hard-timeout")};
 
-bool validate(const Tunables &t, QString *error)
+// QSettings skips what it cannot parse without a word (a line without '=') and warns on its own for an empty key:
+// look at every line first, so a typo is one clear error, not a silently ignored setting.
+QString configSyntaxProblem(const QString &path)
 {
-    if (t.hardTimeout && *t.hardTimeout <= t.drainTimeout) {
-        *error = QStringLiteral("hard-timeout (%1 ms) must be longer than drain-timeout (%2 ms)")
-                     .arg(t.hardTimeout->count())
-                     .arg(t.drainTimeout.count());
-        return false;
+    QFile file(path);
+    if (!file.open(QIODevice::ReadOnly))
+        return QStringLiteral("cannot be read (%1)").arg(file.errorString());
+    const QList<QByteArray> lines = file.readAll().split('\n');
+    for (qsizetype i = 0; i < lines.size(); ++i) {
+        const QByteArray line = lines.at(i).trimmed();
+        if (line.isEmpty() || line.startsWith(';') || line.startsWith('#'))
+            continue;
+        if (line.startsWith('[') && line.endsWith(']') && line.size() > 2)
+            continue;
+        const qsizetype eq = line.indexOf('=');
+        if (eq < 0)
+            return QStringLiteral("line %1: '%2' is not key=value").arg(i + 1).arg(QString::fromUtf8(line));
+        if (line.left(eq).trimmed().isEmpty())
+            return QStringLiteral("line %1: '%2' has an empty key").arg(i + 1).arg(QString::fromUtf8(line));
     }
-    return true;
+    return QString();
 }
 
 } // namespace
-
-std::chrono::milliseconds Tunables::effectiveHardTimeout() const
-{
-    return hardTimeout.value_or(drainTimeout + 20s);
-}
 
 bool parseDuration(const QString &text, std::chrono::milliseconds *out, QString *error)
 {
@@ -148,11 +166,20 @@ bool parseWorkRange(const QString &text, int *minMs, int *maxMs, QString *error)
     return false;
 }
 
-bool readConfigFile(const QString &path, Tunables *tunables, QString *error)
+namespace {
+
+// The file's keys over \a tunables, without the cross-key check: a pair that is only valid once the command line
+// is applied (file hard-timeout=8s, --drain-timeout 5s) must not be refused half-way.
+bool readConfigKeys(const QString &path, Tunables *tunables, QString *error)
 {
     const QFileInfo info(path);
     if (!info.exists() || !info.isFile() || !info.isReadable()) {
         *error = QStringLiteral("config file %1 cannot be read").arg(path);
+        return false;
+    }
+    const QString problem = configSyntaxProblem(path);
+    if (!problem.isEmpty()) {
+        *error = QStringLiteral("config file %1: %2").arg(path, problem);
         return false;
     }
     QSettings settings(path, QSettings::IniFormat);
@@ -174,11 +201,48 @@ bool readConfigFile(const QString &path, Tunables *tunables, QString *error)
             return false;
         }
     }
-    QString why;
-    if (!validate(result, &why)) {
-        *error = QStringLiteral("config file %1: %2").arg(path, why);
+    *tunables = result;
+    return true;
+}
+
+} // namespace
+
+bool readConfigFile(const QString &path, Tunables *tunables, QString *error)
+{
+    Tunables result = *tunables;
+    if (!readConfigKeys(path, &result, error))
+        return false;
+    *tunables = result;
+    return true;
+}
+
+bool resolveTunables(const Options &options, Tunables *tunables, QString *error, QString *notice)
+{
+    // Settings precedence (DECISIONS.md): built-in defaults < the config file < the command line. Starting from
+    // the defaults, not from the values in force, is what makes a key removed from the file go back to its default.
+    Tunables result;
+    if (!options.configPath.isEmpty() && !readConfigKeys(options.configPath, &result, error))
+        return false;
+    for (const auto &[key, text] : options.commandLineTunables) {
+        QString why;
+        if (!applyTunable(&result, key, text, &why)) {
+            *error = QStringLiteral("--%1: %2").arg(key, why);
+            return false;
+        }
+    }
+    // Every budget must fit the grace period, checked on the final combination only (a file's hard-timeout may need
+    // the command line's drain-timeout to fit).
+    Budgets budgets;
+    QString widened;
+    if (!computeBudgets(result, !options.preStopCommand.isEmpty(), &budgets, error, &widened)) {
+        if (!options.configPath.isEmpty())
+            *error = QStringLiteral("config file %1 with the command line: %2").arg(options.configPath, *error);
         return false;
     }
+    if (notice != nullptr)
+        *notice = widened;
+    if (result.workers == 0)
+        result.workers = qMax(1, QThread::idealThreadCount());
     *tunables = result;
     return true;
 }
@@ -195,9 +259,13 @@ QString describeChanges(const Tunables &before, const Tunables &after)
          QStringLiteral("%1-%2").arg(after.workMinMs).arg(after.workMaxMs));
     note("workers", QString::number(before.workers), QString::number(after.workers));
     note("queue-limit", QString::number(before.queueLimit), QString::number(after.queueLimit));
-    note("drain-timeout", QString::number(before.drainTimeout.count()), QString::number(after.drainTimeout.count()));
-    note("hard-timeout", QString::number(before.effectiveHardTimeout().count()),
-         QString::number(after.effectiveHardTimeout().count()));
+    // Budgets as set ("auto" = derived); the CONFIG budgets line shows what they come to.
+    const auto duration = [](const std::optional<std::chrono::milliseconds> &d) {
+        return d ? QString::number(d->count()) : QStringLiteral("auto");
+    };
+    note("grace-period", duration(before.gracePeriod), duration(after.gracePeriod));
+    note("drain-timeout", duration(before.drainTimeout), duration(after.drainTimeout));
+    note("hard-timeout", duration(before.hardTimeout), duration(after.hardTimeout));
     return changes.join(QStringLiteral(", "));
 }
 
@@ -238,8 +306,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
     const auto durability =
         valueOption("durability", "normal (survives a crash) or full (survives power loss).", "normal|full");
     const auto config = valueOption("config",
-                                    "INI file with rate, workers, work-ms, queue-limit, drain-timeout, "
-                                    "hard-timeout; SIGHUP reloads it.",
+                                    "INI file with rate, workers, work-ms, queue-limit, grace-period, "
+                                    "drain-timeout, hard-timeout; SIGHUP reloads it.",
                                     "file");
     const auto rate = valueOption("rate", "Requests per second, Poisson arrivals (0 = none). Default 2.", "R");
     const auto workMs = valueOption("work-ms", "Simulated work per request, uniform. Default 200-2000.", "MIN[-MAX]");
@@ -251,18 +319,34 @@ ParseResult parseCommandLine(const QStringList &arguments)
     const auto hang = valueOption("simulate-hang", "The N-th request blocks, ignoring cancellation.", "N");
     const auto exitWhenIdle = flag("exit-when-idle", "Shut down once intake is exhausted and no work is left.");
     const auto logRequests = flag("log-requests", "Print 'accepted id=N' and 'done id=N' once durable.");
-    const auto drain = valueOption("drain-timeout", "How long shutdown waits for in-flight work. Default 10s.", "D");
-    const auto hard =
-        valueOption("hard-timeout", "Watchdog deadline for the whole shutdown. Default drain + 20s.", "D");
+    const auto grace = valueOption("grace-period",
+                                   "How long the supervisor waits between SIGTERM and SIGKILL (docker stop -t, "
+                                   "TimeoutStopSec=, terminationGracePeriodSeconds); every budget not given "
+                                   "derives from it, so the process ends first. Default 10s.",
+                                   "D");
+    const auto drain = valueOption("drain-timeout",
+                                   "How long shutdown waits for in-flight work. Default: derived from "
+                                   "--grace-period (5.85s of 10s).",
+                                   "D");
+    const auto hard = valueOption("hard-timeout",
+                                  "Watchdog deadline for the whole shutdown (exit 70). Default: the grace "
+                                  "period less max(1s, 10%).",
+                                  "D");
     const auto ids = flag("ids", "With inspect: list the request ids per state.");
     const auto screenshot = valueOption("screenshot", "Window: save a PNG of the window once it shows work.", "file");
     const auto preStop = valueOption("pre-stop",
                                      "Shell command run first when shutdown begins (like a Kubernetes "
-                                     "preStop hook, e.g. leave a load balancer); 5 s budget.",
+                                     "preStop hook, e.g. leave a load balancer); 15% of the hard deadline.",
                                      "command");
+    const auto onHangup = valueOption("on-hangup",
+                                      "What SIGHUP means: stop (the terminal went away; the default when started "
+                                      "from a terminal) or reload the --config file (the default otherwise). "
+                                      "Command line only.",
+                                      "stop|reload");
     parser.addOptions({help,        version, headless, state,   resetState, durability, config, rate,
                        workMs,      burst,   seed,     workers, queueLimit, overflow,   hang,   exitWhenIdle,
-                       logRequests, drain,   hard,     ids,     screenshot, preStop});
+                       logRequests, grace,   drain,    hard,    ids,        screenshot, preStop});
+    parser.addOption(onHangup);
     parser.addPositionalArgument(QStringLiteral("command"),
                                  QStringLiteral("Optional: 'inspect' prints the state file as JSON (use --state)."),
                                  QStringLiteral("[inspect]"));
@@ -321,6 +405,15 @@ ParseResult parseCommandLine(const QStringList &arguments)
         else
             return fail(QStringLiteral("--overflow must be wait or shed, not '%1'").arg(v));
     }
+    if (parser.isSet(onHangup)) {
+        const QString v = parser.value(onHangup);
+        if (v == QLatin1StringView("stop"))
+            o.onHangup = OnHangup::Stop;
+        else if (v == QLatin1StringView("reload"))
+            o.onHangup = OnHangup::Reload;
+        else
+            return fail(QStringLiteral("--on-hangup must be stop or reload, not '%1'").arg(v));
+    }
     auto parseCount = [&parser](const QCommandLineOption &option, quint64 *out, QString *why) {
         if (!parser.isSet(option))
             return true;
@@ -342,27 +435,23 @@ ParseResult parseCommandLine(const QStringList &arguments)
         return fail(QStringLiteral("--burst must be at most 100000000"));
     o.burst = int(burstValue);
 
-    // Tunables: defaults, then the config file, then the command line.
-    if (parser.isSet(config)) {
+    // Tunables: defaults, then the config file, then the command line (resolveTunables(), which a reload repeats).
+    if (parser.isSet(config))
         o.configPath = parser.value(config);
-        if (!readConfigFile(o.configPath, &o.tunables, &why))
-            return fail(why);
-    }
     const QList<std::pair<QCommandLineOption, QString>> tunableOptions = {
-        {rate, QStringLiteral("rate")},           {workMs, QStringLiteral("work-ms")},
-        {workers, QStringLiteral("workers")},     {queueLimit, QStringLiteral("queue-limit")},
-        {drain, QStringLiteral("drain-timeout")}, {hard, QStringLiteral("hard-timeout")}};
+        {rate, QStringLiteral("rate")},          {workMs, QStringLiteral("work-ms")},
+        {workers, QStringLiteral("workers")},    {queueLimit, QStringLiteral("queue-limit")},
+        {grace, QStringLiteral("grace-period")}, {drain, QStringLiteral("drain-timeout")},
+        {hard, QStringLiteral("hard-timeout")}};
     for (const auto &[option, key] : tunableOptions) {
         if (!parser.isSet(option))
             continue;
-        if (!applyTunable(&o.tunables, key, parser.value(option), &why))
-            return fail(QStringLiteral("--%1: %2").arg(key, why));
+        o.commandLineTunables.append({key, parser.value(option)});
         o.explicitTunables << key;
     }
-    if (!validate(o.tunables, &why))
+    // Every budget must fit the grace period (one line, exit 64), or it widens to fit them (one line, runs on).
+    if (!resolveTunables(o, &o.tunables, &why, &result.notice))
         return fail(why);
-    if (o.tunables.workers == 0)
-        o.tunables.workers = qMax(1, QThread::idealThreadCount());
     result.options = o;
     return result;
 }

@@ -14,6 +14,11 @@ namespace Quiesce::App {
 
 enum class Overflow { Wait, Shed };
 
+/*! What a SIGHUP means. Auto is decided once at start by main(): Stop when the process started with a
+    controlling terminal (the terminal going away), Reload otherwise (a supervisor's "reload your config"). The
+    engine takes an Auto that nobody resolved as Reload. */
+enum class OnHangup { Auto, Stop, Reload };
+
 /*! The settings that SIGHUP may change: the same keys in --config files and on the command line. */
 struct Tunables
 {
@@ -22,10 +27,11 @@ struct Tunables
     int workMaxMs = 2000;
     int workers = 0;       //!< 0 = QThread::idealThreadCount()
     int queueLimit = 1000; //!< bounded queue; 0 = unbounded
-    std::chrono::milliseconds drainTimeout {10000};
-    std::optional<std::chrono::milliseconds> hardTimeout; //!< unset = drain + 20 s
+    /*! How long the supervisor waits between SIGTERM and SIGKILL; unset = 10 s, Docker's (see budgets.h). */
+    std::optional<std::chrono::milliseconds> gracePeriod;
+    std::optional<std::chrono::milliseconds> drainTimeout; //!< unset = derived from the grace period
+    std::optional<std::chrono::milliseconds> hardTimeout;  //!< unset = derived from the grace period
 
-    std::chrono::milliseconds effectiveHardTimeout() const;
     bool operator==(const Tunables &) const = default;
 };
 
@@ -40,6 +46,8 @@ struct Options
     QString configPath;
     Tunables tunables;
     QStringList explicitTunables; //!< tunable keys given on the command line ("rate", "workers", ...)
+    QList<std::pair<QString, QString>> commandLineTunables; //!< (key, text) as given, re-applied on every reload
+    OnHangup onHangup = OnHangup::Auto;                     //!< --on-hangup; command line only, not a tunable
     int burst = 0;
     quint64 seed = 0;
     quint64 simulateHang = 0;
@@ -57,6 +65,7 @@ struct ParseResult
     std::optional<Options> options;
     QString output; //!< for --help / --version (stdout)
     QString error;  //!< one line for stderr
+    QString notice; //!< one line for stderr when running anyway (the grace period was widened to fit)
     int exitCode = 0;
 };
 
@@ -64,8 +73,16 @@ struct ParseResult
 ParseResult parseCommandLine(const QStringList &arguments);
 
 /*! Reads the tunables from an INI file over \a base. On any problem returns false and a one-line \a error that
-    names the file and the key; \a base is then not to be used. */
+    names the file and the key; \a base is then not to be used. Whether the budgets fit together is checked once
+    the command line is applied too (computeBudgets()). */
 bool readConfigFile(const QString &path, Tunables *tunables, QString *error);
+
+/*! \brief The tunables in force for \a options: built-in defaults, then the --config file (if any), then the
+    command line's values — at start and on every SIGHUP reload, so a reload never changes a key the command line
+    set. Every budget must fit the grace period (computeBudgets()); when none was given and the explicit budgets
+    widen it, \a notice (if given) receives the one line that says so. On any problem returns false with one line
+    in \a error; \a tunables is then untouched. */
+bool resolveTunables(const Options &options, Tunables *tunables, QString *error, QString *notice = nullptr);
 
 /*! "rate 2 -> 5, workers 4 -> 8" — the changes from \a before to \a after, empty when none. */
 QString describeChanges(const Tunables &before, const Tunables &after);

@@ -80,6 +80,14 @@ QString phaseOutcomeName(PhaseOutcome outcome)
     return QStringLiteral("ok");
 }
 
+QString ShutdownReport::summary() const
+{
+    QStringList parts;
+    for (auto it = counts.cbegin(); it != counts.cend(); ++it)
+        parts << QStringLiteral("%1=%2").arg(it.key()).arg(it.value());
+    return parts.join(QLatin1Char(' '));
+}
+
 QJsonObject ShutdownReport::toJson() const
 {
     QJsonArray phaseArray;
@@ -217,6 +225,7 @@ struct ShutdownCoordinator::Phase
     int order = 0;
     std::chrono::milliseconds budget {0};
     PhaseHook hook;
+    int timeoutExitCode = 0;
 };
 
 ShutdownCoordinator::ShutdownCoordinator(QObject *parent)
@@ -249,7 +258,7 @@ bool ShutdownCoordinator::addPhase(const QString &name, int order, std::chrono::
         qWarning("Quiesce: phase name \"%s\" is empty or taken; ignored", qPrintable(name));
         return false;
     }
-    m_phases.append(Phase {name, order, budget, std::move(hook)});
+    m_phases.append(Phase {name, order, budget, std::move(hook), 0});
     // Stable: equal orders keep the order in which they were added.
     std::stable_sort(m_phases.begin(), m_phases.end(),
                      [](const Phase &a, const Phase &b) { return a.order < b.order; });
@@ -274,6 +283,26 @@ std::chrono::milliseconds ShutdownCoordinator::phaseBudget(const QString &name) 
             return phase.budget;
     }
     return NoBudget;
+}
+
+bool ShutdownCoordinator::setPhaseTimeoutExitCode(const QString &name, int exitCode)
+{
+    for (Phase &phase : m_phases) {
+        if (phase.name == name) {
+            phase.timeoutExitCode = exitCode;
+            return true;
+        }
+    }
+    return false;
+}
+
+int ShutdownCoordinator::phaseTimeoutExitCode(const QString &name) const
+{
+    for (const Phase &phase : m_phases) {
+        if (phase.name == name)
+            return phase.timeoutExitCode;
+    }
+    return 0;
 }
 
 QStringList ShutdownCoordinator::phaseNames() const
@@ -539,7 +568,17 @@ void ShutdownCoordinator::onBudgetExpired()
     // Mark the context first: the hook's late complete() must be ignored, not end the next phase.
     ShutdownPhaseContext *context = m_context;
     context->m_finished = true;
-    onPhaseFinished(context, PhaseOutcome::TimedOut, 0, QString());
+    // The entry that is running (m_phases is fixed once the shutdown began); a copy was handed to the hook.
+    const Phase &phase = m_phases.at(m_phaseIndex);
+    if (phase.timeoutExitCode == 0) {
+        onPhaseFinished(context, PhaseOutcome::TimedOut, 0, QString());
+        return;
+    }
+    // A timeout that breaks a promise (an unfinished save) is a failure of the shutdown, not just a slow phase.
+    if (m_report.exitCode == 0)
+        m_report.exitCode = phase.timeoutExitCode;
+    onPhaseFinished(context, PhaseOutcome::TimedOut, 0,
+                    QStringLiteral("%1 timed out after %2 ms").arg(phase.name).arg(m_phaseClock.elapsed()));
 }
 
 void ShutdownCoordinator::finishShutdown()
@@ -549,10 +588,8 @@ void ShutdownCoordinator::finishShutdown()
         m_watchdog->setPhase(QStringLiteral("finish")); // a slot of finished() that hangs is named as such
     const int code = m_report.exitCode;
 
-    QString line = QStringLiteral("SHUTDOWN report");
-    for (auto it = m_report.counts.cbegin(); it != m_report.counts.cend(); ++it)
-        line += QStringLiteral(" %1=%2").arg(it.key()).arg(it.value());
-    emitLine(line);
+    const QString summary = m_report.summary();
+    emitLine(summary.isEmpty() ? QStringLiteral("SHUTDOWN report") : QStringLiteral("SHUTDOWN report ") + summary);
     emitLine(QStringLiteral("SHUTDOWN done exit=%1").arg(code));
     Q_EMIT finished(code, m_report);
 

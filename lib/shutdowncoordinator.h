@@ -77,6 +77,9 @@ struct ShutdownReport
     QJsonObject toJson() const;
     /*! The inverse of toJson(); unknown or missing fields keep their defaults. */
     static ShutdownReport fromJson(const QJsonObject &json);
+    /*! The counts on one line, "accepted=3 cancelled=0 ..." (key order): what the SHUTDOWN report line and
+        systemd's final STATUS= show. Empty when no count was set. */
+    QString summary() const;
 };
 
 class ShutdownCoordinator;
@@ -174,6 +177,13 @@ public:
         Returns false for an unknown name. */
     bool setPhaseBudget(const QString &name, std::chrono::milliseconds budget);
     std::chrono::milliseconds phaseBudget(const QString &name) const;
+    /*! \brief Makes a timeout of phase \a name a failure of the shutdown: when its budget runs out, the phase is
+        recorded TimedOut with the detail "<name> timed out after N ms" and the process exits with \a exitCode
+        (the first failure's code wins, as with ShutdownPhaseContext::fail()); the quit path still continues.
+        0 (the default) leaves a timeout out of the exit code. For a phase whose unfinished work means a promise
+        is broken, e.g. a save that did not end. Returns false for an unknown name. */
+    bool setPhaseTimeoutExitCode(const QString &name, int exitCode);
+    int phaseTimeoutExitCode(const QString &name) const;
     QStringList phaseNames() const;
 
     /*! Counted from the FIRST request: when it passes, the watchdog writes one line and calls the immediate exit

@@ -3,9 +3,11 @@
 #include <QtCore/QMutex>
 
 #include "exitcodes.h"
+#include "statelock_p.h"
 #include "statestoredb_p.h"
 #include "statestoreworker_p.h"
 #include "unixsignalnotifier.h"
+#include "walcheck_p.h"
 
 #include <QtCore/QDateTime>
 #include <QtCore/QDeadlineTimer>
@@ -13,7 +15,6 @@
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonArray>
 #include <QtCore/QJsonDocument>
-#include <QtCore/QLockFile>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QThread>
 #include <QtCore/QVariant>
@@ -50,6 +51,7 @@ bool StateStore::open(const StoreOptions &options)
     m_pending.clear();
     m_transactions = 0;
     m_warnedClosed = false;
+    m_intakeClosed = false;
     const quint64 generation = ++m_generation;
 
     m_thread = new QThread;
@@ -78,6 +80,7 @@ bool StateStore::open(const StoreOptions &options)
     connect(m_worker, &StateStoreWorker::batchCommitted, this, &StateStore::onBatchCommitted, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::commitFailed, this, &StateStore::commitFailed, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::commitRecovered, this, &StateStore::commitRecovered, Qt::QueuedConnection);
+    connect(m_worker, &StateStoreWorker::intakeClosed, this, &StateStore::intakeClosed, Qt::QueuedConnection);
     connect(m_worker, &StateStoreWorker::saveFinished, this, &StateStore::onSaveFinished, Qt::QueuedConnection);
     // Startup only, before the event loop runs: the caller waits for the store thread to open, validate,
     // migrate and recover (the one blocking call of this class). BlockingQueuedConnection orders the two threads
@@ -176,7 +179,8 @@ bool StateStore::forwardable(const char *what)
 
 void StateStore::accept(const Request &request)
 {
-    if (!forwardable("accept"))
+    // After closeIntake() a late arrival is simply not accepted: the caller learns nothing else about it.
+    if (m_intakeClosed || !forwardable("accept"))
         return;
     StoreChange change;
     change.kind = StoreChange::Kind::Accept;
@@ -212,6 +216,21 @@ void StateStore::requeue(const QList<quint64> &ids)
     change.kind = StoreChange::Kind::Requeue;
     change.ids = ids;
     m_worker->enqueue(std::move(change));
+}
+
+void StateStore::closeIntake(QDeadlineTimer deadline)
+{
+    m_intakeClosed = true;
+    if (m_state != State::Open) {
+        // Nothing can be committed any more (saving or closed): keep the answer asynchronous all the same.
+        QMetaObject::invokeMethod(
+            this, [this] { Q_EMIT intakeClosed({}); }, Qt::QueuedConnection);
+        return;
+    }
+    StateStoreWorker *worker = m_worker;
+    worker->requestIntakeClose(); // thread-safe: makes a long run of batches yield to the call below
+    QMetaObject::invokeMethod(
+        m_worker, [worker, deadline] { worker->closeIntake(deadline); }, Qt::QueuedConnection);
 }
 
 void StateStore::save(const QList<quint64> &requeueIds, const SessionRecord &record)
@@ -316,7 +335,9 @@ void StateStore::setError(StoreError error, const QString &message)
 
 bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode)
 {
-    const QString absolute = QFileInfo(path).absoluteFilePath();
+    // The same resolution as open(): through a symlink, SQLite reads the real file, and the -wal that holds its
+    // latest commits is the one next to the real file.
+    const QString absolute = canonicalStatePath(path);
     const auto failed = [&](StoreError storeError, const QString &message) {
         *error = message;
         *exitCode = StateStore::exitCode(storeError);
@@ -327,6 +348,19 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
         return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("does not exist")));
     if (!info.isFile())
         return failed(StoreError::CannotOpen, storeFileMessage(absolute, QStringLiteral("is not a regular file")));
+    const QString notRegular = nonRegularStateFile(absolute);
+    if (!notRegular.isEmpty())
+        return failed(StoreError::CannotOpen, notRegular);
+
+    // The WAL as open() would judge it, before any connection of ours maps it. A WAL another process is writing
+    // can look torn at any moment, so a live one is not judged.
+    QJsonObject wal;
+    if (StateStoreDb::inUseByOtherProcess(absolute)) {
+        wal.insert(QStringLiteral("path"), storeWalPath(absolute));
+        wal.insert(QStringLiteral("state"), QStringLiteral("in_use"));
+    } else {
+        wal = checkWal(absolute).toJson();
+    }
 
     // Read-only on this thread, with its own connection (works next to a running store: WAL readers never
     // block the writer nor wait for it). The connection closes before this function returns.
@@ -426,6 +460,7 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
     root.insert(QStringLiteral("counts"), counts);
     root.insert(QStringLiteral("next_id"), nextId);
     root.insert(QStringLiteral("sessions"), sessions);
+    root.insert(QStringLiteral("wal"), wal);
     if (withIds)
         root.insert(QStringLiteral("ids"), ids);
     *json = QJsonDocument(root).toJson(QJsonDocument::Indented);
@@ -436,37 +471,36 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
 
 bool StateStore::moveAside(const QString &path, QString *movedTo, QString *error)
 {
-    const QString absolute = QFileInfo(path).absoluteFilePath();
+    // Resolved as open() resolves it: through a symlink, the real journal (and the -wal/-shm next to it) is what
+    // is moved, under the same lock open() takes. The link is left as it is (dangling until the caller opens the
+    // real path again, which path() of the store that refused the file names), so it then points at the fresh one.
+    const QString absolute = canonicalStatePath(path);
     const QString wal = storeWalPath(absolute);
     const QString shm = storeShmPath(absolute);
     const auto refuse = [&](const QString &what) {
         *error = storeFileMessage(absolute, what);
         return false;
     };
-    // QFileInfo::isSymLink() looks at the link itself (lstat): a link is never followed and moved.
+    // A dangling link resolves to itself; QFileInfo::isSymLink() looks at the link (lstat), never follows it.
     const QFileInfo file(absolute);
     if (file.isSymLink())
-        return refuse(QStringLiteral("is a symbolic link; not moving it"));
+        return refuse(QStringLiteral("is a dangling symbolic link; not moving it"));
     if (!file.exists())
         return refuse(QStringLiteral("does not exist"));
     if (!file.isFile())
         return refuse(QStringLiteral("is not a regular file; not moving it"));
-    for (const QString &side : {wal, shm}) {
-        const QFileInfo sideInfo(side);
-        if ((sideInfo.exists() || sideInfo.isSymLink()) && (sideInfo.isSymLink() || !sideInfo.isFile()))
-            return refuse(QStringLiteral("has a side file %1 that is not a regular file; not moving it").arg(side));
+    const QString notRegular = nonRegularStateFile(absolute);
+    if (!notRegular.isEmpty()) {
+        *error = notRegular;
+        return false;
     }
 
     // Never pull the journal from under a running instance (or another SQLite user).
-    QLockFile lock(QString(absolute + QStringLiteral(".lock")));
-    lock.setStaleLockTime(0);
-    if (!lock.tryLock(0)) {
-        qint64 pid = 0;
-        QString host;
-        QString app;
-        if (lock.error() == QLockFile::LockFailedError && lock.getLockInfo(&pid, &host, &app))
-            return refuse(QStringLiteral("is in use (locked by process %1); not moving it").arg(pid));
-        return refuse(QStringLiteral("cannot be locked (%1.lock); not moving it").arg(absolute));
+    StateLock lock;
+    QString message;
+    if (!lock.acquire(absolute, &message)) {
+        *error = QString(message + QStringLiteral("; not moving it"));
+        return false;
     }
     if (StateStoreDb::inUseByOtherProcess(absolute))
         return refuse(QStringLiteral("is open in another process; not moving it"));

@@ -2,6 +2,7 @@
 
 #include "request.h"
 
+#include <QtCore/QDeadlineTimer>
 #include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QObject>
@@ -26,7 +27,7 @@ enum class StoreError {
     None,
     Corrupt,     //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
     NewerSchema, //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
-    CannotOpen,  //!< path is a directory, not writable, read-only, in use by another process (73, EX_CANTCREAT)
+    CannotOpen,  //!< a directory, FIFO or other non-regular file (or one at -wal/-shm/.lock), not writable, in use (73)
     WriteFailed, //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
 };
 
@@ -47,6 +48,17 @@ struct RecoveryInfo
     qint64 previousPid = 0;
     quint64 recovered = 0; //!< rows that were in_progress and are pending again
     quint64 pending = 0;   //!< every pending row after recovery
+
+    // The write-ahead log as SQLite's recovery found it (checked before SQLite opened it; docs/ARCHITECTURE.md).
+    bool walDamaged = false;       //!< committed transactions in the WAL failed SQLite's checks and were dropped
+    bool walHeaderDamaged = false; //!< walDamaged because of its header: SQLite ignored the whole WAL
+    bool walTorn = false; //!< only an uncommitted tail was dropped (a transaction in flight at the crash): no loss
+    quint64 walFramesDropped = 0;  //!< frames of the current WAL generation SQLite dropped
+    quint64 walCommitsDropped = 0; //!< commit frames (transactions) among them
+    quint64 walFirstBadFrame = 0;  //!< 1-based number of the first damaged frame; 0 for header damage or none
+    /*! The highest request id in the journal after recovery (0: none): with walDamaged, requests accepted above it
+        may be missing. */
+    quint64 highestId = 0;
 };
 
 /*! The end of a session, written by save(): why it stopped, who asked, the exit code and the shutdown report. */
@@ -98,7 +110,8 @@ public:
 
     RecoveryInfo recovery() const;
     qint64 sessionId() const;
-    /*! The absolute path of the open journal. */
+    /*! The canonical path of the journal (symlinks resolved), as SQLite opens it; after a failed open() the path
+        it was refused at. */
     QString path() const;
     /*! First id for new requests: ids keep increasing across runs and are never reused once accepted. */
     quint64 nextId() const;
@@ -114,6 +127,15 @@ public:
     /*! Queues in_progress -> pending (cancelled work). */
     void requeue(const QList<quint64> &ids);
 
+    /*! \brief Stop-intake: closes the journal to new requests, so that none is accepted after this call's answer.
+
+        From now on accept() is ignored. On the store thread, a batch already being committed finishes first; the
+        accepts still queued are committed in batches until \a deadline; whatever accept is left uncommitted then,
+        or sits in a batch that failed and waits for its retry (a failing disk), is discarded: it is never committed
+        later and accepted() never reports it. Other changes (in progress, done, requeue) are kept and committed as
+        usual. intakeClosed() follows, after the accepted() signals of everything committed before it. */
+    void closeIntake(QDeadlineTimer deadline);
+
     /*! \brief The save phase: commits everything queued, requeues \a requeueIds, writes the session end
         (clean, reason, sender, exit code, report), checkpoints (TRUNCATE), closes every connection and ends the
         store thread; then emits saved(). A write failure is retried a few times before saved(false, reason).
@@ -128,14 +150,17 @@ public:
 
     /*! \brief Read-only inspection of the journal at \a path, also while another process has it open. Fills
         \a json with an object: "path", "counts" {pending, in_progress, done}, "next_id", "schema_version",
-        "sessions" (oldest first: id, pid, started, ended, clean, reason, sender, exit_code, report) and, with
-        \a withIds, "ids" {pending, in_progress, done}. Never creates or changes a file. On failure returns false
+        "sessions" (oldest first: id, pid, started, ended, clean, reason, sender, exit_code, report; a report's
+        "recovery" says what that session's open() found in the WAL), "wal" (what SQLite's recovery would drop from
+        the WAL now, or state "in_use" while a process has the journal open) and, with \a withIds, "ids" {pending,
+        in_progress, done}. Never creates or changes a file. On failure returns false
         with \a error and \a exitCode (65 or 73). */
     static bool inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode);
 
     /*! \brief --reset-state: renames \a path (and its -wal/-shm) to <name>.corrupt-<yyyyMMdd-HHmmss>[-N] in the
-        same directory and returns the new path in \a movedTo. Refuses anything that is not a regular file
-        (symlinks included) and a journal another live process holds open. */
+        same directory and returns the new path in \a movedTo. Resolves \a path as open() does: through a symlink
+        the real file is moved (next to itself) and the link is left. Refuses a dangling link, anything that is not
+        a regular file (side files included) and a journal another live process holds open. */
     static bool moveAside(const QString &path, QString *movedTo, QString *error);
 
     /*! QStandardPaths::AppDataLocation + "/state.sqlite"; open() creates the directory. */
@@ -155,6 +180,9 @@ Q_SIGNALS:
     void commitFailed(const QString &error);
     /*! A retry after commitFailed() succeeded. */
     void commitRecovered();
+    /*! closeIntake() is done: no request will be accepted any more. \a discardedIds were handed to accept() but
+        never committed (and never will be): they were not acknowledged to anyone and no row holds them. */
+    void intakeClosed(const QList<quint64> &discardedIds);
     /*! save() finished; the store thread has ended and the store is closed either way. */
     void saved(bool ok, const QString &error);
 
@@ -183,6 +211,7 @@ private:
     quint64 m_transactions = 0;
     quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
     bool m_warnedClosed = false;
+    bool m_intakeClosed = false; //!< closeIntake() was called: accept() is ignored
 };
 
 } // namespace Quiesce

@@ -34,7 +34,8 @@ quint32 bigEndian32(const QByteArray &bytes, int offset)
 bool shmInUseByOthers(const QString &shmPath)
 {
     const QByteArray native = QFile::encodeName(shmPath);
-    const int fd = ::open(native.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    // O_NONBLOCK: should a FIFO have been put there, never wait for a writer.
+    const int fd = ::open(native.constData(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0)
         return false;
     struct flock lock = {};

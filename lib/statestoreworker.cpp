@@ -1,5 +1,6 @@
 #include "statestoreworker_p.h"
 
+#include "statelock_p.h"
 #include "statestoredb_p.h"
 
 #include <QtCore/QCoreApplication>
@@ -7,7 +8,6 @@
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonDocument>
-#include <QtCore/QLockFile>
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
 #include <QtCore/QVariant>
@@ -81,7 +81,9 @@ StoreError checkPath(const QString &path, QString *message)
         return StoreError::CannotOpen;
     }
     if (file.exists() && !file.isFile()) {
-        *message = storeFileMessage(path, QStringLiteral("is not a regular file"));
+        *message = nonRegularStateFile(path); // names the type (a FIFO, a device...)
+        if (message->isEmpty())
+            *message = storeFileMessage(path, QStringLiteral("is not a regular file"));
         return StoreError::CannotOpen;
     }
 
@@ -158,7 +160,10 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         result.errorString = QStringLiteral("no state file path given");
         return result;
     }
-    const QString path = QFileInfo(options.path).absoluteFilePath();
+    // Everything below uses the canonical path: SQLite resolves symlinks itself, so the lock, the -wal/-shm
+    // checks and the messages must name the same file it opens, or two paths to one journal would be two instances.
+    // Resolved again after checkPath(), which may have created the directory (whose path may go through a link).
+    QString path = canonicalStatePath(options.path);
     result.path = path;
 
     QString message;
@@ -168,32 +173,35 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         result.errorString = message;
         return result;
     }
+    path = canonicalStatePath(path);
+    result.path = path;
 
-    // One process at a time: a second instance would "recover" the first one's in-progress rows. The lock file
-    // records our pid; one left by a process that died (kill -9) is stale and taken over.
-    m_lock = std::make_unique<QLockFile>(QString(path + QStringLiteral(".lock")));
-    m_lock->setStaleLockTime(0);
-    bool locked = m_lock->tryLock(0);
-    if (!locked && m_lock->error() == QLockFile::LockFailedError) {
-        // A lock file without readable content is what a kill -9 between creating and writing it leaves behind:
-        // nobody can hold it (QLockFile also holds an flock on Unix, which removeStaleLockFile() respects).
-        qint64 holder = 0;
-        QString holderHost;
-        QString holderApp;
-        if (!m_lock->getLockInfo(&holder, &holderHost, &holderApp) && m_lock->removeStaleLockFile())
-            locked = m_lock->tryLock(0);
+    // Before anything opens them: a FIFO there would block start-up, a -wal SQLite cannot use would be deleted.
+    message = nonRegularStateFile(path);
+    if (!message.isEmpty()) {
+        result.error = StoreError::CannotOpen;
+        result.errorString = message;
+        return result;
     }
-    if (!locked) {
-        qint64 pid = 0;
-        QString host;
-        QString app;
-        if (m_lock->error() == QLockFile::LockFailedError && m_lock->getLockInfo(&pid, &host, &app))
-            message = storeFileMessage(path, QStringLiteral("is in use (locked by process %1)").arg(pid));
-        else
-            message = storeFileMessage(path, QStringLiteral("cannot be locked (%1.lock)").arg(path));
+
+    // One process at a time: a second instance would "recover" the first one's in-progress rows. The kernel
+    // decides whether the lock is taken (flock), so a lock file left by a dead process is simply taken over.
+    m_lock = std::make_unique<StateLock>();
+    if (!m_lock->acquire(path, &message)) {
         m_lock.reset();
         result.error = StoreError::CannotOpen;
         result.errorString = message;
+        return result;
+    }
+
+    // The WAL as SQLite's recovery will read it, before anything opens it: SQLite silently drops what fails its
+    // checks, committed transactions included. With durability full that cannot be a power-loss artifact.
+    m_wal = checkWal(path);
+    if (m_wal.damaged() && m_options.durability == Durability::Full) {
+        closeConnection();
+        result.error = StoreError::Corrupt;
+        result.errorString = storeFileMessage(
+            path, QStringLiteral("is damaged: its write-ahead log %1 %2").arg(m_wal.walPath, m_wal.describe()));
         return result;
     }
 
@@ -217,6 +225,11 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         return result;
     }
 
+    // Which inode we write to: save() checks that the path still names it, so a journal deleted or replaced
+    // while running is reported instead of "saved" into a file nobody will ever open again.
+    m_path = path;
+    m_journalId = fileIdentity(path);
+
     {
         const QMutexLocker locker(&m_mutex);
         m_maxBatch = m_options.maxBatch;
@@ -224,6 +237,18 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
     }
     m_flushTimer->setInterval(m_options.flushIntervalMs);
     return result;
+}
+
+QString StateStoreWorker::journalLost() const
+{
+    int code = 0;
+    const FileIdentity now = fileIdentity(m_path, &code);
+    if (now.valid ? now == m_journalId : (code != ENOENT && code != ENOTDIR))
+        return QString(); // still ours, or it cannot be told (EACCES on the directory...): nothing proves a loss
+    return storeFileMessage(
+        m_path,
+        QStringLiteral("was deleted or replaced while running (%1); this run's state was not saved")
+            .arg(now.valid ? QStringLiteral("another file is there now") : QStringLiteral("it no longer exists")));
 }
 
 StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
@@ -307,6 +332,8 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
         }
         result->nextId = std::max<quint64>(1, next.value(0).toULongLong());
     }
+    if (!applyWalFindings(&result->recovery, &result->nextId, &detail))
+        return fail(detail);
     {
         QSqlQuery pending(m_db->database());
         if (!pending.exec(
@@ -324,6 +351,59 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     if (!m_db->exec(QStringLiteral("COMMIT"), &detail))
         return fail(detail);
     return StoreError::None;
+}
+
+// Inside open()'s transaction, after the next id is known: what the WAL check found goes into the recovery info,
+// the session row (so even a session that crashes keeps it) and the id counter.
+bool StateStoreWorker::applyWalFindings(RecoveryInfo *recovery, quint64 *nextId, QString *error)
+{
+    m_recovery = QJsonObject();
+    {
+        QSqlQuery highest(m_db->database());
+        if (!highest.exec(QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM requests")) || !highest.next()) {
+            *error = StateStoreDb::queryError(highest);
+            return false;
+        }
+        recovery->highestId = highest.value(0).toULongLong();
+    }
+    // A dropped commit took its rows and its ('next_id', N) update with it, and ids must never be reused: the ids
+    // seen in intact frames of the log (even ones SQLite drops) give a floor, kept for the runs after this one.
+    if (m_wal.idFloor > *nextId) {
+        QSqlQuery counter(m_db->database());
+        counter.prepare(QStringLiteral("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
+                                       "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)"));
+        counter.addBindValue(qint64(m_wal.idFloor));
+        if (!run(counter, "next_id", error))
+            return false;
+        *nextId = m_wal.idFloor;
+    }
+    if (m_wal.state != WalReport::State::Damaged && m_wal.state != WalReport::State::Torn)
+        return true;
+    recovery->walDamaged = m_wal.state == WalReport::State::Damaged;
+    recovery->walHeaderDamaged = m_wal.damage == WalReport::Damage::Header;
+    recovery->walTorn = m_wal.state == WalReport::State::Torn;
+    recovery->walFramesDropped = quint64(m_wal.framesDropped);
+    recovery->walCommitsDropped = quint64(m_wal.commitsDropped);
+    recovery->walFirstBadFrame = quint64(m_wal.firstBadFrame);
+
+    QJsonObject wal = m_wal.toJson();
+    if (recovery->walDamaged)
+        wal.insert(QStringLiteral("missing_from_id"), qint64(recovery->highestId + 1));
+    wal.insert(QStringLiteral("next_id"), qint64(*nextId));
+    m_recovery.insert(QStringLiteral("wal"), wal);
+    QSqlQuery session(m_db->database());
+    session.prepare(QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"));
+    session.addBindValue(sessionReport(QJsonObject()));
+    session.addBindValue(m_sessionId);
+    return run(session, "session", error);
+}
+
+// The session's report as stored: \a report plus, when open() found something in the WAL, "recovery".
+QString StateStoreWorker::sessionReport(QJsonObject report) const
+{
+    if (!m_recovery.isEmpty())
+        report.insert(QStringLiteral("recovery"), m_recovery);
+    return QString::fromUtf8(QJsonDocument(report).toJson(QJsonDocument::Compact));
 }
 
 bool StateStoreWorker::migrate(bool fresh, int userVersion, QString *error)
@@ -376,7 +456,7 @@ void StateStoreWorker::enqueue(StoreChange change)
     bool post = false;
     {
         const QMutexLocker locker(&m_mutex);
-        if (!m_accepting)
+        if (!m_accepting || (m_intakeClosed && change.kind == StoreChange::Kind::Accept))
             return;
         const bool wasEmpty = m_queue.isEmpty();
         m_queuedWeight += change.weight();
@@ -400,7 +480,7 @@ void StateStoreWorker::onWake()
         m_wakePosted = false;
         weight = m_queuedWeight;
     }
-    if (!m_db || m_saving || m_failures > 0)
+    if (!m_db || m_saving || (m_failures > 0 && m_retryTimer->isActive()))
         return; // closed, or save()/the retry timer owns the next attempt
     if (weight >= m_options.maxBatch)
         flush(FlushMode::FullBatches);
@@ -423,12 +503,15 @@ bool StateStoreWorker::takeBatch(FlushMode mode)
     return true;
 }
 
-bool StateStoreWorker::flush(FlushMode mode)
+bool StateStoreWorker::flush(FlushMode mode, QDeadlineTimer until)
 {
     if (!m_db)
         return false;
     m_flushTimer->stop();
     for (;;) {
+        // A backlog can keep this loop busy for long: stop-intake must not wait behind it, nor go past its deadline.
+        if (until.hasExpired() || (m_yieldToIntakeClose.load() && !m_saving))
+            break;
         if (m_batch.isEmpty() && !takeBatch(mode))
             break;
         QList<quint64> acceptedIds;
@@ -596,6 +679,56 @@ void StateStoreWorker::onRetry()
         flush(FlushMode::Everything);
 }
 
+void StateStoreWorker::requestIntakeClose()
+{
+    {
+        const QMutexLocker locker(&m_mutex);
+        m_intakeClosed = true;
+    }
+    m_yieldToIntakeClose.store(true);
+}
+
+QList<quint64> StateStoreWorker::discardAcceptsLocked(QList<StoreChange> *changes, qsizetype *weight)
+{
+    QList<quint64> ids;
+    changes->removeIf([&ids, weight](const StoreChange &change) {
+        if (change.kind != StoreChange::Kind::Accept)
+            return false;
+        ids.append(change.request.id);
+        if (weight != nullptr)
+            *weight -= change.weight();
+        return true;
+    });
+    return ids;
+}
+
+void StateStoreWorker::closeIntake(QDeadlineTimer deadline)
+{
+    m_yieldToIntakeClose.store(false); // we are the call it yielded to
+    // While a failed batch waits for its retry the disk is failing: its accepts are not committed late, they go
+    // with the rest. Otherwise commit what is queued while the deadline allows (in batches, so accepted() reports
+    // each as usual).
+    if (m_db && !m_saving && m_failures == 0)
+        flush(FlushMode::Everything, deadline);
+    QList<quint64> discarded;
+    {
+        const QMutexLocker locker(&m_mutex);
+        m_intakeClosed = true;
+        discarded = discardAcceptsLocked(&m_batch, nullptr); // m_batch is ours; kept under the lock for brevity
+        discarded += discardAcceptsLocked(&m_queue, &m_queuedWeight);
+    }
+    std::sort(discarded.begin(), discarded.end());
+    Q_EMIT intakeClosed(discarded);
+    // What is left (state changes of requests already accepted) commits as usual.
+    bool left = false;
+    {
+        const QMutexLocker locker(&m_mutex);
+        left = !m_queue.isEmpty();
+    }
+    if (m_db && !m_saving && left && !m_retryTimer->isActive())
+        m_flushTimer->start();
+}
+
 void StateStoreWorker::save(const QList<quint64> &requeueIds, const SessionRecord &record)
 {
     stopAccepting();
@@ -615,7 +748,11 @@ void StateStoreWorker::save(const QList<quint64> &requeueIds, const SessionRecor
 void StateStoreWorker::trySave()
 {
     ++m_saveAttempts;
-    QString error;
+    QString error = journalLost();
+    if (!error.isEmpty()) {
+        finishSave(false, error); // no retry can bring the file back
+        return;
+    }
     // In this order: everything queued (in batches, so accepted()/completed() still report it), then the
     // requeue and the session end in one transaction.
     bool ok = flush(FlushMode::Everything);
@@ -641,7 +778,9 @@ void StateStoreWorker::trySave()
         else if (checkpoint.next() && checkpoint.value(0).toInt() != 0)
             qWarning("quiesce-store: checkpoint incomplete: another connection is reading the journal");
     }
-    finishSave(true, QString());
+    // Again after the last write: a deletion during the save must not end as "saved" either.
+    error = journalLost();
+    finishSave(error.isEmpty(), error);
 }
 
 bool StateStoreWorker::commitSessionEnd(QString *error)
@@ -669,7 +808,7 @@ bool StateStoreWorker::commitSessionEnd(QString *error)
             session.addBindValue(m_saveRecord.reason);
             session.addBindValue(m_saveRecord.senderPid);
             session.addBindValue(m_saveRecord.exitCode);
-            session.addBindValue(QString::fromUtf8(QJsonDocument(m_saveRecord.report).toJson(QJsonDocument::Compact)));
+            session.addBindValue(sessionReport(m_saveRecord.report));
             session.addBindValue(m_sessionId);
             ok = run(session, "session end", error);
         }
@@ -715,8 +854,9 @@ void StateStoreWorker::closeConnection()
         m_db->close(); // on this (the owning) thread, as QSqlDatabase::removeDatabase requires
         m_db.reset();
     }
+    // After the connection: the next instance must not open the journal while this one still checkpoints it.
     if (m_lock) {
-        m_lock->unlock();
+        m_lock->release();
         m_lock.reset();
     }
 }

@@ -2,8 +2,12 @@
 
 // Private to the state store: the worker object that lives on the store thread. Not installed.
 
+#include "statelock_p.h"
 #include "statestore.h"
+#include "walcheck_p.h"
 
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QMutex>
 #include <QtCore/QObject>
@@ -12,7 +16,6 @@
 #include <atomic>
 #include <memory>
 
-class QLockFile;
 class QTimer;
 
 namespace Quiesce {
@@ -59,6 +62,11 @@ public:
     /*! Thread-safe: appends \a change and wakes the store thread when the queue was empty or holds a full
         batch. Ignored once save() or shutdown() started. */
     void enqueue(StoreChange change);
+    /*! Thread-safe: from now on enqueue() drops accepts, and a running flush() returns after its current batch so
+        that the queued closeIntake() runs next. */
+    void requestIntakeClose();
+    /*! Store thread: commits queued accepts until \a deadline, discards the rest, emits intakeClosed(). */
+    void closeIntake(QDeadlineTimer deadline);
     void save(const QList<quint64> &requeueIds, const SessionRecord &record);
     /*! Without save(): commits what is queued (one attempt), closes and ends the thread. The session stays
         unclean. */
@@ -71,6 +79,7 @@ Q_SIGNALS:
     void commitFailed(const QString &error);
     void commitRecovered();
     void saveFinished(bool ok, const QString &error);
+    void intakeClosed(const QList<quint64> &discardedIds);
 
 private:
     enum class FlushMode { FullBatches, Everything };
@@ -79,9 +88,12 @@ private:
     bool migrate(bool fresh, int userVersion, QString *error);
     void onWake();
     bool takeBatch(FlushMode mode);
-    bool flush(FlushMode mode);
+    bool flush(FlushMode mode, QDeadlineTimer until = QDeadlineTimer(QDeadlineTimer::Forever));
+    QList<quint64> discardAcceptsLocked(QList<StoreChange> *changes, qsizetype *weight);
     bool commitBatch(QList<quint64> *acceptedIds, QList<quint64> *completedIds, QString *error);
     bool commitSessionEnd(QString *error);
+    bool applyWalFindings(RecoveryInfo *recovery, quint64 *nextId, QString *error);
+    QString sessionReport(QJsonObject report) const;
     /*! COMMIT when \a ok (and no test fault is injected), else ROLLBACK; true only when committed. */
     bool finishTransaction(bool ok, QString *error);
     bool injectedFailure(QString *error);
@@ -90,6 +102,8 @@ private:
     void trySave();
     void finishSave(bool ok, const QString &error);
     void closeConnection();
+    /*! Empty while m_path still names the journal opened; else why the save must fail (deleted or replaced). */
+    QString journalLost() const;
     void stopAccepting();
 
     // Shared with the threads that call enqueue().
@@ -99,11 +113,15 @@ private:
     qsizetype m_maxBatch = 1000;
     bool m_wakePosted = false;
     bool m_accepting = false;
+    bool m_intakeClosed = false;                    //!< accepts are dropped (closeIntake() was asked for)
+    std::atomic<bool> m_yieldToIntakeClose {false}; //!< flush() returns early so closeIntake() runs soon
 
     // Store thread only.
     StoreOptions m_options;
     std::unique_ptr<StateStoreDb> m_db;
-    std::unique_ptr<QLockFile> m_lock;
+    std::unique_ptr<StateLock> m_lock;
+    QString m_path;           //!< canonical path of the open journal
+    FileIdentity m_journalId; //!< the inode opened; save() checks that m_path still names it
     qint64 m_sessionId = 0;
     QList<StoreChange> m_batch; //!< taken from the queue; kept across failed attempts until it commits
     QTimer *m_flushTimer = nullptr;
@@ -114,6 +132,8 @@ private:
     int m_saveAttempts = 0;
     QList<quint64> m_saveRequeue;
     SessionRecord m_saveRecord;
+    WalReport m_wal;        //!< what open() found in the WAL before SQLite read it
+    QJsonObject m_recovery; //!< {"wal": ...} when the WAL was torn or damaged: kept in this session's report
 };
 
 } // namespace Quiesce

@@ -4,16 +4,59 @@
 
 #include <QtCore/QtGlobal>
 
+#include <cerrno>
+#include <cstddef>
 #include <cstring>
+#include <ctime>
 
-#if defined(QUIESCE_HAVE_SYSTEMD) && QUIESCE_HAVE_SYSTEMD
-#include <systemd/sd-daemon.h>
-#define QUIESCE_SD_NOTIFY 1
-#else
-#define QUIESCE_SD_NOTIFY 0
-#endif
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 namespace Quiesce {
+
+namespace {
+
+const QString kNotEnabled = QStringLiteral("NOTIFY_SOCKET is not set (not started by systemd with Type=notify)");
+
+QString systemError(const char *what)
+{
+    return QStringLiteral("%1: %2").arg(QLatin1StringView(what), QString::fromLocal8Bit(std::strerror(errno)));
+}
+
+// The socket's address as sd_notify(3) reads NOTIFY_SOCKET: an absolute path, or '@' for Linux's abstract
+// namespace (the name is then the bytes after a leading NUL, without a terminating one).
+bool notifyAddress(const QByteArray &name, sockaddr_un *address, socklen_t *length, QString *error)
+{
+    std::memset(address, 0, sizeof *address);
+    address->sun_family = AF_UNIX;
+    if (name.isEmpty() || (name.front() != '/' && name.front() != '@')) {
+        *error = QStringLiteral("NOTIFY_SOCKET must be an absolute path or an abstract name (@...), not '%1'")
+                     .arg(QString::fromLocal8Bit(name));
+        return false;
+    }
+    if (size_t(name.size()) >= sizeof address->sun_path) {
+        *error = QStringLiteral("NOTIFY_SOCKET is too long for a socket address");
+        return false;
+    }
+    std::memcpy(address->sun_path, name.constData(), size_t(name.size()));
+    *length = socklen_t(offsetof(sockaddr_un, sun_path) + size_t(name.size()));
+    if (name.front() == '@')
+        address->sun_path[0] = '\0';
+    else
+        *length += 1; // the terminating NUL of a path
+    return true;
+}
+
+qint64 monotonicMicroseconds()
+{
+    timespec now {};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    return qint64(now.tv_sec) * 1000000 + now.tv_nsec / 1000;
+}
+
+} // namespace
 
 SystemdNotifier::SystemdNotifier(QObject *parent)
     : QObject(parent)
@@ -21,19 +64,19 @@ SystemdNotifier::SystemdNotifier(QObject *parent)
 
 SystemdNotifier::~SystemdNotifier() = default;
 
-bool SystemdNotifier::isAvailable()
-{
-    return QUIESCE_SD_NOTIFY != 0;
-}
-
 bool SystemdNotifier::isEnabled()
 {
-    return isAvailable() && !qEnvironmentVariableIsEmpty("NOTIFY_SOCKET");
+    return !qEnvironmentVariableIsEmpty("NOTIFY_SOCKET");
 }
 
 bool SystemdNotifier::ready()
 {
     return notify(QByteArrayLiteral("READY=1"));
+}
+
+bool SystemdNotifier::reloading()
+{
+    return notify("RELOADING=1\nMONOTONIC_USEC=" + QByteArray::number(monotonicMicroseconds()));
 }
 
 bool SystemdNotifier::stopping()
@@ -59,28 +102,42 @@ bool SystemdNotifier::extendTimeout(std::chrono::microseconds extension)
 
 bool SystemdNotifier::notify(const QByteArray &state)
 {
-#if QUIESCE_SD_NOTIFY
-    if (!isEnabled()) {
-        m_errorString = QStringLiteral("NOTIFY_SOCKET is not set (not started by systemd with Type=notify)");
+    const QByteArray name = qgetenv("NOTIFY_SOCKET");
+    if (name.isEmpty()) {
+        m_errorString = kNotEnabled;
         return false;
     }
-    // unset_environment = 0: children we start are not services, but a later call here must still work.
-    const int rc = ::sd_notify(0, state.constData());
-    if (rc < 0) {
-        m_errorString = QStringLiteral("sd_notify failed: %1").arg(QString::fromLocal8Bit(std::strerror(-rc)));
+    sockaddr_un address;
+    socklen_t length = 0;
+    if (!notifyAddress(name, &address, &length, &m_errorString))
+        return false;
+    // A socket per message, as sd_notify does: nothing to keep open across fork() or exec(), CLOEXEC anyway.
+    const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        m_errorString = systemError("sd_notify failed: socket");
         return false;
     }
-    if (rc == 0) {
-        m_errorString = QStringLiteral("NOTIFY_SOCKET is not set (not started by systemd with Type=notify)");
-        return false;
-    }
-    m_errorString.clear();
-    return true;
-#else
-    Q_UNUSED(state);
-    m_errorString = QStringLiteral("built without libsystemd: systemd notifications are disabled");
-    return false;
-#endif
+    // A full queue (a busy or stalled manager) may hold the caller, the main thread, half a second at most.
+    // Should the option fail, the send blocks as sd_notify's own does: worth a message, not worth refusing it.
+    const timeval sendTimeout {0, 500000};
+    (void)::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &sendTimeout, sizeof sendTimeout);
+    iovec iov {const_cast<char *>(state.constData()), size_t(state.size())};
+    msghdr message {};
+    message.msg_name = &address;
+    message.msg_namelen = length;
+    message.msg_iov = &iov;
+    message.msg_iovlen = 1;
+    ssize_t sent = -1;
+    do {
+        sent = ::sendmsg(fd, &message, MSG_NOSIGNAL);
+    } while (sent < 0 && errno == EINTR);
+    const bool ok = sent == ssize_t(state.size());
+    if (!ok)
+        m_errorString = systemError("sd_notify failed: sendmsg");
+    ::close(fd);
+    if (ok)
+        m_errorString.clear();
+    return ok;
 }
 
 QString SystemdNotifier::errorString() const
@@ -98,29 +155,65 @@ std::chrono::milliseconds SystemdNotifier::extendMargin() const
     return m_extendMargin;
 }
 
+void SystemdNotifier::setPhaseStatus(const QString &phase, const QString &text)
+{
+    m_phaseStatus.insert(phase, text);
+}
+
+void SystemdNotifier::notifyStopping(const QByteArray &first, const QString &text, qint64 budgetMs)
+{
+    QByteArray state = first;
+    QString oneLine = text;
+    oneLine.replace(QLatin1Char('\n'), QLatin1Char(' '));
+    state += "STATUS=" + oneLine.toUtf8();
+    // The watchdog ends the process by the hard deadline, so promising the rest of it (plus the time to exit) is
+    // always safe, and enough for every phase whatever its budget. Without a deadline, the phase's own budget.
+    qint64 extensionMs = -1;
+    if (!m_hardDeadline.isForever())
+        extensionMs = m_hardDeadline.remainingTime() + m_extendMargin.count();
+    else if (budgetMs >= 0)
+        extensionMs = budgetMs + m_extendMargin.count();
+    if (extensionMs > 0)
+        state += "\nEXTEND_TIMEOUT_USEC=" + QByteArray::number(extensionMs * 1000);
+    notify(state);
+}
+
 void SystemdNotifier::attach(ShutdownCoordinator *coordinator)
 {
     Q_ASSERT(coordinator != nullptr);
-    connect(coordinator, &ShutdownCoordinator::shutdownStarted, this, [this](const ShutdownRequest &request) {
-        stopping();
-        status(QStringLiteral("Stopping (reason=%1)").arg(request.reason));
-    });
+    connect(
+        coordinator, &ShutdownCoordinator::shutdownStarted, this, [this, coordinator](const ShutdownRequest &request) {
+            // Emitted right after the coordinator armed its watchdog: the same deadline, within microseconds.
+            m_hardDeadline = coordinator->hardTimeout().count() > 0 ? QDeadlineTimer(coordinator->hardTimeout())
+                                                                    : QDeadlineTimer(QDeadlineTimer::Forever);
+            m_reason = request.reason;
+            notifyStopping(QByteArrayLiteral("STOPPING=1\n"),
+                           QStringLiteral("Stopping (%1): intake closes, work in flight may finish").arg(m_reason), -1);
+        });
     connect(coordinator, &ShutdownCoordinator::escalated, this,
             [this](ShutdownMode mode, const ShutdownRequest &request) {
-                status(QStringLiteral("Stopping %1 (reason=%2)").arg(shutdownModeName(mode), request.reason));
+                notifyStopping({},
+                               QStringLiteral("Stopping %1 (%2, first %3): work in flight is cancelled now")
+                                   .arg(shutdownModeName(mode), request.reason, m_reason),
+                               -1);
             });
-    connect(coordinator, &ShutdownCoordinator::phaseStarted, this,
-            [this, coordinator](const QString &name, qint64 budgetMs) {
-                status(QStringLiteral("Stopping: phase %1").arg(name));
-                // Enough for the phase to use its whole budget; the coordinator's watchdog bounds the total.
-                // A phase without a budget gets the hard timeout; with neither there is nothing to promise.
-                const std::chrono::milliseconds needed =
-                    budgetMs >= 0 ? std::chrono::milliseconds(budgetMs) : coordinator->hardTimeout();
-                if (budgetMs >= 0 || needed.count() > 0)
-                    extendTimeout(needed + m_extendMargin);
-            });
-    connect(coordinator, &ShutdownCoordinator::finished, this, [this](int exitCode, const ShutdownReport &) {
-        status(QStringLiteral("Stopped (exit=%1)").arg(exitCode));
+    connect(coordinator, &ShutdownCoordinator::phaseStarted, this, [this](const QString &name, qint64 budgetMs) {
+        QString text = QStringLiteral("Stopping (%1): %2").arg(m_reason, name);
+        const QString what = m_phaseStatus.value(name);
+        if (!what.isEmpty())
+            text += QStringLiteral(" - ") + what;
+        // A budget past the hard deadline (stop-threads') is not what bounds the phase: the watchdog is.
+        if (budgetMs >= 0 && (m_hardDeadline.isForever() || budgetMs <= m_hardDeadline.remainingTime()))
+            text += QStringLiteral(", up to %1 ms").arg(budgetMs);
+        else if (!m_hardDeadline.isForever())
+            text += QStringLiteral(", until the hard deadline in %1 ms").arg(m_hardDeadline.remainingTime());
+        notifyStopping({}, text, budgetMs);
+    });
+    connect(coordinator, &ShutdownCoordinator::finished, this, [this](int exitCode, const ShutdownReport &report) {
+        const QString summary = report.summary();
+        status(QStringLiteral("Stopped exit=%1 mode=%2%3")
+                   .arg(exitCode)
+                   .arg(shutdownModeName(report.mode), summary.isEmpty() ? QString() : QStringLiteral(": ") + summary));
     });
 }
 

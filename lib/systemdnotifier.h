@@ -1,6 +1,8 @@
 #pragma once
 
 #include <QtCore/QByteArray>
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QString>
 
@@ -9,13 +11,22 @@
 namespace Quiesce {
 
 class ShutdownCoordinator;
+struct ShutdownRequest;
 
-/*! \brief Tells systemd how the service is doing, through sd_notify(3): READY=1, STOPPING=1, STATUS=...,
-    EXTEND_TIMEOUT_USEC=...
+/*! \brief Tells systemd how the service is doing, through the sd_notify(3) protocol: READY=1, RELOADING=1,
+    STOPPING=1, STATUS=..., EXTEND_TIMEOUT_USEC=...
 
-    Active only when the service manager asked for it (NOTIFY_SOCKET is set, as with Type=notify) and the library
-    was built with libsystemd; otherwise every call is a no-op that returns false, so callers need no #ifdef and no
-    isEnabled() check. Messages come from the calling process, which is what NotifyAccess=main expects. */
+    The protocol is spoken natively (one AF_UNIX datagram to \c $NOTIFY_SOCKET, a path or an abstract \c @name),
+    so there is no libsystemd link and the same code runs in every build. Active only when the service manager
+    asked for it (NOTIFY_SOCKET is set, as with Type=notify); otherwise every call is a no-op that returns false,
+    so callers need no isEnabled() check. Messages come from the calling process, which is what NotifyAccess=main
+    expects. A send waits at most half a second for a full queue, so a stalled manager cannot hold the caller.
+
+    \code
+    SystemdNotifier notifier;
+    notifier.attach(&coordinator);       // STOPPING=1, STATUS=, EXTEND_TIMEOUT_USEC= along the quit path
+    notifier.ready();                    // once startup is complete
+    \endcode */
 class SystemdNotifier : public QObject
 {
     Q_OBJECT
@@ -24,20 +35,21 @@ public:
     explicit SystemdNotifier(QObject *parent = nullptr);
     ~SystemdNotifier() override;
 
-    /*! True if the library was built with libsystemd (sd_notify available). */
-    static bool isAvailable();
-    /*! True if notifications are sent: built with libsystemd and NOTIFY_SOCKET is set. */
+    /*! True if notifications are sent: NOTIFY_SOCKET is set. */
     static bool isEnabled();
 
-    /*! READY=1: startup (recovery) is complete; systemd considers the service started. */
+    /*! READY=1: startup (recovery) is complete, or a reload finished; systemd considers the service running. */
     bool ready();
+    /*! RELOADING=1 with MONOTONIC_USEC=<CLOCK_MONOTONIC now>: a reload begins (systemd 253+ needs the timestamp
+        for Type=notify-reload; older versions ignore it). End it with ready(). */
+    bool reloading();
     /*! STOPPING=1: the service began to stop. */
     bool stopping();
     /*! STATUS=\a text, shown by systemctl status (newlines become spaces: they separate assignments). */
     bool status(const QString &text);
     /*! EXTEND_TIMEOUT_USEC=\a extension: the service needs \a extension more time, counted from now, in its
-        current state (starting, running or stopping). Only matters once the state has outlived its configured
-        timeout (TimeoutStopSec= while stopping); the service must send again before the extension runs out. */
+        current state (starting, running or stopping). systemd only ever moves its timeout later with it; the
+        service must send again before the extension runs out. */
     bool extendTimeout(std::chrono::microseconds extension);
     /*! Sends \a state verbatim (assignments separated by newlines). Returns false and sets errorString() if
         notifications are disabled or sending failed. */
@@ -45,25 +57,37 @@ public:
 
     QString errorString() const;
 
-    /*! The extra time added to a phase's budget in the EXTEND_TIMEOUT_USEC that attach() sends. Default 5 s. */
+    /*! Added to the coordinator's remaining hard deadline in the EXTEND_TIMEOUT_USEC that attach() sends: the
+        time the process needs after the deadline to end (the watchdog's line and exit). Default 5 s. */
     void setExtendMargin(std::chrono::milliseconds margin);
     std::chrono::milliseconds extendMargin() const;
 
-    /*! Reports \a coordinator's quit path to systemd (does nothing when disabled):
-        - shutdownStarted: STOPPING=1, then STATUS=Stopping (reason=<reason>)
-        - escalated:       STATUS=Stopping fast (reason=<reason>)
-        - phaseStarted:    STATUS=Stopping: phase <name>, then EXTEND_TIMEOUT_USEC=<budget + extendMargin()>
-                           (a phase without a budget: the coordinator's hard timeout + margin, if it has one)
-        - finished:        STATUS=Stopped (exit=<code>)
-        So systemd never kills the service while a phase is within its budget, however long the configured drain,
-        while the coordinator's hard timeout still bounds the whole stop. A drain that lasts long and makes
-        progress may call extendTimeout() itself (e.g. each time a request finishes); attach() does not repeat
-        the extension by itself. The connections end with this notifier or the coordinator. */
+    /*! What phase \a phase does, in a few words of C-locale English ("waiting for requests in flight"): the
+        STATUS= text of that phase says it. Phases without one show their name only. */
+    void setPhaseStatus(const QString &phase, const QString &text);
+
+    /*! Reports \a coordinator's quit path to systemd (does nothing when disabled), one datagram each:
+        - shutdownStarted: STOPPING=1, STATUS=Stopping (<reason>): ..., EXTEND_TIMEOUT_USEC
+        - phaseStarted:    STATUS=Stopping (<reason>): <phase> - <what it does>, up to <budget> ms (or "until
+                           the hard deadline in <n> ms" for a phase without a budget, or one reaching past
+                           it); EXTEND_TIMEOUT_USEC
+        - escalated:       STATUS=Stopping fast (<reason>): ..., EXTEND_TIMEOUT_USEC
+        - finished:        STATUS=Stopped exit=<code> mode=<mode>: <the report's summary()>
+        The extension is what is left of the coordinator's hard timeout (counted from the first request, as the
+        watchdog counts it) plus extendMargin(): the watchdog guarantees the process ends by then, so systemd
+        never kills a stop that is within its budgets, however long the drain. Without a hard timeout a phase's
+        own budget plus the margin is promised, and nothing for a phase without one. The connections end with
+        this notifier or the coordinator. */
     void attach(ShutdownCoordinator *coordinator);
 
 private:
+    void notifyStopping(const QByteArray &first, const QString &text, qint64 budgetMs);
+
     QString m_errorString;
     std::chrono::milliseconds m_extendMargin {5000};
+    QHash<QString, QString> m_phaseStatus;
+    QDeadlineTimer m_hardDeadline {QDeadlineTimer::Forever}; //!< the watchdog's, from the first request
+    QString m_reason;
 };
 
 } // namespace Quiesce

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <mutex>
 
 #include <fcntl.h>
@@ -28,11 +29,61 @@ namespace {
 // (never destroyed), so a signal that arrives during static destruction still finds valid memory.
 static_assert(std::atomic<quint64>::is_always_lock_free, "the per-signal counters must be lock-free");
 static_assert(std::atomic<int>::is_always_lock_free, "the sender fields must be lock-free");
+static_assert(std::atomic<qint64>::is_always_lock_free, "the duplicate window's times must be lock-free");
 
 std::atomic<int> s_writeFd {-1};
+// Per signal: the arrivals in the low 32 bits and, of those, the duplicates in the high 32 bits, in ONE atomic so
+// that dispatch() takes both at the same instant (two counters could be read between a handler's two updates).
+constexpr quint64 kOneArrival = 1;
+constexpr quint64 kOneDuplicate = quint64(1) << 32;
 std::array<std::atomic<quint64>, NSIG> s_counts {};
 std::array<std::atomic<int>, NSIG> s_senderPid {};
 std::array<std::atomic<unsigned>, NSIG> s_senderUid {};
+// The recent arrivals that counted (were no duplicate), per signal: sender pid and CLOCK_MONOTONIC time. A few
+// senders each, so that A, B, A within the window is still two requests; the oldest slot is reused.
+constexpr int kRecentSenders = 4;
+struct RecentSender
+{
+    std::atomic<int> pid {0};
+    std::atomic<qint64> atNs {0};
+};
+std::array<std::array<RecentSender, kRecentSenders>, NSIG> s_recent {};
+std::atomic<qint64> s_duplicateWindowNs {
+    std::chrono::duration_cast<std::chrono::nanoseconds>(UnixSignalNotifier::kDuplicateWindow).count()};
+
+// Async-signal-safe: clock_gettime() is on POSIX's list. CLOCK_MONOTONIC: wall-clock steps must not merge or split
+// deliveries.
+qint64 monotonicNs()
+{
+    timespec ts {};
+    ::clock_gettime(CLOCK_MONOTONIC, &ts);
+    return qint64(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+/* The rule of UnixSignalNotifier::kDuplicateWindow, for one arrival of \a signo from \a pid (0 = the kernel or
+   unknown). Two handlers for the same signal on two threads at once may both count: a missed merge is harmless,
+   and a merge of two senders never happens (the pid must match). */
+bool isDuplicate(int signo, int pid)
+{
+    if (pid == 0)
+        return false; // the terminal driver, the kernel: a human's second Ctrl+C must still escalate
+    const qint64 window = s_duplicateWindowNs.load(std::memory_order_relaxed);
+    if (window <= 0)
+        return false;
+    const qint64 now = monotonicNs();
+    auto &recent = s_recent[size_t(signo)];
+    RecentSender *oldest = &recent[0];
+    for (RecentSender &slot : recent) {
+        const qint64 at = slot.atNs.load(std::memory_order_relaxed);
+        if (slot.pid.load(std::memory_order_relaxed) == pid && now - at < window)
+            return true;
+        if (at < oldest->atNs.load(std::memory_order_relaxed))
+            oldest = &slot;
+    }
+    oldest->pid.store(pid, std::memory_order_relaxed);
+    oldest->atNs.store(now, std::memory_order_relaxed);
+    return false;
+}
 
 extern "C" void quiesceSignalHandler(int signo, siginfo_t *info, void * /*context*/)
 {
@@ -41,10 +92,12 @@ extern "C" void quiesceSignalHandler(int signo, siginfo_t *info, void * /*contex
     if (signo > 0 && signo < NSIG) {
         // si_pid/si_uid are meaningful only for signals sent by a process (kill, sigqueue, tgkill).
         const bool fromProcess = info != nullptr && info->si_code <= 0;
-        s_senderPid[signo].store(fromProcess ? int(info->si_pid) : 0, std::memory_order_relaxed);
+        const int pid = fromProcess ? int(info->si_pid) : 0;
+        s_senderPid[signo].store(pid, std::memory_order_relaxed);
         s_senderUid[signo].store(fromProcess ? unsigned(info->si_uid) : 0u, std::memory_order_relaxed);
         // Release: whoever exchanges the counter sees the sender fields written above.
-        s_counts[signo].fetch_add(1, std::memory_order_release);
+        s_counts[signo].fetch_add(kOneArrival + (isDuplicate(signo, pid) ? kOneDuplicate : 0),
+                                  std::memory_order_release);
         const int fd = s_writeFd.load(std::memory_order_relaxed);
         if (fd >= 0) {
             const char byte = char(signo);
@@ -211,12 +264,13 @@ private:
             break;
         }
         for (int signo = 1; signo < NSIG; ++signo) {
-            const quint64 count = s_counts[size_t(signo)].exchange(0, std::memory_order_acquire);
-            if (count == 0)
+            const quint64 counts = s_counts[size_t(signo)].exchange(0, std::memory_order_acquire);
+            if (counts == 0)
                 continue;
             SignalEvent event;
             event.signo = signo;
-            event.count = count;
+            event.count = counts & 0xffffffffu;
+            event.duplicates = counts >> 32;
             event.senderPid = s_senderPid[size_t(signo)].load(std::memory_order_relaxed);
             event.senderUid = s_senderUid[size_t(signo)].load(std::memory_order_relaxed);
 
@@ -245,6 +299,11 @@ private:
 QString SignalEvent::name() const
 {
     return UnixSignalNotifier::signalName(signo);
+}
+
+quint64 SignalEvent::distinctCount() const
+{
+    return count - duplicates;
 }
 
 UnixSignalNotifier::UnixSignalNotifier(QObject *parent)
@@ -332,9 +391,28 @@ void UnixSignalNotifier::resetSignalStateInChild() noexcept
     ::sigprocmask(SIG_SETMASK, &empty, nullptr);
 }
 
-void UnixSignalNotifier::prepareChildProcess(QProcess &process)
+void UnixSignalNotifier::prepareChildProcess(QProcess &process, ChildProcessGroup group)
 {
-    process.setChildProcessModifier(&UnixSignalNotifier::resetSignalStateInChild);
+    // QProcess takes one modifier: every step the child needs runs in this one function, async-signal-safe only.
+    const bool ownGroup = group == ChildProcessGroup::Own;
+    process.setChildProcessModifier([ownGroup] {
+        UnixSignalNotifier::resetSignalStateInChild();
+        if (ownGroup)
+            ::setpgid(0, 0); // the parent does the same after fork: whichever runs first wins, both are fine
+    });
+}
+
+void UnixSignalNotifier::setDuplicateWindow(std::chrono::milliseconds window)
+{
+    s_duplicateWindowNs.store(
+        std::chrono::duration_cast<std::chrono::nanoseconds>(qMax(window, std::chrono::milliseconds(0))).count(),
+        std::memory_order_relaxed);
+}
+
+std::chrono::milliseconds UnixSignalNotifier::duplicateWindow()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::nanoseconds(s_duplicateWindowNs.load(std::memory_order_relaxed)));
 }
 
 QString UnixSignalNotifier::signalName(int signo)

@@ -4,6 +4,7 @@
 #include <QtCore/QObject>
 #include <QtCore/QString>
 
+#include <chrono>
 #include <csignal>
 
 class QProcess;
@@ -14,16 +15,26 @@ namespace Quiesce {
 
     Signals of one number that arrive before the loop gets to them are coalesced: \c count says how many arrived
     since the previous delivery of that number, \c senderPid / \c senderUid name the last sender (0 when the
-    kernel did not say, e.g. for a signal raised by the terminal driver on some systems). */
+    kernel did not say, e.g. for a signal raised by the terminal driver on some systems).
+
+    \c duplicates says how many of those \c count arrivals were repeats: the same signal from the same non-zero
+    sender pid within UnixSignalNotifier::duplicateWindow() of that sender's last arrival that counted. A process
+    that signals us twice in a row meant one thing once: GNU \c timeout sends SIGTERM to its child and then to
+    the child's process group, so the child receives two. The kernel (sender 0: the terminal driver's Ctrl+C, a
+    hangup) is never merged, so a human's second Ctrl+C still counts. Only the handler sees every arrival's
+    sender, so the rule is applied there; distinctCount() is what a consumer counting requests wants. */
 struct SignalEvent
 {
     int signo = 0;
-    quint64 count = 0;
+    quint64 count = 0;      //!< arrivals since the previous delivery of this number
+    quint64 duplicates = 0; //!< of \c count, the repeats by the same sender within the duplicate window
     qint64 senderPid = 0;
     qint64 senderUid = 0;
 
     /*! "sigterm", "sigint", ... the lowercase name used in logs and reasons. */
     QString name() const;
+    /*! \brief The arrivals that count as requests of their own: \c count minus \c duplicates. */
+    quint64 distinctCount() const;
 };
 
 /*! \brief Bridges Unix signals to the Qt event loop, safely.
@@ -72,8 +83,28 @@ public:
         ignored SIGPIPE or a blocked mask from us. The bridge's sockets are close-on-exec already. */
     static void resetSignalStateInChild() noexcept;
 
-    /*! Makes \a process start its child with a clean signal state (see resetSignalStateInChild()). */
-    static void prepareChildProcess(QProcess &process);
+    /*! \brief Where prepareChildProcess() puts the child: in our process group, or at the head of its own. */
+    enum class ChildProcessGroup {
+        Inherit, //!< the child shares our process group (a terminal's Ctrl+C reaches both)
+        Own,     //!< setpgid(0, 0) before exec: the child and everything it starts can be signalled as one group
+                 //!< with kill(-pid, ...), and a terminal's Ctrl+C to us does not reach it
+    };
+
+    /*! Makes \a process start its child with a clean signal state (see resetSignalStateInChild()) and, with
+        ChildProcessGroup::Own, in a process group of its own. Sets the process's one child modifier: do not set
+        another after this. */
+    static void prepareChildProcess(QProcess &process, ChildProcessGroup group = ChildProcessGroup::Inherit);
+
+    /*! \brief The default duplicate window: a repeat of a signal by the same sender pid within it is one
+        arrival (see SignalEvent::duplicates). Long enough for \c timeout's kill(pid) + kill(-pgid) even on a
+        loaded machine, far shorter than a person can press Ctrl+C twice on purpose. */
+    static constexpr std::chrono::milliseconds kDuplicateWindow {250};
+
+    /*! \brief Sets the process-wide duplicate window for every signal (measured on the monotonic clock from the
+        sender's last arrival that counted); 0 turns the merging off. Default kDuplicateWindow. */
+    static void setDuplicateWindow(std::chrono::milliseconds window);
+    /*! \brief The duplicate window in use. */
+    static std::chrono::milliseconds duplicateWindow();
 
     /*! The lowercase name of \a signo ("sigterm"), or "signal<N>". */
     static QString signalName(int signo);

@@ -7,6 +7,9 @@
                             and disarms them at the right moment (or the process arms them itself, e.g. from a
                             --pre-stop command).
      QUIESCE_FAULT_ERRNO    "ENOSPC" (default) or "EIO": the errno of a failed call.
+     QUIESCE_FAULT_DELAY_MS optional: a positive number turns failures into stalls — each affected call sleeps that
+                            long (nanosleep, resumed after a signal) and then runs normally, as on a disk that
+                            hangs for seconds per write. QUIESCE_FAULT_ERRNO is then unused.
      QUIESCE_FAULT_LOG      optional: one line per injected fault is appended there ("pwrite64 /path"), so a test
                             can tell that faults really happened.
 
@@ -26,6 +29,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #define FI_EXPORT __attribute__((visibility("default")))
@@ -36,7 +40,8 @@ static char s_match[256];
 static char s_trigger[kPathMax];
 static char s_log[kPathMax];
 static int s_errno = ENOSPC;
-static int s_enabled; /* set once in the constructor, read-only afterwards */
+static long s_delay_ms; /* > 0: stall instead of failing */
+static int s_enabled;   /* set once in the constructor, read-only afterwards */
 
 /* A seqlock per fd: writers take the slot with a CAS on 'busy', readers retry on a changed sequence. */
 struct fd_slot
@@ -116,6 +121,9 @@ __attribute__((constructor)) static void faultinject_init(void)
         strcpy(s_log, log);
     if (err != NULL && strcmp(err, "EIO") == 0)
         s_errno = EIO;
+    const char *delay = getenv("QUIESCE_FAULT_DELAY_MS");
+    if (delay != NULL)
+        s_delay_ms = strtol(delay, NULL, 10);
     s_enabled = 1;
 }
 
@@ -217,7 +225,15 @@ static void log_fault(const char *what, int fd)
     close(logfd);
 }
 
-/* Decides whether this call fails. Keeps errno intact when it does not. */
+/* The whole delay, even when a signal interrupts the sleep: nanosleep only (async-signal-safe). */
+static void stall(void)
+{
+    struct timespec left = {s_delay_ms / 1000, (s_delay_ms % 1000) * 1000000L};
+    while (nanosleep(&left, &left) != 0 && errno == EINTR) {}
+}
+
+/* Decides whether this call fails (or, in delay mode, stalls it and lets it run). Keeps errno intact when it does
+   not fail. */
 static int should_fail(const char *what, int fd)
 {
     if (!s_enabled)
@@ -225,8 +241,11 @@ static int should_fail(const char *what, int fd)
     const int saved = errno;
     int fail = 0;
     if (fd_matches(fd) && access(s_trigger, F_OK) == 0) {
-        fail = 1;
         log_fault(what, fd);
+        if (s_delay_ms > 0)
+            stall();
+        else
+            fail = 1;
     }
     errno = saved;
     return fail;

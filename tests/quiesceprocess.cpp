@@ -5,7 +5,13 @@
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QProcessEnvironment>
 
+#include <cerrno>
 #include <csignal>
+
+#include <fcntl.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 QuiesceProcess::QuiesceProcess(const QStringList &arguments)
     : m_arguments(arguments)
@@ -16,8 +22,17 @@ QuiesceProcess::QuiesceProcess(const QStringList &arguments)
     m_process.setProcessEnvironment(env);
     m_process.setProgram(binary());
     m_process.setArguments(arguments);
-    // The test runner's own signal state (QtTest's handlers, blocked masks) must not leak into the child.
-    Quiesce::UnixSignalNotifier::prepareChildProcess(m_process);
+    // The test runner's own signal state (QtTest's handlers, blocked masks) must not leak into the child. And the
+    // child runs as under a supervisor whatever runs the tests (ctest in a terminal, an IDE): no controlling
+    // terminal, so SIGHUP means reload. A test that wants a terminal attaches a pseudo-terminal itself.
+    m_process.setChildProcessModifier([] {
+        Quiesce::UnixSignalNotifier::resetSignalStateInChild();
+        const int tty = ::open("/dev/tty", O_RDWR | O_NOCTTY | O_CLOEXEC); // fails without a controlling terminal
+        if (tty >= 0) {
+            ::ioctl(tty, TIOCNOTTY); // not a session leader: detaches this process only, no SIGHUP to anyone
+            ::close(tty);
+        }
+    });
 }
 
 QuiesceProcess::~QuiesceProcess()
@@ -118,6 +133,41 @@ bool QuiesceProcess::sendSignal(int signo)
 {
     const qint64 p = pid();
     return p > 0 && ::kill(pid_t(p), signo) == 0;
+}
+
+bool QuiesceProcess::sendSignalFromNewProcess(int signo)
+{
+    const qint64 target = pid();
+    if (target <= 0)
+        return false;
+    const pid_t child = ::fork();
+    if (child == -1)
+        return false;
+    if (child == 0)
+        ::_exit(::kill(pid_t(target), signo) == 0 ? 0 : 1); // async-signal-safe only: we may have threads
+    int status = 0;
+    pid_t reaped;
+    do {
+        reaped = ::waitpid(child, &status, 0); // this child only, never -1: QProcess reaps its own
+    } while (reaped == -1 && errno == EINTR);
+    return reaped == child && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+bool QuiesceProcess::waitUntilBusy(int busy, std::chrono::milliseconds timeout)
+{
+    const QString want = QStringLiteral(" busy=%1 ").arg(busy);
+    QDeadlineTimer deadline(timeout);
+    while (!deadline.hasExpired()) {
+        if (!sendSignal(SIGUSR1))
+            return false;
+        const QString status = waitForLine(QStringLiteral("STATUS "),
+                                           std::chrono::milliseconds(qMax<qint64>(1, deadline.remainingTime())));
+        if (status.isEmpty())
+            return false;
+        if (status.contains(want))
+            return true;
+    }
+    return false;
 }
 
 bool QuiesceProcess::waitForExit(std::chrono::milliseconds timeout)

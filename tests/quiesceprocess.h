@@ -32,6 +32,12 @@ public:
     int count(const QString &prefix) const;
 
     bool sendSignal(int signo);
+    /*! Sends \a signo from a short-lived child process: a sender of its own, like a second `kill` typed by an
+        operator. Repeats from one sender within UnixSignalNotifier::kDuplicateWindow are one request, so a test
+        that means a second, distinct request (escalation) sends it this way. */
+    bool sendSignalFromNewProcess(int signo);
+    /*! Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; false on timeout or exit. */
+    bool waitUntilBusy(int busy, std::chrono::milliseconds timeout = std::chrono::seconds(20));
     bool waitForExit(std::chrono::milliseconds timeout = std::chrono::seconds(30));
     bool exitedNormally() const;
     int exitCode() const;

@@ -39,12 +39,54 @@ inline int iterations(int normal, int longRun)
     return longMode() ? longRun : normal;
 }
 
+inline bool writeFile(const QString &path, const QByteArray &bytes)
+{
+    QFile f(path);
+    return f.open(QIODevice::WriteOnly | QIODevice::Truncate) && f.write(bytes) == bytes.size();
+}
+
+inline QByteArray readFile(const QString &path)
+{
+    QFile f(path);
+    return f.open(QIODevice::ReadOnly) ? f.readAll() : QByteArray();
+}
+
+/*! The shared library of the sanitizer runtime this (instrumented) test was loaded with, or empty. The binary under
+    test is built with the same flags, and ASan insists on coming first in the library list: a preloaded shim must
+    come after it. */
+inline QString asanRuntime()
+{
+    QFile maps(QStringLiteral("/proc/self/maps"));
+    if (!maps.open(QIODevice::ReadOnly))
+        return {};
+    const QList<QByteArray> lines = maps.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        const qsizetype slash = line.indexOf('/');
+        if (slash >= 0 && line.contains("/libasan.so"))
+            return QString::fromLocal8Bit(line.mid(slash).trimmed());
+    }
+    return {};
+}
+
 inline QByteArray sha256(const QString &path)
 {
     QFile f(path);
     if (!f.open(QIODevice::ReadOnly))
         return {};
     return QCryptographicHash::hash(f.readAll(), QCryptographicHash::Sha256).toHex();
+}
+
+/*! XORs the byte at \a offset of \a path with \a mask in place: hand-made damage. */
+inline bool flipByte(const QString &path, qint64 offset, uchar mask = 0x10)
+{
+    QFile file(path);
+    if (!file.open(QIODevice::ReadWrite) || !file.seek(offset))
+        return false;
+    char byte = 0;
+    if (file.read(&byte, 1) != 1 || !file.seek(offset))
+        return false;
+    byte = char(uchar(byte) ^ mask);
+    return file.write(&byte, 1) == 1;
 }
 
 /*! Every id in lines "<prefix><id>", in order, duplicates kept. */
@@ -220,21 +262,10 @@ inline qint64 field(const QString &line, const QString &key)
     return m.hasMatch() ? m.captured(1).toLongLong() : -1;
 }
 
-/*! Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; bounded. */
+/*! Asks for STATUS lines (SIGUSR1) until \a busy workers are busy; bounded (generously: the machine is loaded). */
 inline bool waitUntilBusy(QuiesceProcess &q, int busy)
 {
-    const QString want = QStringLiteral(" busy=%1 ").arg(busy);
-    QDeadlineTimer deadline(30s);
-    while (!deadline.hasExpired()) {
-        if (!q.sendSignal(SIGUSR1))
-            return false;
-        const QString status = q.waitForLine(QStringLiteral("STATUS "), 10s);
-        if (status.isEmpty())
-            return false;
-        if (status.contains(want))
-            return true;
-    }
-    return false;
+    return q.waitUntilBusy(busy, 30s);
 }
 
 /*! The lines after the first one starting with \a marker that start with \a prefix (empty when none). */

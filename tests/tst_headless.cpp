@@ -169,6 +169,23 @@ void tst_Headless::badFlagExits64_data()
     QTest::newRow("hard < drain") << QStringList {QStringLiteral("--drain-timeout"), QStringLiteral("5s"),
                                                   QStringLiteral("--hard-timeout"), QStringLiteral("2s")}
                                   << QStringLiteral("must be longer");
+    // Budgets must fit an explicitly given grace period (issue 12).
+    QTest::newRow("drain longer than the grace period")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("10s"), QStringLiteral("--drain-timeout"),
+                        QStringLiteral("20s")}
+        << QStringLiteral("drain-timeout 20000 ms does not fit grace-period 10000 ms");
+    QTest::newRow("drain leaving the other phases no room")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("10s"), QStringLiteral("--drain-timeout"),
+                        QStringLiteral("8s")}
+        << QStringLiteral("does not fit grace-period");
+    QTest::newRow("hard deadline past the margin")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("10s"), QStringLiteral("--hard-timeout"),
+                        QStringLiteral("9500ms")}
+        << QStringLiteral("hard-timeout 9500 ms does not fit grace-period 10000 ms");
+    QTest::newRow("grace period too short")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("1s")} << QStringLiteral("at least 2000 ms");
+    QTest::newRow("grace period not a duration")
+        << QStringList {QStringLiteral("--grace-period"), QStringLiteral("soon")} << QStringLiteral("grace-period");
     QTest::newRow("bad work range") << QStringList {QStringLiteral("--work-ms"), QStringLiteral("9-3")}
                                     << QStringLiteral("work-ms");
     QTest::newRow("bad durability") << QStringList {QStringLiteral("--durability"), QStringLiteral("maybe")}
@@ -199,7 +216,7 @@ void tst_Headless::helpAndVersion()
     QCOMPARE(help.exitCode(), 0);
     const QString text = help.stdoutText();
     QVERIFY2(text.contains(QStringLiteral("Exit codes")) && text.contains(QStringLiteral("--drain-timeout"))
-                 && text.contains(QStringLiteral("SIGUSR1")),
+                 && text.contains(QStringLiteral("--grace-period")) && text.contains(QStringLiteral("SIGUSR1")),
              help.describe());
 
     QuiesceProcess version({QStringLiteral("--version")});

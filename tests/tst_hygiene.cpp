@@ -158,7 +158,7 @@ void tst_Hygiene::signalStateThreadsAndChildren()
     QVERIFY(dir.isValid());
     // The child the app starts is "/bin/sh -c CMD"; exec makes perl that very process (a grandchild would show the
     // shell's doing, not the app's). It prints its own signal state and descriptors to the app's stdout, which the
-    // pre-stop phase forwards: "CHILD SigBlk: ..." and "CHILDFD 3 -> socket:[1234]" lines.
+    // pre-stop phase forwards with its prefix: "PRE-STOP CHILD SigBlk: ..." and "PRE-STOP CHILDFD 3 -> socket:[1234]".
     const QString preStop = QStringLiteral(
         "exec perl -e 'open(my $s, \"<\", \"/proc/self/status\"); while (<$s>) { print \"CHILD $_\" if /^Sig/ } "
         "close $s; opendir(my $d, \"/proc/self/fd\"); for (readdir $d) { next if /^\\./; "
@@ -196,7 +196,11 @@ void tst_Hygiene::signalStateThreadsAndChildren()
     // file, no descriptor of the event loop.
     QByteArray child;
     QStringList fdLines;
-    for (const QString &line : q.lines()) {
+    const QString prefix = QStringLiteral("PRE-STOP ");
+    for (const QString &prefixed : q.lines()) {
+        if (!prefixed.startsWith(prefix))
+            continue;
+        const QString line = prefixed.mid(prefix.size());
         if (line.startsWith(QStringLiteral("CHILD ")))
             child += line.mid(6).toLatin1() + '\n';
         else if (line.startsWith(QStringLiteral("CHILDFD ")))

@@ -17,6 +17,7 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <memory>
@@ -196,6 +197,7 @@ private Q_SLOTS:
     void setPhaseBudgetAppliesToTheNextRun();
     void lateCompleteAfterTimeoutIsIgnored();
     void failingPhaseSetsTheExitCodeAndContinues();
+    void timeoutWithAnExitCodeFailsTheShutdown();
     void requestBeforeReadyIsSticky();
     void escalationBeforeReadyReachesTheFirstPhase();
     void secondRequestEscalatesToFast();
@@ -440,6 +442,43 @@ void tst_ShutdownCoordinator::failingPhaseSetsTheExitCodeAndContinues()
     QCOMPARE(report.phases.at(0).outcome, PhaseOutcome::Failed);
     QCOMPARE(report.phases.at(0).detail, QStringLiteral("disk full"));
     QCOMPARE(report.phases.at(2).outcome, PhaseOutcome::Ok);
+    QVERIFY(h.lines.contains(QStringLiteral("SHUTDOWN done exit=74")));
+}
+
+// A save that never ends must not end the process with 0: the phase's timeout exit code makes the timeout a failure
+// of the shutdown, says so in the record, and the quit path still goes on (threads must stop).
+void tst_ShutdownCoordinator::timeoutWithAnExitCodeFailsTheShutdown()
+{
+    Harness h;
+    QVERIFY(h.valid());
+    h.addPhase(QStringLiteral("save"), 400, 30ms, Harness::never());
+    h.addPhase(QStringLiteral("slow-but-harmless"), 450, 10ms, Harness::never());
+    h.addPhase(QStringLiteral("stop-threads"), 500, 1s, Harness::completeNow());
+    QVERIFY(h.coordinator->setPhaseTimeoutExitCode(QStringLiteral("save"), 74));
+    QVERIFY(h.coordinator->setPhaseTimeoutExitCode(QStringLiteral("slow-but-harmless"), 0));
+    QVERIFY(!h.coordinator->setPhaseTimeoutExitCode(QStringLiteral("nope"), 74));
+    QCOMPARE(h.coordinator->phaseTimeoutExitCode(QStringLiteral("save")), 74);
+    QCOMPARE(h.coordinator->phaseTimeoutExitCode(QStringLiteral("nope")), 0);
+    h.coordinator->setReady();
+    QSignalSpy finished(h.coordinator.get(), &ShutdownCoordinator::finished);
+    h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
+    QVERIFY(finished.wait(5000));
+    QCOMPARE(finished.at(0).at(0).toInt(), 74);
+    QCOMPARE(h.exits, QList<int>({74}));
+    const ShutdownReport report = finished.at(0).at(1).value<ShutdownReport>();
+    QCOMPARE(report.exitCode, 74);
+    QCOMPARE(report.phases.size(), 3);
+    QCOMPARE(report.phases.at(0).outcome, PhaseOutcome::TimedOut);
+    QVERIFY2(report.phases.at(0).detail.startsWith(QStringLiteral("save timed out after ")),
+             qPrintable(report.phases.at(0).detail));
+    QCOMPARE(report.phases.at(1).outcome, PhaseOutcome::TimedOut);
+    QCOMPARE(report.phases.at(1).detail, QString()); // no exit code: a plain timeout, as before
+    QCOMPARE(report.phases.at(2).outcome, PhaseOutcome::Ok);
+    const auto saveEnd = std::find_if(h.lines.cbegin(), h.lines.cend(), [](const QString &line) {
+        return line.startsWith(QStringLiteral("SHUTDOWN phase=save end outcome=timed-out"));
+    });
+    QVERIFY(saveEnd != h.lines.cend());
+    QVERIFY2(saveEnd->contains(QStringLiteral("detail=save timed out after ")), qPrintable(*saveEnd));
     QVERIFY(h.lines.contains(QStringLiteral("SHUTDOWN done exit=74")));
 }
 

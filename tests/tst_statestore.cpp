@@ -1,5 +1,6 @@
 #include "statestore.h"
 
+#include "filesupport.h"
 #include "procstatus.h"
 #include "unixsignalnotifier.h"
 
@@ -23,11 +24,14 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <functional>
 #include <memory>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using Quiesce::Durability;
@@ -38,6 +42,9 @@ using Quiesce::SessionRecord;
 using Quiesce::StateStore;
 using Quiesce::StoreError;
 using Quiesce::StoreOptions;
+using TestFiles::fileType;
+using TestFiles::readBytes;
+using TestFiles::writeBytes;
 
 // Makes one bad file (or directory) at the path it gets.
 using Prepare = std::function<bool(const QString &)>;
@@ -255,10 +262,14 @@ private Q_SLOTS:
     void partialBatchCommitsOnTheTimer();
     void idsAreNeverReused();
     void recoversAfterDestructionWithoutSave();
+    void recoversAfterKill9_data();
     void recoversAfterKill9();
     void saveWritesTheSessionAndCheckpoints();
     void saveFailureIsReported();
     void commitFailureIsRetriedWithoutLossOrDuplicates();
+    void closeIntakeCommitsOrDiscardsEveryAccept_data();
+    void closeIntakeCommitsOrDiscardsEveryAccept();
+    void closeIntakeDiscardsAcceptsOfAFailingBatch();
     void rejectsBadFiles_data();
     void rejectsBadFiles();
     void secondOpenOfTheSameFileIsRefused();
@@ -266,6 +277,16 @@ private Q_SLOTS:
     void inspectNeverCreatesFiles();
     void moveAside();
     void moveAsideRefuses();
+    void symlinkAndRealPathAreOneInstance_data();
+    void symlinkAndRealPathAreOneInstance();
+    void lockFileWithoutAHolderIsTakenOver_data();
+    void lockFileWithoutAHolderIsTakenOver();
+    void refusesFilesThatAreNotRegular_data();
+    void refusesFilesThatAreNotRegular();
+    void inspectThroughASymlinkReadsTheRealJournal();
+    void moveAsideThroughASymlinkMovesTheRealFile();
+    void journalDeletedOrReplacedWhileRunningFailsTheSave_data();
+    void journalDeletedOrReplacedWhileRunningFailsTheSave();
 
 private:
     QTemporaryDir m_dir;
@@ -483,14 +504,32 @@ void tst_StateStore::recoversAfterDestructionWithoutSave()
     QCOMPARE(store.nextId(), quint64(11));
 }
 
+void tst_StateStore::recoversAfterKill9_data()
+{
+    QTest::addColumn<bool>("throughLink");
+    QTest::newRow("real path") << false;
+    // SQLite writes the -wal next to the real file: the store must look there too, or a fresh file whose schema
+    // is still in the WAL looks empty and the restart fails ("table requests already exists").
+    QTest::newRow("through a symlink") << true;
+}
+
 void tst_StateStore::recoversAfterKill9()
 {
 #if defined(__SANITIZE_THREAD__)
     QSKIP("TSan: QProcess forks a multi-threaded process, which TSan does not support");
 #endif
-    const QString directory = m_dir.filePath(QStringLiteral("crash"));
+    QFETCH(bool, throughLink);
+    const QString directory = m_dir.filePath(QStringLiteral("crash-%1").arg(throughLink ? 1 : 0));
     QVERIFY(QDir().mkpath(directory));
-    const QString path = QDir(directory).filePath(QStringLiteral("state.sqlite"));
+    QString path = QDir(directory).filePath(QStringLiteral("state.sqlite"));
+    if (throughLink) {
+        // A fresh (0-byte) file behind a relative link: the child's schema and rows live only in the -wal.
+        QFile fresh(path);
+        QVERIFY(fresh.open(QIODevice::WriteOnly));
+        fresh.close();
+        path = QDir(directory).filePath(QStringLiteral("link.sqlite"));
+        QVERIFY(QFile::link(QStringLiteral("state.sqlite"), path));
+    }
 
     QProcess child;
     child.setProgram(QCoreApplication::applicationFilePath());
@@ -536,6 +575,7 @@ void tst_StateStore::recoversAfterKill9()
     QCOMPARE(pending.at(0).costMs, 13);
     QCOMPARE(pending.at(2).attempts, 0);
     QCOMPARE(store.nextId(), quint64(11));
+    QCOMPARE(store.path(), QFileInfo(path).canonicalFilePath());
 }
 
 void tst_StateStore::saveWritesTheSessionAndCheckpoints()
@@ -684,6 +724,88 @@ void tst_StateStore::commitFailureIsRetriedWithoutLossOrDuplicates()
         return true;
     }));
     QCOMPARE(attempts, (QList<int> {1, 1, 1, 1, 1, 0, 0, 0, 0, 0}));
+}
+
+void tst_StateStore::closeIntakeCommitsOrDiscardsEveryAccept_data()
+{
+    QTest::addColumn<bool>("deadlinePassed");
+    QTest::newRow("deadline passed: the queue is discarded") << true;
+    QTest::newRow("no deadline: the queue is committed") << false;
+}
+
+// Stop-intake under a backlog: every accept handed to the store is either committed (accepted() says so, before
+// intakeClosed()) or discarded (intakeClosed() names it, and no row holds it), never both, never later.
+void tst_StateStore::closeIntakeCommitsOrDiscardsEveryAccept()
+{
+    QFETCH(bool, deadlinePassed);
+    const QString path = m_dir.filePath(QStringLiteral("close-intake-%1.sqlite").arg(deadlinePassed));
+    constexpr quint64 kCount = 3000;
+    StateStore store;
+    StoreOptions o = options(path);
+    o.maxBatch = 100;
+    QVERIFY2(store.open(o), qPrintable(store.errorString()));
+    QStringList order;
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    QSignalSpy closed(&store, &StateStore::intakeClosed);
+    connect(&store, &StateStore::accepted, this, [&] { order.append(QStringLiteral("accepted")); });
+    connect(&store, &StateStore::intakeClosed, this, [&] { order.append(QStringLiteral("closed")); });
+    for (quint64 id = 1; id <= kCount; ++id)
+        store.accept(request(id));
+    store.closeIntake(deadlinePassed ? QDeadlineTimer(0) : QDeadlineTimer(QDeadlineTimer::Forever));
+    store.accept(request(kCount + 1)); // too late: ignored
+    QVERIFY(closed.wait(kWait));
+    QCOMPARE(closed.size(), 1);
+    const QList<quint64> discarded = closed.at(0).at(0).value<QList<quint64>>();
+    const QList<quint64> committed = collected(accepted);
+    QCOMPARE(order.last(), QStringLiteral("closed")); // nothing accepted after the answer
+    if (!deadlinePassed)
+        QVERIFY2(discarded.isEmpty(), qPrintable(QString::number(discarded.size())));
+    QList<quint64> all = committed + discarded;
+    std::sort(all.begin(), all.end());
+    QCOMPARE(all, range(1, kCount)); // each id exactly once: committed or discarded
+
+    QSignalSpy saved(&store, &StateStore::saved);
+    store.save({}, SessionRecord());
+    QVERIFY(saved.wait(kWait));
+    QVERIFY(saved.at(0).at(0).toBool());
+    QCOMPARE(collected(accepted), committed); // save() committed no accept either
+    QList<quint64> sortedCommitted = committed;
+    std::sort(sortedCommitted.begin(), sortedCommitted.end());
+    QCOMPARE(jsonIds(inspectJson(path), "pending"), sortedCommitted);
+}
+
+// A failing disk at stop-intake: the batch waiting for its retry holds accepts that nobody was told about; they
+// are discarded, not committed once the disk recovers. Other changes of that batch still commit.
+void tst_StateStore::closeIntakeDiscardsAcceptsOfAFailingBatch()
+{
+    const QString path = m_dir.filePath(QStringLiteral("close-intake-failing.sqlite"));
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    for (quint64 id = 1; id <= 3; ++id)
+        store.accept(request(id));
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 3), kWait);
+
+    QSignalSpy failed(&store, &StateStore::commitFailed);
+    StateStore::setFailNextCommitsForTesting(1000000);
+    for (quint64 id = 4; id <= 10; ++id)
+        store.accept(request(id));
+    store.markInProgress({1, 2});
+    QVERIFY(failed.wait(kWait));
+    QSignalSpy closed(&store, &StateStore::intakeClosed);
+    store.closeIntake(QDeadlineTimer(QDeadlineTimer::Forever));
+    QVERIFY(closed.wait(kWait));
+    QCOMPARE(closed.at(0).at(0).value<QList<quint64>>(), range(4, 10));
+
+    StateStore::setFailNextCommitsForTesting(0); // room again
+    QSignalSpy saved(&store, &StateStore::saved);
+    store.save({}, SessionRecord());
+    QVERIFY(saved.wait(kWait));
+    QVERIFY(saved.at(0).at(0).toBool());
+    QCOMPARE(collected(accepted), range(1, 3)); // never reported, never committed late
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64> {1, 2}));
+    QCOMPARE(jsonIds(root, "pending"), (QList<quint64> {3}));
 }
 
 void tst_StateStore::rejectsBadFiles_data()
@@ -994,16 +1116,21 @@ void tst_StateStore::moveAsideRefuses()
     QVERIFY(error.contains(QLatin1StringView("not a regular file")));
     QVERIFY(QFileInfo(subdirectory).isDir());
 
-    const QString target = QDir(directory).filePath(QStringLiteral("target.sqlite"));
-    {
-        QFile file(target);
-        QVERIFY(file.open(QIODevice::WriteOnly));
-    }
-    const QString link = QDir(directory).filePath(QStringLiteral("link.sqlite"));
-    QVERIFY(QFile::link(target, link));
-    QVERIFY(!StateStore::moveAside(link, &movedTo, &error));
-    QVERIFY(error.contains(QLatin1StringView("symbolic link")));
-    QVERIFY(QFileInfo(link).isSymLink());
+    // A dangling link has no real file to move.
+    const QString dangling = QDir(directory).filePath(QStringLiteral("dangling.sqlite"));
+    QVERIFY(QFile::link(QStringLiteral("nowhere.sqlite"), dangling));
+    QVERIFY(!StateStore::moveAside(dangling, &movedTo, &error));
+    QVERIFY2(error.contains(QLatin1StringView("dangling symbolic link")), qPrintable(error));
+    QVERIFY(QFileInfo(dangling).isSymLink());
+
+    // A -shm that is a FIFO: nothing is moved (and the FIFO is never opened).
+    const QString withFifo = QDir(directory).filePath(QStringLiteral("fifo.sqlite"));
+    QVERIFY(writeBytes(withFifo, "garbage"));
+    QCOMPARE(::mkfifo(QFile::encodeName(withFifo + QStringLiteral("-shm")).constData(), 0600), 0);
+    QVERIFY(!StateStore::moveAside(withFifo, &movedTo, &error));
+    QVERIFY2(error.contains(QLatin1StringView("is a FIFO, not a regular file")), qPrintable(error));
+    QCOMPARE(readBytes(withFifo), QByteArray("garbage"));
+    QCOMPARE(fileType(withFifo + QStringLiteral("-shm")), mode_t(S_IFIFO));
 
     // Never from under a running store.
     const QString live = QDir(directory).filePath(QStringLiteral("live.sqlite"));
@@ -1012,6 +1139,301 @@ void tst_StateStore::moveAsideRefuses()
     QVERIFY(!StateStore::moveAside(live, &movedTo, &error));
     QVERIFY2(error.contains(QLatin1StringView("in use")), qPrintable(error));
     QVERIFY(QFileInfo::exists(live));
+}
+
+void tst_StateStore::symlinkAndRealPathAreOneInstance_data()
+{
+    QTest::addColumn<bool>("linkFirst");
+    QTest::addColumn<bool>("linkedDirectory");
+    QTest::newRow("real path first, then a symlink to the file") << false << false;
+    QTest::newRow("symlink to the file first, then the real path") << true << false;
+    QTest::newRow("real path first, then through a symlinked directory") << false << true;
+}
+
+void tst_StateStore::symlinkAndRealPathAreOneInstance()
+{
+    QFETCH(bool, linkFirst);
+    QFETCH(bool, linkedDirectory);
+    const QString directory =
+        m_dir.filePath(QStringLiteral("one-instance/%1").arg(QString::fromLatin1(QTest::currentDataTag())));
+    QVERIFY(QDir().mkpath(directory));
+    const QString real = QDir(directory).filePath(QStringLiteral("real.sqlite"));
+    QVERIFY(makeJournal(real, 2));
+    QString link;
+    if (linkedDirectory) {
+        QVERIFY(QFile::link(directory, QDir(directory).filePath(QStringLiteral("../linked-dir"))));
+        link = QDir(directory).filePath(QStringLiteral("../linked-dir/real.sqlite"));
+    } else {
+        link = QDir(directory).filePath(QStringLiteral("link.sqlite"));
+        QVERIFY(QFile::link(QStringLiteral("real.sqlite"), link));
+    }
+    const QString canonical = QFileInfo(real).canonicalFilePath();
+
+    StateStore first;
+    QVERIFY2(first.open(options(linkFirst ? link : real)), qPrintable(first.errorString()));
+    QCOMPARE(first.path(), canonical);
+    QVERIFY(QFileInfo::exists(canonical + QStringLiteral(".lock")));
+    StateStore second;
+    QVERIFY(!second.open(options(linkFirst ? real : link)));
+    QCOMPARE(second.error(), StoreError::CannotOpen);
+    QCOMPARE(StateStore::exitCode(second.error()), 73);
+    QVERIFY2(second.errorString().contains(QStringLiteral("%1 is in use (locked by process %2)")
+                                               .arg(canonical)
+                                               .arg(QCoreApplication::applicationPid())),
+             qPrintable(second.errorString()));
+
+    // The first one keeps its rows to itself; once it saved, the other path opens the same journal.
+    QSignalSpy saved(&first, &StateStore::saved);
+    first.save({}, SessionRecord());
+    QVERIFY(saved.wait(kWait));
+    QVERIFY2(second.open(options(linkFirst ? real : link)), qPrintable(second.errorString()));
+    QCOMPARE(second.path(), canonical);
+    QCOMPARE(idsOf(second.pendingRequests()), range(1, 2));
+    QVERIFY(!second.recovery().previousUnclean);
+}
+
+void tst_StateStore::lockFileWithoutAHolderIsTakenOver_data()
+{
+    QTest::addColumn<QByteArray>("content");
+    // Staleness is whether the lock can be taken, never whether the pid is alive: after a container restart the
+    // new process is PID 1 again, and a pid can always be reused.
+    QTest::newRow("pid 1, alive (a fresh PID namespace)") << QByteArray("1\n");
+    QTest::newRow("our own pid") << QByteArray::number(QCoreApplication::applicationPid()).append('\n');
+    QTest::newRow("QLockFile's format") << QByteArray("1\nquiesce\nsomehost\n");
+    QTest::newRow("empty (killed before writing)") << QByteArray();
+    QTest::newRow("garbage") << QByteArray("not a pid\n");
+}
+
+void tst_StateStore::lockFileWithoutAHolderIsTakenOver()
+{
+    QFETCH(QByteArray, content);
+    const QString directory =
+        m_dir.filePath(QStringLiteral("stale-lock/%1").arg(QString::fromLatin1(QTest::currentDataTag())));
+    QVERIFY(QDir().mkpath(directory));
+    const QString path = QDir(directory).filePath(QStringLiteral("state.sqlite"));
+    QVERIFY(makeJournal(path, 3));
+    const QString lock = path + QStringLiteral(".lock");
+    QVERIFY(writeBytes(lock, content));
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        QCOMPARE(idsOf(store.pendingRequests()), range(1, 3));
+        QCOMPARE(readBytes(lock), QByteArray::number(QCoreApplication::applicationPid()).append('\n'));
+    }
+    QVERIFY(!QFileInfo::exists(lock)); // removed by the holder at close
+}
+
+void tst_StateStore::refusesFilesThatAreNotRegular_data()
+{
+    QTest::addColumn<QString>("suffix");
+    QTest::addColumn<bool>("fifo"); // else a symbolic link to a regular file
+    QTest::addColumn<bool>("inspectRefuses");
+    QTest::newRow("FIFO at .lock") << QStringLiteral(".lock") << true << false;
+    QTest::newRow("FIFO at -shm") << QStringLiteral("-shm") << true << true;
+    QTest::newRow("FIFO at -wal") << QStringLiteral("-wal") << true << true;
+    QTest::newRow("FIFO at -journal") << QStringLiteral("-journal") << true << true;
+    QTest::newRow("FIFO as the journal") << QString() << true << true;
+    QTest::newRow("symlink at .lock") << QStringLiteral(".lock") << false << false;
+    QTest::newRow("symlink at -wal") << QStringLiteral("-wal") << false << true;
+    QTest::newRow("symlink at -shm") << QStringLiteral("-shm") << false << true;
+}
+
+void tst_StateStore::refusesFilesThatAreNotRegular()
+{
+    QFETCH(QString, suffix);
+    QFETCH(bool, fifo);
+    QFETCH(bool, inspectRefuses);
+    const QString directory =
+        m_dir.filePath(QStringLiteral("not-regular/%1").arg(QString::fromLatin1(QTest::currentDataTag())));
+    QVERIFY(QDir().mkpath(directory));
+    const QString path = QDir(directory).filePath(QStringLiteral("state.sqlite"));
+    if (!suffix.isEmpty())
+        QVERIFY(makeJournal(path, 3));
+    const QString odd = path + suffix;
+    const QString target = QDir(directory).filePath(QStringLiteral("elsewhere"));
+    int peer = -1;
+    const auto closePeer = qScopeGuard([&] {
+        if (peer >= 0)
+            ::close(peer);
+    });
+    if (fifo) {
+        QCOMPARE(::mkfifo(QFile::encodeName(odd).constData(), 0600), 0);
+        // Both ends open here, so that a store that wrongly open()s the FIFO fails this test instead of hanging it.
+        peer = ::open(QFile::encodeName(odd).constData(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        QVERIFY(peer >= 0);
+    } else {
+        QVERIFY(writeBytes(target, "someone else's bytes"));
+        QVERIFY(QFile::link(target, odd));
+    }
+    const mode_t typeBefore = fileType(odd);
+    const QByteArray journalBefore = suffix.isEmpty() ? QByteArray() : sha256(path);
+    const QStringList listingBefore = listing(directory);
+
+    StateStore store;
+    QVERIFY(!store.open(options(path)));
+    QCOMPARE(store.error(), StoreError::CannotOpen);
+    QCOMPARE(StateStore::exitCode(store.error()), 73);
+    const QString message = store.errorString();
+    QVERIFY2(message.contains(odd), qPrintable(message));
+    QVERIFY2(message.contains(fifo ? QLatin1StringView("is a FIFO, not a regular file")
+                                   : QLatin1StringView("is a symbolic link, not a regular file")),
+             qPrintable(message));
+    QVERIFY2(!message.contains(QLatin1Char('\n')), "one line");
+
+    // Untouched: still there, the same type, nothing written into the FIFO, every other byte the same.
+    QCOMPARE(fileType(odd), typeBefore);
+    QCOMPARE(listing(directory), listingBefore);
+    if (!suffix.isEmpty())
+        QCOMPARE(sha256(path), journalBefore);
+    if (fifo) {
+        char byte = 0;
+        QCOMPARE(::read(peer, &byte, 1), ssize_t(-1));
+        QCOMPARE(errno, EAGAIN);
+    } else {
+        QCOMPARE(readBytes(target), QByteArray("someone else's bytes"));
+    }
+
+    // inspect opens what SQLite would open (not the lock file): the same refusal, the same untouched files.
+    QByteArray json;
+    QString error;
+    int exitCode = -1;
+    const bool inspected = StateStore::inspect(path, false, &json, &error, &exitCode);
+    if (inspectRefuses) {
+        QVERIFY(!inspected);
+        QCOMPARE(exitCode, 73);
+        QVERIFY2(error.contains(odd), qPrintable(error));
+    } else {
+        QVERIFY2(inspected, qPrintable(error));
+        QCOMPARE(jsonCount(QJsonDocument::fromJson(json).object(), "pending"), qint64(3));
+    }
+    QCOMPARE(listing(directory), listingBefore);
+}
+
+void tst_StateStore::inspectThroughASymlinkReadsTheRealJournal()
+{
+    const QString directory = m_dir.filePath(QStringLiteral("inspect-link"));
+    QVERIFY(QDir().mkpath(directory));
+    const QString real = QDir(directory).filePath(QStringLiteral("real.sqlite"));
+    const QString link = QDir(directory).filePath(QStringLiteral("link.sqlite"));
+    QVERIFY(QFile::link(QStringLiteral("real.sqlite"), link));
+
+    StateStore store;
+    QVERIFY2(store.open(options(real)), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    for (quint64 id = 1; id <= 5; ++id)
+        store.accept(request(id));
+    store.markInProgress({1, 2});
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted).size(), 5, kWait);
+
+    // Everything is in the -wal next to the real file, not yet in the main file: through the link too.
+    const QJsonObject viaReal = inspectJson(real);
+    const QJsonObject viaLink = inspectJson(link);
+    QCOMPARE(jsonIds(viaLink, "pending"), range(3, 5));
+    QCOMPARE(jsonIds(viaLink, "in_progress"), range(1, 2));
+    QCOMPARE(viaLink, viaReal);
+    QCOMPARE(viaLink.value(QStringLiteral("path")).toString(), QFileInfo(real).canonicalFilePath());
+}
+
+void tst_StateStore::moveAsideThroughASymlinkMovesTheRealFile()
+{
+    // moveAside() resolves the path as open() does: through a link it moves the real journal and its side files
+    // (in the real file's directory) and leaves the link, which then points at the fresh journal made there.
+    const QString directory = m_dir.filePath(QStringLiteral("aside-link"));
+    QVERIFY(QDir().mkpath(QDir(directory).filePath(QStringLiteral("data"))));
+    const QString real = QDir(directory).filePath(QStringLiteral("data/state.sqlite"));
+    const QString link = QDir(directory).filePath(QStringLiteral("state.sqlite"));
+    QVERIFY(QFile::link(QStringLiteral("data/state.sqlite"), link));
+    QVERIFY(writeBytes(real, "garbage"));
+    QVERIFY(writeBytes(real + QStringLiteral("-wal"), "wal bytes"));
+
+    // Not while a store holds it, whichever path either side uses.
+    {
+        const QString liveReal = QDir(directory).filePath(QStringLiteral("data/live.sqlite"));
+        const QString liveLink = QDir(directory).filePath(QStringLiteral("live.sqlite"));
+        QVERIFY(QFile::link(QStringLiteral("data/live.sqlite"), liveLink));
+        StateStore live;
+        QVERIFY2(live.open(options(liveReal)), qPrintable(live.errorString()));
+        QString movedTo;
+        QString error;
+        QVERIFY(!StateStore::moveAside(liveLink, &movedTo, &error));
+        QVERIFY2(error.contains(QLatin1StringView("in use")), qPrintable(error));
+        QVERIFY(QFileInfo(liveReal).isFile());
+    }
+
+    QString movedTo;
+    QString error;
+    QVERIFY2(StateStore::moveAside(link, &movedTo, &error), qPrintable(error));
+    QCOMPARE(QFileInfo(movedTo).absolutePath(), QFileInfo(QFileInfo(real).absolutePath()).canonicalFilePath());
+    QVERIFY2(
+        QRegularExpression(QStringLiteral("/data/state\\.sqlite\\.corrupt-\\d{8}-\\d{6}$")).match(movedTo).hasMatch(),
+        qPrintable(movedTo));
+    QCOMPARE(readBytes(movedTo), QByteArray("garbage"));
+    QCOMPARE(readBytes(movedTo + QStringLiteral("-wal")), QByteArray("wal bytes"));
+    QVERIFY(!QFileInfo::exists(real));
+    QVERIFY(!QFileInfo::exists(real + QStringLiteral("-wal")));
+    QVERIFY(!QFileInfo::exists(real + QStringLiteral(".lock")));
+    QCOMPARE(fileType(link), mode_t(S_IFLNK)); // the link itself is never moved
+
+    // What --reset-state does next: open the real path (the refused store's path()); the link works again.
+    {
+        StateStore fresh;
+        QVERIFY2(fresh.open(options(real)), qPrintable(fresh.errorString()));
+        QCOMPARE(fresh.nextId(), quint64(1));
+    }
+    StateStore again;
+    QVERIFY2(again.open(options(link)), qPrintable(again.errorString()));
+    QCOMPARE(again.path(), QFileInfo(real).canonicalFilePath());
+}
+
+void tst_StateStore::journalDeletedOrReplacedWhileRunningFailsTheSave_data()
+{
+    QTest::addColumn<bool>("replace");
+    QTest::newRow("deleted") << false;
+    QTest::newRow("replaced (a file renamed over it)") << true;
+}
+
+void tst_StateStore::journalDeletedOrReplacedWhileRunningFailsTheSave()
+{
+    QFETCH(bool, replace);
+    const QString directory =
+        m_dir.filePath(QStringLiteral("lost/%1").arg(QString::fromLatin1(QTest::currentDataTag())));
+    QVERIFY(QDir().mkpath(directory));
+    const QString path = QDir(directory).filePath(QStringLiteral("state.sqlite"));
+    const QString other = QDir(directory).filePath(QStringLiteral("other"));
+    QVERIFY(writeBytes(other, "the file that replaced the journal"));
+    const QByteArray otherHash = sha256(other);
+
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    store.accept(request(1));
+    store.accept(request(2));
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted).size(), 2, kWait);
+
+    if (replace)
+        QCOMPARE(::rename(QFile::encodeName(other).constData(), QFile::encodeName(path).constData()), 0);
+    else
+        QVERIFY(QFile::remove(path));
+
+    QSignalSpy saved(&store, &StateStore::saved);
+    store.save({}, SessionRecord());
+    QVERIFY(saved.wait(kWait));
+    QCOMPARE(saved.size(), 1);
+    QCOMPARE(saved.at(0).at(0).toBool(), false);
+    const QString message = saved.at(0).at(1).toString();
+    QVERIFY2(message.contains(QStringLiteral("state file %1 was deleted or replaced while running").arg(path)),
+             qPrintable(message));
+    QVERIFY2(message.contains(replace ? QLatin1StringView("another file is there now")
+                                      : QLatin1StringView("it no longer exists")),
+             qPrintable(message));
+    QVERIFY(!store.isOpen());
+    QCOMPARE(store.error(), StoreError::WriteFailed);
+    QCOMPARE(StateStore::exitCode(store.error()), 74);
+    if (replace)
+        QCOMPARE(sha256(path), otherHash); // what is there now is not ours: never written to
+    else
+        QVERIFY(!QFileInfo::exists(path));
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral(".lock")));
 }
 
 int main(int argc, char **argv)

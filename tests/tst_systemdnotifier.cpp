@@ -1,19 +1,15 @@
+// The sd_notify protocol, spoken natively: the notifier against a socket the test binds, a path or an abstract
+// name (tst_supervisors drives the real binary against the same socket).
 #include "shutdowncoordinator.h"
+#include "supervisorharness.h"
 #include "systemdnotifier.h"
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QTemporaryDir>
-#include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
-#include <cerrno>
 #include <csignal>
-#include <cstring>
-
-#include <poll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 using namespace std::chrono_literals;
 using Quiesce::ShutdownCoordinator;
@@ -24,66 +20,7 @@ using Quiesce::SystemdNotifier;
 namespace {
 
 enum class Call { Ready, Stopping, Status, ExtendTimeout, Notify };
-
-/* What systemd listens on: an AF_UNIX datagram socket, here bound in a temporary directory. */
-class NotifySocket
-{
-public:
-    NotifySocket()
-    {
-        if (!m_dir.isValid())
-            return;
-        m_path = QFile::encodeName(m_dir.filePath(QStringLiteral("notify.sock")));
-        m_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        sockaddr_un address;
-        std::memset(&address, 0, sizeof address);
-        address.sun_family = AF_UNIX;
-        if (m_fd < 0 || size_t(m_path.size()) >= sizeof address.sun_path) {
-            m_error = QStringLiteral("socket() failed or path too long");
-            return;
-        }
-        std::memcpy(address.sun_path, m_path.constData(), size_t(m_path.size()));
-        if (::bind(m_fd, reinterpret_cast<const sockaddr *>(&address), sizeof address) != 0) {
-            m_error = QStringLiteral("bind failed: %1").arg(QString::fromLocal8Bit(std::strerror(errno)));
-            ::close(m_fd);
-            m_fd = -1;
-        }
-    }
-    ~NotifySocket()
-    {
-        if (m_fd >= 0)
-            ::close(m_fd);
-    }
-
-    bool isValid() const { return m_fd >= 0; }
-    QString errorString() const { return m_error; }
-    QByteArray path() const { return m_path; }
-
-    /* The next datagram, waiting at most \a timeoutMs for it; empty if none came. */
-    QByteArray receive(int timeoutMs = 5000) const
-    {
-        pollfd pfd {m_fd, POLLIN, 0};
-        if (::poll(&pfd, 1, timeoutMs) != 1)
-            return {};
-        char buffer[4096];
-        const ssize_t n = ::recv(m_fd, buffer, sizeof buffer, MSG_DONTWAIT);
-        return n > 0 ? QByteArray(buffer, n) : QByteArray();
-    }
-
-    /* True if a datagram is waiting now (without waiting for one). */
-    bool hasPending() const
-    {
-        char byte;
-        const ssize_t n = ::recv(m_fd, &byte, 1, MSG_DONTWAIT | MSG_PEEK);
-        return n >= 0;
-    }
-
-private:
-    QTemporaryDir m_dir;
-    QByteArray m_path;
-    QString m_error;
-    int m_fd = -1;
-};
+using Address = NotifySocket::Address;
 
 } // namespace
 
@@ -98,6 +35,7 @@ private Q_SLOTS:
     void sendsEachState_data();
     void sendsEachState();
     void rejectsANonPositiveExtension();
+    void reportsASendFailure_data();
     void reportsASendFailure();
     void attachReportsTheQuitPath();
 
@@ -137,9 +75,7 @@ void tst_SystemdNotifier::disabledWithoutNotifySocket()
     QVERIFY(!socket.hasPending());
 
     // The same socket works as soon as NOTIFY_SOCKET names it (so the silence above means something).
-    if (!SystemdNotifier::isAvailable())
-        QSKIP("built without libsystemd");
-    qputenv("NOTIFY_SOCKET", socket.path());
+    qputenv("NOTIFY_SOCKET", socket.name());
     QVERIFY(SystemdNotifier::isEnabled());
     QVERIFY2(notifier.ready(), qPrintable(notifier.errorString()));
     QCOMPARE(socket.receive(), QByteArray("READY=1"));
@@ -147,33 +83,41 @@ void tst_SystemdNotifier::disabledWithoutNotifySocket()
 
 void tst_SystemdNotifier::sendsEachState_data()
 {
+    QTest::addColumn<int>("address");
     QTest::addColumn<int>("call");
     QTest::addColumn<QString>("text");
     QTest::addColumn<QByteArray>("datagram");
-    QTest::newRow("ready") << int(Call::Ready) << QString() << QByteArray("READY=1");
-    QTest::newRow("stopping") << int(Call::Stopping) << QString() << QByteArray("STOPPING=1");
-    QTest::newRow("status") << int(Call::Status) << QStringLiteral("Draining 3 requests")
-                            << QByteArray("STATUS=Draining 3 requests");
-    QTest::newRow("status keeps to one assignment")
-        << int(Call::Status) << QStringLiteral("two\nlines") << QByteArray("STATUS=two lines");
-    QTest::newRow("status in UTF-8") << int(Call::Status) << QStringLiteral("Stopping \u2026")
-                                     << QByteArray("STATUS=Stopping \xe2\x80\xa6");
-    QTest::newRow("extend timeout") << int(Call::ExtendTimeout) << QString()
-                                    << QByteArray("EXTEND_TIMEOUT_USEC=7000000");
-    QTest::newRow("raw") << int(Call::Notify) << QStringLiteral("STATUS=x\nERRNO=5") << QByteArray("STATUS=x\nERRNO=5");
+    for (const Address address : {Address::Path, Address::Abstract}) {
+        const char *where = address == Address::Path ? "path" : "abstract";
+        auto row = [&](const char *name) {
+            return &QTest::newRow(
+                qPrintable(QStringLiteral("%1, %2").arg(QLatin1StringView(where), QLatin1StringView(name))));
+        };
+        *row("ready") << int(address) << int(Call::Ready) << QString() << QByteArray("READY=1");
+        *row("stopping") << int(address) << int(Call::Stopping) << QString() << QByteArray("STOPPING=1");
+        *row("status") << int(address) << int(Call::Status) << QStringLiteral("Draining 3 requests")
+                       << QByteArray("STATUS=Draining 3 requests");
+        *row("status keeps to one assignment")
+            << int(address) << int(Call::Status) << QStringLiteral("two\nlines") << QByteArray("STATUS=two lines");
+        *row("status in UTF-8") << int(address) << int(Call::Status) << QStringLiteral("Stopping \u2026")
+                                << QByteArray("STATUS=Stopping \xe2\x80\xa6");
+        *row("extend timeout") << int(address) << int(Call::ExtendTimeout) << QString()
+                               << QByteArray("EXTEND_TIMEOUT_USEC=7000000");
+        *row("raw") << int(address) << int(Call::Notify) << QStringLiteral("STATUS=x\nERRNO=5")
+                    << QByteArray("STATUS=x\nERRNO=5");
+    }
 }
 
 void tst_SystemdNotifier::sendsEachState()
 {
+    QFETCH(int, address);
     QFETCH(int, call);
     QFETCH(QString, text);
     QFETCH(QByteArray, datagram);
-    if (!SystemdNotifier::isAvailable())
-        QSKIP("built without libsystemd");
 
-    NotifySocket socket;
+    NotifySocket socket {Address(address)};
     QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
-    qputenv("NOTIFY_SOCKET", socket.path());
+    qputenv("NOTIFY_SOCKET", socket.name());
     QVERIFY(SystemdNotifier::isEnabled());
 
     SystemdNotifier notifier;
@@ -198,40 +142,58 @@ void tst_SystemdNotifier::sendsEachState()
     QVERIFY2(sent, qPrintable(notifier.errorString()));
     QCOMPARE(socket.receive(), datagram);
     QVERIFY(!socket.hasPending()); // exactly one datagram
+
+    // RELOADING=1 carries CLOCK_MONOTONIC in microseconds (systemd 253+ checks it against its own clock).
+    const qint64 before = monotonicMicroseconds();
+    QVERIFY2(notifier.reloading(), qPrintable(notifier.errorString()));
+    const qint64 after = monotonicMicroseconds();
+    const QByteArray reloading = socket.receive();
+    QVERIFY2(reloading.startsWith("RELOADING=1\nMONOTONIC_USEC="), reloading.constData());
+    const qint64 stamp = reloading.mid(reloading.indexOf("MONOTONIC_USEC=") + 15).toLongLong();
+    QVERIFY2(stamp >= before && stamp <= after, reloading.constData());
 }
 
 void tst_SystemdNotifier::rejectsANonPositiveExtension()
 {
-    if (!SystemdNotifier::isAvailable())
-        QSKIP("built without libsystemd");
     NotifySocket socket;
     QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
-    qputenv("NOTIFY_SOCKET", socket.path());
+    qputenv("NOTIFY_SOCKET", socket.name());
     SystemdNotifier notifier;
     QVERIFY(!notifier.extendTimeout(0us));
     QVERIFY(!notifier.errorString().isEmpty());
     QVERIFY(!socket.hasPending());
 }
 
+void tst_SystemdNotifier::reportsASendFailure_data()
+{
+    QTest::addColumn<QByteArray>("name");
+    QTest::addColumn<QString>("message");
+    QTest::newRow("nobody listens") << QByteArray("nobody-listens.sock") << QStringLiteral("sd_notify failed");
+    QTest::newRow("nobody listens, abstract")
+        << QByteArray("@quiesce-test-nobody-listens") << QStringLiteral("sd_notify failed");
+    QTest::newRow("relative path") << QByteArray("relative.sock") << QStringLiteral("absolute path");
+    QTest::newRow("too long") << QByteArray("/" + QByteArray(200, 'x')) << QStringLiteral("too long");
+}
+
 void tst_SystemdNotifier::reportsASendFailure()
 {
-    if (!SystemdNotifier::isAvailable())
-        QSKIP("built without libsystemd");
+    QFETCH(QByteArray, name);
+    QFETCH(QString, message);
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    qputenv("NOTIFY_SOCKET", QFile::encodeName(dir.filePath(QStringLiteral("nobody-listens.sock"))));
+    if (name == "nobody-listens.sock")
+        name = QFile::encodeName(dir.filePath(QString::fromLatin1(name)));
+    qputenv("NOTIFY_SOCKET", name);
     SystemdNotifier notifier;
     QVERIFY(!notifier.ready());
-    QVERIFY2(notifier.errorString().contains(QStringLiteral("sd_notify failed")), qPrintable(notifier.errorString()));
+    QVERIFY2(notifier.errorString().contains(message), qPrintable(notifier.errorString()));
 }
 
 void tst_SystemdNotifier::attachReportsTheQuitPath()
 {
-    if (!SystemdNotifier::isAvailable())
-        QSKIP("built without libsystemd");
     NotifySocket socket;
     QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
-    qputenv("NOTIFY_SOCKET", socket.path());
+    qputenv("NOTIFY_SOCKET", socket.name());
 
     ShutdownCoordinator coordinator;
     coordinator.setOutput([](const QString &) {});
@@ -242,31 +204,54 @@ void tst_SystemdNotifier::attachReportsTheQuitPath()
     coordinator.addPhase(QStringLiteral("drain"), 200, 10s, [](ShutdownPhaseContext *ctx) {
         QObject::connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, [ctx] { ctx->complete(); });
     });
-    coordinator.addPhase(QStringLiteral("save"), 400, ShutdownCoordinator::NoBudget,
-                         [](ShutdownPhaseContext *ctx) { ctx->complete(); });
+    coordinator.addPhase(QStringLiteral("save"), 400, ShutdownCoordinator::NoBudget, [](ShutdownPhaseContext *ctx) {
+        ctx->setCount(QStringLiteral("saved"), 3);
+        ctx->complete();
+    });
     coordinator.setReady();
     SystemdNotifier notifier;
     notifier.setExtendMargin(5s);
+    notifier.setPhaseStatus(QStringLiteral("drain"), QStringLiteral("waiting for work in flight"));
     notifier.attach(&coordinator);
+
+    // Every extension covers what is left of the hard deadline (20 s from the request) plus the margin: no more
+    // than 25 s, and no less than 25 s minus the time this test has taken since the request.
+    QElapsedTimer sinceRequest;
+    auto checkExtension = [&sinceRequest](const QByteArray &datagram) {
+        const qsizetype at = datagram.indexOf("\nEXTEND_TIMEOUT_USEC=");
+        if (at < 0)
+            return false;
+        const qint64 us = datagram.mid(at + 21).toLongLong();
+        return us <= 25000000 && us >= 25000000 - (sinceRequest.elapsed() + 1) * 1000;
+    };
 
     ShutdownRequest request;
     request.reason = QStringLiteral("sigterm");
     request.signo = SIGTERM;
+    sinceRequest.start();
     coordinator.requestShutdown(request);
-    QCOMPARE(socket.receive(), QByteArray("STOPPING=1"));
-    QCOMPARE(socket.receive(), QByteArray("STATUS=Stopping (reason=sigterm)"));
+    QByteArray m = socket.receive();
+    QVERIFY2(m.startsWith("STOPPING=1\nSTATUS=Stopping (sigterm): "), m.constData());
+    QVERIFY2(checkExtension(m), m.constData());
+
     QTRY_COMPARE(coordinator.currentPhase(), QStringLiteral("drain"));
-    QCOMPARE(socket.receive(), QByteArray("STATUS=Stopping: phase drain"));
-    QCOMPARE(socket.receive(), QByteArray("EXTEND_TIMEOUT_USEC=15000000")); // budget + margin
+    m = socket.receive();
+    QVERIFY2(m.startsWith("STATUS=Stopping (sigterm): drain - waiting for work in flight, up to 10000 ms\n"),
+             m.constData());
+    QVERIFY2(checkExtension(m), m.constData());
 
     request.reason = QStringLiteral("sigint");
     request.signo = SIGINT;
     coordinator.requestShutdown(request);
-    QCOMPARE(socket.receive(), QByteArray("STATUS=Stopping fast (reason=sigint)"));
+    m = socket.receive();
+    QVERIFY2(m.startsWith("STATUS=Stopping fast (sigint, first sigterm): "), m.constData());
+    QVERIFY2(checkExtension(m), m.constData());
     QTRY_COMPARE(exits.size(), 1);
-    QCOMPARE(socket.receive(), QByteArray("STATUS=Stopping: phase save"));
-    QCOMPARE(socket.receive(), QByteArray("EXTEND_TIMEOUT_USEC=25000000")); // no budget: hard timeout + margin
-    QCOMPARE(socket.receive(), QByteArray("STATUS=Stopped (exit=0)"));
+    m = socket.receive();
+    // No budget and no description: the hard deadline is what bounds it.
+    QVERIFY2(m.startsWith("STATUS=Stopping (sigterm): save, until the hard deadline in "), m.constData());
+    QVERIFY2(checkExtension(m), m.constData());
+    QCOMPARE(socket.receive(), QByteArray("STATUS=Stopped exit=0 mode=fast: saved=3"));
     QVERIFY(!socket.hasPending());
 }
 

@@ -6,6 +6,7 @@
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QProcess>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -48,6 +49,21 @@ Disposition currentDisposition(int signo)
 
 using ProcStatus::signalBit;
 
+/* Queues \a signo to this very thread with a siginfo of our making: rt_tgsigqueueinfo lets a process fabricate
+   si_pid / si_code for itself (for another process the kernel refuses si_code >= 0), so "sent by pid 4242" and
+   "sent by the kernel" (SI_KERNEL: si_pid 0, as for the terminal driver's Ctrl+C) go through the real handler.
+   Delivered before the call returns, like raise(). */
+bool queueToSelf(int signo, int code, pid_t fakePid)
+{
+    siginfo_t info;
+    std::memset(&info, 0, sizeof info);
+    info.si_signo = signo;
+    info.si_code = code;
+    info.si_pid = fakePid;
+    info.si_uid = ::getuid();
+    return ::syscall(SYS_rt_tgsigqueueinfo, ::getpid(), ::gettid(), signo, &info) == 0;
+}
+
 } // namespace
 
 class tst_UnixSignalNotifier : public QObject
@@ -59,6 +75,8 @@ private Q_SLOTS:
     void deliversEachWatchedSignal_data();
     void deliversEachWatchedSignal();
     void reportsTheSender();
+    void mergesDuplicatesOfOneSender_data();
+    void mergesDuplicatesOfOneSender();
     void preservesErrnoAcrossTheHandler();
     void refusesUncatchableSignals();
     void floodDoesNotHangAndStillDelivers();
@@ -128,6 +146,54 @@ void tst_UnixSignalNotifier::reportsTheSender()
     const auto event = spy.at(0).at(0).value<SignalEvent>();
     QCOMPARE(event.senderPid, senderPid);
     QCOMPARE(event.senderUid, qint64(::getuid()));
+}
+
+void tst_UnixSignalNotifier::mergesDuplicatesOfOneSender_data()
+{
+    QTest::addColumn<int>("signo");
+    QTest::addColumn<QList<int>>("senders"); // 0 = the kernel (SI_KERNEL), else a fabricated sender pid
+    QTest::addColumn<bool>("windowOn");
+    QTest::addColumn<quint64>("distinct");
+    QTest::newRow("same sender twice: one") << SIGTERM << QList<int> {1, 1} << true << quint64(1);
+    QTest::newRow("same sender thrice: one") << SIGINT << QList<int> {1, 1, 1} << true << quint64(1);
+    QTest::newRow("two senders: two") << SIGTERM << QList<int> {1, 2} << true << quint64(2);
+    QTest::newRow("A, B, A: two") << SIGTERM << QList<int> {1, 2, 1} << true << quint64(2);
+    QTest::newRow("the kernel twice (Ctrl+C, Ctrl+C): two") << SIGINT << QList<int> {0, 0} << true << quint64(2);
+    QTest::newRow("window off: two") << SIGTERM << QList<int> {1, 1} << false << quint64(2);
+}
+
+void tst_UnixSignalNotifier::mergesDuplicatesOfOneSender()
+{
+    QFETCH(int, signo);
+    QFETCH(QList<int>, senders);
+    QFETCH(bool, windowOn);
+    QFETCH(quint64, distinct);
+    // Fresh fabricated pids per row: the handler remembers the last sender per signal across rows.
+    static int s_pidBase = 40000;
+    s_pidBase += 10;
+    QCOMPARE(UnixSignalNotifier::duplicateWindow(), UnixSignalNotifier::kDuplicateWindow);
+    if (!windowOn)
+        UnixSignalNotifier::setDuplicateWindow(std::chrono::milliseconds(0));
+    auto restore = qScopeGuard([] { UnixSignalNotifier::setDuplicateWindow(UnixSignalNotifier::kDuplicateWindow); });
+
+    UnixSignalNotifier notifier;
+    QVERIFY(notifier.watch(signo));
+    QSignalSpy spy(&notifier, &UnixSignalNotifier::received);
+    for (int sender : std::as_const(senders))
+        QVERIFY(queueToSelf(signo, sender == 0 ? SI_KERNEL : SI_QUEUE, sender == 0 ? 0 : s_pidBase + sender));
+    auto sum = [&spy](quint64 SignalEvent::*field) {
+        quint64 total = 0;
+        for (const auto &args : std::as_const(spy))
+            total += args.at(0).value<SignalEvent>().*field;
+        return total;
+    };
+    // Every arrival is still counted; the repeats are marked, not hidden.
+    QTRY_COMPARE(sum(&SignalEvent::count), quint64(senders.size()));
+    quint64 distinctSum = 0;
+    for (const auto &args : std::as_const(spy))
+        distinctSum += args.at(0).value<SignalEvent>().distinctCount();
+    QCOMPARE(distinctSum, distinct);
+    QCOMPARE(sum(&SignalEvent::duplicates), quint64(senders.size()) - distinct);
 }
 
 void tst_UnixSignalNotifier::preservesErrnoAcrossTheHandler()

@@ -1,0 +1,348 @@
+// End-to-end: output that nobody reads, or that does not exist, never stops the quit path. stdout is a FIFO whose
+// reader stalls after READY, or fd 1 is closed at exec; Qt's own warnings become one stderr line each.
+#include "lineoutput.h"
+#include "procstatus.h"
+#include "quiesceprocess.h"
+#include "unixsignalnotifier.h"
+
+#include <QtCore/QDeadlineTimer>
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QJsonArray>
+#include <QtCore/QJsonDocument>
+#include <QtCore/QJsonObject>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QTemporaryDir>
+#include <QtTest/QTest>
+
+#include <cerrno>
+#include <csignal>
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using namespace std::chrono_literals;
+
+namespace {
+
+// The read side of a FIFO the test holds open O_RDWR: the child never sees EOF or EPIPE, and the test decides when
+// (and whether) to read.
+class Fifo
+{
+public:
+    explicit Fifo(const QString &path)
+        : m_path(path)
+    {
+        const QByteArray name = QFile::encodeName(path);
+        if (::mkfifo(name.constData(), 0600) == 0)
+            m_fd = ::open(name.constData(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    }
+    ~Fifo()
+    {
+        if (m_fd >= 0)
+            ::close(m_fd);
+    }
+    Fifo(const Fifo &) = delete;
+    Fifo &operator=(const Fifo &) = delete;
+
+    bool isValid() const { return m_fd >= 0; }
+    QString path() const { return m_path; }
+
+    /*! Bytes written into the FIFO and not read yet. */
+    int pending() const
+    {
+        int n = 0;
+        return ::ioctl(m_fd, FIONREAD, &n) == 0 ? n : -1;
+    }
+
+    /*! Reads what is there now, without waiting. */
+    void readAvailable()
+    {
+        char buffer[65536];
+        for (;;) {
+            const ssize_t n = ::read(m_fd, buffer, sizeof buffer);
+            if (n > 0) {
+                m_text.append(buffer, n);
+                continue;
+            }
+            if (n < 0 && errno == EINTR)
+                continue;
+            return;
+        }
+    }
+
+    /*! Reads until a complete line starting with \a prefix arrived, or the deadline. */
+    bool readUntilLine(const QByteArray &prefix, QDeadlineTimer deadline)
+    {
+        for (;;) {
+            readAvailable();
+            const QList<QByteArray> all = completeLines();
+            for (const QByteArray &line : all) {
+                if (line.startsWith(prefix))
+                    return true;
+            }
+            if (deadline.hasExpired())
+                return false;
+            pollfd p {m_fd, POLLIN, 0};
+            ::poll(&p, 1, int(qBound(qint64(1), deadline.remainingTime(), qint64(1000))));
+        }
+    }
+
+    QList<QByteArray> completeLines() const
+    {
+        QList<QByteArray> lines = m_text.split('\n');
+        lines.removeLast(); // the part after the last newline (empty when the text ends with one)
+        return lines;
+    }
+    QByteArray text() const { return m_text; }
+
+private:
+    QString m_path;
+    int m_fd = -1;
+    QByteArray m_text;
+};
+
+int countPrefix(const QList<QByteArray> &lines, const QByteArray &prefix)
+{
+    int n = 0;
+    for (const QByteArray &l : lines)
+        n += l.startsWith(prefix) ? 1 : 0;
+    return n;
+}
+
+// The value of "key=N" in \a line, or -1.
+qint64 field(const QByteArray &line, const QByteArray &key)
+{
+    const QRegularExpression re(QStringLiteral("(?:^| )%1=(\\d+)").arg(QString::fromLatin1(key)));
+    const QRegularExpressionMatch m = re.match(QString::fromUtf8(line));
+    return m.hasMatch() ? m.captured(1).toLongLong() : -1;
+}
+
+QByteArray lastLineWith(const QList<QByteArray> &lines, const QByteArray &prefix)
+{
+    for (auto it = lines.crbegin(); it != lines.crend(); ++it) {
+        if (it->startsWith(prefix))
+            return *it;
+    }
+    return {};
+}
+
+} // namespace
+
+class tst_HostileOutput : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void initTestCase();
+    void init();
+    void stalledStdoutStillStopsInOrder();
+    void closedStdoutStillStopsInOrder();
+    void qtWarningIsOneStderrLine();
+    void messageFormatting();
+    void lineClassification();
+
+private:
+    QString statePath() const { return m_dir->filePath(QStringLiteral("state.sqlite")); }
+    QJsonObject inspect(bool quiet = false);
+    std::unique_ptr<QTemporaryDir> m_dir;
+};
+
+void tst_HostileOutput::initTestCase()
+{
+    QVERIFY2(!QuiesceProcess::binary().isEmpty(), "QUIESCE_BINARY is not set (run through ctest)");
+}
+
+void tst_HostileOutput::init()
+{
+    m_dir = std::make_unique<QTemporaryDir>();
+    QVERIFY(m_dir->isValid());
+}
+
+QJsonObject tst_HostileOutput::inspect(bool quiet)
+{
+    QuiesceProcess q({QStringLiteral("inspect"), QStringLiteral("--state"), statePath()});
+    if (!q.start() || !q.waitForExit() || q.exitCode() != 0) {
+        if (!quiet)
+            qWarning("%s", q.describe().constData());
+        return {};
+    }
+    return QJsonDocument::fromJson(q.stdoutText().toUtf8()).object();
+}
+
+// The first case: `--log-requests` at 2000 requests per second into a FIFO whose reader stops after READY.
+// Before, write(2) blocked the main thread for good and SIGTERM did nothing. Now the stop runs in order, the
+// lifecycle lines reach the FIFO through the room kept for them, and the dropped request lines are counted so that
+// printed + dropped accepted lines equal the report's accepted count.
+void tst_HostileOutput::stalledStdoutStillStopsInOrder()
+{
+    Fifo fifo(m_dir->filePath(QStringLiteral("stdout.fifo")));
+    QVERIFY(fifo.isValid());
+    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), statePath(), QStringLiteral("--rate"),
+                      QStringLiteral("2000"), QStringLiteral("--work-ms"), QStringLiteral("1-2"),
+                      QStringLiteral("--log-requests"), QStringLiteral("--drain-timeout"), QStringLiteral("1s"),
+                      QStringLiteral("--hard-timeout"), QStringLiteral("3s")});
+    q.process().setStandardOutputFile(fifo.path());
+    QVERIFY(q.start());
+    QVERIFY2(fifo.readUntilLine("READY pid=", QDeadlineTimer(20s)), fifo.text().constData());
+
+    // From here on nobody reads. Wait until the process has made more lines than the FIFO holds (5000 requests are
+    // some 150 KiB of lines, the FIFO holds 64 KiB): now request lines stop at half of the FIFO and queue, then
+    // drop. Before the fix, write(2) blocked the main thread once the FIFO was full, and nothing moved any more.
+    auto generated = [this] { return inspect(true).value(QStringLiteral("next_id")).toInteger() - 1; };
+    QTRY_VERIFY2_WITH_TIMEOUT(generated() >= 5000 || fifo.pending() > 64 * 1024 - 256,
+                              qPrintable(QString::number(fifo.pending())), 20000);
+
+    QVERIFY(q.sendSignal(SIGTERM));
+    // A hang guard, not a timing assertion: before the fix the process never exits.
+    QVERIFY2(q.waitForExit(20s), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
+
+    fifo.readAvailable();
+    const QList<QByteArray> lines = fifo.completeLines();
+    const QByteArray all = fifo.text();
+    QVERIFY2(all.endsWith('\n'), all.right(300).constData()); // no torn line at the end
+    // Every line is whole: a request line or a lifecycle line, never a fragment.
+    static const QRegularExpression whole(
+        QStringLiteral("^((accepted|done|shed) id=\\d+|(READY|SHUTDOWN|OUTPUT|STATE|RECOVERY|INTAKE|CONFIG) .+)$"));
+    for (const QByteArray &l : lines)
+        QVERIFY2(whole.match(QString::fromUtf8(l)).hasMatch(), l.constData());
+
+    const int begin =
+        lines.indexOf("SHUTDOWN begin reason=sigterm sender=" + QByteArray::number(::getpid()) + " mode=graceful");
+    const int done = lines.indexOf("SHUTDOWN done exit=0");
+    QVERIFY2(begin >= 0 && done > begin, all.right(3000).constData());
+    const QByteArray report = lastLineWith(lines, "SHUTDOWN report ");
+    const QByteArray dropped = lastLineWith(lines, "OUTPUT dropped ");
+    QVERIFY2(!report.isEmpty() && !dropped.isEmpty(), all.right(3000).constData());
+    static const QRegularExpression droppedFormat(
+        QStringLiteral("^OUTPUT dropped accepted=\\d+ done=\\d+ shed=\\d+ other=\\d+: stdout blocked$"));
+    QVERIFY2(droppedFormat.match(QString::fromUtf8(dropped)).hasMatch(), dropped.constData());
+    QVERIFY2(lines.lastIndexOf(dropped) > done, all.right(3000).constData()); // the totals come last
+    QVERIFY2(field(dropped, "accepted") + field(dropped, "done") > 0, dropped.constData());
+    QCOMPARE(field(dropped, "other"), 0); // lifecycle lines kept their room
+
+    // The accounting: every accepted request was either printed or counted as dropped.
+    const qint64 printedAccepted = countPrefix(lines, "accepted id=");
+    QCOMPARE(printedAccepted + field(dropped, "accepted"), field(report, "accepted"));
+
+    // The state agrees: the session closed cleanly with the same report.
+    const QJsonObject state = inspect();
+    const QJsonArray sessions = state.value(QStringLiteral("sessions")).toArray();
+    QVERIFY(!sessions.isEmpty());
+    const QJsonObject last = sessions.last().toObject();
+    QVERIFY2(last.value(QStringLiteral("clean")).toBool(), QJsonDocument(last).toJson().constData());
+    QCOMPARE(last.value(QStringLiteral("exit_code")).toInt(), 0);
+    QCOMPARE(last.value(QStringLiteral("report"))
+                 .toObject()
+                 .value(QStringLiteral("counts"))
+                 .toObject()
+                 .value(QStringLiteral("accepted"))
+                 .toInteger(),
+             field(report, "accepted"));
+}
+
+// The fourth case: fd 1 closed at exec. Before, the signal bridge's socketpair took fd 1 and every line went
+// into it; now /dev/null sits there before anything opens a file, and the stop is orderly.
+void tst_HostileOutput::closedStdoutStillStopsInOrder()
+{
+    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), statePath(), QStringLiteral("--rate"),
+                      QStringLiteral("200"), QStringLiteral("--work-ms"), QStringLiteral("1-5"),
+                      QStringLiteral("--log-requests")});
+    q.process().setChildProcessModifier([] {
+        Quiesce::UnixSignalNotifier::resetSignalStateInChild();
+        ::close(STDOUT_FILENO);
+    });
+    QVERIFY(q.start());
+    const qint64 pid = q.pid();
+
+    // Running: its session row is open (inspect reads while it runs).
+    auto sessionOpen = [this, pid] {
+        const QJsonArray sessions = inspect(true).value(QStringLiteral("sessions")).toArray();
+        if (sessions.isEmpty())
+            return false;
+        const QJsonObject last = sessions.last().toObject();
+        return last.value(QStringLiteral("pid")).toInteger() == pid && last.value(QStringLiteral("ended")).isNull();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(sessionOpen(), 20000);
+    QCOMPARE(QFile::symLinkTarget(QStringLiteral("/proc/%1/fd/1").arg(pid)), QStringLiteral("/dev/null"));
+    // The writer thread exists and, like every other thread but the main one, blocks the bridge's signals.
+    const QList<qint64> writers = ProcStatus::threadsNamed(pid, "quiesce-output");
+    QCOMPARE(writers.size(), 1);
+    const quint64 blocked = ProcStatus::mask(pid, writers.first(), "SigBlk");
+    QVERIFY(blocked & ProcStatus::signalBit(SIGTERM));
+    QVERIFY(blocked & ProcStatus::signalBit(SIGINT));
+
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit(20s), q.describe());
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
+    const QJsonArray sessions = inspect().value(QStringLiteral("sessions")).toArray();
+    QVERIFY(!sessions.isEmpty());
+    QVERIFY(sessions.last().toObject().value(QStringLiteral("clean")).toBool());
+}
+
+// Qt's own messages go through the handler: one "quiesce: " line each, newlines folded, and qFatal still aborts.
+// An unknown platform plugin makes Qt warn (qt.qpa.plugin) and then fail fatally with a multi-line message.
+void tst_HostileOutput::qtWarningIsOneStderrLine()
+{
+    QuiesceProcess q({QStringLiteral("--state"), statePath()});
+    q.setEnvironmentValue(QStringLiteral("QT_QPA_PLATFORM"), QStringLiteral("no-such-platform"));
+    q.process().setChildProcessModifier([] {
+        Quiesce::UnixSignalNotifier::resetSignalStateInChild();
+        const rlimit noCore {0, 0}; // the abort is expected: no core file
+        ::setrlimit(RLIMIT_CORE, &noCore);
+    });
+    QVERIFY(q.start());
+    QVERIFY2(q.waitForExit(20s), q.describe());
+    QVERIFY2(!q.exitedNormally(), q.describe()); // qFatal aborted
+    const QStringList lines = q.stderrText().split(QLatin1Char('\n'), Qt::SkipEmptyParts);
+    QVERIFY2(!lines.isEmpty(), q.describe());
+    for (const QString &l : lines)
+        QVERIFY2(l.startsWith(QLatin1StringView("quiesce: ")), q.describe());
+    // The fatal message spans several lines in Qt; here it is one.
+    bool fatalOnOneLine = false;
+    for (const QString &l : lines)
+        fatalOnOneLine = fatalOnOneLine
+            || (l.contains(QLatin1StringView("no Qt platform plugin could be initialized"))
+                && l.contains(QLatin1StringView("Available platform plugins are")));
+    QVERIFY2(fatalOnOneLine, q.describe());
+    QVERIFY2(q.stderrText().contains(QLatin1StringView("Could not find the Qt platform plugin")), q.describe());
+}
+
+void tst_HostileOutput::messageFormatting()
+{
+    using Quiesce::App::formatQtMessage;
+    QCOMPARE(formatQtMessage(QtWarningMsg, QStringLiteral("one\ntwo\r\nthree")).value_or(QString()),
+             QStringLiteral("one two  three"));
+    QCOMPARE(formatQtMessage(QtCriticalMsg, QStringLiteral("bad")).value_or(QString()), QStringLiteral("bad"));
+    QCOMPARE(formatQtMessage(QtFatalMsg, QStringLiteral("end\n")).value_or(QString()), QStringLiteral("end "));
+    QVERIFY(formatQtMessage(QtWarningMsg, QString()).has_value()); // an empty warning is still a line
+    qunsetenv("QT_LOGGING_RULES");
+    QVERIFY(!formatQtMessage(QtDebugMsg, QStringLiteral("chatter")).has_value());
+    QVERIFY(!formatQtMessage(QtInfoMsg, QStringLiteral("chatter")).has_value());
+    qputenv("QT_LOGGING_RULES", "*.debug=true");
+    QCOMPARE(formatQtMessage(QtDebugMsg, QStringLiteral("asked for")).value_or(QString()), QStringLiteral("asked for"));
+    qunsetenv("QT_LOGGING_RULES");
+}
+
+void tst_HostileOutput::lineClassification()
+{
+    using Quiesce::App::LineKind;
+    using Quiesce::App::lineKind;
+    QCOMPARE(lineKind(QStringLiteral("accepted id=7")), LineKind::Accepted);
+    QCOMPARE(lineKind(QStringLiteral("done id=7")), LineKind::Done);
+    QCOMPARE(lineKind(QStringLiteral("shed id=7")), LineKind::Shed);
+    QCOMPARE(lineKind(QStringLiteral("READY pid=1")), LineKind::Lifecycle);
+    QCOMPARE(lineKind(QStringLiteral("SHUTDOWN done exit=0")), LineKind::Lifecycle);
+    QCOMPARE(lineKind(QStringLiteral("STATE write failed, retrying: disk full")), LineKind::Lifecycle);
+    QCOMPARE(lineKind(QStringLiteral("accepted")), LineKind::Lifecycle); // only the exact request prefixes drop
+}
+
+QTEST_GUILESS_MAIN(tst_HostileOutput)
+#include "tst_hostile_output.moc"
