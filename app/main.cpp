@@ -5,12 +5,12 @@
 #include "options.h"
 #include "singleinstance.h"
 #include "statestore.h"
+#include "translations.h"
 #include "unixsignalnotifier.h"
 
 #include <QtCore/QCoreApplication>
-#include <QtGui/QGuiApplication>
+#include <QtCore/QLocale>
 #include <QtWidgets/QApplication>
-#include <QtWidgets/QMessageBox>
 
 #include <cerrno>
 #include <csignal>
@@ -37,19 +37,6 @@ int runInspect(const Options &options)
     }
     writeStdoutLineBlocking(QString::fromUtf8(json.trimmed()));
     return ExitCode::Ok;
-}
-
-// A windowed start that fails says why in a box as well as on stderr: launched from a menu, nobody reads stderr.
-// Blocking is fine here (before the event loop, no quit path yet); on a platform nobody can see (offscreen,
-// minimal) the box would only wait forever, so the stderr line is all.
-void showStartupError(const QString &error)
-{
-    const QString platform = QGuiApplication::platformName();
-    if (platform == QLatin1StringView("offscreen") || platform == QLatin1StringView("minimal"))
-        return;
-    QMessageBox box(QMessageBox::Critical, QCoreApplication::translate("main", "Quiesce cannot start"), error,
-                    QMessageBox::Close);
-    box.exec();
 }
 
 // Did we start with a terminal that can go away under us? stdin or stdout on a tty, or (headless) being in the
@@ -187,6 +174,10 @@ int main(int argc, char **argv)
         return ExitCode::OsError;
     }
     const FlushLinesAtExit flushAtExit;
+    // The window speaks the person's language (Qt's own dialogs too) before it builds a widget; headless output is
+    // a machine format and never translated.
+    if (!headless)
+        installTranslations(QLocale());
     if (headless && noDisplay && !options.headless)
         writeStderrLine(QStringLiteral("no display found (DISPLAY, WAYLAND_DISPLAY); running headless"));
 
@@ -209,7 +200,7 @@ int main(int argc, char **argv)
         }
         writeStderrLine(error);
         if (!headless)
-            showStartupError(error);
+            SingleInstance::showStartupError(error);
         return exitCode;
     }
 

@@ -9,7 +9,6 @@
 #include "statestore.h"
 #include "themecolors.h"
 #include "throughputplot.h"
-#include "translations.h"
 #include "workerpool.h"
 #include "workertablemodel.h"
 
@@ -126,8 +125,6 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     , m_messageBar(new MessageBar(this))
     , m_screenshotPath(options.screenshotPath)
 {
-    // Before any tr(): the window speaks the user's language (Qt's own dialogs included), with correct plurals.
-    installTranslations(QLocale());
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(QStringLiteral("Quiesce"));
     const QIcon icon(QStringLiteral(":/icons/quiesce.svg"));

@@ -47,9 +47,10 @@ class MainWindow : public QMainWindow
     Q_OBJECT
 
 public:
-    /*! Builds the window for \a engine and restores the saved settings; the saved rate and worker count are applied
-        to the engine unless the command line or the --config file sets them (DECISIONS: command line > config file
-        > values changed in the window > built-in defaults). */
+    /*! Builds the window for \a engine and restores the saved settings (install the translations before, with
+        installTranslations(): the window's widgets take their texts as they are built); the saved rate and worker count
+       are applied to the engine unless the command line or the --config file sets them (DECISIONS: command line >
+       config file > values changed in the window > built-in defaults). */
     explicit MainWindow(Engine *engine, const Options &options, QWidget *parent = nullptr);
     ~MainWindow() override;
 

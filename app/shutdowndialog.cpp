@@ -115,6 +115,10 @@ ShutdownDialog::ShutdownDialog(ShutdownCoordinator *coordinator, QWidget *parent
     m_phases->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_phases->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
     m_phases->setFrameShape(QFrame::NoFrame);
+    // One line per step, never a horizontal scroll bar: the dialog is wide enough for the texts, and the rare
+    // longer one is elided (its words are in the tooltip and the accessible text).
+    m_phases->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
+    m_phases->setTextElideMode(Qt::ElideRight);
     m_phases->setIconSize(Theme::markIconSize(fontMetrics()));
 
     // "Exit immediately…" sits on the far left, away from "Stop now" on the right, and only appears once stopping
@@ -146,7 +150,7 @@ ShutdownDialog::ShutdownDialog(ShutdownCoordinator *coordinator, QWidget *parent
     layout->addLayout(buttons);
     // Sized by its content (no fixed size): at least wide enough for a readable line, as tall as it needs.
     layout->setSizeConstraint(QLayout::SetMinimumSize);
-    setMinimumWidth(fontMetrics().averageCharWidth() * 56);
+    setMinimumWidth(fontMetrics().averageCharWidth() * 62);
 
     connect(m_stopNow, &QPushButton::clicked, this, [this] {
         // Only from graceful: a click that lands after the escalation (a double click) does nothing.
@@ -314,6 +318,8 @@ void ShutdownDialog::onPhaseFinished(const PhaseRecord &record)
 {
     if (record.name == m_phase)
         m_phase.clear();
+    if (record.name == QLatin1StringView("drain"))
+        m_drainOver = true;
     ++m_phasesDone;
     Mark mark = Mark::Done;
     switch (record.outcome) {
@@ -360,7 +366,7 @@ void ShutdownDialog::setMark(QListWidgetItem *item, Mark mark, qint64 elapsedMs)
         icon = Theme::Mark::Done;
         break;
     case Mark::TimedOut:
-        state = tr("took longer than allowed");
+        state = tr("took too long");
         icon = Theme::Mark::Warning;
         break;
     case Mark::Failed:
@@ -404,7 +410,6 @@ void ShutdownDialog::onModeChanged(ShutdownMode mode)
 {
     switch (mode) {
     case ShutdownMode::Graceful:
-        m_modeLabel->setText(tr("Requests in progress may finish. Nothing new is accepted."));
         m_stopNow->setText(tr("Stop now"));
         m_stopNow->setEnabled(true);
         m_stopNow->setToolTip(
@@ -412,8 +417,6 @@ void ShutdownDialog::onModeChanged(ShutdownMode mode)
         m_exitNow->hide();
         break;
     case ShutdownMode::Fast:
-        m_modeLabel->setText(tr("Stopping now: requests in progress are cancelled, saved and run again first on "
-                                "the next start."));
         m_stopNow->setText(tr("Stopping now"));
         m_stopNow->setEnabled(false);
         m_exitNow->setToolTip(tr("Exit at once without the remaining steps (asks first); every accepted request is "
@@ -424,7 +427,6 @@ void ShutdownDialog::onModeChanged(ShutdownMode mode)
             m_hide->setFocus(Qt::OtherFocusReason);
         break;
     case ShutdownMode::Immediate:
-        m_modeLabel->setText(tr("Exiting immediately."));
         m_stopNow->setEnabled(false);
         m_exitNow->setEnabled(false);
         break;
@@ -463,6 +465,20 @@ void ShutdownDialog::refresh()
         now = m_phaseLabel->text();
     if (m_phaseLabel->text() != now)
         m_phaseLabel->setText(now);
+
+    // How the requests in progress fare: they may finish, until the time for that is up or a stop asked for speed.
+    QString how;
+    if (mode == ShutdownMode::Immediate)
+        how = tr("Exiting immediately.");
+    else if (mode == ShutdownMode::Fast)
+        how = tr("Stopping now: requests in progress are cancelled, saved and run again first on the next start.");
+    else if (m_drainOver)
+        how = tr("The time for the requests in progress is up: they are cancelled, saved and run again first on the "
+                 "next start.");
+    else
+        how = tr("Requests in progress may finish. Nothing new is accepted.");
+    if (m_modeLabel->text() != how)
+        m_modeLabel->setText(how);
 
     const QString work = m_inFlight > 0 ? tr("%Ln request(s) still in progress.", nullptr, m_inFlight)
                                         : tr("No request is in progress.");
@@ -531,6 +547,13 @@ void ShutdownDialog::refresh()
     m_progress = std::clamp(value, m_progress, kProgressMax);
     m_progressBar->setValue(m_progress);
     m_progressBar->setAccessibleDescription(tr("%1 %").arg(QLocale().toString(m_progress / (kProgressMax / 100))));
+    // Lines that appear (an overrun, the end) or wrap differently need more height: grow, never cut the step list.
+    // (A word-wrapped label's height depends on the width, which the layout's minimum size does not account for.)
+    if (isVisible() && layout()) {
+        const int needed = layout()->hasHeightForWidth() ? layout()->totalHeightForWidth(width()) : sizeHint().height();
+        if (height() < needed)
+            resize(width(), needed);
+    }
 }
 
 QListWidgetItem *ShutdownDialog::phaseItem(const QString &name) const

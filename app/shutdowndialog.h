@@ -96,7 +96,8 @@ private:
     int m_inFlight = 0;
     int m_queued = 0;
     int m_phasesDone = 0;
-    int m_progress = 0; //!< only ever grows: the bar fills
+    bool m_drainOver = false; //!< the drain ended: what is still in progress gets cancelled
+    int m_progress = 0;       //!< only ever grows: the bar fills
     QList<Quiesce::WorkerSnapshot> m_workers;
 
     QLabel *m_reasonLabel;

@@ -4,8 +4,10 @@
 #include <QtCore/QCryptographicHash>
 #include <QtCore/QDir>
 #include <QtCore/QFileInfo>
+#include <QtGui/QGuiApplication>
 #include <QtNetwork/QLocalServer>
 #include <QtNetwork/QLocalSocket>
+#include <QtWidgets/QMessageBox>
 
 namespace Quiesce::App {
 
@@ -78,6 +80,15 @@ bool SingleInstance::activateRunning(const QString &statePath)
     while (!answer.endsWith('\n') && socket.waitForReadyRead(kAnswerMs))
         answer += socket.readAll();
     return answer == kAnswer;
+}
+
+void SingleInstance::showStartupError(const QString &error)
+{
+    const QString platform = QGuiApplication::platformName();
+    if (platform == QLatin1StringView("offscreen") || platform == QLatin1StringView("minimal"))
+        return;
+    QMessageBox box(QMessageBox::Critical, tr("Quiesce cannot start"), error, QMessageBox::Close);
+    box.exec();
 }
 
 void SingleInstance::onNewConnection()

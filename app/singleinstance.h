@@ -30,6 +30,10 @@ public:
     /*! The second launch: asks the window that holds \a statePath to come to the front, forwarding this
         process's activation tokens. Blocks up to about two seconds (startup only). True once it answered. */
     static bool activateRunning(const QString &statePath);
+    /*! A windowed start that failed says why in a box as well as on stderr: launched from a menu, nobody reads
+        stderr. Blocks until closed (before the event loop: no quit path yet); on a platform nobody can see
+        (offscreen, minimal) it does nothing, as the box would only wait forever. */
+    static void showStartupError(const QString &error);
 
 Q_SIGNALS:
     /*! A second launch asked for the window, from process \a pid, with the desktop's tokens (empty if none). */

@@ -437,7 +437,7 @@ void tst_MainWindow::dialogSpeaksPlainWords()
     QVERIFY(list->item(0)->data(Qt::AccessibleTextRole).toString().endsWith(QStringLiteral(": done")));
     QVERIFY(!list->item(0)->icon().isNull());
     // Every step shows: the list is as tall as its rows, whatever the font.
-    QTRY_VERIFY(list->viewport()->height() >= list->sizeHintForRow(0) * list->count());
+    QTRY_VERIFY(list->visualItemRect(list->item(list->count() - 1)).bottom() < list->viewport()->height());
 
     const int during = bar->value();
     coordinator.requestShutdown(request); // the escalation, as "Stop now" asks for it
@@ -675,9 +675,13 @@ void tst_MainWindow::hangIsCalledHungAndNamed()
         return l && l->isVisible() ? l->text() : QString();
     };
     QTRY_VERIFY_WITH_TIMEOUT(!label("overrunLabel").isEmpty(), 10000);
+    // The lines that appeared do not cut the list of steps: the dialog grew to fit.
+    auto *steps = dialog()->findChild<QListWidget *>(QStringLiteral("phaseList"));
+    QTRY_VERIFY(steps->visualItemRect(steps->item(steps->count() - 1)).bottom() < steps->viewport()->height());
     const QString overrun = label("overrunLabel");
     const QString end = label("endLabel");
     const QString kept = label("keptLabel");
+    const QString mode = label("modeLabel");
     // Release at once: the quit path must not reach the thread join with the worker still stuck.
     WorkerPool::releaseSimulatedHangs();
     QVERIFY2(overrun.contains(QStringLiteral("took longer than allowed")), qPrintable(overrun));
@@ -687,6 +691,8 @@ void tst_MainWindow::hangIsCalledHungAndNamed()
     QVERIFY2(end.contains(QStringLiteral("Quiesce will now end within")), qPrintable(end));
     QVERIFY2(end.contains(QStringLiteral("Nothing accepted is lost")), qPrintable(end));
     QVERIFY2(kept.contains(QStringLiteral("2 queued requests are saved and run first next time")), qPrintable(kept));
+    // No longer "may finish": the time for that is up.
+    QVERIFY2(mode.startsWith(QStringLiteral("The time for the requests in progress is up")), qPrintable(mode));
     QVERIFY(label("countdownLabel").isEmpty()); // one countdown at a time: the end line carries it now
     QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
 }
@@ -1235,6 +1241,7 @@ void tst_MainWindow::windowSpeaksGerman()
         installTranslations(english);
     });
     QLocale::setDefault(QLocale(QLocale::German, QLocale::Germany));
+    installTranslations(QLocale()); // as main() does before it builds the window
     Options o = options(0, 60000, 60000, 1);
     o.tunables.queueLimit = 5000;
     QVERIFY(launch(o));
@@ -1250,6 +1257,8 @@ void tst_MainWindow::windowSpeaksGerman()
     QTRY_VERIFY2(kept->text().contains(QStringLiteral("wartende Anfragen werden gespeichert")),
                  qPrintable(kept->text()));
     QVERIFY2(kept->text().startsWith(QStringLiteral("1.199 ")), qPrintable(kept->text()));
+    // Every button of the dialog speaks German too, also those built with it.
+    QCOMPARE(dialog()->findChild<QPushButton *>(QStringLiteral("hideButton"))->text(), QStringLiteral("Ausblenden"));
     // The protocol never is: the log pane shows the lines as they are.
     const QString log = m_window->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
     QVERIFY2(log.contains(QStringLiteral("READY pid=")), qPrintable(log));

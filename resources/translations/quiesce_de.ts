@@ -498,10 +498,6 @@
         <translation>erledigt</translation>
     </message>
     <message>
-        <source>took longer than allowed</source>
-        <translation>dauerte länger als erlaubt</translation>
-    </message>
-    <message>
         <source>failed</source>
         <translation>fehlgeschlagen</translation>
     </message>
@@ -624,6 +620,21 @@
             <numerusform>%Ln wartende Anfrage wird gespeichert und läuft beim nächsten Start zuerst.</numerusform>
             <numerusform>%Ln wartende Anfragen werden gespeichert und laufen beim nächsten Start zuerst.</numerusform>
         </translation>
+    </message>
+    <message>
+        <source>The time for the requests in progress is up: they are cancelled, saved and run again first on the next start.</source>
+        <translation>Die Zeit für die laufenden Anfragen ist um: sie werden abgebrochen, gespeichert und laufen beim nächsten Start zuerst erneut.</translation>
+    </message>
+    <message>
+        <source>took too long</source>
+        <translation>dauerte zu lange</translation>
+    </message>
+</context>
+<context>
+    <name>Quiesce::App::SingleInstance</name>
+    <message>
+        <source>Quiesce cannot start</source>
+        <translation>Quiesce kann nicht starten</translation>
     </message>
 </context>
 <context>
