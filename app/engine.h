@@ -4,6 +4,7 @@
 #include "options.h"
 #include "request.h"
 #include "shutdowncoordinator.h"
+#include "watchdogrecord.h"
 
 #include <QtCore/QHash>
 #include <QtCore/QList>
@@ -82,6 +83,8 @@ public:
     bool hasStuckThreads() const;
     /*! What open() found of the previous session (unclean end, requests recovered), for the window to show. */
     Quiesce::RecoveryInfo recovery() const;
+    /*! What the watchdog recorded when it ended the previous run (exit 70); present == false otherwise. */
+    WatchdogRecord watchdogRecord() const;
     /*! True when the store thread still runs after the quit path: a save that timed out, blocked in the disk. It
         must not be destroyed while running, nor joined without end: the process then ends with _exit. */
     bool isStoreRunning() const;
@@ -115,6 +118,7 @@ private:
     QHash<quint64, Request> m_awaitingCommit; //!< handed to the store, not yet committed
     QList<quint64> m_returnedIds;             //!< cancelled work to requeue in the save phase
     EngineCounters m_counters;
+    WatchdogRecord m_watchdogRecord; //!< read (and removed) at open()
     bool m_intakeOpen = true;
     bool m_stuckThreads = false;
     QTimer m_throughputTimer;

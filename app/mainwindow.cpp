@@ -489,7 +489,25 @@ void MainWindow::showRecovery()
     // One number everywhere: "pending after recovery" is what the Recovered counter shows and what runs first.
     const RecoveryInfo recovery = m_engine->recovery();
     const auto pending = qint64(recovery.pending);
-    if (recovery.previousUnclean) {
+    const WatchdogRecord watchdog = m_engine->watchdogRecord();
+    if (watchdog.present) {
+        // The shutdown hung and the watchdog ended the process (exit 70): say so, and which request it was.
+        QString text =
+            QStringLiteral("<b>%1</b> ")
+                .arg(
+                    watchdog.requestId != 0
+                        ? tr("Last time Quiesce had to be ended by its watchdog: request %1 on worker %2 did not "
+                             "respond.")
+                              .arg(QLocale().toString(watchdog.requestId), watchdog.worker)
+                        : tr(
+                            "Last time Quiesce had to be ended by its watchdog: its shutdown did not finish in time."));
+        text += tr("Nothing accepted was lost: %Ln request(s) from last time run first now.", nullptr, int(pending));
+        m_messageBar->showMessage(MessageBar::Kind::Warning, text);
+        appendLog(QStringLiteral("GUI last run ended by the watchdog (pid %1, request %2 on %3)")
+                      .arg(watchdog.pid)
+                      .arg(watchdog.requestId)
+                      .arg(watchdog.worker));
+    } else if (recovery.previousUnclean) {
         QString text =
             QStringLiteral("<b>%1</b> ")
                 .arg(tr("Quiesce did not stop cleanly last time (process %1: a crash, a power cut or a forced kill).")

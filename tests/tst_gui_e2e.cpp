@@ -31,6 +31,7 @@ private Q_SLOTS:
     void windowSystemClose();
     void ctrlQThroughTheWindowSystem();
     void secondWindowRaisesTheFirst();
+    void watchdogLeavesARecord();
 
 private:
     QStringList baseArgs();
@@ -342,6 +343,40 @@ void tst_GuiE2e::secondWindowRaisesTheFirst()
     QVERIFY(first.sendSignal(SIGTERM));
     QVERIFY2(first.waitForExit(), first.describe());
     QCOMPARE(first.exitCode(), 0);
+}
+
+void tst_GuiE2e::watchdogLeavesARecord()
+{
+    // A request that never stops: the watchdog ends the shutdown (70) and leaves "<state>.watchdog" naming it.
+    const QString state = m_dir.filePath(QStringLiteral("watchdog-%1.sqlite").arg(++m_runs));
+    const QString record = state + QStringLiteral(".watchdog");
+    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), state, QStringLiteral("--rate"),
+                      QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("1"), QStringLiteral("--workers"),
+                      QStringLiteral("1"), QStringLiteral("--simulate-hang"), QStringLiteral("1"),
+                      QStringLiteral("--drain-timeout"), QStringLiteral("200"), QStringLiteral("--hard-timeout"),
+                      QStringLiteral("3000")});
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+    QVERIFY2(q.waitUntilBusy(1), q.describe());
+    const qint64 pid = q.pid();
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit(std::chrono::seconds(30)), q.describe());
+    QCOMPARE(q.exitCode(), 70);
+    QFile file(record);
+    QVERIFY2(file.open(QIODevice::ReadOnly), qPrintable(record));
+    const QByteArray line = file.readAll();
+    QVERIFY2(line.contains("request=1 worker=quiesce-worker-0"), line.constData());
+    QVERIFY2(line.startsWith(QByteArray("pid=" + QByteArray::number(pid) + ' ')), line.constData());
+    file.close();
+
+    // The next start takes it (the window shows it; tst_mainwindow checks the words) and leaves no file behind.
+    QuiesceProcess next({QStringLiteral("--headless"), QStringLiteral("--state"), state, QStringLiteral("--rate"),
+                         QStringLiteral("0"), QStringLiteral("--work-ms"), QStringLiteral("1"),
+                         QStringLiteral("--exit-when-idle")});
+    QVERIFY(next.start());
+    QVERIFY2(next.waitForExit(), next.describe());
+    QCOMPARE(next.exitCode(), 0);
+    QVERIFY(!QFile::exists(record));
 }
 
 QTEST_GUILESS_MAIN(tst_GuiE2e)

@@ -10,6 +10,7 @@
 #include "throughputplot.h"
 #include "translations.h"
 #include "unixsignalnotifier.h"
+#include "watchdogrecord.h"
 #include "workerpool.h"
 #include "workertablemodel.h"
 
@@ -1304,12 +1305,35 @@ void tst_MainWindow::recoveryBarAfterAnUncleanStop()
     QVERIFY(!bar->isVisible());
     // A clean stop with work left queued: the next start says it runs first, as information.
     shutDown();
+    QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath)));
     QVERIFY(launch(o));
     bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
     QVERIFY(bar->isVisible());
     QCOMPARE(bar->kind(), MessageBar::Kind::Information);
     QVERIFY2(bar->text().contains(QStringLiteral("saved when Quiesce last stopped run first now")),
              qPrintable(bar->text()));
+    shutDown();
+
+    // What the watchdog leaves when it ends a hung shutdown: the next start names the request, once.
+    writeWatchdogRecord(QFile::encodeName(watchdogRecordPath(o.statePath)), {[] {
+                            WorkerSnapshot w;
+                            w.busy = true;
+                            w.hung = true;
+                            w.requestId = 17;
+                            w.elapsedMs = 12000;
+                            w.threadName = QStringLiteral("quiesce-worker-3");
+                            return w;
+                        }()});
+    QVERIFY(QFile::exists(watchdogRecordPath(o.statePath)));
+    QVERIFY(launch(o));
+    QCOMPARE(m_engine->watchdogRecord().pid, qint64(::getpid()));
+    bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Warning);
+    QVERIFY2(bar->text().contains(QStringLiteral("ended by its watchdog: request 17 on worker quiesce-worker-3 did "
+                                                 "not respond")),
+             qPrintable(bar->text()));
+    QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath))); // read once
 }
 
 void tst_MainWindow::singleInstanceSocket()

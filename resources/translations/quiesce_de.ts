@@ -359,6 +359,14 @@
             <numerusform>%Ln beim letzten Beenden gespeicherte Anfragen laufen jetzt zuerst.</numerusform>
         </translation>
     </message>
+    <message>
+        <source>Last time Quiesce had to be ended by its watchdog: request %1 on worker %2 did not respond.</source>
+        <translation>Beim letzten Mal musste der Wachhund Quiesce beenden: Anfrage %1 auf Worker %2 reagierte nicht.</translation>
+    </message>
+    <message>
+        <source>Last time Quiesce had to be ended by its watchdog: its shutdown did not finish in time.</source>
+        <translation>Beim letzten Mal musste der Wachhund Quiesce beenden: das Beenden wurde nicht rechtzeitig fertig.</translation>
+    </message>
 </context>
 <context>
     <name>Quiesce::App::MessageBar</name>
