@@ -1,6 +1,7 @@
 #include "shutdowndialog.h"
 
 #include "themecolors.h"
+#include "watchdogrecord.h"
 
 #include <QtCore/QEvent>
 #include <QtCore/QLocale>
@@ -434,20 +435,6 @@ void ShutdownDialog::onModeChanged(ShutdownMode mode)
     refresh();
 }
 
-const WorkerSnapshot *ShutdownDialog::stuckWorker() const
-{
-    // A hung worker first (deaf to cancellation: surely the one holding things up), else any busy one.
-    for (const WorkerSnapshot &w : m_workers) {
-        if (w.hung)
-            return &w;
-    }
-    for (const WorkerSnapshot &w : m_workers) {
-        if (w.busy)
-            return &w;
-    }
-    return nullptr;
-}
-
 void ShutdownDialog::refresh()
 {
     const bool finished = m_coordinator->isFinished();
@@ -495,7 +482,7 @@ void ShutdownDialog::refresh()
     const qint64 phaseElapsed = m_phaseClock.isValid() ? m_phaseClock.elapsed() : 0;
     const bool overrunNow = !m_phase.isEmpty() && m_phaseBudgetMs > 0 && phaseElapsed > m_phaseBudgetMs;
     const QString overrunPhase = !m_overrunPhase.isEmpty() ? m_overrunPhase : overrunNow ? m_phase : QString();
-    const WorkerSnapshot *stuck = overrunPhase.isEmpty() ? nullptr : stuckWorker();
+    const WorkerSnapshot *stuck = overrunPhase.isEmpty() ? nullptr : stuckWorker(m_workers);
     QString countdown;
     if (finished || mode == ShutdownMode::Immediate) {
         countdown.clear();

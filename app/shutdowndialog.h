@@ -81,7 +81,6 @@ private:
     void refresh();
     void confirmExitImmediately();
     void setMark(QListWidgetItem *item, Mark mark, qint64 elapsedMs = -1);
-    const Quiesce::WorkerSnapshot *stuckWorker() const;
     QListWidgetItem *phaseItem(const QString &name) const;
 
     ShutdownCoordinator *m_coordinator;

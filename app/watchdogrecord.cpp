@@ -9,6 +9,19 @@
 
 namespace Quiesce::App {
 
+const WorkerSnapshot *stuckWorker(const QList<WorkerSnapshot> &workers)
+{
+    for (const WorkerSnapshot &w : workers) {
+        if (w.hung)
+            return &w;
+    }
+    for (const WorkerSnapshot &w : workers) {
+        if (w.busy)
+            return &w;
+    }
+    return nullptr;
+}
+
 QString watchdogRecordPath(const QString &statePath)
 {
     return statePath + QStringLiteral(".watchdog");
@@ -16,18 +29,7 @@ QString watchdogRecordPath(const QString &statePath)
 
 void writeWatchdogRecord(const QByteArray &path, const QList<WorkerSnapshot> &workers)
 {
-    // A hung worker first (surely the one that held the shutdown up), else any busy one.
-    const WorkerSnapshot *stuck = nullptr;
-    for (const WorkerSnapshot &w : workers) {
-        if (w.hung) {
-            stuck = &w;
-            break;
-        }
-    }
-    for (const WorkerSnapshot &w : workers) {
-        if (stuck == nullptr && w.busy)
-            stuck = &w;
-    }
+    const WorkerSnapshot *stuck = stuckWorker(workers);
     QByteArray line = "pid=" + QByteArray::number(qint64(::getpid()));
     if (stuck != nullptr) {
         line += " request=" + QByteArray::number(stuck->requestId) + " worker=" + stuck->threadName.toUtf8()

@@ -23,6 +23,10 @@ struct WatchdogRecord
     qint64 elapsedMs = 0;  //!< how long it had been running
 };
 
+/*! The worker holding the shutdown up: a hung one first (deaf to cancellation), else any busy one; nullptr when all
+    are idle. Used by the dialog to name it and by the watchdog's record. */
+const Quiesce::WorkerSnapshot *stuckWorker(const QList<Quiesce::WorkerSnapshot> &workers);
+
 /*! "<state>.watchdog" for the journal at \a statePath. */
 QString watchdogRecordPath(const QString &statePath);
 
