@@ -6,10 +6,12 @@
 #include "statestore.h"
 #include "systemdnotifier.h"
 #include "unixsignalnotifier.h"
+#include "watchdogrecord.h"
 #include "workerpool.h"
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDeadlineTimer>
+#include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonObject>
 #include <QtCore/QPointer>
@@ -244,9 +246,14 @@ Engine::Engine(const Options &options, QObject *parent)
     m_coordinator->setOutput([this](const QString &text) { emitLines({text}); });
     m_coordinator->setHardTimeout(m_budgets.hard);
     // Runs on the watchdog thread: only the pool's thread-safe snapshot, nothing of the main thread's state.
-    m_coordinator->setDiagnostics([pool = m_pool.get()] {
+    // It also leaves the watchdog's record next to the state (raw write(2): the store may be what hung), so the
+    // next start can say which request did not respond.
+    const QByteArray recordPath = QFile::encodeName(
+        watchdogRecordPath(m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath));
+    m_coordinator->setDiagnostics([pool = m_pool.get(), recordPath] {
         QStringList busy;
         const auto workers = pool->snapshot();
+        writeWatchdogRecord(recordPath, workers);
         for (const WorkerSnapshot &w : workers) {
             if (w.busy)
                 busy << QStringLiteral("%1 request %2 busy %3 ms%4")
@@ -356,8 +363,10 @@ bool Engine::open(QString *error, int *exitCode)
     StoreOptions so;
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
-    if (m_store->open(so))
+    if (m_store->open(so)) {
+        m_watchdogRecord = takeWatchdogRecord(so.path); // ours to take now: we hold the state's lock
         return true;
+    }
     if (m_options.resetState && StateStore::exitCode(m_store->error()) == ExitCode::DataError) {
         QString movedTo;
         if (!StateStore::moveAside(so.path, &movedTo, error)) {
@@ -367,8 +376,10 @@ bool Engine::open(QString *error, int *exitCode)
         emitLines({QStringLiteral("STATE %1 moved aside to %2; starting fresh").arg(so.path, movedTo)});
         // The real file was moved (a symlinked --state is resolved): start fresh there, so the link points at it.
         so.path = m_store->path();
-        if (m_store->open(so))
+        if (m_store->open(so)) {
+            m_watchdogRecord = takeWatchdogRecord(so.path);
             return true;
+        }
     }
     *error = m_store->errorString();
     *exitCode = StateStore::exitCode(m_store->error());
@@ -836,6 +847,16 @@ void Engine::simulateHangNext()
     SourceConfig config = m_source->config();
     config.hangAt = m_source->generatedCount() + 1;
     m_source->setConfig(config);
+}
+
+WatchdogRecord Engine::watchdogRecord() const
+{
+    return m_watchdogRecord;
+}
+
+RecoveryInfo Engine::recovery() const
+{
+    return m_store->recovery();
 }
 
 ShutdownCoordinator *Engine::coordinator() const

@@ -4,6 +4,7 @@
 #include "options.h"
 #include "request.h"
 #include "shutdowncoordinator.h"
+#include "watchdogrecord.h"
 
 #include <QtCore/QHash>
 #include <QtCore/QList>
@@ -19,6 +20,7 @@ class StateStore;
 class SystemdNotifier;
 class UnixSignalNotifier;
 struct SignalEvent;
+struct RecoveryInfo;
 struct StopReport;
 } // namespace Quiesce
 
@@ -83,6 +85,10 @@ public:
     QString statusLine() const;
     /*! True when a worker thread could not be stopped (hung): the process must then end through the watchdog. */
     bool hasStuckThreads() const;
+    /*! What open() found of the previous session (unclean end, requests recovered), for the window to show. */
+    Quiesce::RecoveryInfo recovery() const;
+    /*! What the watchdog recorded when it ended the previous run (exit 70); present == false otherwise. */
+    WatchdogRecord watchdogRecord() const;
     /*! True when the store thread still runs after the quit path: a save that timed out, blocked in the disk. It
         must not be destroyed while running, nor joined without end: the process then ends with _exit. */
     bool isStoreRunning() const;
@@ -117,6 +123,7 @@ private:
     QHash<quint64, Request> m_awaitingCommit; //!< handed to the store, not yet committed
     QList<quint64> m_returnedIds;             //!< cancelled work to requeue in the save phase
     EngineCounters m_counters;
+    WatchdogRecord m_watchdogRecord; //!< read (and removed) at open()
     bool m_intakeOpen = true;
     bool m_stuckThreads = false;
     bool m_threadsStarted = false;

@@ -1,0 +1,41 @@
+#pragma once
+
+#include "workerpool.h"
+
+#include <QtCore/QByteArray>
+#include <QtCore/QList>
+#include <QtCore/QString>
+
+namespace Quiesce::App {
+
+/*! \brief What the watchdog leaves behind when it ends a hung shutdown (exit 70), for the next start to show.
+
+    A small sidecar file next to the state ("<state>.watchdog"), one line of key=value pairs, written with
+    open/write/close on the watchdog's thread just before it exits: not through the state store, since the store
+    may be what hung. The next start reads it once (and removes it), and the window says that the watchdog had to
+    end the process and which request on which worker did not respond. */
+struct WatchdogRecord
+{
+    bool present = false;
+    qint64 pid = 0;        //!< the process the watchdog ended
+    quint64 requestId = 0; //!< the stuck request (a hung worker's first), 0 if none was busy
+    QString worker;        //!< its thread, "quiesce-worker-0"
+    qint64 elapsedMs = 0;  //!< how long it had been running
+};
+
+/*! The worker holding the shutdown up: a hung one first (deaf to cancellation), else any busy one; nullptr when all
+    are idle. Used by the dialog to name it and by the watchdog's record. */
+const Quiesce::WorkerSnapshot *stuckWorker(const QList<Quiesce::WorkerSnapshot> &workers);
+
+/*! "<state>.watchdog" for the journal at \a statePath. */
+QString watchdogRecordPath(const QString &statePath);
+
+/*! Writes the record for \a workers to \a path (already encoded with QFile::encodeName). For the watchdog's
+    thread: no Qt lock, no event loop, raw system calls; failures are ignored (the process is about to end). */
+void writeWatchdogRecord(const QByteArray &path, const QList<Quiesce::WorkerSnapshot> &workers);
+
+/*! Reads and removes the record for the journal at \a statePath (present == false when there is none). Call once
+    the state is open, i.e. with its lock held. */
+WatchdogRecord takeWatchdogRecord(const QString &statePath);
+
+} // namespace Quiesce::App
