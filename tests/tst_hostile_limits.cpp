@@ -347,6 +347,9 @@ static quint64 limitWithOneFreeDescriptor()
 // the dynamic loader, which opens one library at a time): one line, exit 71.
 void tst_HostileLimits::signalHandlersFailExit71()
 {
+    if (!asanRuntime().isEmpty())
+        QSKIP("under ASan + UBSan: UBSan's vptr check probes memory through a pipe of its own, which this limit "
+              "(one free descriptor) refuses, and it then reports a false 'invalid vptr'");
     QuiesceProcess q(args({QStringLiteral("--rate"), QStringLiteral("0")}));
     const DumpOnFailure dump(q);
     const quint64 limit = limitWithOneFreeDescriptor();
