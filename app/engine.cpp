@@ -829,6 +829,18 @@ Budgets Engine::budgets() const
     return m_budgets;
 }
 
+void Engine::setWindowTunable(const QString &key, const QString &text)
+{
+    auto &layer = m_options.windowTunables;
+    layer.removeIf([&key](const std::pair<QString, QString> &entry) { return entry.first == key; });
+    layer.append({key, text});
+}
+
+void Engine::clearWindowTunables()
+{
+    m_options.windowTunables.clear();
+}
+
 void Engine::setPaused(bool paused)
 {
     if (!m_coordinator->isShuttingDown())

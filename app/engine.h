@@ -79,6 +79,11 @@ public:
     Budgets budgets() const;
     /*! Applies \a tunables; their budgets must fit (computeBudgets(), as the command line and reload check). */
     void applyTunables(const Tunables &tunables);
+    /*! Records that the window set \a key (a tunable's name) to \a text, so that a SIGHUP reload keeps it unless
+        the config file or the command line sets that key (settings precedence). Applying is applyTunables()'s job. */
+    void setWindowTunable(const QString &key, const QString &text);
+    /*! Forgets every value set in the window (Settings → Restore defaults). */
+    void clearWindowTunables();
     void setPaused(bool paused);
     void submitBurst(int count);
     void simulateHangNext();

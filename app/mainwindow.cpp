@@ -448,11 +448,15 @@ void MainWindow::restoreSettings(const Options &options)
     };
     bool ok = false;
     const double rate = settings.value(kRateKey).toDouble(&ok);
-    if (ok && windowMayApply(QStringLiteral("rate")) && rate >= 0 && rate <= m_rateSpin->maximum())
+    if (ok && windowMayApply(QStringLiteral("rate")) && rate >= 0 && rate <= m_rateSpin->maximum()) {
         t.rate = rate;
+        m_engine->setWindowTunable(QStringLiteral("rate"), QString::number(rate));
+    }
     const int workers = settings.value(kWorkersKey).toInt(&ok);
-    if (ok && windowMayApply(QStringLiteral("workers")) && workers >= 1 && workers <= m_workersSpin->maximum())
+    if (ok && windowMayApply(QStringLiteral("workers")) && workers >= 1 && workers <= m_workersSpin->maximum()) {
         t.workers = workers;
+        m_engine->setWindowTunable(QStringLiteral("workers"), QString::number(workers));
+    }
     if (t != m_engine->tunables())
         m_engine->applyTunables(t);
     {
@@ -552,6 +556,11 @@ void MainWindow::applyControlsToEngine()
     // Only what the person changed here is remembered: a --rate from the command line is for this run only.
     m_rateChangedHere = m_rateChangedHere || t.rate != before.rate;
     m_workersChangedHere = m_workersChangedHere || t.workers != before.workers;
+    // A reload keeps what was changed here, unless the config file or the command line sets it (precedence).
+    if (t.rate != before.rate)
+        m_engine->setWindowTunable(QStringLiteral("rate"), QString::number(t.rate));
+    if (t.workers != before.workers)
+        m_engine->setWindowTunable(QStringLiteral("workers"), QString::number(t.workers));
     m_engine->applyTunables(t);
     appendLog(QStringLiteral("GUI %1").arg(describeChanges(before, t)));
     saveSettings();
@@ -592,6 +601,7 @@ void MainWindow::restoreDefaults()
     }
     m_rateChangedHere = false;
     m_workersChangedHere = false;
+    m_engine->clearWindowTunables();
     {
         const QSignalBlocker blockAsk(m_askAction);
         const QSignalBlocker blockBurst(m_burstSpin);

@@ -86,6 +86,7 @@ private Q_SLOTS:
     void logoutNeverAsksNorVetoes();
     void settingsPersist();
     void commandLineValuesAreForThisRunOnly();
+    void reloadKeepsTheWindowsValues();
     void keyboardReachesEveryControl();
     void everyControlHasAnAccessibleName();
     void shortcutsAreStandardAndShown();
@@ -960,6 +961,47 @@ void tst_MainWindow::commandLineValuesAreForThisRunOnly()
     QCOMPARE(m_engine->tunables().rate, 2.0);
     QCOMPARE(rateSpin()->value(), 2.0);
     QVERIFY(!QSettings().contains(QStringLiteral("control/rate")));
+}
+
+void tst_MainWindow::reloadKeepsTheWindowsValues()
+{
+    // Precedence on every SIGHUP reload too: command line > config file > the window > defaults.
+    const QString config = m_dir.filePath(QStringLiteral("reload.conf"));
+    auto writeConfig = [&config](const QByteArray &text) {
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        QCOMPARE(file.write(text), qint64(text.size()));
+    };
+    writeConfig("queue-limit=500\n");
+    Options o = options(2, 50, 100, 2);
+    o.configPath = config;
+    o.onHangup = OnHangup::Reload;
+    QVERIFY(launch(o));
+    QVERIFY2(m_signals.watch(SIGHUP), qPrintable(m_signals.errorString()));
+    auto *rateSpin = m_window->findChild<QDoubleSpinBox *>(QStringLiteral("rateSpin"));
+    QVERIFY(rateSpin);
+    rateSpin->setValue(7.5);
+    QCOMPARE(m_engine->tunables().rate, 7.5);
+
+    QStringList reloads;
+    connect(m_engine.get(), &Engine::line, this, [&reloads](const QString &text) {
+        if (text.startsWith(QLatin1StringView("CONFIG reload")))
+            reloads << text;
+    });
+    // The file does not set the rate: the window's 7.5 stays (it used to go back to the default).
+    QCOMPARE(::raise(SIGHUP), 0);
+    QTRY_COMPARE(reloads.size(), 1);
+    QVERIFY2(reloads.at(0).startsWith(QStringLiteral("CONFIG reloaded ")), qPrintable(reloads.at(0)));
+    QCOMPARE(m_engine->tunables().rate, 7.5);
+    QCOMPARE(m_engine->tunables().queueLimit, 500);
+    // The file sets it now: the file wins over the window.
+    writeConfig("queue-limit=500\nrate=4\n");
+    QCOMPARE(::raise(SIGHUP), 0);
+    QTRY_COMPARE(reloads.size(), 2);
+    QVERIFY2(reloads.at(1).startsWith(QStringLiteral("CONFIG reloaded ")), qPrintable(reloads.at(1)));
+    QCOMPARE(m_engine->tunables().rate, 4.0);
+    QTRY_COMPARE(rateSpin->value(), 4.0);
+    m_signals.unwatch(SIGHUP);
 }
 
 void tst_MainWindow::contrastFormula()
