@@ -100,6 +100,7 @@ private Q_SLOTS:
     void germanTranslationIsComplete();
     void windowSpeaksGerman();
     void recoveryBarAfterAnUncleanStop();
+    void recoveryBarFromTheJournalRecord();
     void singleInstanceSocket();
     void grabIsNotBlank();
     void screenshotOption();
@@ -1334,6 +1335,45 @@ void tst_MainWindow::recoveryBarAfterAnUncleanStop()
                                                  "not respond")),
              qPrintable(bar->text()));
     QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath))); // read once
+}
+
+void tst_MainWindow::recoveryBarFromTheJournalRecord()
+{
+    // The watchdog's sidecar is gone, but the quit path committed which request was stuck to the session's row
+    // (as it does when drain or cancel overruns): the next start names it all the same.
+    Options o = options(0, 60000, 60000, 1);
+    {
+        StateStore store;
+        StoreOptions storeOptions;
+        storeOptions.path = o.statePath;
+        QVERIFY2(store.open(storeOptions), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        WorkerSnapshot w;
+        w.requestId = 5;
+        w.threadName = QStringLiteral("quiesce-worker-2");
+        store.noteSession(QStringLiteral("stuck"), stuckNote(w, QStringLiteral("cancel")));
+        Request r;
+        r.id = 5;
+        r.costMs = 60000;
+        store.accept(r); // committed in the note's batch or after it: once accepted, the note is in the journal
+        QTRY_VERIFY_WITH_TIMEOUT(!accepted.isEmpty(), 10000);
+    }
+    QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath)));
+    QVERIFY(launch(o));
+    const WatchdogRecord record = m_engine->watchdogRecord();
+    QVERIFY(record.present);
+    QVERIFY(record.fromJournal);
+    QCOMPARE(record.phase, QStringLiteral("cancel"));
+    auto *bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar && bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Warning);
+    QVERIFY2(bar->text().contains(QStringLiteral("ended by its watchdog: request 5 on worker quiesce-worker-2 did "
+                                                 "not respond")),
+             qPrintable(bar->text()));
+    QVERIFY2(m_lines.contains(QStringLiteral("RECOVERY previous run (pid %1) was ended by the watchdog (exit 70) in "
+                                             "phase cancel: request 5 on quiesce-worker-2 did not respond")
+                                  .arg(::getpid())),
+             qPrintable(m_lines.join(QLatin1Char('\n'))));
 }
 
 void tst_MainWindow::singleInstanceSocket()
