@@ -81,6 +81,7 @@ private Q_SLOTS:
     void repeatedClosesNeverEscalate();
     void exitImmediatelyIsApartAndConfirmed();
     void hangIsCalledHungAndNamed();
+    void overrunTextIsNeverCut();
     void signalShowsTheSameDialog();
     void askBeforeQuitOnlyForAPerson();
     void logoutNeverAsksNorVetoes();
@@ -696,6 +697,59 @@ void tst_MainWindow::hangIsCalledHungAndNamed()
     // No longer "may finish": the time for that is up.
     QVERIFY2(mode.startsWith(QStringLiteral("The time for the requests in progress is up")), qPrintable(mode));
     QVERIFY(label("countdownLabel").isEmpty()); // one countdown at a time: the end line carries it now
+    QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
+}
+
+void tst_MainWindow::overrunTextIsNeverCut()
+{
+    // At the default font the sentence about the stuck request, and the step that overran, are read in full:
+    // wrapped, with the dialog grown to fit, never elided with "…".
+    Options o = options(0, 5000, 6000, 1);
+    o.tunables.drainTimeout = 1s;
+    QVERIFY(launch(o));
+    m_engine->simulateHangNext();
+    m_engine->submitBurst(1);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->pool()->snapshot().value(0).hung, 10000);
+    const WorkerSnapshot hung = m_engine->pool()->snapshot().value(0);
+    QVERIFY(!m_window->close());
+    auto *overrun = dialog()->findChild<QLabel *>(QStringLiteral("overrunLabel"));
+    QVERIFY(overrun);
+    QTRY_VERIFY_WITH_TIMEOUT(overrun->isVisible() && overrun->text().contains(QStringLiteral("does not respond")),
+                             10000);
+    auto *steps = dialog()->findChild<QListWidget *>(QStringLiteral("phaseList"));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        steps->item(steps->row(steps->findItems(QStringLiteral("Finishing"), Qt::MatchStartsWith).value(0)))
+            ->text()
+            .contains(QStringLiteral("took too long")),
+        10000);
+    QCoreApplication::processEvents();
+    const QString sentence = QStringLiteral("\u201cFinishing requests in progress\u201d took longer than allowed. "
+                                            "Request %1 on worker %2 does not respond.")
+                                 .arg(QLocale().toString(hung.requestId), hung.threadName);
+    const QString overrunText = overrun->text();
+    const bool labelFits = overrun->wordWrap() && overrun->heightForWidth(overrun->width()) <= overrun->height()
+        && overrun->width() <= dialog()->width();
+    // Every step's row shows its whole text: wrapped rows, none cut at the right edge.
+    QStringList cut;
+    for (int i = 0; i < steps->count(); ++i) {
+        QListWidgetItem *item = steps->item(i);
+        const QRect rect = steps->visualItemRect(item);
+        const int textWidth = steps->fontMetrics().horizontalAdvance(item->text());
+        const bool fitsOnOneLine = textWidth + steps->iconSize().width() + 16 <= steps->viewport()->width();
+        const int lines = fitsOnOneLine ? 1 : 2;
+        if (!fitsOnOneLine && (!steps->wordWrap() || rect.height() < lines * steps->fontMetrics().lineSpacing()))
+            cut << item->text();
+        if (rect.bottom() >= steps->viewport()->height())
+            cut << item->text();
+    }
+    WorkerPool::releaseSimulatedHangs();
+    QCOMPARE(overrunText, sentence);
+    QVERIFY2(labelFits,
+             qPrintable(QStringLiteral("label %1x%2, needs %3 high")
+                            .arg(overrun->width())
+                            .arg(overrun->height())
+                            .arg(overrun->heightForWidth(overrun->width()))));
+    QVERIFY2(cut.isEmpty(), qPrintable(cut.join(QStringLiteral(" | "))));
     QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
 }
 
