@@ -111,6 +111,7 @@ private:
     bool launch(const Options &options);
     void shutDown();
     ShutdownDialog *dialog() const { return m_window->shutdownDialog(); }
+    void closeWithAHungRequest(int burst, Quiesce::WorkerSnapshot *hung);
     QLabel *counter(const char *name) const;
     qint64 counterValue(const char *name) const;
 
@@ -662,17 +663,27 @@ void tst_MainWindow::exitImmediatelyIsApartAndConfirmed()
     WorkerPool::releaseSimulatedHangs();
 }
 
-void tst_MainWindow::hangIsCalledHungAndNamed()
+void tst_MainWindow::closeWithAHungRequest(int burst, WorkerSnapshot *hung)
 {
-    // One worker, its request hung, two more queued; a short drain so that it overruns soon.
+    // One worker whose first request hangs, deaf to cancellation; a short drain so that it overruns soon. Then the
+    // window is closed (the quit path starts, the dialog shows).
     Options o = options(0, 5000, 6000, 1);
     o.tunables.drainTimeout = 1s;
     QVERIFY(launch(o));
     m_engine->simulateHangNext();
-    m_engine->submitBurst(3);
+    m_engine->submitBurst(burst);
     QTRY_VERIFY_WITH_TIMEOUT(m_engine->pool()->snapshot().value(0).hung, 10000);
-    const WorkerSnapshot hung = m_engine->pool()->snapshot().value(0);
+    *hung = m_engine->pool()->snapshot().value(0);
     QVERIFY(!m_window->close());
+}
+
+void tst_MainWindow::hangIsCalledHungAndNamed()
+{
+    // One worker, its request hung, two more queued.
+    WorkerSnapshot hung;
+    closeWithAHungRequest(3, &hung);
+    if (QTest::currentTestFailed())
+        return;
     auto label = [this](const char *name) {
         auto *l = dialog()->findChild<QLabel *>(QString::fromLatin1(name));
         return l && l->isVisible() ? l->text() : QString();
@@ -704,14 +715,10 @@ void tst_MainWindow::overrunTextIsNeverCut()
 {
     // At the default font the sentence about the stuck request, and the step that overran, are read in full:
     // wrapped, with the dialog grown to fit, never elided with "…".
-    Options o = options(0, 5000, 6000, 1);
-    o.tunables.drainTimeout = 1s;
-    QVERIFY(launch(o));
-    m_engine->simulateHangNext();
-    m_engine->submitBurst(1);
-    QTRY_VERIFY_WITH_TIMEOUT(m_engine->pool()->snapshot().value(0).hung, 10000);
-    const WorkerSnapshot hung = m_engine->pool()->snapshot().value(0);
-    QVERIFY(!m_window->close());
+    WorkerSnapshot hung;
+    closeWithAHungRequest(1, &hung);
+    if (QTest::currentTestFailed())
+        return;
     auto *overrun = dialog()->findChild<QLabel *>(QStringLiteral("overrunLabel"));
     QVERIFY(overrun);
     QTRY_VERIFY_WITH_TIMEOUT(overrun->isVisible() && overrun->text().contains(QStringLiteral("does not respond")),
