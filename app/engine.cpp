@@ -267,6 +267,20 @@ Engine::Engine(const Options &options, QObject *parent)
     registerPhases();
 
     connect(m_coordinator.get(), &ShutdownCoordinator::shutdownStarted, this, [this] { Q_EMIT countersChanged(); });
+    // A step that overran with a worker stuck: say which request in the journal before moving on, committed with
+    // the store's next batch, so that the next start can name it even if the watchdog ends this process and its
+    // sidecar record is lost.
+    connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, this, [this](const PhaseRecord &record) {
+        if (record.outcome != PhaseOutcome::TimedOut
+            || (record.name != QLatin1StringView("drain") && record.name != QLatin1StringView("cancel")))
+            return;
+        const auto workers = m_pool->snapshot();
+        const WorkerSnapshot *stuck = stuckWorker(workers);
+        if (stuck == nullptr)
+            return;
+        m_stuckNote = stuckNote(*stuck, record.name);
+        m_store->noteSession(QStringLiteral("stuck"), m_stuckNote);
+    });
 
     // systemd: STOPPING=1, a STATUS= per phase saying what it does, and EXTEND_TIMEOUT_USEC covering the rest of
     // the hard deadline plus the grace margin, so TimeoutStopSec= never cuts a stop that is within its budgets.
@@ -364,7 +378,8 @@ bool Engine::open(QString *error, int *exitCode)
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
     if (m_store->open(so)) {
-        m_watchdogRecord = takeWatchdogRecord(so.path); // ours to take now: we hold the state's lock
+        // Ours to take now: we hold the state's lock. The sidecar first, else the journal's "stuck" record.
+        m_watchdogRecord = withJournalRecord(takeWatchdogRecord(so.path), m_store->recovery());
         return true;
     }
     if (m_options.resetState && StateStore::exitCode(m_store->error()) == ExitCode::DataError) {
@@ -377,7 +392,7 @@ bool Engine::open(QString *error, int *exitCode)
         // The real file was moved (a symlinked --state is resolved): start fresh there, so the link points at it.
         so.path = m_store->path();
         if (m_store->open(so)) {
-            m_watchdogRecord = takeWatchdogRecord(so.path);
+            m_watchdogRecord = withJournalRecord(takeWatchdogRecord(so.path), m_store->recovery());
             return true;
         }
     }
@@ -400,6 +415,8 @@ void Engine::start()
         emitLines({QStringLiteral("RECOVERY previous run (pid %1) ended uncleanly: recovered %2 requests")
                        .arg(recovery.previousPid)
                        .arg(recovery.recovered)});
+    if (m_watchdogRecord.present)
+        emitLines({watchdogRecoveryLine(m_watchdogRecord)});
     // What SQLite's recovery dropped from the WAL (checked before it opened the journal), never silently.
     // Machine-readable key=value pairs (README "RECOVERY wal=").
     if (recovery.walDamaged)
@@ -603,6 +620,14 @@ void Engine::registerPhases()
         record.senderPid = report.request.senderPid;
         record.exitCode = report.exitCode;
         record.report = report.toJson();
+        if (!m_stuckNote.isEmpty()) {
+            // The final word on the note: still stuck (the watchdog will most likely end the process), or null
+            // when the worker came free after all.
+            const quint64 id = quint64(m_stuckNote.value(QStringLiteral("request")).toInteger());
+            const bool stillBusy = std::any_of(workers.cbegin(), workers.cend(),
+                                               [id](const WorkerSnapshot &w) { return w.busy && w.requestId == id; });
+            record.report.insert(QStringLiteral("stuck"), stillBusy ? QJsonValue(m_stuckNote) : QJsonValue());
+        }
         connect(m_store.get(), &StateStore::saved, ctx, [ctx](bool ok, const QString &error) {
             if (ok)
                 ctx->complete();

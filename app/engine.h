@@ -7,6 +7,7 @@
 #include "watchdogrecord.h"
 
 #include <QtCore/QHash>
+#include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QObject>
 #include <QtCore/QTimer>
@@ -92,7 +93,8 @@ public:
     bool hasStuckThreads() const;
     /*! What open() found of the previous session (unclean end, requests recovered), for the window to show. */
     Quiesce::RecoveryInfo recovery() const;
-    /*! What the watchdog recorded when it ended the previous run (exit 70); present == false otherwise. */
+    /*! What the watchdog recorded when it ended the previous run (exit 70): its sidecar file first, else the
+        "stuck" record the previous quit path committed to the journal; present == false otherwise. */
     WatchdogRecord watchdogRecord() const;
     /*! True when the store thread still runs after the quit path: a save that timed out, blocked in the disk. It
         must not be destroyed while running, nor joined without end: the process then ends with _exit. */
@@ -129,6 +131,7 @@ private:
     QList<quint64> m_returnedIds;             //!< cancelled work to requeue in the save phase
     EngineCounters m_counters;
     WatchdogRecord m_watchdogRecord; //!< read (and removed) at open()
+    QJsonObject m_stuckNote;         //!< the "stuck" record committed when drain or cancel overran; {} if none
     bool m_intakeOpen = true;
     bool m_stuckThreads = false;
     bool m_threadsStarted = false;

@@ -116,10 +116,10 @@ ShutdownDialog::ShutdownDialog(ShutdownCoordinator *coordinator, QWidget *parent
     m_phases->setVerticalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
     m_phases->setSizePolicy(QSizePolicy::Preferred, QSizePolicy::Minimum);
     m_phases->setFrameShape(QFrame::NoFrame);
-    // One line per step, never a horizontal scroll bar: the dialog is wide enough for the texts, and the rare
-    // longer one is elided (its words are in the tooltip and the accessible text).
+    // One line per step, never a horizontal scroll bar and never "…": a step's text longer than the dialog is
+    // wide ("… took too long (1.0 s)" at the default font) makes the dialog wider (setMark()).
     m_phases->setHorizontalScrollBarPolicy(Qt::ScrollBarAlwaysOff);
-    m_phases->setTextElideMode(Qt::ElideRight);
+    m_phases->setTextElideMode(Qt::ElideNone);
     m_phases->setIconSize(Theme::markIconSize(fontMetrics()));
 
     // "Exit immediately…" sits on the far left, away from "Stop now" on the right, and only appears once stopping
@@ -389,6 +389,14 @@ void ShutdownDialog::setMark(QListWidgetItem *item, Mark mark, qint64 elapsedMs)
         item->setText(tr("%1 \u2014 %2").arg(name, state));
     else
         item->setText(tr("%1 \u2014 %2 (%3)").arg(name, state, seconds(elapsedMs)));
+    // The whole text on its line: the dialog grows to the widest step (icon, the delegate's margins with room to
+    // spare, the layout's margins), never cutting it with "…".
+    const QMargins margins = layout() ? layout()->contentsMargins() : QMargins();
+    const int rowWidth = m_phases->fontMetrics().horizontalAdvance(item->text()) + m_phases->iconSize().width()
+        + 3 * m_phases->fontMetrics().averageCharWidth() + 2 * m_phases->frameWidth();
+    const int needed = rowWidth + margins.left() + margins.right();
+    if (minimumWidth() < needed)
+        setMinimumWidth(needed);
     // Steps to come are dimmer, yet readable (Qt's placeholder colour is translucent and may be too faint).
     const QColor base = palette().color(QPalette::Base);
     item->setForeground(mark == Mark::Pending ? Theme::readable(palette().color(QPalette::PlaceholderText), base, 4.5)

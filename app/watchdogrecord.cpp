@@ -22,6 +22,44 @@ const WorkerSnapshot *stuckWorker(const QList<WorkerSnapshot> &workers)
     return nullptr;
 }
 
+QJsonObject stuckNote(const WorkerSnapshot &worker, const QString &phase)
+{
+    return {{QStringLiteral("request"), qint64(worker.requestId)},
+            {QStringLiteral("worker"), worker.threadName},
+            {QStringLiteral("phase"), phase}};
+}
+
+WatchdogRecord withJournalRecord(WatchdogRecord sidecar, const RecoveryInfo &recovery)
+{
+    if (!recovery.previousStuck)
+        return sidecar;
+    if (sidecar.present) {
+        // The same run (the sidecar names the pid that wrote it): the journal adds the step that overran.
+        if (sidecar.pid == recovery.previousPid
+            && (sidecar.requestId == 0 || sidecar.requestId == recovery.previousStuckRequest))
+            sidecar.phase = recovery.previousStuckPhase;
+        return sidecar;
+    }
+    WatchdogRecord record;
+    record.present = true;
+    record.fromJournal = true;
+    record.pid = recovery.previousPid;
+    record.requestId = recovery.previousStuckRequest;
+    record.worker = recovery.previousStuckWorker;
+    record.phase = recovery.previousStuckPhase;
+    return record;
+}
+
+QString watchdogRecoveryLine(const WatchdogRecord &record)
+{
+    QString line = QStringLiteral("RECOVERY previous run (pid %1) was ended by the watchdog (exit 70)").arg(record.pid);
+    if (!record.phase.isEmpty())
+        line += QStringLiteral(" in phase %1").arg(record.phase);
+    if (record.requestId != 0)
+        line += QStringLiteral(": request %1 on %2 did not respond").arg(record.requestId).arg(record.worker);
+    return line;
+}
+
 QString watchdogRecordPath(const QString &statePath)
 {
     return statePath + QStringLiteral(".watchdog");

@@ -1,8 +1,10 @@
 #pragma once
 
+#include "statestore.h"
 #include "workerpool.h"
 
 #include <QtCore/QByteArray>
+#include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QString>
 
@@ -17,11 +19,27 @@ namespace Quiesce::App {
 struct WatchdogRecord
 {
     bool present = false;
-    qint64 pid = 0;        //!< the process the watchdog ended
-    quint64 requestId = 0; //!< the stuck request (a hung worker's first), 0 if none was busy
-    QString worker;        //!< its thread, "quiesce-worker-0"
-    qint64 elapsedMs = 0;  //!< how long it had been running
+    qint64 pid = 0;           //!< the process the watchdog ended
+    quint64 requestId = 0;    //!< the stuck request (a hung worker's first), 0 if none was busy
+    QString worker;           //!< its thread, "quiesce-worker-0"
+    qint64 elapsedMs = 0;     //!< how long it had been running
+    QString phase;            //!< the step that overran ("drain", "cancel"), from the journal's record; may be empty
+    bool fromJournal = false; //!< no sidecar: taken from the "stuck" record the quit path committed to the journal
 };
+
+/*! The "stuck" object the quit path commits to the session's report when \a phase overran with \a worker stuck:
+    {"request": N, "worker": "quiesce-worker-0", "phase": "cancel"}. */
+QJsonObject stuckNote(const Quiesce::WorkerSnapshot &worker, const QString &phase);
+
+/*! \a sidecar as read by takeWatchdogRecord(), completed from the journal's record of the previous session: its
+    phase when both exist, everything when the sidecar is missing (the watchdog's write failed, or the file was
+    deleted) but the previous quit path recorded a request still stuck at its end. */
+WatchdogRecord withJournalRecord(WatchdogRecord sidecar, const Quiesce::RecoveryInfo &recovery);
+
+/*! The headless RECOVERY line for \a record (C locale, README):
+    "RECOVERY previous run (pid N) was ended by the watchdog (exit 70) in phase cancel: request 1 on
+    quiesce-worker-0 did not respond". */
+QString watchdogRecoveryLine(const WatchdogRecord &record);
 
 /*! The worker holding the shutdown up: a hung one first (deaf to cancellation), else any busy one; nullptr when all
     are idle. Used by the dialog to name it and by the watchdog's record. */

@@ -81,6 +81,7 @@ private Q_SLOTS:
     void repeatedClosesNeverEscalate();
     void exitImmediatelyIsApartAndConfirmed();
     void hangIsCalledHungAndNamed();
+    void overrunTextIsNeverCut();
     void signalShowsTheSameDialog();
     void askBeforeQuitOnlyForAPerson();
     void logoutNeverAsksNorVetoes();
@@ -101,6 +102,7 @@ private Q_SLOTS:
     void germanTranslationIsComplete();
     void windowSpeaksGerman();
     void recoveryBarAfterAnUncleanStop();
+    void recoveryBarFromTheJournalRecord();
     void singleInstanceSocket();
     void grabIsNotBlank();
     void screenshotOption();
@@ -110,6 +112,7 @@ private:
     bool launch(const Options &options);
     void shutDown();
     ShutdownDialog *dialog() const { return m_window->shutdownDialog(); }
+    void closeWithAHungRequest(int burst, Quiesce::WorkerSnapshot *hung);
     QLabel *counter(const char *name) const;
     qint64 counterValue(const char *name) const;
 
@@ -661,17 +664,27 @@ void tst_MainWindow::exitImmediatelyIsApartAndConfirmed()
     WorkerPool::releaseSimulatedHangs();
 }
 
-void tst_MainWindow::hangIsCalledHungAndNamed()
+void tst_MainWindow::closeWithAHungRequest(int burst, WorkerSnapshot *hung)
 {
-    // One worker, its request hung, two more queued; a short drain so that it overruns soon.
+    // One worker whose first request hangs, deaf to cancellation; a short drain so that it overruns soon. Then the
+    // window is closed (the quit path starts, the dialog shows).
     Options o = options(0, 5000, 6000, 1);
     o.tunables.drainTimeout = 1s;
     QVERIFY(launch(o));
     m_engine->simulateHangNext();
-    m_engine->submitBurst(3);
+    m_engine->submitBurst(burst);
     QTRY_VERIFY_WITH_TIMEOUT(m_engine->pool()->snapshot().value(0).hung, 10000);
-    const WorkerSnapshot hung = m_engine->pool()->snapshot().value(0);
+    *hung = m_engine->pool()->snapshot().value(0);
     QVERIFY(!m_window->close());
+}
+
+void tst_MainWindow::hangIsCalledHungAndNamed()
+{
+    // One worker, its request hung, two more queued.
+    WorkerSnapshot hung;
+    closeWithAHungRequest(3, &hung);
+    if (QTest::currentTestFailed())
+        return;
     auto label = [this](const char *name) {
         auto *l = dialog()->findChild<QLabel *>(QString::fromLatin1(name));
         return l && l->isVisible() ? l->text() : QString();
@@ -696,6 +709,55 @@ void tst_MainWindow::hangIsCalledHungAndNamed()
     // No longer "may finish": the time for that is up.
     QVERIFY2(mode.startsWith(QStringLiteral("The time for the requests in progress is up")), qPrintable(mode));
     QVERIFY(label("countdownLabel").isEmpty()); // one countdown at a time: the end line carries it now
+    QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
+}
+
+void tst_MainWindow::overrunTextIsNeverCut()
+{
+    // At the default font the sentence about the stuck request, and the step that overran, are read in full:
+    // wrapped, with the dialog grown to fit, never elided with "…".
+    WorkerSnapshot hung;
+    closeWithAHungRequest(1, &hung);
+    if (QTest::currentTestFailed())
+        return;
+    auto *overrun = dialog()->findChild<QLabel *>(QStringLiteral("overrunLabel"));
+    QVERIFY(overrun);
+    QTRY_VERIFY_WITH_TIMEOUT(overrun->isVisible() && overrun->text().contains(QStringLiteral("does not respond")),
+                             10000);
+    auto *steps = dialog()->findChild<QListWidget *>(QStringLiteral("phaseList"));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        steps->item(steps->row(steps->findItems(QStringLiteral("Finishing"), Qt::MatchStartsWith).value(0)))
+            ->text()
+            .contains(QStringLiteral("took too long")),
+        10000);
+    QCoreApplication::processEvents();
+    const QString sentence = QStringLiteral("\u201cFinishing requests in progress\u201d took longer than allowed. "
+                                            "Request %1 on worker %2 does not respond.")
+                                 .arg(QLocale().toString(hung.requestId), hung.threadName);
+    const QString overrunText = overrun->text();
+    const bool labelFits = overrun->wordWrap() && overrun->heightForWidth(overrun->width()) <= overrun->height()
+        && overrun->width() <= dialog()->width();
+    // Every step's row shows its whole text: wrapped rows, none cut at the right edge.
+    QStringList cut;
+    for (int i = 0; i < steps->count(); ++i) {
+        QListWidgetItem *item = steps->item(i);
+        const QRect rect = steps->visualItemRect(item);
+        const int textWidth = steps->fontMetrics().horizontalAdvance(item->text());
+        const bool fitsOnOneLine = textWidth + steps->iconSize().width() + 16 <= steps->viewport()->width();
+        const int lines = fitsOnOneLine ? 1 : 2;
+        if (!fitsOnOneLine && (!steps->wordWrap() || rect.height() < lines * steps->fontMetrics().lineSpacing()))
+            cut << item->text();
+        if (rect.bottom() >= steps->viewport()->height())
+            cut << item->text();
+    }
+    WorkerPool::releaseSimulatedHangs();
+    QCOMPARE(overrunText, sentence);
+    QVERIFY2(labelFits,
+             qPrintable(QStringLiteral("label %1x%2, needs %3 high")
+                            .arg(overrun->width())
+                            .arg(overrun->height())
+                            .arg(overrun->heightForWidth(overrun->width()))));
+    QVERIFY2(cut.isEmpty(), qPrintable(cut.join(QStringLiteral(" | "))));
     QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
 }
 
@@ -1376,6 +1438,45 @@ void tst_MainWindow::recoveryBarAfterAnUncleanStop()
                                                  "not respond")),
              qPrintable(bar->text()));
     QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath))); // read once
+}
+
+void tst_MainWindow::recoveryBarFromTheJournalRecord()
+{
+    // The watchdog's sidecar is gone, but the quit path committed which request was stuck to the session's row
+    // (as it does when drain or cancel overruns): the next start names it all the same.
+    Options o = options(0, 60000, 60000, 1);
+    {
+        StateStore store;
+        StoreOptions storeOptions;
+        storeOptions.path = o.statePath;
+        QVERIFY2(store.open(storeOptions), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        WorkerSnapshot w;
+        w.requestId = 5;
+        w.threadName = QStringLiteral("quiesce-worker-2");
+        store.noteSession(QStringLiteral("stuck"), stuckNote(w, QStringLiteral("cancel")));
+        Request r;
+        r.id = 5;
+        r.costMs = 60000;
+        store.accept(r); // committed in the note's batch or after it: once accepted, the note is in the journal
+        QTRY_VERIFY_WITH_TIMEOUT(!accepted.isEmpty(), 10000);
+    }
+    QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath)));
+    QVERIFY(launch(o));
+    const WatchdogRecord record = m_engine->watchdogRecord();
+    QVERIFY(record.present);
+    QVERIFY(record.fromJournal);
+    QCOMPARE(record.phase, QStringLiteral("cancel"));
+    auto *bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar && bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Warning);
+    QVERIFY2(bar->text().contains(QStringLiteral("ended by its watchdog: request 5 on worker quiesce-worker-2 did "
+                                                 "not respond")),
+             qPrintable(bar->text()));
+    QVERIFY2(m_lines.contains(QStringLiteral("RECOVERY previous run (pid %1) was ended by the watchdog (exit 70) in "
+                                             "phase cancel: request 5 on quiesce-worker-2 did not respond")
+                                  .arg(::getpid())),
+             qPrintable(m_lines.join(QLatin1Char('\n'))));
 }
 
 void tst_MainWindow::singleInstanceSocket()
