@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include "requestsource.h"
+#include "watchdogrecord.h"
 #include <Quiesce/exitcodes.h>
 #include <Quiesce/resourcelimits.h>
 #include <Quiesce/statestore.h>
@@ -10,6 +11,7 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDeadlineTimer>
+#include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QJsonObject>
 #include <QtCore/QPointer>
@@ -244,9 +246,14 @@ Engine::Engine(const Options &options, QObject *parent)
     m_coordinator->setOutput([this](const QString &text) { emitLines({text}); });
     m_coordinator->setHardTimeout(m_budgets.hard);
     // Runs on the watchdog thread: only the pool's thread-safe snapshot, nothing of the main thread's state.
-    m_coordinator->setDiagnostics([pool = m_pool.get()] {
+    // It also leaves the watchdog's record next to the state (raw write(2): the store may be what hung), so the
+    // next start can say which request did not respond.
+    const QByteArray recordPath = QFile::encodeName(
+        watchdogRecordPath(m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath));
+    m_coordinator->setDiagnostics([pool = m_pool.get(), recordPath] {
         QStringList busy;
         const auto workers = pool->snapshot();
+        writeWatchdogRecord(recordPath, workers);
         for (const WorkerSnapshot &w : workers) {
             if (w.busy)
                 busy << QStringLiteral("%1 request %2 busy %3 ms%4")
@@ -260,6 +267,20 @@ Engine::Engine(const Options &options, QObject *parent)
     registerPhases();
 
     connect(m_coordinator.get(), &ShutdownCoordinator::shutdownStarted, this, [this] { Q_EMIT countersChanged(); });
+    // A step that overran with a worker stuck: say which request in the journal before moving on, committed with
+    // the store's next batch, so that the next start can name it even if the watchdog ends this process and its
+    // sidecar record is lost.
+    connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, this, [this](const PhaseRecord &record) {
+        if (record.outcome != PhaseOutcome::TimedOut
+            || (record.name != QLatin1StringView("drain") && record.name != QLatin1StringView("cancel")))
+            return;
+        const auto workers = m_pool->snapshot();
+        const WorkerSnapshot *stuck = stuckWorker(workers);
+        if (stuck == nullptr)
+            return;
+        m_stuckNote = stuckNote(*stuck, record.name);
+        m_store->noteSession(QStringLiteral("stuck"), m_stuckNote);
+    });
 
     // systemd: STOPPING=1, a STATUS= per phase saying what it does, and EXTEND_TIMEOUT_USEC covering the rest of
     // the hard deadline plus the grace margin, so TimeoutStopSec= never cuts a stop that is within its budgets.
@@ -356,8 +377,11 @@ bool Engine::open(QString *error, int *exitCode)
     StoreOptions so;
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
-    if (m_store->open(so))
+    if (m_store->open(so)) {
+        // Ours to take now: we hold the state's lock. The sidecar first, else the journal's "stuck" record.
+        m_watchdogRecord = withJournalRecord(takeWatchdogRecord(so.path), m_store->recovery());
         return true;
+    }
     if (m_options.resetState && StateStore::exitCode(m_store->error()) == ExitCode::DataError) {
         QString movedTo;
         if (!StateStore::moveAside(so.path, &movedTo, error)) {
@@ -367,8 +391,10 @@ bool Engine::open(QString *error, int *exitCode)
         emitLines({QStringLiteral("STATE %1 moved aside to %2; starting fresh").arg(so.path, movedTo)});
         // The real file was moved (a symlinked --state is resolved): start fresh there, so the link points at it.
         so.path = m_store->path();
-        if (m_store->open(so))
+        if (m_store->open(so)) {
+            m_watchdogRecord = withJournalRecord(takeWatchdogRecord(so.path), m_store->recovery());
             return true;
+        }
     }
     *error = m_store->errorString();
     *exitCode = StateStore::exitCode(m_store->error());
@@ -389,6 +415,8 @@ void Engine::start()
         emitLines({QStringLiteral("RECOVERY previous run (pid %1) ended uncleanly: recovered %2 requests")
                        .arg(recovery.previousPid)
                        .arg(recovery.recovered)});
+    if (m_watchdogRecord.present)
+        emitLines({watchdogRecoveryLine(m_watchdogRecord)});
     // What SQLite's recovery dropped from the WAL (checked before it opened the journal), never silently.
     // Machine-readable key=value pairs (README "RECOVERY wal=").
     if (recovery.walDamaged)
@@ -592,6 +620,14 @@ void Engine::registerPhases()
         record.senderPid = report.request.senderPid;
         record.exitCode = report.exitCode;
         record.report = report.toJson();
+        if (!m_stuckNote.isEmpty()) {
+            // The final word on the note: still stuck (the watchdog will most likely end the process), or null
+            // when the worker came free after all.
+            const quint64 id = quint64(m_stuckNote.value(QStringLiteral("request")).toInteger());
+            const bool stillBusy = std::any_of(workers.cbegin(), workers.cend(),
+                                               [id](const WorkerSnapshot &w) { return w.busy && w.requestId == id; });
+            record.report.insert(QStringLiteral("stuck"), stillBusy ? QJsonValue(m_stuckNote) : QJsonValue());
+        }
         connect(m_store.get(), &StateStore::saved, ctx, [ctx](bool ok, const QString &error) {
             if (ok)
                 ctx->complete();
@@ -818,6 +854,18 @@ Budgets Engine::budgets() const
     return m_budgets;
 }
 
+void Engine::setWindowTunable(const QString &key, const QString &text)
+{
+    auto &layer = m_options.windowTunables;
+    layer.removeIf([&key](const std::pair<QString, QString> &entry) { return entry.first == key; });
+    layer.append({key, text});
+}
+
+void Engine::clearWindowTunables()
+{
+    m_options.windowTunables.clear();
+}
+
 void Engine::setPaused(bool paused)
 {
     if (!m_coordinator->isShuttingDown())
@@ -836,6 +884,16 @@ void Engine::simulateHangNext()
     SourceConfig config = m_source->config();
     config.hangAt = m_source->generatedCount() + 1;
     m_source->setConfig(config);
+}
+
+WatchdogRecord Engine::watchdogRecord() const
+{
+    return m_watchdogRecord;
+}
+
+RecoveryInfo Engine::recovery() const
+{
+    return m_store->recovery();
 }
 
 ShutdownCoordinator *Engine::coordinator() const

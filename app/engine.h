@@ -2,10 +2,12 @@
 
 #include "budgets.h"
 #include "options.h"
+#include "watchdogrecord.h"
 #include <Quiesce/request.h>
 #include <Quiesce/shutdowncoordinator.h>
 
 #include <QtCore/QHash>
+#include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QObject>
 #include <QtCore/QTimer>
@@ -19,6 +21,7 @@ class StateStore;
 class SystemdNotifier;
 class UnixSignalNotifier;
 struct SignalEvent;
+struct RecoveryInfo;
 struct StopReport;
 } // namespace Quiesce
 
@@ -77,12 +80,22 @@ public:
     Budgets budgets() const;
     /*! Applies \a tunables; their budgets must fit (computeBudgets(), as the command line and reload check). */
     void applyTunables(const Tunables &tunables);
+    /*! Records that the window set \a key (a tunable's name) to \a text, so that a SIGHUP reload keeps it unless
+        the config file or the command line sets that key (settings precedence). Applying is applyTunables()'s job. */
+    void setWindowTunable(const QString &key, const QString &text);
+    /*! Forgets every value set in the window (Settings → Restore defaults). */
+    void clearWindowTunables();
     void setPaused(bool paused);
     void submitBurst(int count);
     void simulateHangNext();
     QString statusLine() const;
     /*! True when a worker thread could not be stopped (hung): the process must then end through the watchdog. */
     bool hasStuckThreads() const;
+    /*! What open() found of the previous session (unclean end, requests recovered), for the window to show. */
+    Quiesce::RecoveryInfo recovery() const;
+    /*! What the watchdog recorded when it ended the previous run (exit 70): its sidecar file first, else the
+        "stuck" record the previous quit path committed to the journal; present == false otherwise. */
+    WatchdogRecord watchdogRecord() const;
     /*! True when the store thread still runs after the quit path: a save that timed out, blocked in the disk. It
         must not be destroyed while running, nor joined without end: the process then ends with _exit. */
     bool isStoreRunning() const;
@@ -117,6 +130,8 @@ private:
     QHash<quint64, Request> m_awaitingCommit; //!< handed to the store, not yet committed
     QList<quint64> m_returnedIds;             //!< cancelled work to requeue in the save phase
     EngineCounters m_counters;
+    WatchdogRecord m_watchdogRecord; //!< read (and removed) at open()
+    QJsonObject m_stuckNote;         //!< the "stuck" record committed when drain or cancel overran; {} if none
     bool m_intakeOpen = true;
     bool m_stuckThreads = false;
     bool m_threadsStarted = false;

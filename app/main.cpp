@@ -2,12 +2,15 @@
 #include "lineoutput.h"
 #include "mainwindow.h"
 #include "options.h"
+#include "singleinstance.h"
+#include "translations.h"
 #include <Quiesce/exitcodes.h>
 #include <Quiesce/resourcelimits.h>
 #include <Quiesce/statestore.h>
 #include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QLocale>
 #include <QtWidgets/QApplication>
 
 #include <cerrno>
@@ -206,6 +209,10 @@ int main(int argc, char **argv)
         return ExitCode::OsError;
     }
     const FlushLinesAtExit flushAtExit;
+    // The window speaks the person's language (Qt's own dialogs too) before it builds a widget; headless output is
+    // a machine format and never translated.
+    if (!headless)
+        installTranslations(QLocale());
     if (headless && noDisplay && !options.headless)
         writeStderrLine(QStringLiteral("no display found (DISPLAY, WAYLAND_DISPLAY); running headless"));
 
@@ -218,16 +225,32 @@ int main(int argc, char **argv)
     engine.coordinator()->setImmediateExitFunction(&exitAfterFlush);
 
     int exitCode = ExitCode::Ok;
+    const QString statePath = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
     if (!engine.open(&error, &exitCode)) {
+        // From the desktop: a second window on a state a running window holds raises that one instead (exit 0);
+        // any other failure also shows its line in a box, as a launch from a menu has no terminal to read.
+        if (!headless && exitCode == ExitCode::CantCreate && SingleInstance::activateRunning(statePath)) {
+            writeStdoutLine(QStringLiteral("ACTIVATE raised the running window for %1").arg(statePath));
+            return ExitCode::Ok;
+        }
         writeStderrLine(error);
+        if (!headless)
+            SingleInstance::showStartupError(error);
         return exitCode;
     }
 
     // The window shows before READY, so READY means the same thing for both front ends: ready to be looked at.
     std::unique_ptr<MainWindow> window;
+    std::unique_ptr<SingleInstance> instance;
     if (!headless) {
         window = std::make_unique<MainWindow>(&engine, options);
         window->show();
+        instance = std::make_unique<SingleInstance>();
+        QObject::connect(instance.get(), &SingleInstance::activationRequested, window.get(),
+                         &MainWindow::activateFromAnotherLaunch);
+        if (!instance->listen(statePath))
+            writeStderrLine(QStringLiteral("cannot offer the window to a second launch (%1)")
+                                .arg(SingleInstance::socketPath(statePath)));
     }
     engine.start();
 

@@ -2,13 +2,18 @@
 
 #include "engine.h"
 #include "lineoutput.h"
+#include "messagebar.h"
 #include "progressdelegate.h"
+#include "requestsource.h"
 #include "shutdowndialog.h"
+#include "themecolors.h"
 #include "throughputplot.h"
 #include "workertablemodel.h"
+#include <Quiesce/statestore.h>
 #include <Quiesce/workerpool.h>
 
 #include <QtCore/QCoreApplication>
+#include <QtCore/QLocale>
 #include <QtCore/QSettings>
 #include <QtGui/QAction>
 #include <QtGui/QCloseEvent>
@@ -17,6 +22,7 @@
 #include <QtGui/QIcon>
 #include <QtGui/QKeySequence>
 #include <QtGui/QPixmap>
+#include <QtGui/QScreen>
 #if QT_CONFIG(sessionmanager)
 #include <QtGui/QSessionManager>
 #endif
@@ -39,6 +45,7 @@
 #include <QtWidgets/QStyle>
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QToolBar>
+#include <QtWidgets/QToolButton>
 #include <QtWidgets/QVBoxLayout>
 
 #include <algorithm>
@@ -56,6 +63,8 @@ constexpr qint64 kScreenshotAfterMs = 4000;     // --screenshot: let the plot an
 constexpr quint64 kScreenshotAfterDone = 3;     // ... and some requests finish
 constexpr qint64 kScreenshotAtLatestMs = 15000; // ... but never wait forever (e.g. --rate 0)
 constexpr int kLogLines = 5000;
+constexpr int kDefaultBurst = 20;
+constexpr int kStatusMessageMs = 8000;
 
 // Settings keys: one place, so that a rename cannot leave a reader and a writer disagreeing.
 const QString kGeometryKey = QStringLiteral("window/geometry");
@@ -81,6 +90,26 @@ QString settingsStatusText(QSettings::Status status)
     return QStringLiteral("unknown error");
 }
 
+// The tooltip says what the action does and how to reach it from the keyboard; the status tip says the same.
+void describeAction(QAction *action, const QString &description)
+{
+    action->setStatusTip(description);
+    const QKeySequence key = action->shortcut();
+    action->setToolTip(key.isEmpty()
+                           ? description
+                           : MainWindow::tr("%1 (%2)").arg(description, key.toString(QKeySequence::NativeText)));
+}
+
+// Whether the --config file (if any) sets \a key, at the top level or in its [quiesce] group, as readConfigFile()
+// reads it: such a key is the file's, not the window's.
+bool configNames(const QString &path, const QString &key)
+{
+    if (path.isEmpty())
+        return false;
+    const QSettings config(path, QSettings::IniFormat);
+    return config.contains(key) || config.contains(QStringLiteral("quiesce/") + key);
+}
+
 } // namespace
 
 MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
@@ -93,6 +122,7 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     , m_splitter(new QSplitter(Qt::Vertical, this))
     , m_dialog(new ShutdownDialog(engine->coordinator(), this))
     , m_statusLabel(new QLabel(this))
+    , m_messageBar(new MessageBar(this))
     , m_screenshotPath(options.screenshotPath)
 {
     setObjectName(QStringLiteral("mainWindow"));
@@ -109,6 +139,7 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     buildActions();
     buildCentralWidget();
     restoreSettings(options);
+    showRecovery();
 
     connect(engine, &Engine::line, this, &MainWindow::appendLog);
     connect(engine, &Engine::countersChanged, this, &MainWindow::updateCounters);
@@ -117,9 +148,12 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     connect(coordinator, &ShutdownCoordinator::phaseStarted, this, &MainWindow::updateStatus);
     connect(coordinator, &ShutdownCoordinator::escalated, this, &MainWindow::updateStatus);
     connect(coordinator, &ShutdownCoordinator::finished, this, &MainWindow::onShutdownFinished);
-    // "Stop now" counts exactly like another signal: FAST the first time, IMMEDIATE the next.
+    // The only ways the window escalates, each an explicit, separately placed choice: "Stop now" (graceful → FAST)
+    // and the confirmed "Exit immediately…" (FAST → immediate). The dialog emits each only in its mode.
     connect(m_dialog, &ShutdownDialog::stopNowRequested, this,
             [this] { m_engine->requestShutdown(QStringLiteral("stop-now")); });
+    connect(m_dialog, &ShutdownDialog::exitImmediatelyRequested, this,
+            [this] { m_engine->requestShutdown(QStringLiteral("exit-now")); });
 
 #if QT_CONFIG(sessionmanager)
     if (auto *guiApp = qobject_cast<QGuiApplication *>(QCoreApplication::instance())) {
@@ -145,37 +179,54 @@ MainWindow::~MainWindow() = default;
 
 void MainWindow::buildActions()
 {
-    QStyle *s = style();
+    const QPalette pal = palette();
 
-    m_quitAction = new QAction(s->standardIcon(QStyle::SP_DialogCloseButton), tr("&Quit"), this);
+    m_quitAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Quit, pal), tr("&Quit"), this);
     m_quitAction->setObjectName(QStringLiteral("quitAction"));
-    m_quitAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Q));
+    m_quitAction->setMenuRole(QAction::QuitRole);
+    // The platform's Quit (Ctrl+Q on Linux desktops); Ctrl+Q where the platform names none.
+    const QList<QKeySequence> quitKeys = QKeySequence::keyBindings(QKeySequence::Quit);
+    m_quitAction->setShortcuts(quitKeys.isEmpty() ? QList<QKeySequence> {QKeySequence(Qt::CTRL | Qt::Key_Q)}
+                                                  : quitKeys);
     m_quitAction->setShortcutContext(Qt::ApplicationShortcut);
-    m_quitAction->setStatusTip(tr("Stop intake, let the requests in flight finish, save, exit"));
+    describeAction(m_quitAction, tr("Stop intake, let the requests in progress finish, save, exit"));
     connect(m_quitAction, &QAction::triggered, this, [this] { requestQuit(QStringLiteral("quit")); });
 
-    m_pauseAction = new QAction(s->standardIcon(QStyle::SP_MediaPause), tr("&Pause intake"), this);
+    // Not Ctrl+P (Print everywhere else) nor Ctrl+B (Bold): shortcuts that clash with no standard one.
+    m_pauseAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Pause, pal), tr("&Pause intake"), this);
     m_pauseAction->setObjectName(QStringLiteral("pauseAction"));
     m_pauseAction->setCheckable(true);
-    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_P));
-    m_pauseAction->setStatusTip(tr("Suspend new arrivals; the workers finish what is queued (like SIGUSR2)"));
-    connect(m_pauseAction, &QAction::toggled, this, [this](bool paused) { m_engine->setPaused(paused); });
+    m_pauseAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_P));
+    describeAction(m_pauseAction, tr("Suspend new arrivals; the workers finish what is queued (like SIGUSR2)"));
+    connect(m_pauseAction, &QAction::toggled, this, [this](bool paused) {
+        m_engine->setPaused(paused);
+        updatePauseAction();
+        updateStatus();
+    });
 
-    m_burstAction = new QAction(s->standardIcon(QStyle::SP_ArrowUp), tr("Submit &burst"), this);
+    m_burstAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Burst, pal), tr("Submit &burst"), this);
     m_burstAction->setObjectName(QStringLiteral("burstAction"));
-    m_burstAction->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_B));
-    m_burstAction->setStatusTip(tr("Submit the given number of requests at once"));
-    connect(m_burstAction, &QAction::triggered, this, [this] { m_engine->submitBurst(m_burstSpin->value()); });
+    m_burstAction->setShortcut(QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_B));
+    describeAction(m_burstAction, tr("Submit the number of requests set in Burst size at once"));
+    connect(m_burstAction, &QAction::triggered, this, [this] {
+        m_engine->submitBurst(m_burstSpin->value());
+        // While paused a burst waits: say so, or the click seems to do nothing.
+        if (m_pauseAction->isChecked()) {
+            statusBar()->showMessage(tr("Intake is paused: the burst of %Ln request(s) is submitted when you resume",
+                                        nullptr, m_burstSpin->value()),
+                                     kStatusMessageMs);
+        }
+    });
 
-    m_hangAction = new QAction(s->standardIcon(QStyle::SP_MessageBoxWarning), tr("Simulate a &hung request"), this);
+    m_hangAction = new QAction(Theme::toolIcon(Theme::ToolIcon::Hang, pal), tr("Simulate a &hung request"), this);
     m_hangAction->setObjectName(QStringLiteral("hangAction"));
-    m_hangAction->setStatusTip(tr("The next request blocks, deaf to cancellation, like a stuck blocking call"));
+    describeAction(m_hangAction, tr("The next request blocks, deaf to cancellation, like a stuck blocking call"));
     connect(m_hangAction, &QAction::triggered, this, [this] {
         m_engine->simulateHangNext();
         appendLog(tr("GUI the next request will hang"));
     });
 
-    m_askAction = new QAction(tr("&Ask before quitting while work is in flight"), this);
+    m_askAction = new QAction(tr("&Ask before quitting while requests are in progress"), this);
     m_askAction->setObjectName(QStringLiteral("askBeforeQuitAction"));
     m_askAction->setCheckable(true);
     m_askAction->setStatusTip(tr("Only for closing the window or File \u2192 Quit; signals and logout never ask"));
@@ -184,8 +235,10 @@ void MainWindow::buildActions()
     m_burstSpin = new QSpinBox(this);
     m_burstSpin->setObjectName(QStringLiteral("burstSpin"));
     m_burstSpin->setRange(1, 100000);
-    m_burstSpin->setValue(20);
+    m_burstSpin->setValue(kDefaultBurst);
     m_burstSpin->setToolTip(tr("Requests per burst"));
+    m_burstSpin->setAccessibleName(tr("Burst size"));
+    m_burstSpin->setAccessibleDescription(tr("Requests per burst"));
     m_burstSpin->setAccelerated(true);
     connect(m_burstSpin, &QSpinBox::valueChanged, this, [this] { saveSettings(); });
 
@@ -195,6 +248,8 @@ void MainWindow::buildActions()
     m_rateSpin->setDecimals(1);
     m_rateSpin->setSuffix(tr(" req/s"));
     m_rateSpin->setToolTip(tr("Mean arrival rate (Poisson); 0 = no arrivals"));
+    m_rateSpin->setAccessibleName(tr("Arrival rate"));
+    m_rateSpin->setAccessibleDescription(tr("Mean arrival rate in requests per second; 0 = no arrivals"));
     m_rateSpin->setAccelerated(true);
     // Apply on Enter, focus out or an arrow click, not on every keystroke of "120".
     m_rateSpin->setKeyboardTracking(false);
@@ -203,6 +258,8 @@ void MainWindow::buildActions()
     m_workersSpin->setObjectName(QStringLiteral("workersSpin"));
     m_workersSpin->setRange(1, 256);
     m_workersSpin->setToolTip(tr("Worker threads; fewer retire idle ones first, a busy one after its request"));
+    m_workersSpin->setAccessibleName(tr("Workers"));
+    m_workersSpin->setAccessibleDescription(m_workersSpin->toolTip());
     m_workersSpin->setKeyboardTracking(false);
 
     QMenu *file = menuBar()->addMenu(tr("&File"));
@@ -213,19 +270,24 @@ void MainWindow::buildActions()
     control->addAction(m_hangAction);
     QMenu *settings = menuBar()->addMenu(tr("&Settings"));
     settings->addAction(m_askAction);
+    settings->addSeparator();
+    QAction *restore = settings->addAction(tr("Restore &defaults"), this, &MainWindow::restoreDefaults);
+    restore->setObjectName(QStringLiteral("restoreDefaultsAction"));
+    describeAction(restore,
+                   tr("Forget the values changed in this window; the command line and the config file "
+                      "still apply"));
     QMenu *help = menuBar()->addMenu(tr("&Help"));
-    help->addAction(tr("&About Quiesce"), this, [this] {
-        auto *box = new QMessageBox(QMessageBox::Information, tr("About Quiesce"),
-                                    tr("<b>Quiesce %1</b><p>Simulated request processing on worker threads that "
-                                       "stops in order: intake, drain, cancel, save, threads, exit.</p>"
-                                       "<p>SIGTERM, SIGINT, closing this window, File \u2192 Quit and logout all "
-                                       "take the same quit path.</p>")
-                                        .arg(QCoreApplication::applicationVersion()),
-                                    QMessageBox::Ok, this);
-        box->setAttribute(Qt::WA_DeleteOnClose);
-        box->setIconPixmap(windowIcon().pixmap(64, 64));
-        box->open();
-    });
+    QAction *shortcuts = help->addAction(tr("&Help and Keyboard Shortcuts"), this, &MainWindow::showShortcuts);
+    shortcuts->setObjectName(QStringLiteral("shortcutsAction"));
+    shortcuts->setShortcuts(QKeySequence::HelpContents);
+    describeAction(shortcuts, tr("What the window does and every keyboard shortcut"));
+    help->addSeparator();
+    QAction *about = help->addAction(tr("&About Quiesce"), this, &MainWindow::showAbout);
+    about->setObjectName(QStringLiteral("aboutAction"));
+    about->setMenuRole(QAction::AboutRole);
+    QAction *aboutQt = help->addAction(tr("About &Qt"), qApp, &QApplication::aboutQt);
+    aboutQt->setObjectName(QStringLiteral("aboutQtAction"));
+    aboutQt->setMenuRole(QAction::AboutQtRole);
 
     QToolBar *bar = addToolBar(tr("Control"));
     bar->setObjectName(QStringLiteral("controlToolBar"));
@@ -233,17 +295,26 @@ void MainWindow::buildActions()
     bar->setMovable(false);
     bar->addAction(m_pauseAction);
     bar->addSeparator();
-    bar->addWidget(m_burstSpin);
+    // Each spin box with a visible label that is its buddy: Alt+B, Alt+R, Alt+W jump to it.
+    auto labelFor = [this, bar](const QString &text, QWidget *buddy) {
+        auto *label = new QLabel(text, this);
+        label->setBuddy(buddy);
+        label->setContentsMargins(6, 0, 3, 0);
+        bar->addWidget(label);
+        bar->addWidget(buddy);
+    };
+    labelFor(tr("&Burst size"), m_burstSpin);
     bar->addAction(m_burstAction);
     bar->addSeparator();
-    bar->addWidget(new QLabel(tr(" Rate "), this));
-    bar->addWidget(m_rateSpin);
-    bar->addWidget(new QLabel(tr("  Workers "), this));
-    bar->addWidget(m_workersSpin);
+    labelFor(tr("Arrival &rate"), m_rateSpin);
+    labelFor(tr("&Workers"), m_workersSpin);
     bar->addSeparator();
     bar->addAction(m_hangAction);
     bar->addSeparator();
     bar->addAction(m_quitAction);
+    // On a narrow screen the rest of the toolbar hides behind Qt's "»" button: give it a name a reader can say.
+    if (auto *more = bar->findChild<QToolButton *>(QStringLiteral("qt_toolbar_ext_button")))
+        more->setAccessibleName(tr("More controls"));
 }
 
 void MainWindow::buildCentralWidget()
@@ -251,8 +322,8 @@ void MainWindow::buildCentralWidget()
     // Counters: a label and a big value each, two columns.
     auto *countersBox = new QGroupBox(tr("Counters"), this);
     auto *grid = new QGridLayout(countersBox);
-    const QString names[CounterCount] = {tr("Accepted"), tr("Done"),      tr("Queued"),       tr("In flight"),
-                                         tr("Shed"),     tr("Recovered"), tr("Workers busy"), tr("Requests/s")};
+    const QString names[CounterCount] = {tr("Accepted"), tr("Done"),      tr("Queued"),       tr("In progress"),
+                                         tr("Shed"),     tr("Recovered"), tr("Workers busy"), tr("Done/s")};
     const char *objectNames[CounterCount] = {"acceptedValue", "doneValue",      "queuedValue",  "inFlightValue",
                                              "shedValue",     "recoveredValue", "workersValue", "rateValue"};
     QFont valueFont = font();
@@ -265,6 +336,10 @@ void MainWindow::buildCentralWidget()
         value->setFont(valueFont);
         value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
         value->setMinimumWidth(value->fontMetrics().horizontalAdvance(QStringLiteral("000000")));
+        // A screen reader reads the value with its name ("Accepted, 120"), not a bare number.
+        value->setAccessibleName(i == Rate ? tr("Requests done per second") : names[i]);
+        if (i == Rate)
+            value->setToolTip(tr("Requests done per second over the last two seconds, as the plot shows"));
         const int row = i / 2;
         const int column = (i % 2) * 2;
         grid->addWidget(name, row, column);
@@ -278,6 +353,8 @@ void MainWindow::buildCentralWidget()
     auto *plotBox = new QGroupBox(tr("Throughput and queue depth"), this);
     auto *plotLayout = new QVBoxLayout(plotBox);
     m_plot->setObjectName(QStringLiteral("throughputPlot"));
+    m_plot->setAccessibleName(tr("Throughput and queue depth"));
+    m_plot->setQueueLimit(m_engine->tunables().queueLimit);
     plotLayout->addWidget(m_plot);
 
     auto *top = new QWidget(this);
@@ -288,9 +365,14 @@ void MainWindow::buildCentralWidget()
 
     m_table->setObjectName(QStringLiteral("workerTable"));
     m_table->setModel(m_model);
+    m_model->setPalette(m_table->palette());
     m_table->setItemDelegateForColumn(WorkerTableModel::ProgressColumn, new ProgressDelegate(m_table));
     m_table->setSelectionBehavior(QAbstractItemView::SelectRows);
     m_table->setEditTriggers(QAbstractItemView::NoEditTriggers);
+    // Tab leaves the table (no focus trap); the arrow keys move within it.
+    m_table->setTabKeyNavigation(false);
+    m_table->setAccessibleName(tr("Workers"));
+    m_table->setAccessibleDescription(tr("One row per worker thread: state, request, progress and time taken"));
     m_table->setAlternatingRowColors(true);
     m_table->verticalHeader()->hide();
     m_table->verticalHeader()->setDefaultSectionSize(m_table->fontMetrics().height() + 10);
@@ -304,6 +386,10 @@ void MainWindow::buildCentralWidget()
 
     m_log->setObjectName(QStringLiteral("logView"));
     m_log->setReadOnly(true);
+    // Reachable and selectable from the keyboard; Tab moves on instead of being swallowed.
+    m_log->setTextInteractionFlags(Qt::TextSelectableByMouse | Qt::TextSelectableByKeyboard);
+    m_log->setTabChangesFocus(true);
+    m_log->setAccessibleName(tr("Lifecycle log"));
     m_log->setMaximumBlockCount(kLogLines);
     m_log->setFont(QFontDatabase::systemFont(QFontDatabase::FixedFont));
     m_log->setPlaceholderText(tr("Lifecycle lines (READY, SHUTDOWN ...) appear here."));
@@ -316,7 +402,22 @@ void MainWindow::buildCentralWidget()
     m_splitter->setStretchFactor(1, 2);
     m_splitter->setStretchFactor(2, 1);
     m_splitter->setChildrenCollapsible(false);
-    setCentralWidget(m_splitter);
+    // The message bar (shown after an unclean stop) sits above everything else; not edge to edge: the style's
+    // margin around the content.
+    auto *central = new QWidget(this);
+    auto *centralLayout = new QVBoxLayout(central);
+    const int margin = style()->pixelMetric(QStyle::PM_LayoutLeftMargin) / 2;
+    centralLayout->setContentsMargins(margin, margin, margin, 0);
+    centralLayout->addWidget(m_messageBar);
+    centralLayout->addWidget(m_splitter, 1);
+    setCentralWidget(central);
+    // Toolbar controls, then the table, then the log: the order they are read in.
+    QWidget::setTabOrder(m_burstSpin, m_rateSpin);
+    QWidget::setTabOrder(m_rateSpin, m_workersSpin);
+    QWidget::setTabOrder(m_workersSpin, m_table);
+    QWidget::setTabOrder(m_table, m_log);
+    // The workers are what the window is about: they get the focus first (arrows move in them, Tab moves on).
+    m_table->setFocus(Qt::OtherFocusReason);
 
     m_statusLabel->setObjectName(QStringLiteral("statusLabel"));
     statusBar()->addPermanentWidget(m_statusLabel);
@@ -326,7 +427,7 @@ void MainWindow::restoreSettings(const Options &options)
 {
     QSettings settings;
     if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
-        resize(1100, 720);
+        fitToScreen();
     restoreState(settings.value(kStateKey).toByteArray());
     if (!m_splitter->restoreState(settings.value(kSplitterKey).toByteArray()))
         m_splitter->setSizes({260, 190, 180}); // counters and plot, a handful of workers, the log
@@ -337,19 +438,25 @@ void MainWindow::restoreSettings(const Options &options)
         m_burstSpin->setValue(settings.value(kBurstKey, m_burstSpin->value()).toInt());
     }
 
-    // The rate and worker count the window last used, unless the command line (or a config file, which SIGHUP
-    // reloads) says otherwise: an explicit --rate must not be overridden by a setting the user cannot see.
-    Tunables t = m_engine->tunables();
-    const bool configInUse = !options.configPath.isEmpty();
+    // Precedence (docs/ARCHITECTURE.md): command line > --config file > values changed in the window > built-in
+    // defaults. A key the command line or the config file set is theirs for this run; the window's remembered
+    // value applies only to the others.
+    m_baseTunables = m_engine->tunables();
+    Tunables t = m_baseTunables;
+    auto windowMayApply = [&options](const QString &key) {
+        return !options.explicitTunables.contains(key) && !configNames(options.configPath, key);
+    };
     bool ok = false;
     const double rate = settings.value(kRateKey).toDouble(&ok);
-    if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("rate")) && rate >= 0
-        && rate <= m_rateSpin->maximum())
+    if (ok && windowMayApply(QStringLiteral("rate")) && rate >= 0 && rate <= m_rateSpin->maximum()) {
         t.rate = rate;
+        m_engine->setWindowTunable(QStringLiteral("rate"), QString::number(rate));
+    }
     const int workers = settings.value(kWorkersKey).toInt(&ok);
-    if (ok && !configInUse && !options.explicitTunables.contains(QStringLiteral("workers")) && workers >= 1
-        && workers <= m_workersSpin->maximum())
+    if (ok && windowMayApply(QStringLiteral("workers")) && workers >= 1 && workers <= m_workersSpin->maximum()) {
         t.workers = workers;
+        m_engine->setWindowTunable(QStringLiteral("workers"), QString::number(workers));
+    }
     if (t != m_engine->tunables())
         m_engine->applyTunables(t);
     {
@@ -363,6 +470,81 @@ void MainWindow::restoreSettings(const Options &options)
     connect(m_workersSpin, &QSpinBox::valueChanged, this, &MainWindow::applyControlsToEngine);
 }
 
+void MainWindow::activateFromAnotherLaunch(qint64 pid, const QString &startupId, const QString &activationToken)
+{
+    // The desktop's permission to take the focus travels with the second launch: hand it to the platform plugin,
+    // which reads it when the window asks to be activated (X11 startup notification, Wayland xdg-activation).
+    if (!startupId.isEmpty())
+        qputenv("DESKTOP_STARTUP_ID", startupId.toUtf8());
+    if (!activationToken.isEmpty())
+        qputenv("XDG_ACTIVATION_TOKEN", activationToken.toUtf8());
+    if (isMinimized())
+        showNormal();
+    show();
+    raise();
+    activateWindow();
+    if (m_engine->coordinator()->isShuttingDown() && !m_exitReached)
+        m_dialog->showAgain();
+    appendLog(QStringLiteral("GUI raised by a second launch (pid %1)").arg(pid));
+}
+
+void MainWindow::showRecovery()
+{
+    // One number everywhere: "pending after recovery" is what the Recovered counter shows and what runs first.
+    const RecoveryInfo recovery = m_engine->recovery();
+    const auto pending = qint64(recovery.pending);
+    const WatchdogRecord watchdog = m_engine->watchdogRecord();
+    if (watchdog.present) {
+        // The shutdown hung and the watchdog ended the process (exit 70): say so, and which request it was.
+        QString text =
+            QStringLiteral("<b>%1</b> ")
+                .arg(
+                    watchdog.requestId != 0
+                        ? tr("Last time Quiesce had to be ended by its watchdog: request %1 on worker %2 did not "
+                             "respond.")
+                              .arg(QLocale().toString(watchdog.requestId), watchdog.worker)
+                        : tr(
+                            "Last time Quiesce had to be ended by its watchdog: its shutdown did not finish in time."));
+        text += tr("Nothing accepted was lost: %Ln request(s) from last time run first now.", nullptr, int(pending));
+        m_messageBar->showMessage(MessageBar::Kind::Warning, text);
+        appendLog(QStringLiteral("GUI last run ended by the watchdog (pid %1, request %2 on %3)")
+                      .arg(watchdog.pid)
+                      .arg(watchdog.requestId)
+                      .arg(watchdog.worker));
+    } else if (recovery.previousUnclean) {
+        QString text =
+            QStringLiteral("<b>%1</b> ")
+                .arg(tr("Quiesce did not stop cleanly last time (process %1: a crash, a power cut or a forced kill).")
+                         .arg(recovery.previousPid));
+        text += tr("Nothing accepted was lost: %Ln request(s) from last time run first now.", nullptr, int(pending));
+        if (recovery.recovered > 0) {
+            text += QLatin1Char(' ')
+                + tr("%Ln of them had been interrupted while in progress and run again.", nullptr,
+                     int(recovery.recovered));
+        }
+        m_messageBar->showMessage(MessageBar::Kind::Warning, text);
+    } else if (pending > 0) {
+        m_messageBar->showMessage(
+            MessageBar::Kind::Information,
+            tr("%Ln request(s) saved when Quiesce last stopped run first now.", nullptr, int(pending)));
+    }
+}
+
+void MainWindow::fitToScreen()
+{
+    // The size it was designed for, but never more than most of the available screen (at 2× scale 1100×720 would
+    // push Quit and the Elapsed column off-screen), and centred on it.
+    QSize size(1100, 720);
+    if (const QScreen *screen = this->screen() ? this->screen() : QGuiApplication::primaryScreen()) {
+        const QRect available = screen->availableGeometry();
+        size = size.boundedTo(available.size() * 0.9).expandedTo(minimumSizeHint());
+        resize(size);
+        move(available.center() - rect().center());
+        return;
+    }
+    resize(size);
+}
+
 void MainWindow::applyControlsToEngine()
 {
     Tunables t = m_engine->tunables();
@@ -371,6 +553,14 @@ void MainWindow::applyControlsToEngine()
     t.workers = m_workersSpin->value();
     if (t == before)
         return;
+    // Only what the person changed here is remembered: a --rate from the command line is for this run only.
+    m_rateChangedHere = m_rateChangedHere || t.rate != before.rate;
+    m_workersChangedHere = m_workersChangedHere || t.workers != before.workers;
+    // A reload keeps what was changed here, unless the config file or the command line sets it (precedence).
+    if (t.rate != before.rate)
+        m_engine->setWindowTunable(QStringLiteral("rate"), QString::number(t.rate));
+    if (t.workers != before.workers)
+        m_engine->setWindowTunable(QStringLiteral("workers"), QString::number(t.workers));
     m_engine->applyTunables(t);
     appendLog(QStringLiteral("GUI %1").arg(describeChanges(before, t)));
     saveSettings();
@@ -384,8 +574,11 @@ bool MainWindow::saveSettings()
     settings.setValue(kSplitterKey, m_splitter->saveState());
     settings.setValue(kAskKey, m_askAction->isChecked());
     settings.setValue(kBurstKey, m_burstSpin->value());
-    settings.setValue(kRateKey, m_rateSpin->value());
-    settings.setValue(kWorkersKey, m_workersSpin->value());
+    // Never the command line's values: a key not changed in this window keeps what an earlier session chose.
+    if (m_rateChangedHere)
+        settings.setValue(kRateKey, m_rateSpin->value());
+    if (m_workersChangedHere)
+        settings.setValue(kWorkersKey, m_workersSpin->value());
     settings.sync();
     if (settings.status() == QSettings::NoError)
         return true;
@@ -397,6 +590,40 @@ bool MainWindow::saveSettings()
         writeStderrLine(message);
     }
     return false;
+}
+
+void MainWindow::restoreDefaults()
+{
+    {
+        QSettings settings;
+        for (const QString &key : {kRateKey, kWorkersKey, kBurstKey, kAskKey})
+            settings.remove(key);
+    }
+    m_rateChangedHere = false;
+    m_workersChangedHere = false;
+    m_engine->clearWindowTunables();
+    {
+        const QSignalBlocker blockAsk(m_askAction);
+        const QSignalBlocker blockBurst(m_burstSpin);
+        m_askAction->setChecked(false);
+        m_burstSpin->setValue(kDefaultBurst);
+    }
+    // Back to what this run would use without remembered values: the command line, the config file, the defaults.
+    const Tunables before = m_engine->tunables();
+    Tunables t = before;
+    t.rate = m_baseTunables.rate;
+    t.workers = m_baseTunables.workers;
+    if (t != before) {
+        m_engine->applyTunables(t);
+        appendLog(QStringLiteral("GUI defaults restored: %1").arg(describeChanges(before, t)));
+    }
+    {
+        const QSignalBlocker blockRate(m_rateSpin);
+        const QSignalBlocker blockWorkers(m_workersSpin);
+        m_rateSpin->setValue(t.rate);
+        m_workersSpin->setValue(t.workers);
+    }
+    saveSettings();
 }
 
 bool MainWindow::askBeforeQuit() const
@@ -442,14 +669,106 @@ void MainWindow::showEvent(QShowEvent *event)
         m_shownClock.start();
 }
 
+void MainWindow::showAbout()
+{
+    const QString licence = QStringLiteral(QUIESCE_LICENSE);
+    auto *box = new QMessageBox(
+        QMessageBox::NoIcon, tr("About Quiesce"),
+        tr("<h3>Quiesce %1</h3>"
+           "<p>Simulated request processing on worker threads that stops in order: it stops taking requests, lets "
+           "those in progress finish, saves the rest for the next start and exits.</p>"
+           "<p>Closing this window, File \u2192 Quit, logging out and the signals SIGTERM and SIGINT all take that "
+           "same path.</p>")
+                .arg(QStringLiteral(QUIESCE_APP_VERSION))
+            + tr("<p>Website: <a href=\"%1\">%1</a><br>Licence: %2<br>Built with Qt %3, running on Qt %4.</p>")
+                  .arg(QStringLiteral(QUIESCE_HOMEPAGE),
+                       licence.isEmpty() ? tr("not declared yet (see the README)") : licence,
+                       QStringLiteral(QT_VERSION_STR), QString::fromLatin1(qVersion())),
+        QMessageBox::Ok, this);
+    box->setObjectName(QStringLiteral("aboutBox"));
+    box->setTextFormat(Qt::RichText);
+    box->setTextInteractionFlags(Qt::TextBrowserInteraction);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    box->setIconPixmap(windowIcon().pixmap(64, 64));
+    box->open();
+}
+
+void MainWindow::showShortcuts()
+{
+    if (m_shortcuts) {
+        m_shortcuts->show();
+        m_shortcuts->raise();
+        m_shortcuts->activateWindow();
+        return;
+    }
+    // Built from the actions themselves, so the list can never disagree with what the keys do.
+    QString rows;
+    auto row = [&rows](const QString &what, const QString &keys) {
+        rows += QStringLiteral("<tr><td>%1</td><td>&nbsp;&nbsp;<b>%2</b></td></tr>")
+                    .arg(what.toHtmlEscaped(), keys.toHtmlEscaped());
+    };
+    for (QAction *action : {m_quitAction, m_pauseAction, m_burstAction}) {
+        row(QString(action->text()).remove(QLatin1Char('&')), action->shortcut().toString(QKeySequence::NativeText));
+    }
+    row(tr("Help and keyboard shortcuts"), QKeySequence(QKeySequence::HelpContents).toString(QKeySequence::NativeText));
+    row(tr("Go to Burst size, Arrival rate, Workers"), tr("Alt+B, Alt+R, Alt+W"));
+    row(tr("Next or previous control"), tr("Tab, Shift+Tab"));
+    row(tr("Open a menu"), tr("Alt + the underlined letter, or F10"));
+    auto *box = new QMessageBox(QMessageBox::NoIcon, tr("Help and Keyboard Shortcuts"),
+                                tr("<p>The window shows the workers, the counters, a plot of the last minute and the "
+                                   "log. Closing it stops Quiesce in order: no new requests, those in progress "
+                                   "finish, queued ones are saved and run first next time. While it stops, closing "
+                                   "again only shows its progress; only \u201cStop now\u201d hurries it.</p>")
+                                    + QStringLiteral("<table>%1</table>").arg(rows),
+                                QMessageBox::Close, this);
+    box->setObjectName(QStringLiteral("shortcutsBox"));
+    box->setTextFormat(Qt::RichText);
+    box->setWindowModality(Qt::NonModal);
+    box->setAttribute(Qt::WA_DeleteOnClose);
+    m_shortcuts = box;
+    box->show();
+}
+
+void MainWindow::updatePauseAction()
+{
+    // The label says what a click does now: "Resume intake" while paused.
+    const bool paused = m_pauseAction->isChecked();
+    m_pauseAction->setText(paused ? tr("&Resume intake") : tr("&Pause intake"));
+    m_pauseAction->setIcon(Theme::toolIcon(paused ? Theme::ToolIcon::Resume : Theme::ToolIcon::Pause, palette()));
+    describeAction(m_pauseAction,
+                   paused ? tr("Accept new arrivals again (like SIGUSR2)")
+                          : tr("Suspend new arrivals; the workers finish what is queued (like SIGUSR2)"));
+}
+
+void MainWindow::changeEvent(QEvent *event)
+{
+    QMainWindow::changeEvent(event);
+    // A new palette (light ↔ dark) or style: icons and colours are drawn from it, so draw them again.
+    if (event->type() == QEvent::PaletteChange || event->type() == QEvent::StyleChange)
+        updateIcons();
+}
+
+void MainWindow::updateIcons()
+{
+    const QPalette pal = palette();
+    m_quitAction->setIcon(Theme::toolIcon(Theme::ToolIcon::Quit, pal));
+    m_pauseAction->setIcon(
+        Theme::toolIcon(m_pauseAction->isChecked() ? Theme::ToolIcon::Resume : Theme::ToolIcon::Pause, pal));
+    m_burstAction->setIcon(Theme::toolIcon(Theme::ToolIcon::Burst, pal));
+    m_hangAction->setIcon(Theme::toolIcon(Theme::ToolIcon::Hang, pal));
+    m_model->setPalette(m_table->palette());
+}
+
 void MainWindow::requestQuit(const QString &reason)
 {
     const ShutdownCoordinator *coordinator = m_engine->coordinator();
     if (coordinator->isFinished())
         return;
     if (coordinator->isShuttingDown()) {
-        // A second close is a second request: the coordinator escalates exactly as for a second signal.
-        m_engine->requestShutdown(reason);
+        // A repeated close, Ctrl+Q or Quit never escalates by itself (a double click on the title bar's X must
+        // not cancel work): it only brings the dialog back, where "Stop now" is the explicit way to stop harder.
+        // Signals keep their ladder (second = FAST, third = immediate): they come from the engine, not from here.
+        m_dialog->showAgain();
         return;
     }
     if (m_confirm) {
@@ -467,13 +786,13 @@ void MainWindow::requestQuit(const QString &reason)
 
 void MainWindow::askThenQuit(const QString &reason, const EngineCounters &counters)
 {
-    auto *box = new QMessageBox(
-        QMessageBox::Question, tr("Quit Quiesce?"),
-        tr("Quit while work is in flight? %1.").arg(ShutdownDialog::describeWork(counters.inFlight, counters.queued)),
-        QMessageBox::NoButton, this);
+    auto *box = new QMessageBox(QMessageBox::Question, tr("Quit Quiesce?"),
+                                tr("Quit while requests are in progress? %1.")
+                                    .arg(ShutdownDialog::describeWork(counters.inFlight, counters.queued)),
+                                QMessageBox::NoButton, this);
     box->setObjectName(QStringLiteral("confirmQuitBox"));
-    box->setInformativeText(tr("Quitting stops intake and lets the requests in flight finish (up to the drain "
-                               "timeout). Nothing accepted is lost: unfinished requests run on the next start."));
+    box->setInformativeText(tr("Quitting accepts no new requests and lets those in progress finish (up to the "
+                               "drain timeout). Nothing accepted is lost: unfinished requests run on the next start."));
     QPushButton *quit = box->addButton(tr("Quit"), QMessageBox::AcceptRole);
     quit->setObjectName(QStringLiteral("confirmQuitButton"));
     box->addButton(QMessageBox::Cancel);
@@ -513,10 +832,14 @@ void MainWindow::onShutdownStarted(const ShutdownRequest &request)
     saveSettings();
     for (QAction *a : {m_pauseAction, m_burstAction, m_hangAction})
         a->setEnabled(false);
+    // Quit cannot mean "cancel work" now: it shows the shutdown's progress (requestQuit() does just that).
+    m_quitAction->setText(tr("Show shutdown &progress"));
+    describeAction(m_quitAction, tr("Show what the shutdown is doing; it goes on by itself"));
     m_rateSpin->setEnabled(false);
     m_workersSpin->setEnabled(false);
     m_burstSpin->setEnabled(false);
     const EngineCounters counters = m_engine->counters();
+    m_dialog->setWorkers(m_engine->pool()->snapshot());
     m_dialog->setWorkLeft(counters.inFlight, counters.queued);
     m_dialog->begin(request);
     updateStatus();
@@ -536,7 +859,10 @@ void MainWindow::onShutdownFinished()
 
 void MainWindow::poll()
 {
-    m_model->setSnapshot(m_engine->pool()->snapshot());
+    const QList<WorkerSnapshot> workers = m_engine->pool()->snapshot();
+    m_model->setSnapshot(workers);
+    if (m_dialog->isVisible())
+        m_dialog->setWorkers(workers);
     updateCounters();
     flushLog();
     maybeTakeScreenshot();
@@ -550,21 +876,26 @@ void MainWindow::samplePlot()
     while (m_doneHistory.size() > 2 && now - m_doneHistory.at(1).atMs >= kThroughputWindowMs)
         m_doneHistory.removeFirst();
     const DoneAt &first = m_doneHistory.constFirst();
-    const double rate = now > first.atMs ? double(c.done - first.done) * 1000.0 / double(now - first.atMs) : 0.0;
-    m_plot->addSampleAt(now, rate, c.queued);
+    // One throughput figure for the person: the plot and the "Done per second" counter show this same value.
+    m_throughput = now > first.atMs ? double(c.done - first.done) * 1000.0 / double(now - first.atMs) : 0.0;
+    m_plot->addSampleAt(now, m_throughput, c.queued);
+    updateCounters();
 }
 
 void MainWindow::updateCounters()
 {
     const EngineCounters c = m_engine->counters();
-    const QString values[CounterCount] = {QString::number(c.accepted),
-                                          QString::number(c.done),
-                                          QString::number(c.queued),
-                                          QString::number(c.inFlight),
-                                          QString::number(c.shed),
-                                          QString::number(c.recovered),
-                                          QStringLiteral("%1 / %2").arg(c.busy).arg(c.workers),
-                                          QString::number(c.throughput, 'f', 1)};
+    const QLocale locale;
+    // A hung worker still counts after its thread was asked to stop: never "1 busy of 0".
+    const QString values[CounterCount] = {
+        locale.toString(c.accepted),
+        locale.toString(c.done),
+        locale.toString(c.queued),
+        locale.toString(c.inFlight),
+        locale.toString(c.shed),
+        locale.toString(c.recovered),
+        tr("%1 of %2").arg(locale.toString(c.busy), locale.toString(std::max(c.workers, c.busy))),
+        locale.toString(m_throughput, 'f', 1)};
     for (int i = 0; i < CounterCount; ++i) {
         if (m_counterValues.at(i)->text() != values[i])
             m_counterValues.at(i)->setText(values[i]);
@@ -572,8 +903,13 @@ void MainWindow::updateCounters()
     {
         // Follow changes made elsewhere (SIGUSR2 pause, SIGHUP reload) without feeding them back.
         const QSignalBlocker blockPause(m_pauseAction);
-        m_pauseAction->setChecked(c.paused);
+        if (m_pauseAction->isChecked() != c.paused) {
+            m_pauseAction->setChecked(c.paused);
+            updatePauseAction();
+        }
         const Tunables t = m_engine->tunables();
+        if (m_plot->queueLimit() != t.queueLimit)
+            m_plot->setQueueLimit(t.queueLimit);
         if (!m_rateSpin->hasFocus() && m_rateSpin->value() != t.rate) {
             const QSignalBlocker block(m_rateSpin);
             m_rateSpin->setValue(t.rate);
@@ -593,17 +929,28 @@ void MainWindow::updateStatus()
     const ShutdownCoordinator *coordinator = m_engine->coordinator();
     QString text;
     if (coordinator->isFinished()) {
-        text = tr("exiting");
+        text = tr("Exiting");
     } else if (coordinator->isShuttingDown()) {
         const QString phase = coordinator->currentPhase();
-        text =
-            tr("shutting down (%1)%2")
-                .arg(shutdownModeName(coordinator->mode()), phase.isEmpty() ? QString() : QStringLiteral(": ") + phase);
+        const QString how = coordinator->mode() == ShutdownMode::Graceful ? tr("Shutting down") : tr("Stopping now");
+        text = phase.isEmpty() ? how : tr("%1: %2").arg(how, ShutdownDialog::humanPhaseName(phase));
+    } else if (m_pauseAction->isChecked()) {
+        text = tr("Intake paused");
+    } else if (m_engine->source()->isHeld()) {
+        // Backpressure: the queue is full and intake waits for room (--overflow wait).
+        const EngineCounters c = m_engine->counters();
+        text = tr("Intake held: the queue is full (%1 of %2)")
+                   .arg(QLocale().toString(c.queued), QLocale().toString(m_engine->tunables().queueLimit));
     } else {
-        text = m_pauseAction->isChecked() ? tr("running, intake paused") : tr("running");
+        text = tr("Running");
     }
     if (m_statusLabel->text() != text)
         m_statusLabel->setText(text);
+    // The title says it too (task bars and window lists show it), but only while stopping.
+    const QString title =
+        coordinator->isShuttingDown() ? tr("Quiesce \u2014 shutting down") : QStringLiteral("Quiesce");
+    if (windowTitle() != title)
+        setWindowTitle(title);
 }
 
 void MainWindow::maybeTakeScreenshot()

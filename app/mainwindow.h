@@ -26,6 +26,7 @@ namespace Quiesce::App {
 
 class Engine;
 struct EngineCounters;
+class MessageBar;
 class ShutdownDialog;
 class ThroughputPlot;
 class WorkerTableModel;
@@ -34,8 +35,10 @@ class WorkerTableModel;
 
     Closing it never closes it. Every close (title bar, window manager, Alt+F4, Ctrl+Q) goes to the engine's one
     quit path; the window shows the shutdown dialog and goes away only when that path reaches its exit
-    (ShutdownCoordinator::finished). A close while shutting down escalates like another signal. The window never
-    runs a nested event loop: the dialog and the optional confirmation are non-modal or open()ed.
+    (ShutdownCoordinator::finished). A close, Ctrl+Q or Quit while shutting down only shows the dialog again: the
+    window escalates only through the dialog's explicit "Stop now" and confirmed "Exit immediately…" (signals keep
+    their ladder). The window never runs a nested event loop: the dialog and the confirmations are non-modal or
+    open()ed.
 
     Window geometry and the controls' settings persist in the default QSettings (organization "Quiesce",
     application "quiesce"). */
@@ -44,24 +47,36 @@ class MainWindow : public QMainWindow
     Q_OBJECT
 
 public:
-    /*! Builds the window for \a engine and restores the saved settings; the saved rate and worker count are applied
-        to the engine unless the command line named them (or a --config file is in use). */
+    /*! Builds the window for \a engine and restores the saved settings (install the translations before, with
+        installTranslations(): the window's widgets take their texts as they are built); the saved rate and worker count
+       are applied to the engine unless the command line or the --config file sets them (DECISIONS: command line >
+       config file > values changed in the window > built-in defaults). */
     explicit MainWindow(Engine *engine, const Options &options, QWidget *parent = nullptr);
     ~MainWindow() override;
 
     /*! A person asks to quit ("window" or "quit"): while running, confirms first if askBeforeQuit() is on and
-        work is in flight, then starts the quit path; while shutting down, escalates it (FAST, then IMMEDIATE). */
+        work is in flight, then starts the quit path; while shutting down, shows the shutdown dialog again and does
+        nothing else. */
     void requestQuit(const QString &reason);
 
     /*! The session is ending (QGuiApplication::commitDataRequest): saves the settings and starts the quit path
         with reason "logout", without any question and without ever vetoing the logout. */
     void commitSessionData();
 
+    /*! A second windowed launch on the same state asked for this window (SingleInstance): comes to the front,
+        using the desktop's activation tokens the launch forwarded. */
+    void activateFromAnotherLaunch(qint64 pid, const QString &startupId, const QString &activationToken);
+
     /*! "Ask before quitting while work is in flight": for a person's close only, never for signals or logout. */
     bool askBeforeQuit() const;
     void setAskBeforeQuit(bool ask);
 
-    /*! Writes geometry and settings now. Returns false if QSettings could not write them (the reason goes to the
+    /*! Settings → Restore defaults: forgets the values changed in the window and goes back to what the command
+        line, the config file and the built-in defaults give. */
+    void restoreDefaults();
+
+    /*! Writes geometry and settings now; the rate and worker count only if they were changed in this window (a
+        command-line value is for its run only). Returns false if QSettings could not write them (the reason goes to the
         log pane and stderr, once). */
     bool saveSettings();
 
@@ -76,10 +91,17 @@ Q_SIGNALS:
 protected:
     void closeEvent(QCloseEvent *event) override;
     void showEvent(QShowEvent *event) override;
+    void changeEvent(QEvent *event) override;
 
 private:
     void buildActions();
     void buildCentralWidget();
+    void updateIcons();
+    void updatePauseAction();
+    void fitToScreen();
+    void showRecovery();
+    void showAbout();
+    void showShortcuts();
     void restoreSettings(const Options &options);
     void applyControlsToEngine();
     void poll();
@@ -101,9 +123,11 @@ private:
     QSplitter *m_splitter;
     ShutdownDialog *m_dialog;
     QPointer<QMessageBox> m_confirm;
+    QPointer<QMessageBox> m_shortcuts;
     QList<QLabel *> m_counterValues;
     QStringList m_pendingLog; //!< lines not yet shown in the log pane
     QLabel *m_statusLabel;
+    MessageBar *m_messageBar;
 
     QAction *m_pauseAction = nullptr;
     QAction *m_burstAction = nullptr;
@@ -114,6 +138,10 @@ private:
     QDoubleSpinBox *m_rateSpin = nullptr;
     QSpinBox *m_workersSpin = nullptr;
 
+    Tunables m_baseTunables;        //!< what this run uses without remembered values (command line, config, defaults)
+    bool m_rateChangedHere = false; //!< changed in the window this session: written to the settings
+    bool m_workersChangedHere = false;
+
     QTimer m_pollTimer;
     QTimer m_plotTimer;
     QElapsedTimer m_plotClock;
@@ -122,7 +150,9 @@ private:
         qint64 atMs;
         quint64 done;
     };
-    QList<DoneAt> m_doneHistory; //!< the last few seconds of the done counter, for a smooth plotted throughput
+    QList<DoneAt> m_doneHistory;
+    double m_throughput = 0; //!< done per second over the last few seconds: the one figure the counter and plot show
+                             //!< //!< the last few seconds of the done counter, for a smooth plotted throughput
 
     QString m_screenshotPath;
     QElapsedTimer m_shownClock;

@@ -224,9 +224,15 @@ bool readConfigFile(const QString &path, Tunables *tunables, QString *error)
 
 bool resolveTunables(const Options &options, Tunables *tunables, QString *error, QString *notice)
 {
-    // Settings precedence (DECISIONS.md): built-in defaults < the config file < the command line. Starting from
-    // the defaults, not from the values in force, is what makes a key removed from the file go back to its default.
+    // Settings precedence (DECISIONS.md): built-in defaults < the window < the config file < the command line. Starting
+    // from the defaults, not from the values in force, is what makes a key removed from the file go back to its
+    // default.
     Tunables result;
+    // The window's values come from its own validated controls: one that no longer parses is simply not applied.
+    for (const auto &[key, text] : options.windowTunables) {
+        QString ignored;
+        applyTunable(&result, key, text, &ignored);
+    }
     if (!options.configPath.isEmpty() && !readConfigKeys(options.configPath, &result, error))
         return false;
     for (const auto &[key, text] : options.commandLineTunables) {

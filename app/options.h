@@ -47,7 +47,10 @@ struct Options
     Tunables tunables;
     QStringList explicitTunables; //!< tunable keys given on the command line ("rate", "workers", ...)
     QList<std::pair<QString, QString>> commandLineTunables; //!< (key, text) as given, re-applied on every reload
-    OnHangup onHangup = OnHangup::Auto;                     //!< --on-hangup; command line only, not a tunable
+    //! (key, text) changed in the window, or remembered from it (QSettings): above the built-in defaults, below the
+    //! config file and the command line, at start and on every reload (Engine::setWindowTunable()).
+    QList<std::pair<QString, QString>> windowTunables;
+    OnHangup onHangup = OnHangup::Auto; //!< --on-hangup; command line only, not a tunable
     int burst = 0;
     quint64 seed = 0;
     quint64 simulateHang = 0;
@@ -77,11 +80,11 @@ ParseResult parseCommandLine(const QStringList &arguments);
     the command line is applied too (computeBudgets()). */
 bool readConfigFile(const QString &path, Tunables *tunables, QString *error);
 
-/*! \brief The tunables in force for \a options: built-in defaults, then the --config file (if any), then the
-    command line's values — at start and on every SIGHUP reload, so a reload never changes a key the command line
-    set. Every budget must fit the grace period (computeBudgets()); when none was given and the explicit budgets
-    widen it, \a notice (if given) receives the one line that says so. On any problem returns false with one line
-    in \a error; \a tunables is then untouched. */
+/*! \brief The tunables in force for \a options: built-in defaults, then the values changed in the window, then the
+    --config file (if any), then the command line's values — at start and on every SIGHUP reload, so a reload never
+   changes a key the command line set. Every budget must fit the grace period (computeBudgets()); when none was given
+   and the explicit budgets widen it, \a notice (if given) receives the one line that says so. On any problem returns
+   false with one line in \a error; \a tunables is then untouched. */
 bool resolveTunables(const Options &options, Tunables *tunables, QString *error, QString *notice = nullptr);
 
 /*! "rate 2 -> 5, workers 4 -> 8" — the changes from \a before to \a after, empty when none. */

@@ -1,5 +1,7 @@
 #include "progressdelegate.h"
 
+#include "workertablemodel.h"
+
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QStyleOptionProgressBar>
 
@@ -28,7 +30,7 @@ void ProgressDelegate::paint(QPainter *painter, const QStyleOptionViewItem &opti
     bar.minimum = 0;
     bar.maximum = 100;
     bar.progress = qBound(0, value.toInt(), 100);
-    bar.text = QStringLiteral("%1%").arg(bar.progress);
+    bar.text = WorkerTableModel::percentText(bar.progress);
     bar.textVisible = true;
     bar.textAlignment = Qt::AlignCenter;
     bar.state = option.state | QStyle::State_Horizontal;

@@ -1,5 +1,9 @@
 #include "throughputplot.h"
 
+#include "themecolors.h"
+
+#include <QtCore/QLocale>
+#include <QtCore/QStringList>
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
 
@@ -10,10 +14,6 @@ namespace Quiesce::App {
 
 namespace {
 
-// Fixed series colours: they must read the same in the light and the dark palette, and match the legend.
-const QColor kThroughputColor(0x2e, 0x86, 0xde);
-const QColor kQueueColor(0xe6, 0x7e, 0x22);
-constexpr int kHorizontalLines = 4;
 constexpr qint64 kSpanStepMs = 10000;
 
 } // namespace
@@ -54,6 +54,11 @@ void ThroughputPlot::clear()
 qsizetype ThroughputPlot::sampleCount() const
 {
     return m_samples.size();
+}
+
+double ThroughputPlot::latestThroughput() const
+{
+    return m_samples.isEmpty() ? 0.0 : m_samples.constLast().throughput;
 }
 
 void ThroughputPlot::setSpan(std::chrono::milliseconds span)
@@ -101,6 +106,26 @@ double ThroughputPlot::throughputScale() const
     return niceCeiling(top * 1.1, 1.0); // headroom: the line never runs along the top edge
 }
 
+int ThroughputPlot::divisionsFor(double scale)
+{
+    if (!(scale > 0))
+        return 5;
+    const double leading = scale / std::pow(10.0, std::floor(std::log10(scale)));
+    // 1 → steps of 0.2, 2 → 0.5, 5 → 1 (times the power of ten): every tick a round number.
+    return leading > 1.5 && leading < 3 ? 4 : 5;
+}
+
+void ThroughputPlot::setQueueLimit(int limit)
+{
+    m_queueLimit = std::max(0, limit);
+    update();
+}
+
+int ThroughputPlot::queueLimit() const
+{
+    return m_queueLimit;
+}
+
 int ThroughputPlot::queueScale() const
 {
     int top = 0;
@@ -109,7 +134,15 @@ int ThroughputPlot::queueScale() const
         if (s.atMs >= from)
             top = std::max(top, s.queueDepth);
     }
+    // With a bounded queue the right axis ends at the limit: a full queue reaches the top, half full is half.
+    if (m_queueLimit > 0 && top <= m_queueLimit)
+        return m_queueLimit;
     return int(niceCeiling(top * 1.1, 5.0));
+}
+
+QColor ThroughputPlot::seriesColor(Series series, Theme::Use use) const
+{
+    return Theme::color(series == Series::Throughput ? Theme::Role::Throughput : Theme::Role::Queue, palette(), use);
 }
 
 QSize ThroughputPlot::sizeHint() const
@@ -143,24 +176,50 @@ void ThroughputPlot::paintEvent(QPaintEvent *event)
 
     const QPalette &pal = palette();
     p.fillRect(rect(), pal.base());
+    // Series colours from the palette, checked for contrast on its base: 3:1 for the lines, 4.5:1 for text.
+    const QColor throughputLineColor = seriesColor(Series::Throughput, Theme::Use::Graphic);
+    const QColor queueLineColor = seriesColor(Series::Queue, Theme::Use::Graphic);
+    const QColor throughputTextColor = seriesColor(Series::Throughput, Theme::Use::Text);
+    const QColor queueTextColor = seriesColor(Series::Queue, Theme::Use::Text);
 
     const QFontMetrics fm = fontMetrics();
     const int lineHeight = fm.height();
     const double tScale = throughputScale();
     const int qScale = queueScale();
-    const QString tTop = tr("%1/s").arg(tScale);
-    const QString qTop = QString::number(qScale);
-    const int leftMargin = fm.horizontalAdvance(tTop) + 10;
-    const int rightMargin = fm.horizontalAdvance(qTop) + 10;
-    const QRectF plot(leftMargin, lineHeight + 10, std::max(10, width() - leftMargin - rightMargin),
-                      std::max(10, height() - 2 * lineHeight - 16));
+    // Ticks at round values of the left scale (1, 2 or 5 × 10^k split in 5, 4 or 5); the right scale shares them.
+    const int divisions = divisionsFor(tScale);
+    const QLocale locale;
+    auto tickText = [&locale](double value) {
+        const double rounded = std::round(value);
+        return std::abs(value - rounded) < 1e-9 ? locale.toString(qint64(rounded))
+                                                : locale.toString(value, 'f', value < 1 ? 2 : 1);
+    };
+    QStringList leftTicks;
+    QStringList rightTicks;
+    int leftWidth = 0;
+    int rightWidth = 0;
+    for (int i = 0; i <= divisions; ++i) {
+        leftTicks << tickText(tScale * i / divisions);
+        rightTicks << locale.toString(qRound64(double(qScale) * i / divisions));
+        leftWidth = std::max(leftWidth, fm.horizontalAdvance(leftTicks.constLast()));
+        rightWidth = std::max(rightWidth, fm.horizontalAdvance(rightTicks.constLast()));
+    }
+    // The units sit above each axis: requests per second on the left, requests queued on the right.
+    const QString leftUnit = tr("req/s");
+    const QString rightUnit = tr("queued");
+    leftWidth = std::max(leftWidth, fm.horizontalAdvance(leftUnit));
+    rightWidth = std::max(rightWidth, fm.horizontalAdvance(rightUnit));
+    const int leftMargin = leftWidth + 10;
+    const int rightMargin = rightWidth + 10;
+    const QRectF plot(leftMargin, 2 * lineHeight + 12, std::max(10, width() - leftMargin - rightMargin),
+                      std::max(10, height() - 3 * lineHeight - 18));
 
-    // Grid and scales.
+    // Grid.
     QColor gridColor = pal.color(QPalette::Text);
     gridColor.setAlpha(40);
     p.setPen(QPen(gridColor, 1));
-    for (int i = 0; i <= kHorizontalLines; ++i) {
-        const double y = plot.top() + plot.height() * i / kHorizontalLines;
+    for (int i = 0; i <= divisions; ++i) {
+        const double y = plot.bottom() - plot.height() * i / divisions;
         p.drawLine(QPointF(plot.left(), y), QPointF(plot.right(), y));
     }
     const qint64 spanMs = visibleSpan().count();
@@ -170,29 +229,38 @@ void ThroughputPlot::paintEvent(QPaintEvent *event)
         p.drawLine(QPointF(x, plot.top()), QPointF(x, plot.bottom()));
     }
 
+    // Time axis: seconds before now.
     p.setPen(pal.color(QPalette::Text));
     const int labelY = int(plot.bottom()) + lineHeight + 2;
-    p.drawText(QPointF(plot.left(), labelY), tr("-%1 s").arg(spanMs / 1000));
+    p.drawText(QPointF(plot.left(), labelY), tr("%1 s ago").arg(locale.toString(spanMs / 1000)));
     const QString now = tr("now");
     p.drawText(QPointF(plot.right() - fm.horizontalAdvance(now), labelY), now);
 
-    p.setPen(kThroughputColor);
-    p.drawText(QPointF(2, plot.top() + fm.ascent() / 2.0), tTop);
-    p.drawText(QPointF(leftMargin - 10 - fm.horizontalAdvance(QStringLiteral("0")), plot.bottom()),
-               QStringLiteral("0"));
-    p.setPen(kQueueColor);
-    p.drawText(QPointF(plot.right() + 5, plot.top() + fm.ascent() / 2.0), qTop);
-    p.drawText(QPointF(plot.right() + 5, plot.bottom()), QStringLiteral("0"));
+    // Value axes with their units.
+    const double unitY = plot.top() - lineHeight / 2.0 - 2;
+    p.setPen(throughputTextColor);
+    p.drawText(QPointF(leftMargin - 6 - fm.horizontalAdvance(leftUnit), unitY), leftUnit);
+    for (int i = 0; i <= divisions; ++i) {
+        const double y = plot.bottom() - plot.height() * i / divisions + fm.ascent() / 2.0 - 1;
+        p.drawText(QPointF(leftMargin - 6 - fm.horizontalAdvance(leftTicks.at(i)), y), leftTicks.at(i));
+    }
+    p.setPen(queueTextColor);
+    p.drawText(QPointF(plot.right() + 6, unitY), rightUnit);
+    for (int i = 0; i <= divisions; ++i) {
+        const double y = plot.bottom() - plot.height() * i / divisions + fm.ascent() / 2.0 - 1;
+        p.drawText(QPointF(plot.right() + 6, y), rightTicks.at(i));
+    }
 
     // Legend, above the plot.
-    auto legend = [&p, &fm, lineHeight](int x, const QColor &color, const QString &text) {
-        p.fillRect(QRectF(x, 4 + lineHeight / 2.0 - 2, 14, 4), color);
-        p.setPen(color.darker(110));
+    auto legend = [&p, &fm, lineHeight](int x, const QColor &line, const QColor &textColor, const QString &text) {
+        p.fillRect(QRectF(x, 4 + lineHeight / 2.0 - 2, 14, 4), line);
+        p.setPen(textColor);
         p.drawText(QPointF(x + 18, 4 + fm.ascent()), text);
         return x + 18 + fm.horizontalAdvance(text) + 16;
     };
-    const int next = legend(leftMargin, kThroughputColor, tr("throughput (requests/s)"));
-    legend(next, kQueueColor, tr("queue depth"));
+    const int next = legend(leftMargin, throughputLineColor, throughputTextColor, tr("requests done per second"));
+    legend(next, queueLineColor, queueTextColor,
+           m_queueLimit > 0 ? tr("queue (limit %1)").arg(locale.toString(m_queueLimit)) : tr("queue"));
 
     if (m_samples.isEmpty())
         return;
@@ -226,13 +294,13 @@ void ThroughputPlot::paintEvent(QPaintEvent *event)
     area.lineTo(xOf(newest), plot.bottom());
     area.lineTo(xOf(m_samples.constFirst().atMs), plot.bottom());
     area.closeSubpath();
-    QColor fill = kThroughputColor;
+    QColor fill = throughputLineColor;
     fill.setAlpha(45);
     p.fillPath(area, fill);
     p.setBrush(Qt::NoBrush);
-    p.setPen(QPen(kQueueColor, 2));
+    p.setPen(QPen(queueLineColor, 2));
     p.drawPath(queueLine);
-    p.setPen(QPen(kThroughputColor, 2));
+    p.setPen(QPen(throughputLineColor, 2));
     p.drawPath(throughputLine);
     p.restore();
 }

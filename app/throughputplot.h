@@ -1,6 +1,8 @@
 #pragma once
 
+#include "themecolors.h"
 #include <QtCore/QElapsedTimer>
+
 #include <QtCore/QList>
 #include <QtWidgets/QWidget>
 
@@ -11,8 +13,9 @@ namespace Quiesce::App {
 /*! \brief A live plot of throughput (requests done per second) and queue depth over the last minute.
 
     Drawn with QPainter only (no chart module): two lines on one time axis that ends at the newest sample, each
-    with its own scale (throughput on the left, queue depth on the right), rounded up to 1, 2 or 5 times a power
-    of ten so the grid stays readable while the values move. Samples older than span() drop out. */
+    with its own scale and unit (requests done per second on the left, rounded up to 1, 2 or 5 times a power of
+    ten with round ticks; requests queued on the right, up to the queue limit when there is one). Samples older
+    than span() drop out. */
 class ThroughputPlot : public QWidget
 {
     Q_OBJECT
@@ -27,6 +30,8 @@ public:
     void addSampleAt(qint64 atMs, double throughput, int queueDepth);
     void clear();
     qsizetype sampleCount() const;
+    /*! The newest sample's throughput (0 without samples). */
+    double latestThroughput() const;
 
     /*! How much history is kept and shown at most; 60 s by default. */
     void setSpan(std::chrono::milliseconds span);
@@ -35,15 +40,27 @@ public:
         fresh plot is not a flat line squeezed against the right edge. */
     std::chrono::milliseconds visibleSpan() const;
 
+    /*! The bounded queue's limit (0 = unbounded): the right axis then ends at it, so a full queue reaches the top. */
+    void setQueueLimit(int limit);
+    int queueLimit() const;
+
     /*! The top of each axis as drawn now (for tests and the tooltip). */
     double throughputScale() const;
     int queueScale() const;
+
+    enum class Series { Throughput, Queue };
+    /*! The colour \a series is drawn in on the current palette (a line: Theme::Use::Graphic; its labels and legend
+        text: Theme::Use::Text), contrast-checked against the palette's base. */
+    QColor seriesColor(Series series, Theme::Use use) const;
 
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
     /*! 1, 2 or 5 times a power of ten, at least \a value (and at least \a floor). */
     static double niceCeiling(double value, double floor);
+    /*! How many grid steps a scale from niceCeiling() gets so that every tick is a round number: 1 → 5 (0.2 each),
+        2 → 4 (0.5 each), 5 → 5 (1 each), times the power of ten. */
+    static int divisionsFor(double scale);
 
 protected:
     void paintEvent(QPaintEvent *event) override;
@@ -61,6 +78,7 @@ private:
     QList<Sample> m_samples;
     QElapsedTimer m_clock;
     std::chrono::milliseconds m_span {60000};
+    int m_queueLimit = 0;
 };
 
 } // namespace Quiesce::App

@@ -1,5 +1,8 @@
 #include "workertablemodel.h"
 
+#include "themecolors.h"
+
+#include <QtCore/QLocale>
 #include <QtGui/QColor>
 #include <QtGui/QFont>
 
@@ -53,6 +56,18 @@ int WorkerTableModel::busyCount() const
     return n;
 }
 
+QString WorkerTableModel::percentText(int percent)
+{
+    return tr("%1 %").arg(QLocale().toString(qBound(0, percent, 100)));
+}
+
+void WorkerTableModel::setPalette(const QPalette &palette)
+{
+    m_palette = palette;
+    if (!m_workers.isEmpty())
+        Q_EMIT dataChanged(index(0, StateColumn), index(int(m_workers.size()) - 1, StateColumn), {Qt::ForegroundRole});
+}
+
 QString WorkerTableModel::stateName(const WorkerSnapshot &worker)
 {
     if (worker.hung)
@@ -89,19 +104,26 @@ QVariant WorkerTableModel::data(const QModelIndex &index, int role) const
             // The delegate draws a bar for a number and nothing for an idle worker.
             return working ? QVariant(qBound(0, w.progressPercent, 100)) : QVariant();
         case ElapsedColumn:
-            return working ? QVariant(tr("%1 s").arg(double(w.elapsedMs) / 1000.0, 0, 'f', 1)) : QVariant();
+            return working ? QVariant(tr("%1 s").arg(QLocale().toString(double(w.elapsedMs) / 1000.0, 'f', 1)))
+                           : QVariant();
         default:
             return {};
         }
+    case Qt::AccessibleTextRole:
+        // A screen reader says "93 %", not "93".
+        if (index.column() == ProgressColumn && working)
+            return percentText(w.progressPercent);
+        return data(index, Qt::DisplayRole);
     case Qt::TextAlignmentRole:
         if (index.column() == RequestColumn || index.column() == ElapsedColumn)
             return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
         return QVariant::fromValue(Qt::Alignment(Qt::AlignLeft | Qt::AlignVCenter));
     case Qt::ForegroundRole:
+        // From the view's palette, readable on it (light or dark), never a fixed colour.
         if (index.column() == StateColumn && w.hung)
-            return QColor(0xc0, 0x39, 0x2b);
+            return Theme::color(Theme::Role::Hung, m_palette);
         if (index.column() == StateColumn && w.busy)
-            return QColor(0x1e, 0x84, 0x49);
+            return Theme::color(Theme::Role::Busy, m_palette);
         return {};
     case Qt::FontRole:
         if (index.column() == StateColumn && working) {

@@ -4,6 +4,7 @@
 
 #include <QtCore/QAbstractTableModel>
 #include <QtCore/QList>
+#include <QtGui/QPalette>
 
 namespace Quiesce::App {
 
@@ -28,6 +29,11 @@ public:
     /*! Rows whose worker is busy (hung ones included). */
     int busyCount() const;
 
+    /*! The palette the state colours must be readable on (the view's); set again when it changes. */
+    void setPalette(const QPalette &palette);
+    /*! "93 %", in the person's number format: the progress cell's text and what a screen reader says. */
+    static QString percentText(int percent);
+
     /*! "idle", "busy" or "hung". */
     static QString stateName(const Quiesce::WorkerSnapshot &worker);
 
@@ -40,6 +46,7 @@ private:
     static bool sameRow(const Quiesce::WorkerSnapshot &a, const Quiesce::WorkerSnapshot &b);
 
     QList<WorkerSnapshot> m_workers;
+    QPalette m_palette;
 };
 
 } // namespace Quiesce::App

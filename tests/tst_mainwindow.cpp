@@ -2,30 +2,51 @@
 // and the MainWindow on top of it, under the offscreen platform.
 #include "engine.h"
 #include "mainwindow.h"
+#include "messagebar.h"
 #include "shutdowndialog.h"
+#include "singleinstance.h"
+#include "themecolors.h"
 #include "throughputplot.h"
+#include "translations.h"
+#include "watchdogrecord.h"
 #include "workertablemodel.h"
+#include <Quiesce/statestore.h>
 #include <Quiesce/unixsignalnotifier.h>
 #include <Quiesce/workerpool.h>
 
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QPointer>
+#include <QtCore/QRegularExpression>
+#include <QtCore/QScopeGuard>
 #include <QtCore/QSet>
 #include <QtCore/QSettings>
 #include <QtCore/QStandardPaths>
 #include <QtCore/QTemporaryDir>
+#include <QtCore/QXmlStreamReader>
+#include <QtGui/QAccessible>
 #include <QtGui/QAction>
 #include <QtGui/QImage>
+#include <QtGui/QScreen>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
+#include <QtWidgets/QAbstractButton>
 #include <QtWidgets/QApplication>
 #include <QtWidgets/QDoubleSpinBox>
 #include <QtWidgets/QLabel>
+#include <QtWidgets/QListWidget>
 #include <QtWidgets/QMessageBox>
 #include <QtWidgets/QPlainTextEdit>
+#include <QtWidgets/QProgressBar>
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QSpinBox>
+#include <QtWidgets/QStatusBar>
+#include <QtWidgets/QStyle>
+#include <QtWidgets/QToolButton>
 
 #include <csignal>
+#include <future>
 #include <memory>
 
 #include <unistd.h>
@@ -48,19 +69,41 @@ private Q_SLOTS:
     void niceCeiling();
     void plotKeepsTheLastMinute();
     void workerModel();
-    void dialogCannotBeDismissed();
+    void dialogHidesButShutdownGoesOn();
     void describeWork_data();
     void describeWork();
+    void dialogSpeaksPlainWords();
 
     // The window on a running engine.
     void showsWorkersAndCounters();
     void controlsDriveTheEngine();
     void closeStartsQuitPathAndStopNowEscalates();
-    void secondAndThirdCloseEscalate();
+    void repeatedClosesNeverEscalate();
+    void exitImmediatelyIsApartAndConfirmed();
+    void hangIsCalledHungAndNamed();
+    void overrunTextIsNeverCut();
     void signalShowsTheSameDialog();
     void askBeforeQuitOnlyForAPerson();
     void logoutNeverAsksNorVetoes();
     void settingsPersist();
+    void commandLineValuesAreForThisRunOnly();
+    void reloadKeepsTheWindowsValues();
+    void keyboardReachesEveryControl();
+    void everyControlHasAnAccessibleName();
+    void shortcutsAreStandardAndShown();
+    void contrastFormula();
+    void coloursReadableInLightAndDark_data();
+    void coloursReadableInLightAndDark();
+    void plotAxes();
+    void statesAreVisible();
+    void helpMenuAndTitle();
+    void defaultSizeFitsTheScreen();
+    void germanTranslationIsComplete_data();
+    void germanTranslationIsComplete();
+    void windowSpeaksGerman();
+    void recoveryBarAfterAnUncleanStop();
+    void recoveryBarFromTheJournalRecord();
+    void singleInstanceSocket();
     void grabIsNotBlank();
     void screenshotOption();
 
@@ -69,6 +112,7 @@ private:
     bool launch(const Options &options);
     void shutDown();
     ShutdownDialog *dialog() const { return m_window->shutdownDialog(); }
+    void closeWithAHungRequest(int burst, Quiesce::WorkerSnapshot *hung);
     QLabel *counter(const char *name) const;
     qint64 counterValue(const char *name) const;
 
@@ -92,6 +136,9 @@ void tst_MainWindow::initTestCase()
     QSettings::setPath(QSettings::NativeFormat, QSettings::UserScope, m_dir.filePath(QStringLiteral("settings")));
     QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, m_dir.filePath(QStringLiteral("settings")));
     QVERIFY2(QSettings().fileName().startsWith(m_dir.path()), qPrintable(QSettings().fileName()));
+    // The texts the tests compare are English (with its plural forms), whatever the machine's locale.
+    QLocale::setDefault(QLocale(QLocale::English, QLocale::UnitedStates));
+    installTranslations(QLocale());
     // The bridge replaces QtTest's crash handler for SIGTERM, as the app's main() does.
     QVERIFY2(m_signals.watch(SIGTERM), qPrintable(m_signals.errorString()));
 }
@@ -282,7 +329,7 @@ void tst_MainWindow::workerModel()
     QCOMPARE(model.busyCount(), 1);
 }
 
-void tst_MainWindow::dialogCannotBeDismissed()
+void tst_MainWindow::dialogHidesButShutdownGoesOn()
 {
     ShutdownCoordinator coordinator;
     coordinator.addPhase(QStringLiteral("drain"), 1, 5s, [](ShutdownPhaseContext *) {});
@@ -294,16 +341,31 @@ void tst_MainWindow::dialogCannotBeDismissed()
     QVERIFY(!dialog.isModal());
     QCOMPARE(dialog.reason(), QStringLiteral("window"));
     QVERIFY(dialog.drainDeadline().isForever()); // the drain has not started
-    QTest::keyClick(&dialog, Qt::Key_Escape);
-    QVERIFY(dialog.isVisible());
-    dialog.close();
-    QVERIFY(dialog.isVisible());
-
-    QSignalSpy stopNow(&dialog, &ShutdownDialog::stopNowRequested);
     auto *button = dialog.findChild<QPushButton *>(QStringLiteral("stopNowButton"));
     QVERIFY(button);
+    // A stray Space must not escalate: the focus is never on Stop now when the dialog appears.
+    QVERIFY(QApplication::focusWidget() != button);
+    QVERIFY(!button->hasFocus());
+    QVERIFY(!button->isDefault() && !button->autoDefault());
+
+    QSignalSpy stopNow(&dialog, &ShutdownDialog::stopNowRequested);
+    QTest::keyClick(&dialog, Qt::Key_Space);
     QTest::keyClick(&dialog, Qt::Key_Return); // Enter must not escalate by accident
     QCOMPARE(stopNow.count(), 0);
+
+    // Escape and the close button hide it; the shutdown it shows is not touched; showAgain() brings it back.
+    dialog.showAgain();
+    QVERIFY(dialog.isVisible());
+    QTest::keyClick(&dialog, Qt::Key_Escape);
+    QVERIFY(!dialog.isVisible());
+    dialog.showAgain();
+    QVERIFY(dialog.isVisible());
+    QVERIFY(!button->hasFocus());
+    dialog.close();
+    QVERIFY(!dialog.isVisible());
+    dialog.showAgain();
+    QVERIFY(!(dialog.windowFlags() & (Qt::WindowMinimizeButtonHint | Qt::WindowMaximizeButtonHint)));
+
     QTest::mouseClick(button, Qt::LeftButton);
     QCOMPARE(stopNow.count(), 1);
 }
@@ -313,9 +375,9 @@ void tst_MainWindow::describeWork_data()
     QTest::addColumn<int>("inFlight");
     QTest::addColumn<int>("queued");
     QTest::addColumn<QString>("expected");
-    QTest::newRow("nothing") << 0 << 0 << QStringLiteral("0 requests in flight, 0 queued");
-    QTest::newRow("one") << 1 << 0 << QStringLiteral("1 request in flight, 0 queued");
-    QTest::newRow("several") << 3 << 12 << QStringLiteral("3 requests in flight, 12 queued");
+    QTest::newRow("nothing") << 0 << 0 << QStringLiteral("0 requests in progress, 0 queued");
+    QTest::newRow("one") << 1 << 0 << QStringLiteral("1 request in progress, 0 queued");
+    QTest::newRow("several") << 3 << 1200 << QStringLiteral("3 requests in progress, 1,200 queued");
 }
 
 void tst_MainWindow::describeWork()
@@ -324,6 +386,77 @@ void tst_MainWindow::describeWork()
     QFETCH(int, queued);
     QFETCH(QString, expected);
     QCOMPARE(ShutdownDialog::describeWork(inFlight, queued), expected);
+}
+
+void tst_MainWindow::dialogSpeaksPlainWords()
+{
+    // A coordinator of its own whose steps end when the test says so.
+    ShutdownCoordinator coordinator;
+    coordinator.setExitFunction([](int) {});
+    QList<QPointer<ShutdownPhaseContext>> contexts;
+    for (const char *name : {"stop-intake", "drain", "save"}) {
+        coordinator.addPhase(QString::fromLatin1(name), int(contexts.size() + 1) * 100, 60s,
+                             [&contexts](ShutdownPhaseContext *ctx) { contexts << ctx; });
+    }
+    ShutdownDialog dialog(&coordinator);
+    auto label = [&dialog](const char *name) {
+        auto *l = dialog.findChild<QLabel *>(QString::fromLatin1(name));
+        return l && l->isVisible() ? l->text() : QString();
+    };
+    QSignalSpy started(&coordinator, &ShutdownCoordinator::shutdownStarted);
+    connect(&coordinator, &ShutdownCoordinator::shutdownStarted, &dialog, &ShutdownDialog::begin);
+    coordinator.setReady();
+    ShutdownRequest request;
+    request.reason = QStringLiteral("window");
+    coordinator.requestShutdown(request);
+    QCOMPARE(started.count(), 1);
+    dialog.setWorkLeft(1, 1000);
+    QCOMPARE(label("reasonLabel"), QStringLiteral("Quiesce is shutting down because its window was closed."));
+    QCOMPARE(label("workLabel"), QStringLiteral("1 request still in progress."));
+    // Queued requests are kept, not worked off: the dialog says so, with the person's number format.
+    QCOMPARE(label("keptLabel"), QStringLiteral("1,000 queued requests are saved and run first next time."));
+    QCOMPARE(label("modeLabel"), QStringLiteral("Requests in progress may finish. Nothing new is accepted."));
+    auto *bar = dialog.findChild<QProgressBar *>(QStringLiteral("progressBar"));
+    QVERIFY(bar);
+    QCOMPARE(bar->accessibleName(), QStringLiteral("Shutdown progress"));
+
+    QTRY_COMPARE(contexts.size(), 1);
+    QCOMPARE(label("phaseLabel"), QStringLiteral("Now: Accepting no new requests."));
+    const int before = bar->value();
+    contexts.at(0)->complete();
+    QTRY_COMPARE(contexts.size(), 2);
+    QCOMPARE(label("phaseLabel"), QStringLiteral("Now: Finishing requests in progress."));
+    QVERIFY2(bar->value() > before, qPrintable(QString::number(bar->value()))); // it fills, it does not empty
+    // One countdown, no wrapping, and no technical phase names anywhere in the dialog's labels.
+    QVERIFY2(label("countdownLabel").startsWith(QStringLiteral("Waiting up to ")), qPrintable(label("countdownLabel")));
+    QVERIFY(!dialog.findChild<QLabel *>(QStringLiteral("countdownLabel"))->wordWrap());
+    QVERIFY(label("endLabel").isEmpty());
+    QVERIFY(label("overrunLabel").isEmpty());
+    for (const QLabel *l : dialog.findChildren<QLabel *>()) {
+        for (const char *technical : {"drain", "stop-intake", "stop-threads", "watchdog", "SIGTERM"})
+            QVERIFY2(!l->text().contains(QLatin1StringView(technical)), qPrintable(l->text()));
+    }
+    auto *list = dialog.findChild<QListWidget *>(QStringLiteral("phaseList"));
+    QVERIFY(list);
+    QCOMPARE(list->item(0)->text().left(25), QStringLiteral("Accepting no new requests"));
+    QVERIFY(list->item(0)->data(Qt::AccessibleTextRole).toString().endsWith(QStringLiteral(": done")));
+    QVERIFY(!list->item(0)->icon().isNull());
+    // Every step shows: the list is as tall as its rows, whatever the font.
+    QTRY_VERIFY(list->visualItemRect(list->item(list->count() - 1)).bottom() < list->viewport()->height());
+
+    const int during = bar->value();
+    coordinator.requestShutdown(request); // the escalation, as "Stop now" asks for it
+    QCOMPARE(label("modeLabel"),
+             QStringLiteral("Stopping now: requests in progress are cancelled, saved and run again first on the next "
+                            "start."));
+    contexts.at(1)->complete();
+    QTRY_COMPARE(contexts.size(), 3);
+    QCOMPARE(label("phaseLabel"), QStringLiteral("Now: Saving."));
+    QVERIFY(bar->value() >= during);
+    contexts.at(2)->complete();
+    QTRY_VERIFY(coordinator.isFinished());
+    QCOMPARE(label("phaseLabel"), QStringLiteral("Done. Quiesce ends now."));
+    QCOMPARE(bar->value(), bar->maximum());
 }
 
 void tst_MainWindow::showsWorkersAndCounters()
@@ -340,7 +473,7 @@ void tst_MainWindow::showsWorkersAndCounters()
     QTRY_VERIFY_WITH_TIMEOUT(counterValue("doneValue") >= 5, 15000);
     QVERIFY(counterValue("acceptedValue") >= counterValue("doneValue"));
     QTRY_VERIFY_WITH_TIMEOUT(counter("rateValue")->text().toDouble() > 0, 10000);
-    QCOMPARE(counter("workersValue")->text().section(QLatin1Char('/'), 1).trimmed(), QStringLiteral("3"));
+    QCOMPARE(counter("workersValue")->text().section(QStringLiteral(" of "), 1).trimmed(), QStringLiteral("3"));
     QTRY_VERIFY(m_window->plot()->sampleCount() >= 3);
 
     auto *log = m_window->findChild<QPlainTextEdit *>(QStringLiteral("logView"));
@@ -417,10 +550,10 @@ void tst_MainWindow::closeStartsQuitPathAndStopNowEscalates()
     QCOMPARE(coordinator->currentPhase(), QStringLiteral("drain"));
     QVERIFY(!dialog()->drainDeadline().isForever());
     QVERIFY(dialog()->drainDeadline().remainingTime() > 0);
-    auto *drainLabel = dialog()->findChild<QLabel *>(QStringLiteral("drainLabel"));
-    QTRY_VERIFY(drainLabel->text().contains(QStringLiteral("deadline in")));
+    auto *drainLabel = dialog()->findChild<QLabel *>(QStringLiteral("countdownLabel"));
+    QTRY_VERIFY2(drainLabel->text().contains(QStringLiteral("Waiting up to")), qPrintable(drainLabel->text()));
     auto *work = dialog()->findChild<QLabel *>(QStringLiteral("workLabel"));
-    QTRY_VERIFY2(work->text().contains(QStringLiteral("in flight")), qPrintable(work->text()));
+    QTRY_VERIFY2(work->text().contains(QStringLiteral("in progress")), qPrintable(work->text()));
     QVERIFY(m_window->isVisible());
     QCOMPARE(finished.count(), 0);
 
@@ -431,7 +564,7 @@ void tst_MainWindow::closeStartsQuitPathAndStopNowEscalates()
     QCOMPARE(escalated.at(0).at(0).value<ShutdownMode>(), ShutdownMode::Fast);
     QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
     QCOMPARE(coordinator->report().requests, 2);
-    QCOMPARE(stopNow->text(), QStringLiteral("Exit immediately"));
+    QVERIFY(!stopNow->isEnabled());
 
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20000);
     QVERIFY(!visibleAtPhaseEnd.isEmpty());
@@ -447,20 +580,185 @@ void tst_MainWindow::closeStartsQuitPathAndStopNowEscalates()
     QVERIFY2(log.trimmed().endsWith(QStringLiteral("SHUTDOWN done exit=0")), qPrintable(log));
 }
 
-void tst_MainWindow::secondAndThirdCloseEscalate()
+void tst_MainWindow::repeatedClosesNeverEscalate()
 {
     QVERIFY(launch(options(4, 5000, 6000, 2)));
     QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
     ShutdownCoordinator *coordinator = m_engine->coordinator();
+    QSignalSpy escalated(coordinator, &ShutdownCoordinator::escalated);
+    // A double click on the title bar's close button: two closes back to back.
     QVERIFY(!m_window->close());
+    QVERIFY(!m_window->close());
+    QVERIFY(dialog()->isVisible());
+    // Hidden, then closed again (or Ctrl+Q / Quit): the dialog comes back, nothing else happens.
+    dialog()->hide();
+    QVERIFY(!m_window->close());
+    QVERIFY(dialog()->isVisible());
+    dialog()->hide();
+    auto *quit = m_window->findChild<QAction *>(QStringLiteral("quitAction"));
+    QVERIFY(quit && quit->isEnabled());
+    QVERIFY(quit->text() != tr("&Quit"));
+    quit->trigger();
+    quit->trigger();
+    QVERIFY(dialog()->isVisible());
+    QTRY_COMPARE(dialog()->phase(), QStringLiteral("drain"));
+    QVERIFY(!m_window->close());
+    QCOMPARE(escalated.count(), 0);
     QCOMPARE(coordinator->mode(), ShutdownMode::Graceful);
-    QVERIFY(!m_window->close());
-    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    QCOMPARE(coordinator->report().requests, 1);
     QVERIFY(m_window->isVisible());
-    QCOMPARE(m_immediateCode, -1);
+
+    // Signals keep their ladder: a SIGTERM now is the second request, FAST.
+    QCOMPARE(::kill(::getpid(), SIGTERM), 0);
+    QVERIFY(escalated.wait(10000));
+    QCOMPARE(escalated.at(0).at(0).value<ShutdownMode>(), ShutdownMode::Fast);
+    QCOMPARE(escalated.at(0).at(1).value<ShutdownRequest>().reason, QStringLiteral("sigterm"));
     QVERIFY(!m_window->close());
-    // The third request exits at once; without a signal it counts as Ctrl+C.
+    QCOMPARE(m_immediateCode, -1);
+    QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
+}
+
+void tst_MainWindow::exitImmediatelyIsApartAndConfirmed()
+{
+    // One worker stuck in a hang: even stopping fast, the quit path cannot end before the question is answered.
+    QVERIFY(launch(options(0, 5000, 6000, 1)));
+    m_engine->simulateHangNext();
+    m_engine->submitBurst(2);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->pool()->snapshot().value(0).hung, 10000);
+    ShutdownCoordinator *coordinator = m_engine->coordinator();
+    QVERIFY(!m_window->close());
+    auto *stopNow = dialog()->findChild<QPushButton *>(QStringLiteral("stopNowButton"));
+    auto *exitNow = dialog()->findChild<QPushButton *>(QStringLiteral("exitNowButton"));
+    QVERIFY(stopNow && exitNow);
+    QVERIFY(!exitNow->isVisible()); // not offered before stopping fast
+    // A double click on Stop now: the second click lands on a disabled button, in FAST.
+    QTest::mouseClick(stopNow, Qt::LeftButton);
+    QTest::mouseClick(stopNow, Qt::LeftButton);
+    QTest::keyClick(dialog(), Qt::Key_Space);
+    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    QCOMPARE(coordinator->report().requests, 2);
+    QVERIFY(!stopNow->isEnabled());
+    QVERIFY(exitNow->isVisible());
+    QVERIFY(exitNow->text() != stopNow->text());
+    // Not in the same spot: the two buttons do not overlap, so a click at Stop now's place misses Exit.
+    QVERIFY(!exitNow->geometry().intersects(stopNow->geometry()));
+    QVERIFY(!exitNow->hasFocus());
+
+    exitNow->click();
+    QPointer<QMessageBox> box = dialog()->findChild<QMessageBox *>(QStringLiteral("confirmExitBox"));
+    QVERIFY(box);
+    QTRY_VERIFY(box->isVisible());
+    QCOMPARE(m_immediateCode, -1);
+    // The safe answer is the default.
+    QVERIFY(box->defaultButton() != box->findChild<QPushButton *>(QStringLiteral("confirmExitButton")));
+    box->button(QMessageBox::Cancel)->click();
+    QTRY_VERIFY(!box);
+    QCOMPARE(m_immediateCode, -1);
+    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+
+    exitNow->click();
+    box = dialog()->findChild<QMessageBox *>(QStringLiteral("confirmExitBox"));
+    QVERIFY(box);
+    box->findChild<QPushButton *>(QStringLiteral("confirmExitButton"))->click();
     QCOMPARE(m_immediateCode, 128 + SIGINT);
+    WorkerPool::releaseSimulatedHangs();
+}
+
+void tst_MainWindow::closeWithAHungRequest(int burst, WorkerSnapshot *hung)
+{
+    // One worker whose first request hangs, deaf to cancellation; a short drain so that it overruns soon. Then the
+    // window is closed (the quit path starts, the dialog shows).
+    Options o = options(0, 5000, 6000, 1);
+    o.tunables.drainTimeout = 1s;
+    QVERIFY(launch(o));
+    m_engine->simulateHangNext();
+    m_engine->submitBurst(burst);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->pool()->snapshot().value(0).hung, 10000);
+    *hung = m_engine->pool()->snapshot().value(0);
+    QVERIFY(!m_window->close());
+}
+
+void tst_MainWindow::hangIsCalledHungAndNamed()
+{
+    // One worker, its request hung, two more queued.
+    WorkerSnapshot hung;
+    closeWithAHungRequest(3, &hung);
+    if (QTest::currentTestFailed())
+        return;
+    auto label = [this](const char *name) {
+        auto *l = dialog()->findChild<QLabel *>(QString::fromLatin1(name));
+        return l && l->isVisible() ? l->text() : QString();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(!label("overrunLabel").isEmpty(), 10000);
+    // The lines that appeared do not cut the list of steps: the dialog grew to fit.
+    auto *steps = dialog()->findChild<QListWidget *>(QStringLiteral("phaseList"));
+    QTRY_VERIFY(steps->visualItemRect(steps->item(steps->count() - 1)).bottom() < steps->viewport()->height());
+    const QString overrun = label("overrunLabel");
+    const QString end = label("endLabel");
+    const QString kept = label("keptLabel");
+    const QString mode = label("modeLabel");
+    // Release at once: the quit path must not reach the thread join with the worker still stuck.
+    WorkerPool::releaseSimulatedHangs();
+    QVERIFY2(overrun.contains(QStringLiteral("took longer than allowed")), qPrintable(overrun));
+    QVERIFY2(overrun.contains(QStringLiteral("Request %1 on worker %2 does not respond")
+                                  .arg(QLocale().toString(hung.requestId), hung.threadName)),
+             qPrintable(overrun));
+    QVERIFY2(end.contains(QStringLiteral("Quiesce will now end within")), qPrintable(end));
+    QVERIFY2(end.contains(QStringLiteral("Nothing accepted is lost")), qPrintable(end));
+    QVERIFY2(kept.contains(QStringLiteral("2 queued requests are saved and run first next time")), qPrintable(kept));
+    // No longer "may finish": the time for that is up.
+    QVERIFY2(mode.startsWith(QStringLiteral("The time for the requests in progress is up")), qPrintable(mode));
+    QVERIFY(label("countdownLabel").isEmpty()); // one countdown at a time: the end line carries it now
+    QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
+}
+
+void tst_MainWindow::overrunTextIsNeverCut()
+{
+    // At the default font the sentence about the stuck request, and the step that overran, are read in full:
+    // wrapped, with the dialog grown to fit, never elided with "…".
+    WorkerSnapshot hung;
+    closeWithAHungRequest(1, &hung);
+    if (QTest::currentTestFailed())
+        return;
+    auto *overrun = dialog()->findChild<QLabel *>(QStringLiteral("overrunLabel"));
+    QVERIFY(overrun);
+    QTRY_VERIFY_WITH_TIMEOUT(overrun->isVisible() && overrun->text().contains(QStringLiteral("does not respond")),
+                             10000);
+    auto *steps = dialog()->findChild<QListWidget *>(QStringLiteral("phaseList"));
+    QTRY_VERIFY_WITH_TIMEOUT(
+        steps->item(steps->row(steps->findItems(QStringLiteral("Finishing"), Qt::MatchStartsWith).value(0)))
+            ->text()
+            .contains(QStringLiteral("took too long")),
+        10000);
+    QCoreApplication::processEvents();
+    const QString sentence = QStringLiteral("\u201cFinishing requests in progress\u201d took longer than allowed. "
+                                            "Request %1 on worker %2 does not respond.")
+                                 .arg(QLocale().toString(hung.requestId), hung.threadName);
+    const QString overrunText = overrun->text();
+    const bool labelFits = overrun->wordWrap() && overrun->heightForWidth(overrun->width()) <= overrun->height()
+        && overrun->width() <= dialog()->width();
+    // Every step's row shows its whole text: wrapped rows, none cut at the right edge.
+    QStringList cut;
+    for (int i = 0; i < steps->count(); ++i) {
+        QListWidgetItem *item = steps->item(i);
+        const QRect rect = steps->visualItemRect(item);
+        const int textWidth = steps->fontMetrics().horizontalAdvance(item->text());
+        const bool fitsOnOneLine = textWidth + steps->iconSize().width() + 16 <= steps->viewport()->width();
+        const int lines = fitsOnOneLine ? 1 : 2;
+        if (!fitsOnOneLine && (!steps->wordWrap() || rect.height() < lines * steps->fontMetrics().lineSpacing()))
+            cut << item->text();
+        if (rect.bottom() >= steps->viewport()->height())
+            cut << item->text();
+    }
+    WorkerPool::releaseSimulatedHangs();
+    QCOMPARE(overrunText, sentence);
+    QVERIFY2(labelFits,
+             qPrintable(QStringLiteral("label %1x%2, needs %3 high")
+                            .arg(overrun->width())
+                            .arg(overrun->height())
+                            .arg(overrun->heightForWidth(overrun->width()))));
+    QVERIFY2(cut.isEmpty(), qPrintable(cut.join(QStringLiteral(" | "))));
+    QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
 }
 
 void tst_MainWindow::signalShowsTheSameDialog()
@@ -519,9 +817,10 @@ void tst_MainWindow::askBeforeQuitOnlyForAPerson()
     QCOMPARE(coordinator->mode(), ShutdownMode::Graceful); // one request, not two
     QVERIFY(dialog()->isVisible());
 
-    // Once shutting down, a close escalates at once, no question asked.
+    // Once shutting down, a close asks nothing and escalates nothing: it shows the dialog.
     QVERIFY(!m_window->close());
-    QCOMPARE(coordinator->mode(), ShutdownMode::Fast);
+    QCOMPARE(coordinator->mode(), ShutdownMode::Graceful);
+    QVERIFY(dialog()->isVisible());
     // The answered question goes away (deleted on close) and no new one comes.
     QTRY_VERIFY(!m_window->findChild<QMessageBox *>(QStringLiteral("confirmQuitBox")));
 }
@@ -546,7 +845,7 @@ void tst_MainWindow::logoutNeverAsksNorVetoes()
 
 void tst_MainWindow::settingsPersist()
 {
-    const QRect geometry(30, 40, 640, 480);
+    const QRect geometry(30, 40, 720, 500);
     {
         QVERIFY(launch(options(2, 50, 100, 2)));
         m_window->setGeometry(geometry);
@@ -574,6 +873,652 @@ void tst_MainWindow::settingsPersist()
     QTRY_COMPARE(m_window->workerModel()->rowCount(), 3);
 }
 
+void tst_MainWindow::keyboardReachesEveryControl()
+{
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    QApplication::setActiveWindow(m_window.get());
+    QVERIFY(QTest::qWaitForWindowActive(m_window.get()));
+    QTRY_COMPARE(m_window->workerModel()->rowCount(), 2);
+    auto *start = m_window->findChild<QSpinBox *>(QStringLiteral("burstSpin"));
+    start->setFocus(Qt::TabFocusReason);
+    QTRY_VERIFY(start->hasFocus());
+    // Walk the focus chain with real Tab presses and name what gets the focus.
+    const QSet<QString> wanted {QStringLiteral("burstSpin"), QStringLiteral("rateSpin"), QStringLiteral("workersSpin"),
+                                QStringLiteral("workerTable"), QStringLiteral("logView")};
+    QStringList visited;
+    for (int i = 0; i < 30; ++i) {
+        QWidget *focus = QApplication::focusWidget();
+        QVERIFY(focus);
+        QWidget *named = focus;
+        while (named && !wanted.contains(named->objectName()))
+            named = named->parentWidget();
+        const QString name = named ? named->objectName() : QString::fromLatin1(focus->metaObject()->className());
+        if (visited.isEmpty() || visited.constLast() != name)
+            visited << name;
+        QTest::keyClick(focus, Qt::Key_Tab);
+    }
+    for (const QString &name : wanted)
+        QVERIFY2(visited.contains(name), qPrintable(visited.join(QStringLiteral(", "))));
+    // In reading order: the toolbar's controls, then the table, then the log; and Tab leaves the table.
+    const qsizetype table = visited.indexOf(QStringLiteral("workerTable"));
+    QCOMPARE(visited.value(table + 1), QStringLiteral("logView"));
+    QVERIFY(visited.indexOf(QStringLiteral("rateSpin")) < table);
+    QVERIFY(visited.count(QStringLiteral("workerTable")) >= 2); // went round the whole chain and came back
+}
+
+void tst_MainWindow::everyControlHasAnAccessibleName()
+{
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    QStringList unnamed;
+    for (QWidget *w : m_window->findChildren<QWidget *>()) {
+        if (!w->isVisibleTo(m_window.get()) || qobject_cast<QAbstractSpinBox *>(w->parentWidget()))
+            continue;
+        const bool interactive = (w->focusPolicy() & Qt::TabFocus) || qobject_cast<QAbstractButton *>(w);
+        const bool value = w->objectName().endsWith(QLatin1StringView("Value"));
+        if (!interactive && !value)
+            continue;
+        QAccessibleInterface *iface = QAccessible::queryAccessibleInterface(w);
+        if (!iface || iface->text(QAccessible::Name).trimmed().isEmpty())
+            unnamed << QStringLiteral("%1(%2)").arg(QString::fromLatin1(w->metaObject()->className()), w->objectName());
+    }
+    QVERIFY2(unnamed.isEmpty(), qPrintable(unnamed.join(QStringLiteral(", "))));
+    // Counter values carry their name; the progress cells say "%".
+    QCOMPARE(counter("acceptedValue")->accessibleName(), QStringLiteral("Accepted"));
+    WorkerTableModel model;
+    QList<WorkerSnapshot> workers(1);
+    workers[0].busy = true;
+    workers[0].requestId = 3;
+    workers[0].progressPercent = 93;
+    model.setSnapshot(workers);
+    QCOMPARE(model.index(0, WorkerTableModel::ProgressColumn).data(Qt::AccessibleTextRole).toString(),
+             QStringLiteral("93 %"));
+}
+
+void tst_MainWindow::shortcutsAreStandardAndShown()
+{
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    // Every standard binding of the platform, so that no action of ours takes one for something else.
+    QHash<QKeySequence, int> standard;
+    for (int key = QKeySequence::HelpContents; key <= QKeySequence::Cancel; ++key) {
+        for (const QKeySequence &sequence : QKeySequence::keyBindings(QKeySequence::StandardKey(key)))
+            standard.insert(sequence, key);
+    }
+    QVERIFY(!standard.isEmpty());
+    const QHash<QString, QKeySequence::StandardKey> allowed {
+        {QStringLiteral("quitAction"), QKeySequence::Quit},
+        {QStringLiteral("shortcutsAction"), QKeySequence::HelpContents}};
+    for (QAction *action : m_window->findChildren<QAction *>()) {
+        for (const QKeySequence &sequence : action->shortcuts()) {
+            const auto it = standard.constFind(sequence);
+            if (it == standard.cend())
+                continue;
+            QVERIFY2(
+                allowed.value(action->objectName(), QKeySequence::UnknownKey) == it.value(),
+                qPrintable(
+                    QStringLiteral("%1 takes %2, a standard shortcut").arg(action->objectName(), sequence.toString())));
+        }
+        if (!action->shortcut().isEmpty() && !action->objectName().isEmpty()) {
+            // The tooltip names the shortcut.
+            QVERIFY2(action->toolTip().contains(action->shortcut().toString(QKeySequence::NativeText)),
+                     qPrintable(action->toolTip()));
+        }
+    }
+    auto *pause = m_window->findChild<QAction *>(QStringLiteral("pauseAction"));
+    QVERIFY(pause->shortcut() != QKeySequence(QKeySequence::Print));
+    auto *quit = m_window->findChild<QAction *>(QStringLiteral("quitAction"));
+    QVERIFY(!quit->icon().isNull());
+    // Not the dialog-close cross.
+    QVERIFY(quit->icon().pixmap(16, 16).toImage()
+            != m_window->style()->standardIcon(QStyle::SP_DialogCloseButton).pixmap(16, 16).toImage());
+}
+
+void tst_MainWindow::commandLineValuesAreForThisRunOnly()
+{
+    auto rateSpin = [this] { return m_window->findChild<QDoubleSpinBox *>(QStringLiteral("rateSpin")); };
+    // `--rate 9 --workers 3` once: used for that run, never saved as the default.
+    Options cli = options(9, 50, 100, 3);
+    cli.explicitTunables = {QStringLiteral("rate"), QStringLiteral("workers")};
+    QVERIFY(launch(cli));
+    QCOMPARE(rateSpin()->value(), 9.0);
+    QVERIFY(m_window->saveSettings());
+    shutDown();
+    {
+        QSettings settings;
+        QVERIFY(!settings.contains(QStringLiteral("control/rate")));
+        QVERIFY(!settings.contains(QStringLiteral("control/workers")));
+    }
+    // The next plain launch runs with its own values, not 9 and 3.
+    QVERIFY(launch(options(2, 50, 100, 2)));
+    QCOMPARE(m_engine->tunables().rate, 2.0);
+    QCOMPARE(m_engine->tunables().workers, 2);
+    // A value changed in the window is remembered ...
+    rateSpin()->setValue(7.5);
+    shutDown();
+    QCOMPARE(QSettings().value(QStringLiteral("control/rate")).toDouble(), 7.5);
+    QVERIFY(!QSettings().contains(QStringLiteral("control/workers")));
+    // ... but the command line still wins over it, and does not overwrite it.
+    QVERIFY(launch(cli));
+    QCOMPARE(m_engine->tunables().rate, 9.0);
+    shutDown();
+    QCOMPARE(QSettings().value(QStringLiteral("control/rate")).toDouble(), 7.5);
+    // A config file that sets the rate wins over the window's value too.
+    const QString config = m_dir.filePath(QStringLiteral("quiesce.conf"));
+    {
+        QSettings ini(config, QSettings::IniFormat);
+        ini.setValue(QStringLiteral("rate"), 4);
+        ini.sync();
+    }
+    Options withConfig = options(4, 50, 100, 2);
+    withConfig.configPath = config;
+    QVERIFY(launch(withConfig));
+    QCOMPARE(m_engine->tunables().rate, 4.0);
+    shutDown();
+
+    // Settings → Restore defaults forgets the window's values and goes back to this run's own.
+    QVERIFY(launch(options(2, 50, 100, 2)));
+    QCOMPARE(m_engine->tunables().rate, 7.5);
+    auto *restore = m_window->findChild<QAction *>(QStringLiteral("restoreDefaultsAction"));
+    QVERIFY(restore);
+    restore->trigger();
+    QCOMPARE(m_engine->tunables().rate, 2.0);
+    QCOMPARE(rateSpin()->value(), 2.0);
+    QVERIFY(!QSettings().contains(QStringLiteral("control/rate")));
+}
+
+void tst_MainWindow::reloadKeepsTheWindowsValues()
+{
+    // Precedence on every SIGHUP reload too: command line > config file > the window > defaults.
+    const QString config = m_dir.filePath(QStringLiteral("reload.conf"));
+    auto writeConfig = [&config](const QByteArray &text) {
+        QFile file(config);
+        QVERIFY(file.open(QIODevice::WriteOnly | QIODevice::Truncate));
+        QCOMPARE(file.write(text), qint64(text.size()));
+    };
+    writeConfig("queue-limit=500\n");
+    Options o = options(2, 50, 100, 2);
+    o.configPath = config;
+    o.onHangup = OnHangup::Reload;
+    QVERIFY(launch(o));
+    QVERIFY2(m_signals.watch(SIGHUP), qPrintable(m_signals.errorString()));
+    auto *rateSpin = m_window->findChild<QDoubleSpinBox *>(QStringLiteral("rateSpin"));
+    QVERIFY(rateSpin);
+    rateSpin->setValue(7.5);
+    QCOMPARE(m_engine->tunables().rate, 7.5);
+
+    QStringList reloads;
+    connect(m_engine.get(), &Engine::line, this, [&reloads](const QString &text) {
+        if (text.startsWith(QLatin1StringView("CONFIG reload")))
+            reloads << text;
+    });
+    // The file does not set the rate: the window's 7.5 stays (it used to go back to the default).
+    QCOMPARE(::raise(SIGHUP), 0);
+    QTRY_COMPARE(reloads.size(), 1);
+    QVERIFY2(reloads.at(0).startsWith(QStringLiteral("CONFIG reloaded ")), qPrintable(reloads.at(0)));
+    QCOMPARE(m_engine->tunables().rate, 7.5);
+    QCOMPARE(m_engine->tunables().queueLimit, 500);
+    // The file sets it now: the file wins over the window.
+    writeConfig("queue-limit=500\nrate=4\n");
+    QCOMPARE(::raise(SIGHUP), 0);
+    QTRY_COMPARE(reloads.size(), 2);
+    QVERIFY2(reloads.at(1).startsWith(QStringLiteral("CONFIG reloaded ")), qPrintable(reloads.at(1)));
+    QCOMPARE(m_engine->tunables().rate, 4.0);
+    QTRY_COMPARE(rateSpin->value(), 4.0);
+    m_signals.unwatch(SIGHUP);
+}
+
+void tst_MainWindow::contrastFormula()
+{
+    QCOMPARE(qRound(Theme::contrastRatio(Qt::black, Qt::white) * 100), 2100);
+    QCOMPARE(qRound(Theme::contrastRatio(Qt::white, Qt::white) * 100), 100);
+    // The figures for the old fixed colours on white: the orange legend 2.85:1, the blue labels 3.76:1.
+    QCOMPARE(qRound(Theme::contrastRatio(QColor(0xe6, 0x7e, 0x22), Qt::white) * 100), 285);
+    QCOMPARE(qRound(Theme::contrastRatio(QColor(0x2e, 0x86, 0xde), Qt::white) * 100), 376);
+    const QColor fixed = Theme::readable(QColor(0xe6, 0x7e, 0x22), Qt::white, 4.5);
+    QVERIFY(Theme::contrastRatio(fixed, Qt::white) >= 4.5);
+    QVERIFY(Theme::contrastRatio(Theme::readable(QColor(0x1e, 0x84, 0x49), QColor(0x1e, 0x1e, 0x1e), 4.5),
+                                 QColor(0x1e, 0x1e, 0x1e))
+            >= 4.5);
+}
+
+static QPalette darkPalette()
+{
+    QPalette p;
+    const QColor window(0x2b, 0x2b, 0x2b), base(0x1e, 0x1e, 0x1e), text(0xe6, 0xe6, 0xe6);
+    p.setColor(QPalette::Window, window);
+    p.setColor(QPalette::WindowText, text);
+    p.setColor(QPalette::Base, base);
+    p.setColor(QPalette::AlternateBase, window);
+    p.setColor(QPalette::Text, text);
+    p.setColor(QPalette::Button, QColor(0x35, 0x35, 0x35));
+    p.setColor(QPalette::ButtonText, text);
+    p.setColor(QPalette::PlaceholderText, QColor(0x90, 0x90, 0x90));
+    p.setColor(QPalette::Highlight, QColor(0x2a, 0x82, 0xda));
+    p.setColor(QPalette::HighlightedText, Qt::white);
+    p.setColor(QPalette::ToolTipBase, window);
+    p.setColor(QPalette::ToolTipText, text);
+    return p;
+}
+
+// The mean colour of an icon's opaque pixels: what the eye sees of it.
+static QColor inkOf(const QIcon &icon)
+{
+    const QImage image = icon.pixmap(24, 24).toImage().convertToFormat(QImage::Format_ARGB32);
+    double r = 0, g = 0, b = 0;
+    int n = 0;
+    for (int y = 0; y < image.height(); ++y) {
+        for (int x = 0; x < image.width(); ++x) {
+            const QRgb px = image.pixel(x, y);
+            if (qAlpha(px) < 250)
+                continue;
+            r += qRed(px);
+            g += qGreen(px);
+            b += qBlue(px);
+            ++n;
+        }
+    }
+    return n == 0 ? QColor() : QColor(int(r / n), int(g / n), int(b / n));
+}
+
+void tst_MainWindow::coloursReadableInLightAndDark_data()
+{
+    QTest::addColumn<bool>("dark");
+    QTest::newRow("light") << false;
+    QTest::newRow("dark") << true;
+}
+
+void tst_MainWindow::coloursReadableInLightAndDark()
+{
+    QFETCH(bool, dark);
+    const QPalette before = QApplication::palette();
+    const QPalette palette = dark ? darkPalette() : QApplication::style()->standardPalette();
+    QApplication::setPalette(palette);
+    auto restore = qScopeGuard([&before] { QApplication::setPalette(before); });
+    QCOMPARE(Theme::isDark(palette), dark);
+    const QColor base = palette.color(QPalette::Base);
+
+    for (const Theme::Role role : Theme::allRoles()) {
+        const double text = Theme::contrastRatio(Theme::color(role, palette, Theme::Use::Text), base);
+        const double graphic = Theme::contrastRatio(Theme::color(role, palette, Theme::Use::Graphic), base);
+        QVERIFY2(text >= 4.5, qPrintable(QStringLiteral("role %1: %2").arg(int(role)).arg(text)));
+        QVERIFY2(graphic >= 3.0, qPrintable(QStringLiteral("role %1: %2").arg(int(role)).arg(graphic)));
+    }
+
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    // The plot's text and lines, on the plot's own background.
+    ThroughputPlot *plot = m_window->plot();
+    const QColor plotBase = plot->palette().color(QPalette::Base);
+    QCOMPARE(plotBase, base);
+    for (const auto series : {ThroughputPlot::Series::Throughput, ThroughputPlot::Series::Queue}) {
+        QVERIFY(Theme::contrastRatio(plot->seriesColor(series, Theme::Use::Text), plotBase) >= 4.5);
+        QVERIFY(Theme::contrastRatio(plot->seriesColor(series, Theme::Use::Graphic), plotBase) >= 3.0);
+    }
+    QVERIFY(Theme::contrastRatio(plot->palette().color(QPalette::Text), plotBase) >= 4.5);
+
+    // The table's state colours, on the table's base.
+    QList<WorkerSnapshot> workers(2);
+    workers[0].busy = true;
+    workers[0].requestId = 1;
+    workers[1].busy = true;
+    workers[1].hung = true;
+    workers[1].requestId = 2;
+    WorkerTableModel model;
+    model.setPalette(palette);
+    model.setSnapshot(workers);
+    for (int row = 0; row < 2; ++row) {
+        const QColor c = model.index(row, WorkerTableModel::StateColumn).data(Qt::ForegroundRole).value<QColor>();
+        QVERIFY(c.isValid());
+        QVERIFY2(Theme::contrastRatio(c, base) >= 4.5, qPrintable(c.name()));
+    }
+
+    // Toolbar icons follow the palette: visible on the buttons (3:1 for graphics).
+    for (const char *name : {"quitAction", "pauseAction", "burstAction", "hangAction"}) {
+        auto *action = m_window->findChild<QAction *>(QString::fromLatin1(name));
+        QVERIFY(action);
+        const QColor ink = inkOf(action->icon());
+        QVERIFY2(ink.isValid(), name);
+        QVERIFY2(Theme::contrastRatio(ink, palette.color(QPalette::Button)) >= 3.0,
+                 qPrintable(QStringLiteral("%1: %2").arg(QString::fromLatin1(name), ink.name())));
+    }
+    // The shutdown dialog's step marks, on the list's base.
+    for (const auto mark : {Theme::Mark::Pending, Theme::Mark::Running, Theme::Mark::Done, Theme::Mark::Warning,
+                            Theme::Mark::Failed, Theme::Mark::Skipped}) {
+        const QColor ink = inkOf(Theme::markIcon(mark, palette, QSize(24, 24)));
+        QVERIFY(ink.isValid());
+        QVERIFY2(Theme::contrastRatio(ink, base) >= 3.0, qPrintable(ink.name()));
+    }
+}
+
+void tst_MainWindow::plotAxes()
+{
+    // Every tick a round number: 1, 2, 5 × 10^k split in 5, 4, 5.
+    QCOMPARE(ThroughputPlot::divisionsFor(1), 5);
+    QCOMPARE(ThroughputPlot::divisionsFor(2), 4);
+    QCOMPARE(ThroughputPlot::divisionsFor(5), 5);
+    QCOMPARE(ThroughputPlot::divisionsFor(20), 4);
+    QCOMPARE(ThroughputPlot::divisionsFor(0.5), 5);
+    // The right axis ends at the queue limit: a full queue of 1000 reaches the top, not the middle of 2000.
+    ThroughputPlot plot;
+    plot.setQueueLimit(1000);
+    plot.addSampleAt(0, 3, 1000);
+    QCOMPARE(plot.queueScale(), 1000);
+    plot.addSampleAt(500, 3, 500);
+    QCOMPARE(plot.queueScale(), 1000);
+    plot.setQueueLimit(0);
+    QCOMPARE(plot.queueScale(), 2000);
+    plot.resize(500, 220);
+    QVERIFY(!plot.grab().toImage().isNull());
+}
+
+void tst_MainWindow::statesAreVisible()
+{
+    Options o = options(0, 60000, 60000, 1);
+    o.tunables.queueLimit = 3;
+    QVERIFY(launch(o));
+    auto *status = m_window->findChild<QLabel *>(QStringLiteral("statusLabel"));
+    auto *pause = m_window->findChild<QAction *>(QStringLiteral("pauseAction"));
+    auto *burst = m_window->findChild<QAction *>(QStringLiteral("burstAction"));
+    QVERIFY(status && pause && burst);
+    QTRY_COMPARE(status->text(), QStringLiteral("Running"));
+    QCOMPARE(m_window->plot()->queueLimit(), 3);
+
+    // Paused: the action says what it does now, the status bar says the state, a burst says it waits.
+    pause->trigger();
+    QCOMPARE(pause->text(), QStringLiteral("&Resume intake"));
+    QCOMPARE(status->text(), QStringLiteral("Intake paused"));
+    m_window->findChild<QSpinBox *>(QStringLiteral("burstSpin"))->setValue(10);
+    burst->trigger();
+    QVERIFY2(m_window->statusBar()->currentMessage().contains(QStringLiteral("burst of 10 requests")),
+             qPrintable(m_window->statusBar()->currentMessage()));
+    QCOMPARE(m_engine->counters().accepted, 0u);
+    pause->trigger();
+    QCOMPARE(pause->text(), QStringLiteral("&Pause intake"));
+
+    // One worker busy for a minute, three queued, the rest of the burst held back: the status bar says so.
+    QTRY_VERIFY_WITH_TIMEOUT(status->text().startsWith(QStringLiteral("Intake held: the queue is full")), 10000);
+    QVERIFY2(status->text().contains(QStringLiteral("(3 of 3)")), qPrintable(status->text()));
+
+    // One throughput figure: the counter shows what the plot draws.
+    QTRY_VERIFY(m_window->plot()->sampleCount() >= 2);
+    QCOMPARE(counter("rateValue")->text(), QLocale().toString(m_window->plot()->latestThroughput(), 'f', 1));
+}
+
+void tst_MainWindow::helpMenuAndTitle()
+{
+    QVERIFY(launch(options(0, 5000, 6000, 1)));
+    for (const char *name : {"aboutAction", "aboutQtAction", "shortcutsAction"})
+        QVERIFY2(m_window->findChild<QAction *>(QString::fromLatin1(name)), name);
+    auto *shortcuts = m_window->findChild<QAction *>(QStringLiteral("shortcutsAction"));
+    QCOMPARE(shortcuts->shortcut(), QKeySequence(QKeySequence::HelpContents));
+
+    m_window->findChild<QAction *>(QStringLiteral("aboutAction"))->trigger();
+    auto *about = m_window->findChild<QMessageBox *>(QStringLiteral("aboutBox"));
+    QVERIFY(about);
+    QVERIFY2(about->text().contains(QRegularExpression(QStringLiteral("Quiesce \\d+\\.\\d+\\.\\d+"))),
+             qPrintable(about->text()));
+    QVERIFY(about->text().contains(QStringLiteral("Licence")));
+    QVERIFY(about->text().contains(QStringLiteral("href=")));
+    about->close();
+
+    shortcuts->trigger();
+    auto *list = m_window->findChild<QMessageBox *>(QStringLiteral("shortcutsBox"));
+    QVERIFY(list);
+    QVERIFY(list->isVisible());
+    const auto *quit = m_window->findChild<QAction *>(QStringLiteral("quitAction"));
+    QVERIFY2(list->text().contains(quit->shortcut().toString(QKeySequence::NativeText)), qPrintable(list->text()));
+    list->close();
+
+    // The title says when it is shutting down.
+    QCOMPARE(m_window->windowTitle(), QStringLiteral("Quiesce"));
+    m_engine->submitBurst(1);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().inFlight > 0, 10000);
+    QVERIFY(!m_window->close());
+    QCOMPARE(m_window->windowTitle(), QStringLiteral("Quiesce \u2014 shutting down"));
+}
+
+void tst_MainWindow::defaultSizeFitsTheScreen()
+{
+    // No saved geometry (init() cleared the settings): the first start fits the available screen.
+    QVERIFY(launch(options(0, 100, 200, 1)));
+    const QRect available = m_window->screen()->availableGeometry();
+    QVERIFY2(
+        available.contains(m_window->geometry()),
+        qPrintable(
+            QStringLiteral("%1 in %2").arg(QVariant(m_window->geometry()).toString(), QVariant(available).toString())));
+}
+
+void tst_MainWindow::germanTranslationIsComplete_data()
+{
+    QTest::addColumn<QString>("file");
+    QTest::newRow("de") << QStringLiteral("quiesce_de.ts");
+    QTest::newRow("en plurals") << QStringLiteral("quiesce_en.ts");
+}
+
+void tst_MainWindow::germanTranslationIsComplete()
+{
+    QFETCH(QString, file);
+    const QString path = QFINDTESTDATA(QStringLiteral("../resources/translations/") + file);
+    QVERIFY2(!path.isEmpty(), qPrintable(file));
+    QFile ts(path);
+    QVERIFY(ts.open(QIODevice::ReadOnly));
+    // Every <message> has a finished, non-empty <translation> (each plural form filled in), none obsolete.
+    QXmlStreamReader xml(&ts);
+    int messages = 0;
+    QStringList problems;
+    QString source;
+    bool numerus = false;
+    while (!xml.atEnd()) {
+        xml.readNext();
+        if (!xml.isStartElement())
+            continue;
+        if (xml.name() == QLatin1StringView("message")) {
+            ++messages;
+            numerus = xml.attributes().value(QLatin1StringView("numerus")) == QLatin1StringView("yes");
+        } else if (xml.name() == QLatin1StringView("source")) {
+            source = xml.readElementText();
+        } else if (xml.name() == QLatin1StringView("translation")) {
+            const QString type = xml.attributes().value(QLatin1StringView("type")).toString();
+            if (!type.isEmpty())
+                problems << QStringLiteral("%1 (%2)").arg(source, type);
+            if (numerus) {
+                int forms = 0;
+                while (xml.readNextStartElement()) {
+                    if (xml.readElementText().trimmed().isEmpty())
+                        problems << QStringLiteral("%1 (empty plural form)").arg(source);
+                    ++forms;
+                }
+                if (forms < 2)
+                    problems << QStringLiteral("%1 (%2 plural forms)").arg(source).arg(forms);
+            } else if (xml.readElementText().isEmpty()) {
+                problems << QStringLiteral("%1 (empty)").arg(source);
+            }
+        }
+    }
+    QVERIFY2(!xml.hasError(), qPrintable(xml.errorString()));
+    QVERIFY(messages > 3);
+    QVERIFY2(problems.isEmpty(), qPrintable(problems.join(QLatin1Char('\n'))));
+}
+
+void tst_MainWindow::windowSpeaksGerman()
+{
+    const QLocale english = QLocale();
+    auto restore = qScopeGuard([english] {
+        QLocale::setDefault(english);
+        installTranslations(english);
+    });
+    QLocale::setDefault(QLocale(QLocale::German, QLocale::Germany));
+    installTranslations(QLocale()); // as main() does before it builds the window
+    Options o = options(0, 60000, 60000, 1);
+    o.tunables.queueLimit = 5000;
+    QVERIFY(launch(o));
+    auto *pause = m_window->findChild<QAction *>(QStringLiteral("pauseAction"));
+    QCOMPARE(pause->text(), QStringLiteral("Zulauf &anhalten"));
+    // Qt's own strings too (qtbase_de): the Cancel of every message box.
+    QCOMPARE(QCoreApplication::translate("QPlatformTheme", "Cancel"), QStringLiteral("Abbrechen"));
+    // Numbers in the person's format, plurals in German.
+    m_engine->submitBurst(1200);
+    QTRY_VERIFY_WITH_TIMEOUT(counter("acceptedValue")->text() == QStringLiteral("1.200"), 20000);
+    QVERIFY(!m_window->close());
+    auto *kept = dialog()->findChild<QLabel *>(QStringLiteral("keptLabel"));
+    QTRY_VERIFY2(kept->text().contains(QStringLiteral("wartende Anfragen werden gespeichert")),
+                 qPrintable(kept->text()));
+    QVERIFY2(kept->text().startsWith(QStringLiteral("1.199 ")), qPrintable(kept->text()));
+    // Every button of the dialog speaks German too, also those built with it.
+    QCOMPARE(dialog()->findChild<QPushButton *>(QStringLiteral("hideButton"))->text(), QStringLiteral("Ausblenden"));
+    // The protocol never is: the log pane shows the lines as they are.
+    const QString log = m_window->findChild<QPlainTextEdit *>(QStringLiteral("logView"))->toPlainText();
+    QVERIFY2(log.contains(QStringLiteral("READY pid=")), qPrintable(log));
+}
+
+void tst_MainWindow::recoveryBarAfterAnUncleanStop()
+{
+    Options o = options(0, 60000, 60000, 1);
+    {
+        // A session that ends without save(), as after a crash: 10 accepted, 4 started, 2 of those done.
+        StateStore store;
+        StoreOptions storeOptions;
+        storeOptions.path = o.statePath;
+        QVERIFY2(store.open(storeOptions), qPrintable(store.errorString()));
+        QSignalSpy completed(&store, &StateStore::completed);
+        for (quint64 id = 1; id <= 10; ++id) {
+            Request r;
+            r.id = id;
+            r.costMs = 60000;
+            store.accept(r);
+        }
+        store.markInProgress({1, 2, 3, 4});
+        store.markDone({1, 2});
+        QTRY_VERIFY_WITH_TIMEOUT(!completed.isEmpty(), 10000);
+    }
+    QVERIFY(launch(o));
+    auto *bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar);
+    QVERIFY(bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Warning);
+    const QString text = bar->text();
+    QVERIFY2(text.contains(QStringLiteral("did not stop cleanly last time")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("8 requests from last time run first now")), qPrintable(text));
+    QVERIFY2(text.contains(QStringLiteral("2 of them had been interrupted")), qPrintable(text));
+    // The same number as the Recovered counter.
+    QTRY_COMPARE(counterValue("recoveredValue"), 8);
+    QVERIFY(!bar->accessibleDescription().isEmpty());
+    // Dismissed with its close button.
+    auto *close = bar->findChild<QToolButton *>(QStringLiteral("messageBarClose"));
+    QVERIFY(close);
+    QVERIFY(!close->accessibleName().isEmpty());
+    close->click();
+    QVERIFY(!bar->isVisible());
+    // A clean stop with work left queued: the next start says it runs first, as information.
+    shutDown();
+    QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath)));
+    QVERIFY(launch(o));
+    bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Information);
+    QVERIFY2(bar->text().contains(QStringLiteral("saved when Quiesce last stopped run first now")),
+             qPrintable(bar->text()));
+    shutDown();
+
+    // What the watchdog leaves when it ends a hung shutdown: the next start names the request, once.
+    writeWatchdogRecord(QFile::encodeName(watchdogRecordPath(o.statePath)), {[] {
+                            WorkerSnapshot w;
+                            w.busy = true;
+                            w.hung = true;
+                            w.requestId = 17;
+                            w.elapsedMs = 12000;
+                            w.threadName = QStringLiteral("quiesce-worker-3");
+                            return w;
+                        }()});
+    QVERIFY(QFile::exists(watchdogRecordPath(o.statePath)));
+    QVERIFY(launch(o));
+    QCOMPARE(m_engine->watchdogRecord().pid, qint64(::getpid()));
+    bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Warning);
+    QVERIFY2(bar->text().contains(QStringLiteral("ended by its watchdog: request 17 on worker quiesce-worker-3 did "
+                                                 "not respond")),
+             qPrintable(bar->text()));
+    QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath))); // read once
+}
+
+void tst_MainWindow::recoveryBarFromTheJournalRecord()
+{
+    // The watchdog's sidecar is gone, but the quit path committed which request was stuck to the session's row
+    // (as it does when drain or cancel overruns): the next start names it all the same.
+    Options o = options(0, 60000, 60000, 1);
+    {
+        StateStore store;
+        StoreOptions storeOptions;
+        storeOptions.path = o.statePath;
+        QVERIFY2(store.open(storeOptions), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        WorkerSnapshot w;
+        w.requestId = 5;
+        w.threadName = QStringLiteral("quiesce-worker-2");
+        store.noteSession(QStringLiteral("stuck"), stuckNote(w, QStringLiteral("cancel")));
+        Request r;
+        r.id = 5;
+        r.costMs = 60000;
+        store.accept(r); // committed in the note's batch or after it: once accepted, the note is in the journal
+        QTRY_VERIFY_WITH_TIMEOUT(!accepted.isEmpty(), 10000);
+    }
+    QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath)));
+    QVERIFY(launch(o));
+    const WatchdogRecord record = m_engine->watchdogRecord();
+    QVERIFY(record.present);
+    QVERIFY(record.fromJournal);
+    QCOMPARE(record.phase, QStringLiteral("cancel"));
+    auto *bar = m_window->findChild<MessageBar *>(QStringLiteral("messageBar"));
+    QVERIFY(bar && bar->isVisible());
+    QCOMPARE(bar->kind(), MessageBar::Kind::Warning);
+    QVERIFY2(bar->text().contains(QStringLiteral("ended by its watchdog: request 5 on worker quiesce-worker-2 did "
+                                                 "not respond")),
+             qPrintable(bar->text()));
+    QVERIFY2(m_lines.contains(QStringLiteral("RECOVERY previous run (pid %1) was ended by the watchdog (exit 70) in "
+                                             "phase cancel: request 5 on quiesce-worker-2 did not respond")
+                                  .arg(::getpid())),
+             qPrintable(m_lines.join(QLatin1Char('\n'))));
+}
+
+void tst_MainWindow::singleInstanceSocket()
+{
+    const QString runtime = m_dir.filePath(QStringLiteral("runtime"));
+    QVERIFY(QDir().mkpath(runtime));
+    QVERIFY(QFile::setPermissions(runtime, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner));
+    const QByteArray oldRuntime = qgetenv("XDG_RUNTIME_DIR");
+    qputenv("XDG_RUNTIME_DIR", runtime.toUtf8());
+    auto restore = qScopeGuard([oldRuntime] {
+        qputenv("XDG_RUNTIME_DIR", oldRuntime);
+        qunsetenv("XDG_ACTIVATION_TOKEN");
+    });
+    const QString state = m_dir.filePath(QStringLiteral("single.sqlite"));
+    {
+        QFile file(state);
+        QVERIFY(file.open(QIODevice::WriteOnly));
+    }
+    const QString link = m_dir.filePath(QStringLiteral("single-link.sqlite"));
+    QVERIFY(QFile::link(state, link));
+    // One socket per canonical state path, short enough for sockaddr_un, in the runtime directory.
+    const QString socket = SingleInstance::socketPath(state);
+    QCOMPARE(SingleInstance::socketPath(link), socket);
+    QVERIFY(SingleInstance::socketPath(m_dir.filePath(QStringLiteral("other.sqlite"))) != socket);
+    QVERIFY(socket.startsWith(runtime));
+    QVERIFY(socket.toUtf8().size() < 108);
+
+    QVERIFY(!SingleInstance::activateRunning(state)); // nobody listens yet
+    SingleInstance first;
+    QVERIFY(first.listen(state));
+    SingleInstance second;
+    QVERIFY(!second.listen(link)); // a live window has it
+    QSignalSpy activation(&first, &SingleInstance::activationRequested);
+    qputenv("XDG_ACTIVATION_TOKEN", "token-7");
+    // The second launch blocks on its socket (startup only): from another thread, so the first can answer.
+    auto answered = std::async(std::launch::async, [link] { return SingleInstance::activateRunning(link); });
+    QVERIFY(activation.wait(10000));
+    QVERIFY(answered.get());
+    QCOMPARE(activation.at(0).at(0).toLongLong(), QCoreApplication::applicationPid());
+    QCOMPARE(activation.at(0).at(2).toString(), QStringLiteral("token-7"));
+}
+
 void tst_MainWindow::grabIsNotBlank()
 {
     QVERIFY(launch(options(25, 200, 800, 4)));
@@ -589,12 +1534,13 @@ void tst_MainWindow::grabIsNotBlank()
     }
     // A blank or unpainted window has a handful of colours; text, bars and the plot give hundreds.
     QVERIFY2(colors.size() > 100, qPrintable(QString::number(colors.size())));
-    // The plot's throughput line (its fixed colour) is in the picture.
+    // The plot's throughput line (its colour on this palette) is in the picture.
     const QImage plot = m_window->plot()->grab().toImage();
+    const QRgb lineColor = m_window->plot()->seriesColor(ThroughputPlot::Series::Throughput, Theme::Use::Graphic).rgb();
     bool hasLine = false;
     for (int y = 0; y < plot.height() && !hasLine; ++y) {
         for (int x = 0; x < plot.width() && !hasLine; ++x)
-            hasLine = plot.pixel(x, y) == qRgb(0x2e, 0x86, 0xde);
+            hasLine = plot.pixel(x, y) == lineColor;
     }
     QVERIFY(hasLine);
 }

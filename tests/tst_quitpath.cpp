@@ -32,6 +32,8 @@ private Q_SLOTS:
     void thirdSignalExitsImmediately_data();
     void thirdSignalExitsImmediately();
     void hungRequestEndsWithWatchdog();
+    void nextStartNamesTheHungRequest_data();
+    void nextStartNamesTheHungRequest();
     void exitWhenIdle();
     void sighupReloadsConfig();
     void notifiesSystemd();
@@ -209,6 +211,61 @@ void tst_QuitPath::hungRequestEndsWithWatchdog()
     // It was reported before the watchdog fired, and the state was saved (the request stays pending).
     QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN stuck")) >= 0, q.describe());
     QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN phase=save end outcome=ok")) >= 0, q.describe());
+}
+
+void tst_QuitPath::nextStartNamesTheHungRequest_data()
+{
+    QTest::addColumn<bool>("deleteSidecar");
+    QTest::newRow("watchdog's sidecar record") << false;
+    // The sidecar may be lost (its write failed, someone cleaned up): the journal's record of the stuck request,
+    // committed by the quit path when the step overran, still names it.
+    QTest::newRow("journal only") << true;
+}
+
+void tst_QuitPath::nextStartNamesTheHungRequest()
+{
+    QFETCH(bool, deleteSidecar);
+    const QString sidecar = m_dir->filePath(QStringLiteral("state.sqlite.watchdog"));
+    qint64 hungPid = 0;
+    {
+        QuiesceProcess q(
+            args({QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("1"),
+                  QStringLiteral("--workers"), QStringLiteral("1"), QStringLiteral("--simulate-hang"),
+                  QStringLiteral("1"), QStringLiteral("--grace-period"), QStringLiteral("4s")}));
+        QVERIFY(q.start());
+        QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+        QVERIFY2(q.waitUntilBusy(1), q.describe());
+        hungPid = q.pid();
+        QVERIFY(q.sendSignal(SIGTERM));
+        QVERIFY2(q.waitForExit(30s), q.describe());
+        QVERIFY2(q.exitedNormally(), q.describe());
+        QCOMPARE(q.exitCode(), 70);
+    }
+    QVERIFY(QFile::exists(sidecar));
+    if (deleteSidecar)
+        QVERIFY(QFile::remove(sidecar));
+
+    QuiesceProcess next(args({QStringLiteral("--rate"), QStringLiteral("0")}));
+    QVERIFY(next.start());
+    QVERIFY2(!next.waitForLine(QStringLiteral("READY")).isEmpty(), next.describe());
+    const QString expected = QStringLiteral("RECOVERY previous run (pid %1) was ended by the watchdog (exit 70) in "
+                                            "phase cancel: request 1 on quiesce-worker-0 did not respond")
+                                 .arg(hungPid);
+    QCOMPARE(next.count(QStringLiteral("RECOVERY previous run")), 1);
+    QVERIFY2(next.indexOf(expected) >= 0, QByteArray(expected.toUtf8() + "\n" + next.describe()).constData());
+    QVERIFY(!QFile::exists(sidecar)); // read once
+    QVERIFY(next.sendSignal(SIGTERM));
+    QVERIFY2(next.waitForExit(), next.describe());
+    QCOMPARE(next.exitCode(), 0);
+
+    // Said once: the start after a clean stop says nothing about it any more.
+    QuiesceProcess third(args({QStringLiteral("--rate"), QStringLiteral("0")}));
+    QVERIFY(third.start());
+    QVERIFY2(!third.waitForLine(QStringLiteral("READY")).isEmpty(), third.describe());
+    QCOMPARE(third.count(QStringLiteral("RECOVERY previous run")), 0);
+    QVERIFY(third.sendSignal(SIGTERM));
+    QVERIFY2(third.waitForExit(), third.describe());
+    QCOMPARE(third.exitCode(), 0);
 }
 
 void tst_QuitPath::exitWhenIdle()

@@ -231,6 +231,17 @@ void StateStore::requeue(const QList<quint64> &ids)
     m_worker->enqueue(std::move(change));
 }
 
+void StateStore::noteSession(const QString &key, const QJsonObject &note)
+{
+    if (!forwardable("noteSession"))
+        return;
+    StoreChange change;
+    change.kind = StoreChange::Kind::SessionNote;
+    change.noteKey = key;
+    change.note = note;
+    m_worker->enqueue(std::move(change));
+}
+
 void StateStore::closeIntake(QDeadlineTimer deadline)
 {
     m_intakeClosed = true;

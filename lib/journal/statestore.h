@@ -27,10 +27,10 @@ enum class Durability {
 /*! Why open() (or the save phase) failed. exitCode() maps each to a sysexits(3) code. */
 enum class StoreError {
     None,
-    Corrupt,        //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
-    NewerSchema,    //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
-    CannotOpen,     //!< a directory, FIFO or other non-regular file (or one at -wal/-shm/.lock), not writable, in use (73)
-    WriteFailed,    //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
+    Corrupt,     //!< not SQLite, truncated, damaged or another application's database (65, EX_DATAERR)
+    NewerSchema, //!< written by a newer Quiesce whose schema this build does not know (65, EX_DATAERR)
+    CannotOpen,  //!< a directory, FIFO or other non-regular file (or one at -wal/-shm/.lock), not writable, in use (73)
+    WriteFailed, //!< a write or commit failed (disk full, I/O error) (74, EX_IOERR)
     SystemResource, //!< the store thread could not be started (71, EX_OSERR); the file was not touched
 };
 
@@ -51,6 +51,13 @@ struct QUIESCE_JOURNAL_EXPORT RecoveryInfo
     qint64 previousPid = 0;
     quint64 recovered = 0; //!< rows that were in_progress and are pending again
     quint64 pending = 0;   //!< every pending row after recovery
+
+    /*! The previous session's report holds a "stuck" object (noteSession()): a step of its quit path overran with
+        a worker stuck on a request, and that worker was still stuck when the session ended (or it never ended). */
+    bool previousStuck = false;
+    quint64 previousStuckRequest = 0; //!< the request, 0 if unknown
+    QString previousStuckWorker;      //!< its worker thread, "quiesce-worker-0"
+    QString previousStuckPhase;       //!< the step that overran, "drain" or "cancel"
 
     // The write-ahead log as SQLite's recovery found it (checked before SQLite opened it; docs/ARCHITECTURE.md).
     bool walDamaged = false;       //!< committed transactions in the WAL failed SQLite's checks and were dropped
@@ -129,6 +136,11 @@ public:
     void markDone(const QList<quint64> &ids);
     /*! Queues in_progress -> pending (cancelled work). */
     void requeue(const QList<quint64> &ids);
+
+    /*! \brief Queues \a note into this session's report under \a key (replacing an earlier one), committed with
+        the next batch: a record that survives an exit that never reaches save(). save()'s report, where it has
+        \a key, replaces the note. */
+    void noteSession(const QString &key, const QJsonObject &note);
 
     /*! \brief Stop-intake: closes the journal to new requests, so that none is accepted after this call's answer.
 

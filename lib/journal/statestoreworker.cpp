@@ -295,12 +295,22 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     const qint64 now = nowMs();
     {
         QSqlQuery previous(m_db->database());
-        if (!previous.exec(QStringLiteral("SELECT id, pid, clean FROM sessions ORDER BY id DESC LIMIT 1")))
+        if (!previous.exec(QStringLiteral("SELECT id, pid, clean, report FROM sessions ORDER BY id DESC LIMIT 1")))
             return fail(StateStoreDb::queryError(previous));
         if (previous.next()) {
             result->recovery.previousSessionId = previous.value(0).toLongLong();
             result->recovery.previousPid = previous.value(1).toLongLong();
             result->recovery.previousUnclean = previous.value(2).toInt() == 0;
+            // What the previous run's quit path recorded when a step overran with a worker stuck (noteSession()).
+            const QJsonValue stuck =
+                QJsonDocument::fromJson(previous.value(3).toString().toUtf8()).object().value(QStringLiteral("stuck"));
+            if (stuck.isObject()) {
+                const QJsonObject o = stuck.toObject();
+                result->recovery.previousStuck = true;
+                result->recovery.previousStuckRequest = quint64(o.value(QStringLiteral("request")).toInteger());
+                result->recovery.previousStuckWorker = o.value(QStringLiteral("worker")).toString();
+                result->recovery.previousStuckPhase = o.value(QStringLiteral("phase")).toString();
+            }
         }
     }
     {
@@ -403,6 +413,11 @@ QString StateStoreWorker::sessionReport(QJsonObject report) const
 {
     if (!m_recovery.isEmpty())
         report.insert(QStringLiteral("recovery"), m_recovery);
+    // A note the caller's final report already carries (save()) is the caller's final word on it.
+    for (auto it = m_notes.constBegin(); it != m_notes.constEnd(); ++it) {
+        if (!report.contains(it.key()))
+            report.insert(it.key(), it.value());
+    }
     return QString::fromUtf8(QJsonDocument(report).toJson(QJsonDocument::Compact));
 }
 
@@ -609,6 +624,17 @@ bool StateStoreWorker::commitBatch(QList<quint64> *acceptedIds, QList<quint64> *
                 if (ok && inserted != submitted)
                     qWarning("quiesce-store: %lld request ids were accepted before; ignoring the duplicates",
                              static_cast<long long>(submitted - inserted));
+                continue;
+            }
+            if (change.kind == StoreChange::Kind::SessionNote) {
+                // Into this session's row now, so a process that never reaches save() (the watchdog) keeps it.
+                ++i;
+                m_notes.insert(change.noteKey, change.note);
+                QSqlQuery session(db);
+                session.prepare(QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"));
+                session.addBindValue(sessionReport(QJsonObject()));
+                session.addBindValue(m_sessionId);
+                ok = run(session, "session note", error);
                 continue;
             }
             for (qsizetype k = 0; k < change.ids.size(); ++k) {

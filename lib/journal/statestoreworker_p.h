@@ -25,13 +25,15 @@ class StateStoreDb;
 /*! One queued change, as the main thread asked for it. */
 struct StoreChange
 {
-    enum class Kind { Accept, InProgress, Done, Requeue };
+    enum class Kind { Accept, InProgress, Done, Requeue, SessionNote };
     Kind kind = Kind::Accept;
     Request request;    //!< Accept
-    QList<quint64> ids; //!< the others
+    QList<quint64> ids; //!< InProgress, Done, Requeue
+    QString noteKey;    //!< SessionNote: merged into this session's report under this key
+    QJsonObject note;   //!< SessionNote
 
     /*! How many rows it touches: what maxBatch counts. */
-    qsizetype weight() const { return kind == Kind::Accept ? 1 : ids.size(); }
+    qsizetype weight() const { return kind == Kind::Accept || kind == Kind::SessionNote ? 1 : ids.size(); }
 };
 
 /*! What open() hands back to the blocked caller. */
@@ -134,6 +136,7 @@ private:
     SessionRecord m_saveRecord;
     WalReport m_wal;        //!< what open() found in the WAL before SQLite read it
     QJsonObject m_recovery; //!< {"wal": ...} when the WAL was torn or damaged: kept in this session's report
+    QJsonObject m_notes;    //!< noteSession()'s objects, committed: kept in this session's report
 };
 
 } // namespace Quiesce
