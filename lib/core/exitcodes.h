@@ -10,9 +10,12 @@ inline constexpr int Ok = 0;            //!< orderly shutdown, state saved
 inline constexpr int Usage = 64;        //!< bad command line or configuration value (EX_USAGE)
 inline constexpr int DataError = 65;    //!< state file corrupt, not ours, or from a newer version (EX_DATAERR)
 inline constexpr int HardDeadline = 70; //!< the watchdog's hard deadline passed (EX_SOFTWARE)
-inline constexpr int OsError = 71;      //!< an operating-system resource failed: threads, descriptors, signal handlers (EX_OSERR)
-inline constexpr int CantCreate = 73;   //!< state cannot be created or opened for writing (EX_CANTCREAT)
-inline constexpr int IoError = 74;      //!< I/O error on the state at start or stop: save failed or timed out, state deleted or replaced (EX_IOERR)
-inline constexpr int SignalBase = 128;  //!< 128 + signo: immediate exit on the third request
+//! an operating-system resource failed: threads, descriptors, signal handlers (EX_OSERR)
+inline constexpr int OsError = 71;
+//! state cannot be created, opened or locked: in use, not a regular file, read-only (EX_CANTCREAT)
+inline constexpr int CantCreate = 73;
+//! I/O error on the state at start or stop: save failed or timed out, state deleted or replaced (EX_IOERR)
+inline constexpr int IoError = 74;
+inline constexpr int SignalBase = 128; //!< 128 + signo: immediate exit on the third request
 
 } // namespace Quiesce::ExitCode
