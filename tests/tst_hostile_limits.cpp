@@ -59,6 +59,7 @@ private:
     QString statePath() const { return m_dir->filePath(QStringLiteral("state.sqlite")); }
     QStringList args(const QStringList &extra) const;
     bool preloadFailThreads(QuiesceProcess &q);
+    QString armFailThreadsOnTrigger(QuiesceProcess &q);
     int descriptorsNeeded(int workers);
     std::unique_ptr<QTemporaryDir> m_dir;
 };
@@ -77,6 +78,14 @@ void tst_HostileLimits::init()
 QStringList tst_HostileLimits::args(const QStringList &extra) const
 {
     return QStringList {QStringLiteral("--headless"), QStringLiteral("--state"), statePath()} + extra;
+}
+
+// The shim fails every pthread_create once the returned file exists: the test creates it when the moment comes.
+QString tst_HostileLimits::armFailThreadsOnTrigger(QuiesceProcess &q)
+{
+    const QString trigger = m_dir->filePath(QStringLiteral("no-more-threads"));
+    q.setEnvironmentValue(QStringLiteral("QUIESCE_FAILTHREADS_TRIGGER"), trigger);
+    return trigger;
 }
 
 bool tst_HostileLimits::preloadFailThreads(QuiesceProcess &q)
@@ -186,8 +195,7 @@ void tst_HostileLimits::threadCreationFailsAtShutdown()
     const DumpOnFailure dump(q);
     if (!preloadFailThreads(q))
         QSKIP("QUIESCE_FAILTHREADS (the LD_PRELOAD shim) is not set: run through ctest");
-    const QString trigger = m_dir->filePath(QStringLiteral("no-more-threads"));
-    q.setEnvironmentValue(QStringLiteral("QUIESCE_FAILTHREADS_TRIGGER"), trigger);
+    const QString trigger = armFailThreadsOnTrigger(q);
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
     // Request 1 hangs (if asked to); another one done means the workers run.
@@ -219,8 +227,7 @@ void tst_HostileLimits::threadCreationFailsOnReload()
     const DumpOnFailure dump(q);
     if (!preloadFailThreads(q))
         QSKIP("QUIESCE_FAILTHREADS (the LD_PRELOAD shim) is not set: run through ctest");
-    const QString trigger = m_dir->filePath(QStringLiteral("no-more-threads"));
-    q.setEnvironmentValue(QStringLiteral("QUIESCE_FAILTHREADS_TRIGGER"), trigger);
+    const QString trigger = armFailThreadsOnTrigger(q);
     QVERIFY(q.start());
     QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
 

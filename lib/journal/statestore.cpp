@@ -190,6 +190,19 @@ bool StateStore::forwardable(const char *what)
     return false;
 }
 
+namespace {
+
+// The changes that name requests by id (in progress, done, requeue) differ only in their kind.
+StoreChange idsChange(StoreChange::Kind kind, const QList<quint64> &ids)
+{
+    StoreChange change;
+    change.kind = kind;
+    change.ids = ids;
+    return change;
+}
+
+} // namespace
+
 void StateStore::accept(const Request &request)
 {
     // After closeIntake() a late arrival is simply not accepted: the caller learns nothing else about it.
@@ -205,30 +218,21 @@ void StateStore::markInProgress(const QList<quint64> &ids)
 {
     if (ids.isEmpty() || !forwardable("markInProgress"))
         return;
-    StoreChange change;
-    change.kind = StoreChange::Kind::InProgress;
-    change.ids = ids;
-    m_worker->enqueue(std::move(change));
+    m_worker->enqueue(idsChange(StoreChange::Kind::InProgress, ids));
 }
 
 void StateStore::markDone(const QList<quint64> &ids)
 {
     if (ids.isEmpty() || !forwardable("markDone"))
         return;
-    StoreChange change;
-    change.kind = StoreChange::Kind::Done;
-    change.ids = ids;
-    m_worker->enqueue(std::move(change));
+    m_worker->enqueue(idsChange(StoreChange::Kind::Done, ids));
 }
 
 void StateStore::requeue(const QList<quint64> &ids)
 {
     if (ids.isEmpty() || !forwardable("requeue"))
         return;
-    StoreChange change;
-    change.kind = StoreChange::Kind::Requeue;
-    change.ids = ids;
-    m_worker->enqueue(std::move(change));
+    m_worker->enqueue(idsChange(StoreChange::Kind::Requeue, ids));
 }
 
 void StateStore::noteSession(const QString &key, const QJsonObject &note)
