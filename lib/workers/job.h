@@ -18,13 +18,16 @@ namespace Quiesce {
 /*! \brief One unit of the application's work: an id and the application's own bytes.
 
     Ids are unique and increase across runs (the journal hands out the next one). \c attempts counts how often
-    processing started before (at-least-once after a crash or a cancel). What the payload means is up to the
-    application's job function; the library never looks inside it. */
+    processing started before (at-least-once after a crash or a cancel); \c crashes how often the worker (process)
+    running it died (crashed, was killed by its heartbeat timeout) while it was in flight, which is what marks a
+    poison job. What the payload means is up to the application's job function; the library never looks inside
+    it. */
 struct Job
 {
-    quint64 id = 0;
-    QByteArray payload;
-    int attempts = 0;
+    quint64 id = 0;      //!< unique, increasing across runs
+    QByteArray payload;  //!< the application's bytes
+    int attempts = 0;    //!< times processing has started before this one
+    int crashes = 0;     //!< times its worker died while processing it (kills at shutdown do not count)
 };
 
 /*! \brief How a job left its worker. */
