@@ -91,6 +91,8 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
         }
         return true;
     }
+    if (key == QLatin1StringView("keep-done"))
+        return parseRetention(text, &t->keepDone, error);
     const QList<std::pair<QLatin1StringView, std::optional<std::chrono::milliseconds> *>> durations = {
         {QLatin1StringView("grace-period"), &t->gracePeriod},
         {QLatin1StringView("drain-timeout"), &t->drainTimeout},
@@ -111,7 +113,7 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
 const QStringList kTunableKeys = {QStringLiteral("rate"),         QStringLiteral("work-ms"),
                                   QStringLiteral("workers"),      QStringLiteral("queue-limit"),
                                   QStringLiteral("grace-period"), QStringLiteral("drain-timeout"),
-                                  QStringLiteral("hard-timeout")};
+                                  QStringLiteral("hard-timeout"), QStringLiteral("keep-done")};
 
 // QSettings skips what it cannot parse without a word (a line without '=') and warns on its own for an empty key:
 // look at every line first, so a typo is one clear error, not a silently ignored setting.
@@ -152,6 +154,28 @@ bool parseDuration(const QString &text, std::chrono::milliseconds *out, QString 
         }
     }
     *error = QStringLiteral("'%1' is not a duration (use e.g. 500, 500ms or 10s; from 1 ms to 24 h)").arg(text);
+    return false;
+}
+
+bool parseRetention(const QString &text, std::chrono::milliseconds *out, QString *error)
+{
+    // The budgets' grammar (ms by default, s) plus the units a retention is said in: m, h, d.
+    static const QRegularExpression re(QStringLiteral("^\\s*([0-9]+(?:\\.[0-9]+)?)\\s*(ms|s|m|h|d)?\\s*$"));
+    const auto match = re.match(text);
+    if (match.hasMatch()) {
+        const QString unit = match.captured(2);
+        const double scale = unit == QLatin1StringView("s") ? 1e3
+            : unit == QLatin1StringView("m")                ? 60e3
+            : unit == QLatin1StringView("h")                ? 3600e3
+            : unit == QLatin1StringView("d")                ? 86400e3
+                                                            : 1.0;
+        const double ms = match.captured(1).toDouble() * scale;
+        if (ms <= 100.0 * 365 * 86400e3) {
+            *out = std::chrono::milliseconds(qint64(ms));
+            return true;
+        }
+    }
+    *error = QStringLiteral("keep-done must be 0 (keep forever) or a duration such as 12h or 7d, not '%1'").arg(text);
     return false;
 }
 
@@ -278,6 +302,7 @@ QString describeChanges(const Tunables &before, const Tunables &after)
     note("grace-period", duration(before.gracePeriod), duration(after.gracePeriod));
     note("drain-timeout", duration(before.drainTimeout), duration(after.drainTimeout));
     note("hard-timeout", duration(before.hardTimeout), duration(after.hardTimeout));
+    note("keep-done", QString::number(before.keepDone.count()), QString::number(after.keepDone.count()));
     return changes.join(QStringLiteral(", "));
 }
 
@@ -319,7 +344,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
         valueOption("durability", "normal (survives a crash) or full (survives power loss).", "normal|full");
     const auto config = valueOption("config",
                                     "INI file with rate, workers, work-ms, queue-limit, grace-period, "
-                                    "drain-timeout, hard-timeout; SIGHUP reloads it.",
+                                    "drain-timeout, hard-timeout, keep-done; SIGHUP reloads it.",
                                     "file");
     const auto rate = valueOption("rate", "Requests per second, Poisson arrivals (0 = none). Default 2.", "R");
     const auto workMs = valueOption("work-ms", "Simulated work per request, uniform. Default 200-2000.", "MIN[-MAX]");
@@ -344,7 +369,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                   "Watchdog deadline for the whole shutdown (exit 70). Default: the grace "
                                   "period less max(1s, 10%).",
                                   "D");
-    const auto ids = flag("ids", "With inspect: list the request ids per state.");
+    const auto keepDone = valueOption("keep-done",
+                                      "Done requests older than this are deleted from the state file at start "
+                                      "(12h, 7d; 0 = keep forever). Default 7d.",
+                                      "D");
+    const auto ids = flag("ids", "With inspect: list the request ids per state and the failed ones' reasons.");
     const auto screenshot = valueOption("screenshot", "Window: save a PNG of the window once it shows work.", "file");
     const auto preStop = valueOption("pre-stop",
                                      "Shell command run first when shutdown begins (like a Kubernetes "
@@ -359,6 +388,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        workMs,      burst,   seed,     workers, queueLimit, overflow,   hang,   exitWhenIdle,
                        logRequests, grace,   drain,    hard,    ids,        screenshot, preStop});
     parser.addOption(onHangup);
+    parser.addOption(keepDone);
     parser.addPositionalArgument(QStringLiteral("command"),
                                  QStringLiteral("Optional: 'inspect' prints the state file as JSON (use --state)."),
                                  QStringLiteral("[inspect]"));
@@ -454,7 +484,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
         {rate, QStringLiteral("rate")},          {workMs, QStringLiteral("work-ms")},
         {workers, QStringLiteral("workers")},    {queueLimit, QStringLiteral("queue-limit")},
         {grace, QStringLiteral("grace-period")}, {drain, QStringLiteral("drain-timeout")},
-        {hard, QStringLiteral("hard-timeout")}};
+        {hard, QStringLiteral("hard-timeout")},  {keepDone, QStringLiteral("keep-done")}};
     for (const auto &[option, key] : tunableOptions) {
         if (!parser.isSet(option))
             continue;

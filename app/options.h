@@ -31,6 +31,9 @@ struct Tunables
     std::optional<std::chrono::milliseconds> gracePeriod;
     std::optional<std::chrono::milliseconds> drainTimeout; //!< unset = derived from the grace period
     std::optional<std::chrono::milliseconds> hardTimeout;  //!< unset = derived from the grace period
+    /*! Done requests older than this are deleted from the journal at start; 0 = keep them forever. Read at start
+        only (a reload changes it for the next start). */
+    std::chrono::milliseconds keepDone = std::chrono::hours(24 * 7);
 
     bool operator==(const Tunables &) const = default;
 };
@@ -97,5 +100,7 @@ bool wantsHeadless(int argc, char **argv, bool *noDisplay);
 /*! Value parsers shared by the command line and the config file; each returns false with a reason. */
 bool parseDuration(const QString &text, std::chrono::milliseconds *out, QString *error);
 bool parseWorkRange(const QString &text, int *minMs, int *maxMs, QString *error);
+/*! --keep-done: 0 (forever) or a duration with ms (default), s, m, h or d, up to 100 years. */
+bool parseRetention(const QString &text, std::chrono::milliseconds *out, QString *error);
 
 } // namespace Quiesce::App

@@ -351,6 +351,12 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
             return fail(StateStoreDb::queryError(next));
         }
         result->nextId = std::max<quint64>(1, next.value(0).toULongLong());
+        // Kept in the counter before the retention (or an operator's purge) may delete the row it came from.
+        QSqlQuery counter(m_db->database());
+        counter.prepare(StoreSql::raiseNextId());
+        counter.addBindValue(qint64(result->nextId));
+        if (!run(counter, "next_id", &detail))
+            return fail(detail);
     }
     if (!applyWalFindings(&result->recovery, &result->nextId, &detail))
         return fail(detail);
