@@ -871,7 +871,7 @@ void StateStoreWorker::closeIntake(QDeadlineTimer deadline)
     }
     std::sort(discarded.begin(), discarded.end());
     Q_EMIT intakeClosed(discarded);
-    // What is left (state changes of requests already accepted) commits as usual.
+    // What is left (state changes of jobs already accepted) commits as usual.
     bool left = false;
     {
         const QMutexLocker locker(&m_mutex);
