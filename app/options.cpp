@@ -311,7 +311,8 @@ bool wantsHeadless(int argc, char **argv, bool *noDisplay)
     *noDisplay = qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")
         && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "inspect") == 0)
+        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "inspect") == 0
+            || std::strcmp(argv[i], "requeue-failed") == 0 || std::strcmp(argv[i], "purge-failed") == 0)
             return true;
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0
             || std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0)
@@ -390,8 +391,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
     parser.addOption(onHangup);
     parser.addOption(keepDone);
     parser.addPositionalArgument(QStringLiteral("command"),
-                                 QStringLiteral("Optional: 'inspect' prints the state file as JSON (use --state)."),
-                                 QStringLiteral("[inspect]"));
+                                 QStringLiteral("Optional, with --state: 'inspect' prints the state file as JSON; "
+                                                "'requeue-failed' makes its failed requests pending again (run by "
+                                                "the next start); 'purge-failed' deletes them. Both refuse (73) "
+                                                "while quiesce runs on the file."),
+                                 QStringLiteral("[inspect|requeue-failed|purge-failed]"));
 
     ParseResult result;
     auto fail = [&result](const QString &message) {
@@ -413,10 +417,19 @@ ParseResult parseCommandLine(const QStringList &arguments)
 
     Options o;
     const QStringList positional = parser.positionalArguments();
-    if (positional.size() > 1 || (positional.size() == 1 && positional.first() != QLatin1StringView("inspect")))
+    const QList<std::pair<QLatin1StringView, Options::Command>> commands {
+        {QLatin1StringView("inspect"), Options::Command::Inspect},
+        {QLatin1StringView("requeue-failed"), Options::Command::RequeueFailed},
+        {QLatin1StringView("purge-failed"), Options::Command::PurgeFailed}};
+    bool known = positional.isEmpty();
+    for (const auto &[name, command] : commands) {
+        if (positional.size() == 1 && positional.first() == name) {
+            o.command = command;
+            known = true;
+        }
+    }
+    if (positional.size() > 1 || !known)
         return fail(QStringLiteral("unexpected argument '%1' (see --help)").arg(positional.join(QLatin1Char(' '))));
-    if (positional.size() == 1)
-        o.command = Options::Command::Inspect;
 
     o.headless = parser.isSet(headless);
     o.statePath = parser.value(state);

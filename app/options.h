@@ -40,7 +40,7 @@ struct Tunables
 
 struct Options
 {
-    enum class Command { Run, Inspect };
+    enum class Command { Run, Inspect, RequeueFailed, PurgeFailed };
     Command command = Command::Run;
     bool headless = false;
     QString statePath; //!< empty = StateStore::defaultPath()

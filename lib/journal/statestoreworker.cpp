@@ -1018,6 +1018,13 @@ FailedJobsResult StateStoreWorker::operateOnFailed(const QString &path, FailedOp
     // another process holds the journal), the checks that leave a bad file untouched, the upgrade of an older
     // schema, recovery. No session row: the next run still sees how the previous one ended. Any WAL damage is
     // refused, as under durability full: an operator's tool never starts on a journal that lost commits.
+    // Never a fresh journal: a typo in the path must not "succeed" on a new empty file.
+    const QString absolute = canonicalStatePath(path);
+    if (!QFileInfo::exists(absolute)) {
+        result.error = storeFileMessage(absolute, QStringLiteral("does not exist"));
+        result.exitCode = StateStore::exitCode(StoreError::CannotOpen);
+        return result;
+    }
     StateStoreWorker worker;
     worker.m_operatorOnly = true;
     StoreOptions options;
