@@ -230,9 +230,17 @@ StoreError backupJournal(const QString &path, int version, QString *backupPath, 
     sqlite3_close_v2(destination);
     sqlite3_close_v2(source);
     if (rc == SQLITE_OK && ::link(nativePartial.constData(), nativeTarget.constData()) != 0) {
-        const int error = errno;
-        failure = QStringLiteral("cannot name it %1: %2").arg(target, QString::fromLocal8Bit(std::strerror(error)));
-        rc = SQLITE_ERROR;
+        int error = errno;
+        // A filesystem without hard links (vfat, some FUSE): a rename, checked first. We hold the journal's lock,
+        // so no other Quiesce races us for the name.
+        if ((error == EPERM || error == EOPNOTSUPP || error == ENOSYS) && !QFileInfo::exists(target)
+            && !QFileInfo(target).isSymLink()) {
+            error = ::rename(nativePartial.constData(), nativeTarget.constData()) == 0 ? 0 : errno;
+        }
+        if (error != 0) {
+            failure = QStringLiteral("cannot name it %1: %2").arg(target, QString::fromLocal8Bit(std::strerror(error)));
+            rc = SQLITE_ERROR;
+        }
     }
     QFile::remove(partial);
     QFile::remove(QString(partial + QStringLiteral("-journal")));
