@@ -566,6 +566,16 @@ struct Outcomes
     QList<JobFailure> failed;
 };
 
+// A WorkerPool running the app's job function, with its outcomes and idle() recorded.
+struct SimulatedPool
+{
+    SimulatedPool() { pool.setJobFunction(simulated.function()); }
+    SimulatedJob simulated;
+    WorkerPool pool;
+    Outcomes outcomes {&pool};
+    QSignalSpy idle {&pool, &WorkerPool::idle};
+};
+
 } // namespace
 
 void tst_RequestSource::cleanup()
@@ -576,11 +586,10 @@ void tst_RequestSource::cleanup()
 
 void tst_RequestSource::simulatedJobWorksAndGivesBackOnCancel()
 {
-    SimulatedJob simulated;
-    WorkerPool pool;
-    pool.setJobFunction(simulated.function());
-    Outcomes outcomes(&pool);
-    QSignalSpy idle(&pool, &WorkerPool::idle);
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
     QVERIFY(pool.start(2));
     pool.submit(costJob(1, "0"));
     pool.submit(costJob(2, "25"));
@@ -600,14 +609,13 @@ void tst_RequestSource::simulatedJobWorksAndGivesBackOnCancel()
 
 void tst_RequestSource::simulatedHangIsChosenByIdAndDeafToCancel()
 {
-    SimulatedJob simulated;
-    WorkerPool pool;
-    pool.setJobFunction(simulated.function());
-    Outcomes outcomes(&pool);
-    QSignalSpy idle(&pool, &WorkerPool::idle);
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
     QVERIFY(pool.start(2));
     // What the engine does with RequestSource::hangChosen(): the job with that id hangs, the others do not.
-    simulated.addHang(7);
+    p.simulated.addHang(7);
     pool.submit(costJob(7, "0"));
     pool.submit(costJob(8, "60000"));
     QTRY_VERIFY(busyWith(pool, 7) && busyWith(pool, 7)->hung);
@@ -628,11 +636,10 @@ void tst_RequestSource::simulatedHangIsChosenByIdAndDeafToCancel()
 
 void tst_RequestSource::simulatedJobFailsOnABadPayload()
 {
-    SimulatedJob simulated;
-    WorkerPool pool;
-    pool.setJobFunction(simulated.function());
-    Outcomes outcomes(&pool);
-    QSignalSpy idle(&pool, &WorkerPool::idle);
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
     QVERIFY(pool.start(1));
     pool.submit(costJob(1, "twelve"));
     pool.submit(costJob(2, "-5"));
