@@ -31,8 +31,64 @@ widgets() {
         "SHUTDOWN done exit=0"
 }
 
+jobs() {
+    build_example jobs jobs_hasher
+
+    step "what the binary needs (readelf -d)"
+    needed=$(needed_of "$binary")
+    printf '%s\n' "$needed"
+    if grep -E 'libQt6(Gui|Widgets)' <<<"$needed"; then
+        fail "a Workers + Journal user links Qt Gui or Widgets"
+    fi
+
+    local files=$work/files state=$work/hashes.sqlite f i
+    mkdir -p "$files"
+    # A missing file first: a job that can never succeed (failed once, never retried).
+    local inputs=("$files/missing")
+    for i in 1 2 3 4 5 6 7 8; do
+        head -c 2097152 /dev/urandom >"$files/file$i"
+        inputs+=("$files/file$i")
+    done
+
+    # 32 chunks of 64 KiB per file, 20 ms apart: each job takes at least 640 ms, so the stop finds work in flight
+    # and queued; a drain budget of 0 sends the running jobs straight to the cancel phase.
+    step "run 1: hash ${#inputs[@]} files on 2 workers, SIGTERM once every job is accepted"
+    run_and_stop "$binary" --state "$state" --workers 2 --throttle-ms 20 --drain-ms 0 "${inputs[@]}"
+    [ "$status" -eq 0 ] || fail "run 1: exit code $status after SIGTERM, expected 0"
+    expect_in_order "SHUTDOWN begin reason=sigterm" "SHUTDOWN phase=stop-intake end outcome=ok" \
+        "SHUTDOWN phase=drain end" "SHUTDOWN phase=cancel end outcome=ok" "SHUTDOWN phase=save end outcome=ok" \
+        "SHUTDOWN phase=stop-threads end outcome=ok" "SHUTDOWN done exit=0"
+    local run1=("${before_ready[@]}" "${lines[@]}")
+    local done1 failed1
+    done1=$(printf '%s\n' "${run1[@]}" | grep -c '^done id=' || true)
+    failed1=$(printf '%s\n' "${run1[@]}" | grep -c '^failed id=' || true)
+
+    step "run 2: no new files; what run 1 left pending runs, then it stops by itself"
+    local log=$work/run2.log
+    status=0
+    timeout 120 "$binary" --state "$state" --workers 2 --exit-when-idle >"$log" 2>&1 || status=$?
+    sed 's/^/  /' "$log"
+    [ "$status" -eq 0 ] || fail "run 2: exit code $status, expected 0"
+    local expected_pending=$((${#inputs[@]} - done1 - failed1))
+    grep -q "^pending=$expected_pending " "$log" ||
+        fail "run 2 did not find the $expected_pending jobs run 1 left (done $done1, failed $failed1)"
+
+    step "every file hashed exactly once, right; the missing one failed exactly once"
+    local all
+    all=$( (printf '%s\n' "${run1[@]}"; cat "$log") )
+    for f in "${inputs[@]:1}"; do
+        local digest hits
+        digest=$(sha256sum "$f" | cut -d' ' -f1)
+        hits=$(grep -c "^done id=[0-9]* sha256=$digest path=$f\$" <<<"$all" || true)
+        [ "$hits" -eq 1 ] || fail "$f: $hits right done lines, expected 1"
+        [ "$(grep -c "path=$f\$" <<<"$all")" -eq 1 ] || fail "$f: hashed more than once or wrongly"
+    done
+    [ "$(grep -c '^failed id=' <<<"$all")" -eq 1 ] || fail "the missing file did not fail exactly once"
+}
+
 case "${1:-}" in
 widgets) install_package; widgets ;;
+jobs) install_package; jobs ;;
 *) fail "usage: package_examples.sh widgets|jobs" ;;
 esac
 step "ok"
