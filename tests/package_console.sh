@@ -30,13 +30,7 @@ cmp -s <(readme_block cpp) "$QUIESCE_SOURCE_DIR/examples/console/main.cpp" ||
 
 build_example console console_service
 
-step "what the binary needs (readelf -d)"
-needed=$(needed_of "$binary")
-printf '%s\n' "$needed"
-if grep -E 'libQt6(Gui|Widgets|Sql)' <<<"$needed"; then
-    fail "a Core-only user links Qt Gui, Widgets or Sql"
-fi
-grep -q 'libQt6Core' <<<"$needed" || fail "the binary does not link Qt6Core"
+check_needed Core-only 'libQt6Core' 'libQt6(Gui|Widgets|Sql)'
 
 step "run it, wait for its ready line, SIGTERM, read to the end"
 run_and_stop "$binary"

@@ -15,13 +15,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/package_support.sh"
 widgets() {
     build_example widgets widgets_window
 
-    step "what the binary needs (readelf -d)"
-    needed=$(needed_of "$binary")
-    printf '%s\n' "$needed"
-    grep -q 'libQt6Widgets' <<<"$needed" || fail "the binary does not link Qt6Widgets"
-    if grep -E 'libQt6Sql' <<<"$needed"; then
-        fail "a Core + Widgets user links Qt Sql"
-    fi
+    check_needed "Core + Widgets" 'libQt6Widgets' 'libQt6Sql'
 
     step "run it offscreen, wait for its ready line, SIGTERM, read to the end"
     run_and_stop env QT_QPA_PLATFORM=offscreen "$binary"
@@ -34,12 +28,7 @@ widgets() {
 jobs() {
     build_example jobs jobs_hasher
 
-    step "what the binary needs (readelf -d)"
-    needed=$(needed_of "$binary")
-    printf '%s\n' "$needed"
-    if grep -E 'libQt6(Gui|Widgets)' <<<"$needed"; then
-        fail "a Workers + Journal user links Qt Gui or Widgets"
-    fi
+    check_needed "Workers + Journal" 'libQt6Core' 'libQt6(Gui|Widgets)'
 
     local files=$work/files state=$work/hashes.sqlite f i
     mkdir -p "$files"

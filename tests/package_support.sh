@@ -46,8 +46,15 @@ build_example() { # build_example <examples/ folder> <binary name>: configures a
     [ -x "$binary" ] || fail "no $binary"
 }
 
-needed_of() { # needed_of <binary>: prints and returns its NEEDED entries
-    readelf -d "$1" | grep NEEDED || true
+check_needed() { # check_needed <user> <must link (regex)> <must not link (regex)>: $binary's NEEDED entries
+    step "what the binary needs (readelf -d)"
+    local needed
+    needed=$(readelf -d "$binary" | grep NEEDED || true)
+    printf '%s\n' "$needed"
+    grep -qE "$2" <<<"$needed" || fail "a $1 user does not link $2"
+    if grep -E "$3" <<<"$needed"; then
+        fail "a $1 user links $3"
+    fi
 }
 
 run_and_stop() { # run_and_stop <command...>: waits for its "ready" line, sends SIGTERM once, reads to the end;
