@@ -33,7 +33,7 @@ build_example console console_service
 check_needed Core-only 'libQt6Core' 'libQt6(Gui|Widgets|Sql)'
 
 step "run it, wait for its ready line, SIGTERM, read to the end"
-run_and_stop "$binary"
+run_and_stop sigterm "$binary"
 [ ${#before_ready[@]} -eq 0 ] || fail "first line is not the ready line: ${before_ready[0]}"
 [ "$status" -eq 0 ] || fail "exit code $status after SIGTERM, expected 0"
 expect_in_order "SHUTDOWN begin reason=sigterm" "phase flush:" "SHUTDOWN phase=flush end outcome=ok" "phase close:" \

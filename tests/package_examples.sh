@@ -3,7 +3,8 @@
 # components into a fresh prefix, build the example named on the command line against it with find_package(Quiesce),
 # run it, stop it with SIGTERM and check its exit code and its phase lines in order.
 #
-#   package_examples.sh widgets   examples/widgets (Core + Qt Widgets), run under QT_QPA_PLATFORM=offscreen
+#   package_examples.sh widgets   examples/widgets (Core + Qt Widgets): SIGTERM under QT_QPA_PLATFORM=offscreen,
+#                                 then (where Xvfb and quiesce_xclose exist) its window closed twice under Xvfb
 #   package_examples.sh jobs      examples/jobs (Workers + Journal): files hashed by a WorkerPool with a journal,
 #                                 stopped mid-work, restarted: every file is hashed right, none lost
 #
@@ -18,9 +19,36 @@ widgets() {
     check_needed "Core + Widgets" 'libQt6Widgets' 'libQt6Sql'
 
     step "run it offscreen, wait for its ready line, SIGTERM, read to the end"
-    run_and_stop env QT_QPA_PLATFORM=offscreen "$binary"
+    run_and_stop sigterm env QT_QPA_PLATFORM=offscreen "$binary"
     [ "$status" -eq 0 ] || fail "exit code $status after SIGTERM, expected 0"
-    expect_in_order "SHUTDOWN begin reason=sigterm" "phase stop-ticker: stopped at" \
+    expect_widgets_phases sigterm
+
+    # The window's own quit path needs a window system: Xvfb, and quiesce_xclose to click the close button.
+    if ! command -v Xvfb >/dev/null || [ -z "${QUIESCE_XCLOSE:-}" ]; then
+        step "skipped: closing the window under Xvfb (needs Xvfb and quiesce_xclose, i.e. libxcb's headers)"
+        return
+    fi
+    step "run it under Xvfb and close its window twice, as a double click on the close button does"
+    local fifo=$work/xvfb-display display
+    mkfifo "$fifo"
+    Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$fifo" 2>"$work/xvfb.log" &
+    xvfb_pid=$!
+    trap 'kill "$xvfb_pid" 2>/dev/null || true' EXIT
+    read -r -t 20 display <"$fifo" || fail "Xvfb gave no display number: $(cat "$work/xvfb.log")"
+    close_twice() {
+        DISPLAY=":$display" "$QUIESCE_XCLOSE" "$1" "Quiesce widgets example" 2 >/dev/null ||
+            fail "quiesce_xclose did not close the window"
+    }
+    run_and_stop close_twice env QT_QPA_PLATFORM=xcb DISPLAY=":$display" "$binary"
+    [ "$status" -eq 0 ] || fail "exit code $status after closing the window, expected 0"
+    expect_widgets_phases window
+    if printf '%s\n' "${lines[@]}" | grep 'SHUTDOWN escalate'; then
+        fail "a repeated close escalated the shutdown"
+    fi
+}
+
+expect_widgets_phases() { # expect_widgets_phases <reason>
+    expect_in_order "SHUTDOWN begin reason=$1" "phase stop-ticker: stopped at" \
         "SHUTDOWN phase=stop-ticker end outcome=ok" "phase save-state:" "SHUTDOWN phase=save-state end outcome=ok" \
         "SHUTDOWN done exit=0"
 }
@@ -42,7 +70,7 @@ jobs() {
     # 32 chunks of 64 KiB per file, 20 ms apart: each job takes at least 640 ms, so the stop finds work in flight
     # and queued; a drain budget of 0 sends the running jobs straight to the cancel phase.
     step "run 1: hash ${#inputs[@]} files on 2 workers, SIGTERM once every job is accepted"
-    run_and_stop "$binary" --state "$state" --workers 2 --throttle-ms 20 --drain-ms 0 "${inputs[@]}"
+    run_and_stop sigterm "$binary" --state "$state" --workers 2 --throttle-ms 20 --drain-ms 0 "${inputs[@]}"
     [ "$status" -eq 0 ] || fail "run 1: exit code $status after SIGTERM, expected 0"
     expect_in_order "SHUTDOWN begin reason=sigterm" "SHUTDOWN phase=stop-intake end outcome=ok" \
         "SHUTDOWN phase=drain end" "SHUTDOWN phase=cancel end outcome=ok" "SHUTDOWN phase=save end outcome=ok" \

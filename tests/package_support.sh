@@ -57,9 +57,13 @@ check_needed() { # check_needed <user> <must link (regex)> <must not link (regex
     fi
 }
 
-run_and_stop() { # run_and_stop <command...>: waits for its "ready" line, sends SIGTERM once, reads to the end;
-                 # sets $before_ready and $lines (the lines before and after the ready line) and $status (exit code)
-    local line from_child child_pid
+sigterm() { kill -TERM "$1"; }
+
+run_and_stop() { # run_and_stop <stop> <command...>: starts the command, waits for its "ready" line, runs
+                 # "<stop> <pid>" (e.g. sigterm), reads to the end; sets $before_ready and $lines (the lines before
+                 # and after the ready line) and $status (the exit code)
+    local stop=$1 line from_child child_pid
+    shift
     coproc child { exec "$@" 2>&1; }
     # shellcheck disable=SC2154 # child_PID is set by coproc
     child_pid=$child_PID
@@ -72,7 +76,7 @@ run_and_stop() { # run_and_stop <command...>: waits for its "ready" line, sends 
         printf '  %s\n' "$line"
         before_ready+=("$line")
     done
-    kill -TERM "$child_pid"
+    "$stop" "$child_pid"
     while read -r -t 30 -u "$from_child" line; do
         printf '  %s\n' "$line"
         lines+=("$line")
