@@ -475,7 +475,7 @@ StoreError StateStoreDb::classify(const QString &path, StoreFileInfo *info, QStr
     return StoreError::None;
 }
 
-StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QString *message)
+StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QString *message, StateStoreDb *readWrite)
 {
     *info = StoreFileInfo();
 
@@ -535,10 +535,12 @@ StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QStr
         }
     }
 
-    // 2. SQLite, read-only.
-    StateStoreDb db("validate");
+    // 2. SQLite: on a read-only connection of its own, or on the caller's read-write one (see the header), which
+    //    reads only here and is closed again when the file is refused.
+    StateStoreDb readOnly("validate");
+    StateStoreDb &db = readWrite != nullptr ? *readWrite : readOnly;
     QString error;
-    if (!db.openReadOnly(path, &error)) {
+    if (!(readWrite != nullptr ? db.openReadWrite(path, &error) : db.openReadOnly(path, &error))) {
         *message = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(error));
         return StoreError::CannotOpen;
     }
@@ -559,7 +561,9 @@ StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QStr
             }
         }
     }
-    return result; // db closes here, removing any side file it created
+    if (result != StoreError::None)
+        db.close(); // the caller's connection too: nothing was written through it
+    return result;  // a read-only db closes here, removing any side file it created
 }
 
 } // namespace Quiesce
