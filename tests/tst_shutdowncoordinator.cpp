@@ -71,6 +71,7 @@ public:
         coordinator = std::make_unique<ShutdownCoordinator>();
         coordinator->setDirectOutputFd(m_fd);
         coordinator->setOutput([this](const QString &line) { lines.append(line); });
+        coordinator->setFirstRequestHint(kHint); // the application says it (the library has no words of its own)
         coordinator->setExitFunction([this](int code) { exits.append(code); });
         coordinator->setImmediateExitFunction([this](int code) {
             immediateCode.store(code);
@@ -216,6 +217,8 @@ private Q_SLOTS:
     void watchdogBlocksTheBridgesSignals();
     void noWatchdogWithoutAHardTimeout();
     void preparedWatchdogIsParkedUntilTheFirstRequest();
+    void watchdogSpeaksTheApplicationsWords();
+    void libraryHasNoHintOfItsOwn();
     void defaultExitPathsEndTheProcess_data();
     void defaultExitPathsEndTheProcess();
 };
@@ -929,6 +932,46 @@ void tst_ShutdownCoordinator::preparedWatchdogIsParkedUntilTheFirstRequest()
     QCOMPARE(h.directLines(),
              QStringList({QStringLiteral("SHUTDOWN watchdog: hard deadline of 500 ms passed in phase drain; "
                                          "no diagnostics; exit=70")}));
+}
+
+void tst_ShutdownCoordinator::watchdogSpeaksTheApplicationsWords()
+{
+    Harness h;
+    QVERIFY(h.valid());
+    h.coordinator->setHardTimeout(300ms);
+    h.coordinator->setWatchdogThreadName(QStringLiteral("svc-guard"));
+    h.coordinator->setDiagnostics([] { return QStringLiteral("worker 2\nbusy"); });
+    h.coordinator->setWatchdogFormatter([](const Quiesce::WatchdogExpiry &expiry) {
+        return QStringLiteral("GUARD %1 %2 [%3] -> %4\nsecond line")
+            .arg(expiry.timeoutMs)
+            .arg(expiry.phase, expiry.diagnostics)
+            .arg(expiry.exitCode);
+    });
+    QString error;
+    QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
+    QCOMPARE(threadsNamed("svc-guard").size(), 1);
+    QVERIFY(threadsNamed("quiesce-watchdg").isEmpty());
+    h.addPhase(QStringLiteral("drain"), Quiesce::PhaseOrder::Drain, ShutdownCoordinator::NoBudget, Harness::never());
+    h.coordinator->setReady();
+    h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
+    QTRY_COMPARE(h.immediateCalls.load(), 1);
+    // The formatter's text, on one line whatever it and the diagnostics put in it.
+    QCOMPARE(h.directLines(), QStringList({QStringLiteral("GUARD 300 drain [worker 2 busy] -> 70 second line")}));
+}
+
+void tst_ShutdownCoordinator::libraryHasNoHintOfItsOwn()
+{
+    Harness h;
+    QVERIFY(h.valid());
+    h.coordinator->setFirstRequestHint({});
+    h.addPhase(QStringLiteral("save"), Quiesce::PhaseOrder::Save, 1s, Harness::completeNow());
+    h.coordinator->setReady();
+    h.coordinator->requestShutdown(makeRequest(QStringLiteral("api")));
+    QTRY_COMPARE(h.exits.size(), 1);
+    const QStringList lines = withoutTimes(h.lines);
+    QCOMPARE(lines.at(0), QStringLiteral("SHUTDOWN begin reason=api sender=0 mode=graceful"));
+    QCOMPARE(lines.at(1), QStringLiteral("SHUTDOWN phase=save begin budget_ms=1000"));
+    QVERIFY(!lines.join(QLatin1Char('\n')).contains(QStringLiteral("hint")));
 }
 
 void tst_ShutdownCoordinator::noWatchdogWithoutAHardTimeout()

@@ -3,7 +3,6 @@
 #include <Quiesce/quiesce_core_export.h>
 
 #include <QtCore/QDeadlineTimer>
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QMap>
@@ -16,8 +15,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-
-class QTimer;
 
 /* The one Q_NAMESPACE of namespace Quiesce lives here (moc defines Quiesce::staticMetaObject from this header, in
    Core, which exports it for the other components and users): another header that declared Q_NAMESPACE for
@@ -47,6 +44,16 @@ Q_ENUM_NS(PhaseOutcome)
 QUIESCE_CORE_EXPORT QString shutdownModeName(ShutdownMode mode);
 /*! The lowercase word used in the SHUTDOWN lines and the JSON report: "ok", "failed", "timed-out", "skipped". */
 QUIESCE_CORE_EXPORT QString phaseOutcomeName(PhaseOutcome outcome);
+
+/*! \brief The standard phase orders (ShutdownCoordinator::addPhase()'s \c order), lowest first, with gaps so that
+    an application slots phases of its own between them (a pre-stop hook at 50, a flush at 450, ...). */
+namespace PhaseOrder {
+inline constexpr int StopIntake = 100;  //!< stop taking new work (close listeners, pause sources)
+inline constexpr int Drain = 200;       //!< let the work in flight finish, within its budget
+inline constexpr int Cancel = 300;      //!< cancel what is still in flight
+inline constexpr int Save = 400;        //!< persist what must survive (state, unfinished work)
+inline constexpr int StopThreads = 500; //!< stop and join the threads (join-or-leak at the deadline)
+} // namespace PhaseOrder
 
 /*! \brief Who asked the process to stop, and why. */
 struct QUIESCE_CORE_EXPORT ShutdownRequest
@@ -85,7 +92,22 @@ struct QUIESCE_CORE_EXPORT ShutdownReport
     QString summary() const;
 };
 
+/*! \brief What the watchdog knows when the hard deadline passes; a WatchdogFormatter makes its line of it. */
+struct QUIESCE_CORE_EXPORT WatchdogExpiry
+{
+    qint64 timeoutMs = 0; //!< the hard timeout that passed
+    QString phase;        //!< the phase running then ("pending" before the first, "finish" after the last)
+    QString diagnostics;  //!< the diagnostics provider's text on one line ("no diagnostics" without one)
+    int exitCode = 0;     //!< the code the process exits with
+};
+
+/*! \brief Makes the watchdog's line (without its newline) on the watchdog thread: thread-safe, no waiting for
+    the main thread. Line breaks in what it returns become spaces. */
+using WatchdogFormatter = std::function<QString(const WatchdogExpiry &expiry)>;
+
 class ShutdownCoordinator;
+class ShutdownCoordinatorPrivate;
+class ShutdownPhaseContextPrivate;
 
 /*! \brief Handed to a phase hook: the phase's deadline, the mode, and the calls that end the phase.
 
@@ -132,16 +154,11 @@ private:
     ShutdownPhaseContext(ShutdownCoordinator *coordinator, const QString &name, QDeadlineTimer deadline);
     void finish(PhaseOutcome outcome, int exitCode, const QString &detail);
 
-    ShutdownCoordinator *m_coordinator;
-    QString m_name;
-    QDeadlineTimer m_deadline;
-    bool m_finished = false;
+    std::unique_ptr<ShutdownPhaseContextPrivate> d;
 };
 
 /*! A phase's work. It starts whatever the phase does and ends the phase through the context, now or later. */
 using PhaseHook = std::function<void(ShutdownPhaseContext *context)>;
-
-class ShutdownWatchdog;
 
 /*! \brief The only way the process stops: a state machine of ordered, timed phases on the event loop.
 
@@ -212,6 +229,16 @@ public:
         write with ::write() (no Qt, no locks). Default STDOUT_FILENO; tests point it at a file. */
     void setDirectOutputFd(int fd);
     int directOutputFd() const;
+    /*! \brief The watchdog's line. Default: "SHUTDOWN watchdog: hard deadline of <ms> ms passed in phase <phase>;
+        <diagnostics>; exit=<code>". Taken at the first request, like the hard timeout. */
+    void setWatchdogFormatter(WatchdogFormatter formatter);
+    /*! \brief The watchdog thread's name (15 characters at most on Linux). Default "quiesce-watchdg". Taken when
+        the thread is created (prepareWatchdog() or the first request). */
+    void setWatchdogThreadName(const QString &name);
+    /*! \brief A line emitted once, right after the first request's "SHUTDOWN begin" line: what a second and a third
+        request would do, in the application's words (e.g. "SHUTDOWN hint: send the signal again to stop fast").
+        Empty (the default): none. */
+    void setFirstRequestHint(const QString &line);
 
     /*! Creates the watchdog thread now, parked until the first request arms it, so that the shutdown creates no
         thread: the hard deadline then holds even if the system can no longer create one by the time the process
@@ -254,8 +281,6 @@ Q_SIGNALS:
 
 private:
     friend class ShutdownPhaseContext;
-    struct Phase;
-    enum class State { Idle, Pending, Running, Finished };
 
     void scheduleAdvance();
     void advance();
@@ -270,29 +295,7 @@ private:
     void stopWatchdog();
     bool isOwnThread() const;
 
-    QList<Phase> m_phases;
-    State m_state = State::Idle;
-    ShutdownMode m_mode = ShutdownMode::Graceful;
-    ShutdownReport m_report;
-    bool m_ready = false;
-    bool m_advanceScheduled = false;
-    bool m_inAdvance = false;
-    qsizetype m_phaseIndex = -1;
-    ShutdownPhaseContext *m_context = nullptr;
-    QTimer *m_budgetTimer = nullptr;
-    QElapsedTimer m_phaseClock;
-    PhaseOutcome m_pendingOutcome = PhaseOutcome::Ok;
-    QString m_pendingDetail;
-    qint64 m_pendingElapsedMs = 0;
-    bool m_phaseEnded = false;
-
-    std::chrono::milliseconds m_hardTimeout {30000};
-    std::function<QString()> m_diagnostics;
-    std::function<void(int)> m_exit;
-    std::function<void(int)> m_immediateExit;
-    std::function<void(const QString &)> m_output;
-    int m_directFd;
-    std::unique_ptr<ShutdownWatchdog> m_watchdog;
+    std::unique_ptr<ShutdownCoordinatorPrivate> d;
 };
 
 } // namespace Quiesce
