@@ -215,7 +215,7 @@ public:
     void setHardTimeout(std::chrono::milliseconds timeout);
     std::chrono::milliseconds hardTimeout() const;
     /*! Called on the WATCHDOG thread when the hard timeout passes, so it must be thread-safe and must not wait for
-        the main thread; its text goes into the watchdog line ("worker quiesce-worker-2 request 17 busy 4.2 s"). */
+        the main thread; its text goes into the watchdog line (e.g. "worker-2 job 17 busy 4.2 s"). */
     void setDiagnostics(std::function<QString()> provider);
     /*! The normal end of the quit path; default QCoreApplication::exit(code), i.e. the return from exec(). */
     void setExitFunction(std::function<void(int)> exit);
