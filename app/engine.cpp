@@ -348,10 +348,9 @@ int Engine::descriptorsNeeded(int workers, bool window)
     //   4  the journal: SQLite's database, -wal and -shm descriptors, and the lock file
     //   5  while opening: the validation connection (database, -wal), the directory SQLite syncs, the plugin
     //      directory scan and the QSQLITE plugin being loaded
-    //   2  the output writer's and the watchdog's threads: their event dispatchers' wake-up (both are QThreads
-    //      owned by ThreadOwner, though neither runs an event loop)
+    //   2  the output writer thread's event dispatcher wake-up (a QThread, though it runs no event loop), spare
     //   4  --pre-stop's child at shutdown: its process descriptor and pipes
-    //   1  per worker thread: its event dispatcher's wake-up eventfd
+    //   1  per worker thread: its event dispatcher's wake-up eventfd (the watchdog's is a plain thread: none)
     //  48  with a window: the display connection, fonts, input method, D-Bus, icon themes (a guess with room)
     // plus whatever was open when main() began (stdin, stdout, stderr and anything inherited).
     constexpr int kFixed = 2 + 2 + 4 + 5 + 2 + 4;

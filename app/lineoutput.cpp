@@ -103,7 +103,7 @@ struct PipeRoom
     std::size_t lifecycleLimit = 0;
 };
 
-// Writes all of  bytes, waiting for the reader as long as it takes (only the writer thread and the blocking
+// Writes all of \a bytes, waiting for the reader as long as it takes (only the writer thread and the blocking
 // commands call this). A descriptor that fails (EPIPE from a closed pipe, EBADF, EIO) costs the line, nothing more.
 void writeAllBlocking(int fd, const char *data, std::size_t size)
 {
@@ -196,16 +196,20 @@ private:
 
 bool Writer::start(QString *error)
 {
-    std::lock_guard lock(m_mutex);
-    if (m_running)
-        return true;
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_running)
+            return true;
+    }
     // Never stopped, never joined: the process may end with it stuck in write(2), so its owner (like the Writer) is
-    // never destroyed. Started with the signal bridge's signals blocked; run() blocks the rest.
+    // never destroyed. Started with the signal bridge's signals blocked; run() blocks the rest. Started without
+    // m_mutex held: a Qt message during QThread::start() comes back here through the message handler.
     auto thread = std::make_unique<ThreadOwner>([this] { run(); });
-    thread->thread()->setObjectName(QStringLiteral("quiesce-output"));
+    thread->setName(QStringLiteral("quiesce-output"));
     thread->thread()->setStackSize(uint(kStackSize));
     if (!thread->start(error))
         return false;
+    std::lock_guard lock(m_mutex);
     m_thread = std::move(thread);
     m_running = true;
     return true;

@@ -25,6 +25,8 @@ private Q_SLOTS:
     void leaksAThreadThatDoesNotEndInTime();
     void destructorWaitsThenLeaks();
     void neverStartedNeedsNoStop();
+    void plainThreadStartsNamedAndStops();
+    void plainThreadIsLeakedWithWhatItUses();
 };
 
 void tst_ThreadOwner::startsNamedWithTheBridgesSignalsBlocked()
@@ -122,6 +124,48 @@ void tst_ThreadOwner::neverStartedNeedsNoStop()
         QCOMPARE(owner.stop(QDeadlineTimer(0)), StopResult::NotRunning);
     }
     QVERIFY(thread.isNull());
+}
+
+void tst_ThreadOwner::plainThreadStartsNamedAndStops()
+{
+    Quiesce::UnixSignalNotifier bridge;
+    QVERIFY(bridge.watch(SIGUSR1));
+    auto release = std::make_shared<QSemaphore>();
+    ThreadOwner owner([release] { release->acquire(); }, ThreadOwner::Kind::PlainThread);
+    owner.setName(QStringLiteral("tst-plain"));
+    QCOMPARE(owner.thread(), nullptr); // no QThread behind it
+    QString error;
+    QVERIFY2(owner.start(&error), qPrintable(error));
+    const QList<qint64> tids = ProcStatus::threadsNamed(0, "tst-plain");
+    QCOMPARE(tids.size(), 1);
+    const quint64 wanted = ProcStatus::signalBit(SIGUSR1);
+    QCOMPARE(ProcStatus::mask(0, tids.constFirst(), "SigBlk") & wanted, wanted);
+    release->release();
+    QCOMPARE(owner.stop(QDeadlineTimer(QDeadlineTimer::Forever)), StopResult::Stopped);
+    QVERIFY(ProcStatus::threadsNamed(0, "tst-plain").isEmpty());
+}
+
+void tst_ThreadOwner::plainThreadIsLeakedWithWhatItUses()
+{
+    auto release = std::make_shared<QSemaphore>();
+    auto returned = std::make_shared<QSemaphore>();
+    {
+        ThreadOwner owner(
+            [release, returned] {
+                release->acquire();
+                returned->release();
+            },
+            ThreadOwner::Kind::PlainThread);
+        owner.setName(QStringLiteral("tst-plainleak"));
+        QString error;
+        QVERIFY2(owner.start(&error), qPrintable(error));
+        QCOMPARE(owner.stop(QDeadlineTimer(20)), StopResult::Leaked);
+    }
+    // The owner is gone; the thread still runs its function, with everything it captured.
+    QCOMPARE(ProcStatus::threadsNamed(0, "tst-plainleak").size(), 1);
+    release->release();
+    QVERIFY(returned->tryAcquire(1, 30000));
+    QTRY_VERIFY(ProcStatus::threadsNamed(0, "tst-plainleak").isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_ThreadOwner)

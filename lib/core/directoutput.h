@@ -19,7 +19,8 @@ namespace Quiesce {
     With a finite deadline the descriptor is polled before each write and at most \c PIPE_BUF bytes go at a time, so a
     blocking pipe nobody reads cannot hold the caller past the deadline (QDeadlineTimer(0): only what it takes at
     once). With QDeadlineTimer::Forever it writes first and waits only when a non-blocking descriptor says
-    \c EAGAIN: the caller waits for the reader as long as it takes.
+    \c EAGAIN: the caller waits for the reader as long as it takes. A pipe whose reader is gone raises \c SIGPIPE
+    as any write(2) does: a process that writes to pipes ignores it and gets \c EPIPE (false) instead.
 
     \code
     // The last words of a process that must end even if nobody reads its output.

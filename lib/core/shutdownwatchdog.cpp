@@ -2,8 +2,6 @@
 
 #include "directoutput.h"
 
-#include <QtCore/QThread>
-
 #include <cerrno>
 #include <cstdio>
 
@@ -56,8 +54,10 @@ bool ShutdownWatchdog::park(QString *error)
 {
     if (m_thread)
         return true;
-    auto thread = std::make_unique<ThreadOwner>([state = m_state] { run(state); });
-    thread->thread()->setObjectName(m_threadName);
+    // A plain thread: the hard deadline must not depend on Qt's thread machinery either (it ends the process from
+    // there, _exit() included).
+    auto thread = std::make_unique<ThreadOwner>([state = m_state] { run(state); }, ThreadOwner::Kind::PlainThread);
+    thread->setName(m_threadName);
     thread->setDestructionTimeout(kStopTimeout);
     // Started with the bridge's signals blocked, and running under its name once this returns.
     if (!thread->start(error)) {
