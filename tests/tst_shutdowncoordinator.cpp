@@ -156,11 +156,14 @@ qsizetype s_earlyRanInsideRequest = -1;
 qsizetype s_earlyExitsInsideRequest = -1;
 
 /* The default exit functions end the process, so they are tested in a child: this same executable, started with
-   QUIESCE_TST_SCENARIO set, runs one scenario with every default in place (sink, exit, immediate exit). */
+   QUIESCE_TST_SCENARIO set, runs one scenario with the default exit and immediate exit in place. The library
+   never picks stdout by itself: the scenario names it, for the lines (no sink: they go there) and the direct ones. */
 int runScenario(int argc, char **argv, const QByteArray &scenario)
 {
     QCoreApplication app(argc, argv);
     ShutdownCoordinator coordinator;
+    if (!scenario.startsWith("silent"))
+        coordinator.setDirectOutputFd(STDOUT_FILENO);
     coordinator.setHardTimeout(scenario == "watchdog" ? 300ms : 20s);
     coordinator.addPhase(QStringLiteral("stuck"), 100, 10s, [scenario](ShutdownPhaseContext *ctx) {
         if (scenario == "watchdog") {
@@ -177,7 +180,7 @@ int runScenario(int argc, char **argv, const QByteArray &scenario)
         }
     });
     coordinator.setReady();
-    const int requests = scenario == "immediate" ? 3 : 1;
+    const int requests = scenario.endsWith("immediate") ? 3 : 1;
     for (int i = 0; i < requests; ++i)
         coordinator.requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM, 1));
     return app.exec();
@@ -221,6 +224,8 @@ private Q_SLOTS:
     void libraryHasNoHintOfItsOwn();
     void defaultExitPathsEndTheProcess_data();
     void defaultExitPathsEndTheProcess();
+    void libraryChoosesNoOutputOfItsOwn_data();
+    void libraryChoosesNoOutputOfItsOwn();
 };
 
 void tst_ShutdownCoordinator::requestBeforeTheEventLoopIsHandledOnceItRuns()
@@ -1022,6 +1027,32 @@ void tst_ShutdownCoordinator::defaultExitPathsEndTheProcess()
     QVERIFY(!lines.isEmpty());
     QCOMPARE(lines.first(), QStringLiteral("SHUTDOWN begin reason=sigterm sender=1 mode=graceful"));
     QCOMPARE(lines.last(), lastLine);
+}
+
+void tst_ShutdownCoordinator::libraryChoosesNoOutputOfItsOwn_data()
+{
+    QTest::addColumn<QByteArray>("scenario");
+    QTest::addColumn<int>("exitCode");
+    QTest::newRow("graceful") << QByteArray("silent") << 0;
+    QTest::newRow("immediate") << QByteArray("silent-immediate") << 143;
+}
+
+void tst_ShutdownCoordinator::libraryChoosesNoOutputOfItsOwn()
+{
+    // No sink, no direct descriptor: the quit path runs and ends the process as usual, and prints nothing.
+    QFETCH(QByteArray, scenario);
+    QFETCH(int, exitCode);
+    QProcess child;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QUIESCE_TST_SCENARIO"), QString::fromLatin1(scenario));
+    env.remove(QStringLiteral("QT_LOGGING_RULES"));
+    child.setProcessEnvironment(env);
+    child.start(QCoreApplication::applicationFilePath(), {});
+    QVERIFY2(child.waitForFinished(30000), "the child did not end");
+    QCOMPARE(child.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(child.exitCode(), exitCode);
+    QCOMPARE(child.readAllStandardOutput(), QByteArray());
+    QCOMPARE(child.readAllStandardError(), QByteArray());
 }
 
 int main(int argc, char **argv)

@@ -25,6 +25,7 @@ int main(int argc, char *argv[])
 
     Quiesce::ShutdownCoordinator coordinator; // ordered phases with budgets, then QCoreApplication::exit(code)
     coordinator.setOutput(say);               // where its own SHUTDOWN lines go
+    coordinator.setDirectOutputFd(1);         // stdout: the third signal's and the watchdog's line, if ever
     coordinator.addPhase(QStringLiteral("flush"), Quiesce::PhaseOrder::Save, 2s,
                          [&](Quiesce::ShutdownPhaseContext *phase) {
                              say(QStringLiteral("phase flush: writing buffered data"));

@@ -644,7 +644,11 @@ void ShutdownCoordinator::emitLine(const QString &line)
         d->output(line);
         return;
     }
-    writeLineDirect(d->directFd, QString(line + QLatin1Char('\n')).toUtf8(), QDeadlineTimer(kDirectWriteMs));
+    // No sink: never stdout of our own accord.
+    if (d->directFd >= 0)
+        writeLineDirect(d->directFd, QString(line + QLatin1Char('\n')).toUtf8(), QDeadlineTimer(kDirectWriteMs));
+    else
+        qCInfo(lcCoordinator, "%s", qPrintable(line));
 }
 
 bool ShutdownCoordinator::prepareWatchdog(QString *error)

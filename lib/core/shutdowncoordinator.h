@@ -222,12 +222,16 @@ public:
     /*! Used by IMMEDIATE mode (main thread) and by the watchdog (its own thread); must not return in production.
         Default: flush stdio without waiting for its locks, then ::_exit(code). */
     void setImmediateExitFunction(std::function<void(int)> exit);
-    /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). Default: write
-        the line to directOutputFd(). */
+    /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). The library
+        never picks an output by itself: without a sink the lines go to directOutputFd() if one was set, else to
+        the logging category \c quiesce.coordinator at info level (QT_LOGGING_RULES="quiesce.coordinator.info=true"
+        shows them). */
     void setOutput(std::function<void(const QString &line)> sink);
     /*! The file descriptor for the lines of the immediate path and of the watchdog, which bypass the sink and
-        write with ::write() (no Qt, no locks). Default STDOUT_FILENO; tests point it at a file. */
+        write with ::write() (no Qt, no locks; bounded, see writeLineDirect()). Default -1: no such line, until the
+        application names a descriptor (e.g. STDOUT_FILENO; tests point it at a file). */
     void setDirectOutputFd(int fd);
+    /*! \brief See setDirectOutputFd(). */
     int directOutputFd() const;
     /*! \brief The watchdog's line. Default: "SHUTDOWN watchdog: hard deadline of <ms> ms passed in phase <phase>;
         <diagnostics>; exit=<code>". Taken at the first request, like the hard timeout. */

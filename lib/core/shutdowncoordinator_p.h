@@ -62,7 +62,7 @@ public:
     std::function<void(int)> exit;
     std::function<void(int)> immediateExit;
     std::function<void(const QString &)> output;
-    int directFd = 1; // STDOUT_FILENO
+    int directFd = -1; // none until the application names one
     WatchdogFormatter watchdogFormatter;
     QString watchdogThreadName = QStringLiteral("quiesce-watchdg");
     QString firstRequestHint;
