@@ -244,16 +244,11 @@ Engine::Engine(const Options &options, QObject *parent)
     , m_systemd(std::make_unique<SystemdNotifier>())
 {
     m_coordinator->setOutput([this](const QString &text) { emitLines({text}); });
-    // Our words on the quit path (README "Stopping"); the library has none of its own.
+    // Our words on the quit path (README "Stopping"): the library's SHUTDOWN lines (its default wording, which the
+    // README documents), our hint after the first one, our thread name.
     m_coordinator->setFirstRequestHint(
         QStringLiteral("SHUTDOWN hint: send the signal again (Ctrl+C) to stop fast, a third time to exit immediately"));
     m_coordinator->setWatchdogThreadName(QStringLiteral("quiesce-watchdg"));
-    m_coordinator->setWatchdogFormatter([](const WatchdogExpiry &expiry) {
-        return QStringLiteral("SHUTDOWN watchdog: hard deadline of %1 ms passed in phase %2; %3; exit=%4")
-            .arg(expiry.timeoutMs)
-            .arg(expiry.phase, expiry.diagnostics)
-            .arg(expiry.exitCode);
-    });
     m_coordinator->setHardTimeout(m_budgets.hard);
     // Runs on the watchdog thread: only the pool's thread-safe snapshot, nothing of the main thread's state.
     // It also leaves the watchdog's record next to the state (raw write(2): the store may be what hung), so the

@@ -946,11 +946,21 @@ void tst_ShutdownCoordinator::watchdogSpeaksTheApplicationsWords()
     h.coordinator->setHardTimeout(300ms);
     h.coordinator->setWatchdogThreadName(QStringLiteral("svc-guard"));
     h.coordinator->setDiagnostics([] { return QStringLiteral("worker 2\nbusy"); });
-    h.coordinator->setWatchdogFormatter([](const Quiesce::WatchdogExpiry &expiry) {
-        return QStringLiteral("GUARD %1 %2 [%3] -> %4\nsecond line")
-            .arg(expiry.timeoutMs)
-            .arg(expiry.phase, expiry.diagnostics)
-            .arg(expiry.exitCode);
+    // The application's words for the lines it cares about, the library's for the others, none for one kind.
+    h.coordinator->setLineFormatter([](const Quiesce::ShutdownLine &line) {
+        switch (line.kind) {
+        case Quiesce::ShutdownLine::Kind::Watchdog:
+            return QStringLiteral("GUARD %1 %2 [%3] -> %4\nsecond line")
+                .arg(line.hardTimeoutMs)
+                .arg(line.phase, line.diagnostics)
+                .arg(line.exitCode);
+        case Quiesce::ShutdownLine::Kind::Begin:
+            return QStringLiteral("STOP asked by %1").arg(line.request.reason);
+        case Quiesce::ShutdownLine::Kind::PhaseEnd:
+            return QString();
+        default:
+            return ShutdownCoordinator::defaultLine(line);
+        }
     });
     QString error;
     QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
@@ -962,6 +972,9 @@ void tst_ShutdownCoordinator::watchdogSpeaksTheApplicationsWords()
     QTRY_COMPARE(h.immediateCalls.load(), 1);
     // The formatter's text, on one line whatever it and the diagnostics put in it.
     QCOMPARE(h.directLines(), QStringList({QStringLiteral("GUARD 300 drain [worker 2 busy] -> 70 second line")}));
+    QCOMPARE(h.lines,
+             QStringList({QStringLiteral("STOP asked by sigterm"), kHint,
+                          QStringLiteral("SHUTDOWN phase=drain begin budget_ms=-1")}));
 }
 
 void tst_ShutdownCoordinator::libraryHasNoHintOfItsOwn()

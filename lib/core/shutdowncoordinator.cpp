@@ -349,9 +349,47 @@ int ShutdownCoordinator::directOutputFd() const
     return d->directFd;
 }
 
-void ShutdownCoordinator::setWatchdogFormatter(WatchdogFormatter formatter)
+void ShutdownCoordinator::setLineFormatter(ShutdownLineFormatter formatter)
 {
-    d->watchdogFormatter = std::move(formatter);
+    d->lineFormatter = std::move(formatter);
+}
+
+QString ShutdownCoordinator::defaultLine(const ShutdownLine &line)
+{
+    switch (line.kind) {
+    case ShutdownLine::Kind::Begin:
+        return QStringLiteral("SHUTDOWN begin reason=%1 sender=%2 mode=%3")
+            .arg(line.request.reason)
+            .arg(line.request.senderPid)
+            .arg(shutdownModeName(line.mode));
+    case ShutdownLine::Kind::Escalate:
+        return QStringLiteral("SHUTDOWN escalate mode=%1 reason=%2 sender=%3")
+            .arg(shutdownModeName(line.mode), line.request.reason)
+            .arg(line.request.senderPid);
+    case ShutdownLine::Kind::PhaseBegin:
+        return QStringLiteral("SHUTDOWN phase=%1 begin budget_ms=%2").arg(line.phase).arg(line.budgetMs);
+    case ShutdownLine::Kind::PhaseEnd: {
+        QString text = QStringLiteral("SHUTDOWN phase=%1 end outcome=%2 ms=%3")
+                           .arg(line.record.name, phaseOutcomeName(line.record.outcome))
+                           .arg(line.record.elapsedMs);
+        if (!line.record.detail.isEmpty())
+            text += QStringLiteral(" detail=") + line.record.detail;
+        return text;
+    }
+    case ShutdownLine::Kind::Report:
+        return line.summary.isEmpty() ? QStringLiteral("SHUTDOWN report")
+                                      : QStringLiteral("SHUTDOWN report ") + line.summary;
+    case ShutdownLine::Kind::Done:
+        return QStringLiteral("SHUTDOWN done exit=%1").arg(line.exitCode);
+    case ShutdownLine::Kind::Immediate:
+        return QStringLiteral("SHUTDOWN immediate exit=%1 reason=%2").arg(line.exitCode).arg(line.request.reason);
+    case ShutdownLine::Kind::Watchdog:
+        return QStringLiteral("SHUTDOWN watchdog: hard deadline of %1 ms passed in phase %2; %3; exit=%4")
+            .arg(line.hardTimeoutMs)
+            .arg(line.phase, line.diagnostics)
+            .arg(line.exitCode);
+    }
+    return {};
 }
 
 void ShutdownCoordinator::setWatchdogThreadName(const QString &name)
@@ -396,12 +434,16 @@ bool ShutdownCoordinator::requestShutdown(const ShutdownRequest &request)
         d->report.requests = 1;
         // The hard deadline counts from the first request, even one that waits for startup to finish.
         startWatchdog();
-        emitLine(QStringLiteral("SHUTDOWN begin reason=%1 sender=%2 mode=graceful")
-                     .arg(request.reason)
-                     .arg(request.senderPid));
+        {
+            ShutdownLine line;
+            line.kind = ShutdownLine::Kind::Begin;
+            line.request = request;
+            line.mode = d->mode;
+            emitLine(line);
+        }
         // What a second and a third request do, in the application's words (none by default).
         if (!d->firstRequestHint.isEmpty())
-            emitLine(d->firstRequestHint);
+            emitText(d->firstRequestHint);
         Q_EMIT shutdownStarted(request);
         // Never run the phases inside the caller (a signal slot, closeEvent, a hook): always from the loop.
         if (d->ready && d->state == ShutdownCoordinatorPrivate::State::Pending)
@@ -414,9 +456,11 @@ bool ShutdownCoordinator::requestShutdown(const ShutdownRequest &request)
         if (d->mode == ShutdownMode::Graceful) {
             d->mode = ShutdownMode::Fast;
             d->report.mode = d->mode;
-            emitLine(QStringLiteral("SHUTDOWN escalate mode=fast reason=%1 sender=%2")
-                         .arg(request.reason)
-                         .arg(request.senderPid));
+            ShutdownLine line;
+            line.kind = ShutdownLine::Kind::Escalate;
+            line.request = request;
+            line.mode = d->mode;
+            emitLine(line);
             Q_EMIT escalated(d->mode, request);
             // The running phase decides what fast means for it (the drain completes at once). A hook that ends
             // its phase from here is recorded now and the machine moves on from the event loop.
@@ -520,7 +564,12 @@ bool ShutdownCoordinator::startNextPhase()
     if (d->watchdog)
         d->watchdog->setPhase(phase.name);
 
-    emitLine(QStringLiteral("SHUTDOWN phase=%1 begin budget_ms=%2").arg(phase.name).arg(budgetMs));
+    ShutdownLine line;
+    line.kind = ShutdownLine::Kind::PhaseBegin;
+    line.mode = d->mode;
+    line.phase = phase.name;
+    line.budgetMs = budgetMs;
+    emitLine(line);
     Q_EMIT phaseStarted(phase.name, budgetMs);
     if (d->state != ShutdownCoordinatorPrivate::State::Running || d->context == nullptr)
         return true; // a slot exited immediately; advance() stops
@@ -548,11 +597,10 @@ void ShutdownCoordinator::endCurrentPhase()
     d->context = nullptr;
     d->phaseEnded = false;
 
-    QString line = QStringLiteral("SHUTDOWN phase=%1 end outcome=%2 ms=%3")
-                       .arg(record.name, phaseOutcomeName(record.outcome))
-                       .arg(record.elapsedMs);
-    if (!record.detail.isEmpty())
-        line += QStringLiteral(" detail=") + oneLine(record.detail);
+    ShutdownLine line;
+    line.kind = ShutdownLine::Kind::PhaseEnd;
+    line.mode = d->mode;
+    line.record = record;
     emitLine(line);
     Q_EMIT phaseFinished(record);
 }
@@ -601,9 +649,14 @@ void ShutdownCoordinator::finishShutdown()
         d->watchdog->setPhase(QStringLiteral("finish")); // a slot of finished() that hangs is named as such
     const int code = d->report.exitCode;
 
-    const QString summary = d->report.summary();
-    emitLine(summary.isEmpty() ? QStringLiteral("SHUTDOWN report") : QStringLiteral("SHUTDOWN report ") + summary);
-    emitLine(QStringLiteral("SHUTDOWN done exit=%1").arg(code));
+    ShutdownLine line;
+    line.mode = d->mode;
+    line.kind = ShutdownLine::Kind::Report;
+    line.summary = d->report.summary();
+    emitLine(line);
+    line.kind = ShutdownLine::Kind::Done;
+    line.exitCode = code;
+    emitLine(line);
     Q_EMIT finished(code, d->report);
 
     // The watchdog guards up to here (a slot of finished() may still write the session record); from now on the
@@ -629,17 +682,32 @@ void ShutdownCoordinator::exitImmediately(const ShutdownRequest &request)
         return; // the watchdog is ending the process right now
     // Straight to the descriptor: the sink may take locks or touch the GUI, and nothing after this line runs.
     flushStdioWithoutWaiting();
-    writeLineDirect(d->directFd,
-                    QStringLiteral("SHUTDOWN immediate exit=%1 reason=%2\n").arg(code).arg(request.reason).toUtf8(),
-                    QDeadlineTimer(kDirectWriteMs));
+    ShutdownLine line;
+    line.kind = ShutdownLine::Kind::Immediate;
+    line.request = request;
+    line.mode = d->mode;
+    line.exitCode = code;
+    const QString text = d->lineFormatter ? d->lineFormatter(line) : defaultLine(line);
+    if (!text.isEmpty())
+        writeLineDirect(d->directFd, QString(oneLine(text) + QLatin1Char('\n')).toUtf8(),
+                        QDeadlineTimer(kDirectWriteMs));
     if (d->immediateExit)
         d->immediateExit(code);
     // Only an injected (test) function returns; the watchdog must not fire after it.
     stopWatchdog();
 }
 
-void ShutdownCoordinator::emitLine(const QString &line)
+void ShutdownCoordinator::emitLine(const ShutdownLine &line)
 {
+    emitText(d->lineFormatter ? d->lineFormatter(line) : defaultLine(line));
+}
+
+void ShutdownCoordinator::emitText(const QString &text)
+{
+    if (text.isEmpty())
+        return; // the formatter wants no line for this
+    // One line, whatever a hook put in a detail or a formatter returned.
+    const QString line = oneLine(text);
     if (d->output) {
         d->output(line);
         return;
@@ -665,7 +733,7 @@ void ShutdownCoordinator::startWatchdog()
     ShutdownWatchdog::Config config;
     config.timeout = d->hardTimeout;
     config.diagnostics = d->diagnostics;
-    config.formatter = d->watchdogFormatter;
+    config.formatter = d->lineFormatter;
     config.immediateExit = d->immediateExit;
     config.fd = d->directFd;
     config.exitCode = ExitHardTimeout;

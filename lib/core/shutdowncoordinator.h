@@ -92,18 +92,39 @@ struct QUIESCE_CORE_EXPORT ShutdownReport
     QString summary() const;
 };
 
-/*! \brief What the watchdog knows when the hard deadline passes; a WatchdogFormatter makes its line of it. */
-struct QUIESCE_CORE_EXPORT WatchdogExpiry
+/*! \brief One line of the quit path before it is worded: what a ShutdownLineFormatter gets. The fields a kind
+    does not use keep their defaults. */
+struct QUIESCE_CORE_EXPORT ShutdownLine
 {
-    qint64 timeoutMs = 0; //!< the hard timeout that passed
-    QString phase;        //!< the phase running then ("pending" before the first, "finish" after the last)
-    QString diagnostics;  //!< the diagnostics provider's text on one line ("no diagnostics" without one)
-    int exitCode = 0;     //!< the code the process exits with
+    /*! \brief Which line. */
+    enum class Kind {
+        Begin,      //!< the first request: \c request ("SHUTDOWN begin reason=... sender=... mode=graceful")
+        Escalate,   //!< a second request: \c request, \c mode ("SHUTDOWN escalate mode=fast ...")
+        PhaseBegin, //!< a phase starts: \c phase, \c budgetMs (-1: none) ("SHUTDOWN phase=... begin budget_ms=...")
+        PhaseEnd,   //!< a phase ended: \c record ("SHUTDOWN phase=... end outcome=... ms=...[ detail=...]")
+        Report,     //!< the report's counts: \c summary, maybe empty ("SHUTDOWN report ...")
+        Done,       //!< the end of the quit path: \c exitCode ("SHUTDOWN done exit=...")
+        Immediate,  //!< the third request, written to the direct descriptor: \c request, \c exitCode
+        Watchdog,   //!< the hard deadline passed, worded on the WATCHDOG thread: \c phase, \c hardTimeoutMs,
+                    //!< \c diagnostics ("no diagnostics" without a provider), \c exitCode
+    };
+
+    Kind kind = Kind::Begin;                    //!< which line
+    ShutdownRequest request;                    //!< Begin, Escalate, Immediate: the request
+    ShutdownMode mode = ShutdownMode::Graceful; //!< the mode now
+    QString phase;                              //!< PhaseBegin, Watchdog: the phase ("pending", "finish" too)
+    qint64 budgetMs = -1;                       //!< PhaseBegin: the phase's budget, -1 for none
+    PhaseRecord record;                         //!< PhaseEnd: how the phase ended
+    QString summary;                            //!< Report: ShutdownReport::summary()
+    int exitCode = 0;                           //!< Done, Immediate, Watchdog: the process's exit code
+    qint64 hardTimeoutMs = 0;                   //!< Watchdog: the hard timeout that passed
+    QString diagnostics;                        //!< Watchdog: the diagnostics provider's text, on one line
 };
 
-/*! \brief Makes the watchdog's line (without its newline) on the watchdog thread: thread-safe, no waiting for
-    the main thread. Line breaks in what it returns become spaces. */
-using WatchdogFormatter = std::function<QString(const WatchdogExpiry &expiry)>;
+/*! \brief Words a ShutdownLine (without its newline); an empty result writes no line. Runs on the main thread,
+    except for ShutdownLine::Kind::Watchdog (the watchdog thread: thread-safe, no waiting for the main thread).
+    Line breaks in what it returns become spaces. */
+using ShutdownLineFormatter = std::function<QString(const ShutdownLine &line)>;
 
 class ShutdownCoordinator;
 class ShutdownCoordinatorPrivate;
@@ -233,9 +254,13 @@ public:
     void setDirectOutputFd(int fd);
     /*! \brief See setDirectOutputFd(). */
     int directOutputFd() const;
-    /*! \brief The watchdog's line. Default: "SHUTDOWN watchdog: hard deadline of <ms> ms passed in phase <phase>;
-        <diagnostics>; exit=<code>". Taken at the first request, like the hard timeout. */
-    void setWatchdogFormatter(WatchdogFormatter formatter);
+    /*! \brief How the lines of the quit path are worded (default: defaultLine()). The watchdog takes it at the
+        first request, like the hard timeout. */
+    void setLineFormatter(ShutdownLineFormatter formatter);
+    /*! \brief The library's default wording of \a line: the \c SHUTDOWN lines (see ShutdownLine::Kind), e.g.
+        "SHUTDOWN watchdog: hard deadline of <ms> ms passed in phase <phase>; <diagnostics>; exit=<code>". A
+        formatter that changes some kinds returns this for the others. Thread-safe. */
+    static QString defaultLine(const ShutdownLine &line);
     /*! \brief The watchdog thread's name (15 characters at most on Linux). Default "quiesce-watchdg". Taken when
         the thread is created (prepareWatchdog() or the first request). */
     void setWatchdogThreadName(const QString &name);
@@ -294,7 +319,8 @@ private:
     void onBudgetExpired();
     void finishShutdown();
     void exitImmediately(const ShutdownRequest &request);
-    void emitLine(const QString &line);
+    void emitLine(const ShutdownLine &line);
+    void emitText(const QString &text);
     void startWatchdog();
     void stopWatchdog();
     bool isOwnThread() const;

@@ -63,7 +63,7 @@ public:
     std::function<void(int)> immediateExit;
     std::function<void(const QString &)> output;
     int directFd = -1; // none until the application names one
-    WatchdogFormatter watchdogFormatter;
+    ShutdownLineFormatter lineFormatter;
     QString watchdogThreadName = QStringLiteral("quiesce-watchdg");
     QString firstRequestHint;
     std::unique_ptr<ShutdownWatchdog> watchdog;

@@ -109,17 +109,10 @@ bool ShutdownWatchdog::hasFired() const
     return m_state->fired.load(std::memory_order_acquire);
 }
 
-QString ShutdownWatchdog::defaultLine(const WatchdogExpiry &expiry)
-{
-    return QStringLiteral("SHUTDOWN watchdog: hard deadline of %1 ms passed in phase %2; %3; exit=%4")
-        .arg(expiry.timeoutMs)
-        .arg(expiry.phase, expiry.diagnostics)
-        .arg(expiry.exitCode);
-}
-
 void ShutdownWatchdog::run(const std::shared_ptr<State> &state)
 {
-    WatchdogExpiry expiry;
+    ShutdownLine expiry;
+    expiry.kind = ShutdownLine::Kind::Watchdog;
     Config config;
     {
         std::unique_lock lock(state->mutex);
@@ -141,12 +134,14 @@ void ShutdownWatchdog::run(const std::shared_ptr<State> &state)
     expiry.diagnostics = config.diagnostics ? oneLine(config.diagnostics()) : QString();
     if (expiry.diagnostics.isEmpty())
         expiry.diagnostics = QStringLiteral("no diagnostics");
-    expiry.timeoutMs = qint64(config.timeout.count());
+    expiry.hardTimeoutMs = qint64(config.timeout.count());
     expiry.exitCode = config.exitCode;
-    const QString line = oneLine(config.formatter ? config.formatter(expiry) : defaultLine(expiry));
+    const QString line =
+        oneLine(config.formatter ? config.formatter(expiry) : ShutdownCoordinator::defaultLine(expiry));
     // The main thread may be stuck holding the stdio lock: flush without waiting, then our line, then exit.
     flushStdioWithoutWaiting();
-    writeLineDirect(config.fd, QString(line + QLatin1Char('\n')).toUtf8(), QDeadlineTimer(WritableWaitMs));
+    if (!line.isEmpty())
+        writeLineDirect(config.fd, QString(line + QLatin1Char('\n')).toUtf8(), QDeadlineTimer(WritableWaitMs));
     if (config.immediateExit)
         config.immediateExit(config.exitCode);
 }

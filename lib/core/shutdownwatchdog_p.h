@@ -34,7 +34,7 @@ public:
     {
         std::chrono::milliseconds timeout {0};
         std::function<QString()> diagnostics; // runs on the watchdog thread
-        WatchdogFormatter formatter;          // runs on the watchdog thread
+        ShutdownLineFormatter formatter;      // runs on the watchdog thread; empty: defaultLine()
         std::function<void(int)> immediateExit;
         int fd = 1;
         int exitCode = 70;
@@ -69,9 +69,6 @@ public:
     bool claimExit();
     /* True once the watchdog claimed the exit (it wrote its line and called the immediate exit function). */
     bool hasFired() const;
-
-    /* The line of the default formatter: "SHUTDOWN watchdog: hard deadline of N ms passed in phase P; D; exit=C". */
-    static QString defaultLine(const WatchdogExpiry &expiry);
 
 private:
     // Shared with the thread: a thread left running by a bounded stop() must never find it gone.
