@@ -45,7 +45,7 @@ class ThreadOwnerPrivate;
         return fail(Quiesce::ExitCode::OsError, error);
     ...
     if (owner.stop(QDeadlineTimer(2000)) == Quiesce::ThreadOwner::StopResult::Leaked)
-        qWarning("the store thread did not end in time; left running");
+        log(QStringLiteral("the store thread did not end in time; left running"));
     \endcode */
 class QUIESCE_CORE_EXPORT ThreadOwner
 {
