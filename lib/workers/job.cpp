@@ -8,8 +8,8 @@
 
 namespace Quiesce {
 
-JobContext::JobContext(JobContextPrivate *d)
-    : d(d)
+JobContext::JobContext(JobContextPrivate *context)
+    : d(context)
 {
 }
 
