@@ -136,6 +136,8 @@ struct Slot
     bool signalled = false; // SIGTERM/SIGKILL from stop() at its deadline
     QString killReason;     // why the pool killed it ("heartbeat timeout", "protocol error"), empty if not
 
+    double microsPerJob = -1; // how long its jobs took, on average (exponentially weighted); < 0: not known yet
+
     bool alive() const { return pidfd >= 0; }
     int load() const { return int(sent.size()) + int(started.size()); }
 };
@@ -164,7 +166,7 @@ public:
     int backoffInitialMs = 100;
     int backoffMaxMs = 10000;
     int healthyMs = 60000;
-    int batch = 16;
+    int batch = 1024;
     int terminateGraceMs = 100;
     QString error;
 
@@ -215,6 +217,9 @@ public:
 
     // --- bookkeeping ---
     void dispatch();
+    void scheduleDispatch();
+    int batchFor(const Slot &slot) const;
+    bool dispatchPosted = false;
     void deliver();
     void afterChange();
     void onTick();
@@ -496,8 +501,8 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
         break;
     case Started: {
         const qint64 now = monotonicMs();
-        for (const QCborValue &v : message.at(1).toArray()) {
-            const quint64 id = quint64(v.toInteger());
+        const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
+        for (quint64 id : ids) {
             auto it =
                 std::find_if(slot.sent.begin(), slot.sent.end(), [id](const Queued &j) { return j.job.id == id; });
             if (it == slot.sent.end())
@@ -511,10 +516,16 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
     case Done:
     case GivenBack: {
         const bool isDone = message.at(0).toInteger() == Done;
-        for (const QCborValue &v : message.at(1).toArray()) {
+        const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
+        for (quint64 id : ids) {
             Job job;
-            if (takeStarted(quint64(v.toInteger()), &job))
+            if (takeStarted(id, &job))
                 (isDone ? done : givenBack).append(job);
+        }
+        if (isDone && !ids.isEmpty()) {
+            // How long this child's jobs take sizes its next batches (see batchFor()).
+            const double perJob = double(qMax<qint64>(0, message.at(2).toInteger())) / double(ids.size());
+            slot.microsPerJob = slot.microsPerJob < 0 ? perJob : 0.7 * slot.microsPerJob + 0.3 * perJob;
         }
         break;
     }
@@ -528,8 +539,8 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
         break;
     case Returned: {
         // Never started: back to their places in the queue.
-        for (const QCborValue &v : message.at(1).toArray()) {
-            const quint64 id = quint64(v.toInteger());
+        const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
+        for (quint64 id : ids) {
             auto it =
                 std::find_if(slot.sent.begin(), slot.sent.end(), [id](const Queued &j) { return j.job.id == id; });
             if (it == slot.sent.end())
@@ -723,26 +734,62 @@ void ProcessPoolPrivate::dispatch()
     }
     if (targets.empty())
         return;
-    QHash<Slot *, QCborArray> batches;
+    struct Batch
+    {
+        QList<quint64> ids;
+        QByteArray payloads;
+        QList<qint32> counts;
+    };
+    QHash<Slot *, Batch> batches;
     while (!queue.empty()) {
         // The least loaded slot first: short jobs fill every child's batch, long ones spread out.
         Slot *best = nullptr;
         for (Slot *s : targets) {
-            if (s->load() < batch && (!best || s->load() < best->load()))
+            if (s->load() < batchFor(*s) && (!best || s->load() < best->load()))
                 best = s;
         }
         if (!best)
             break;
         const Job &job = queue.front().job;
-        batches[best].append(QCborArray {qint64(job.id), job.payload, job.attempts, job.crashes});
+        Batch &b = batches[best];
+        b.ids.append(job.id);
+        b.payloads.append(job.payload);
+        b.counts.append(qint32(job.payload.size()));
+        b.counts.append(job.attempts);
+        b.counts.append(job.crashes);
         best->sent.push_back(std::move(queue.front()));
         queue.pop_front();
         hadWork = true;
     }
     for (auto it = batches.cbegin(); it != batches.cend(); ++it) {
-        send(*it.key(), QCborArray {Jobs, it.value()});
+        send(*it.key(), QCborArray {Jobs, packIds(it->ids), it->payloads, packCounts(it->counts)});
         publish(*it.key());
     }
+}
+
+int ProcessPoolPrivate::batchFor(const Slot &slot) const
+{
+    // About BatchMicros of work per child and round trip: thousands of jobs of a microsecond, one of a second.
+    // Unknown durations start at one job, so long jobs are never piled onto one child.
+    constexpr double BatchMicros = 2000;
+    if (slot.microsPerJob < 0)
+        return 1;
+    return int(qBound(1.0, BatchMicros / qMax(slot.microsPerJob, 1.0), double(batch)));
+}
+
+void ProcessPoolPrivate::scheduleDispatch()
+{
+    // A burst of submit() calls becomes one batch per child, not one message per job.
+    if (dispatchPosted)
+        return;
+    dispatchPosted = true;
+    QMetaObject::invokeMethod(
+        q,
+        [this] {
+            dispatchPosted = false;
+            dispatch();
+        },
+        Qt::QueuedConnection);
 }
 
 void ProcessPoolPrivate::deliver()
@@ -1171,7 +1218,7 @@ void ProcessPool::submit(const Job &job)
         --d->reserved;
     d->queue.push_back(Queued {job, d->nextSeq++});
     d->hadWork = true;
-    d->dispatch();
+    d->scheduleDispatch();
 }
 
 void ProcessPool::stopIntake()
