@@ -16,6 +16,7 @@
 
 #include <csignal>
 #include <memory>
+#include <thread>
 
 #include <fcntl.h>
 #include <sys/resource.h>
@@ -173,6 +174,7 @@ private Q_SLOTS:
     void growAndShrink();
     void killAllNowKillsEveryGroup();
     void badProgramRefused();
+    void spawnOnlyFromTheMainThread();
 
 private:
     rlimit m_startLimit {};
@@ -647,6 +649,22 @@ void tst_ProcessPool::badProgramRefused()
     QVERIFY(!pool.start(1));
     QVERIFY(pool.errorString().contains(QLatin1String("/nonexistent/quiesce-worker")));
     QCOMPARE(pool.runningProcessCount(), 0);
+}
+
+void tst_ProcessPool::spawnOnlyFromTheMainThread()
+{
+    // PR_SET_PDEATHSIG follows the thread that forked: a worker spawned from a thread that ends would be killed.
+    bool started = true;
+    QString error;
+    std::thread other([&] {
+        ProcessPool pool;
+        pool.setWorkerProgram(QStringLiteral(QUIESCE_TEST_WORKER), {});
+        started = pool.start(1);
+        error = pool.errorString();
+    });
+    other.join();
+    QVERIFY(!started);
+    QVERIFY2(error.contains(QLatin1String("main thread")), qPrintable(error));
 }
 
 QTEST_GUILESS_MAIN(tst_ProcessPool)

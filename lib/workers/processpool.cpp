@@ -577,8 +577,18 @@ void ProcessPoolPrivate::killGroup(Slot &slot, int signo)
 void ProcessPoolPrivate::onPidfd(Slot &slot)
 {
     siginfo_t info {};
-    if (::waitid(P_PIDFD, id_t(slot.pidfd), &info, WEXITED | WNOWAIT | WNOHANG) != 0 || info.si_pid == 0)
+    if (::waitid(P_PIDFD, id_t(slot.pidfd), &info, WEXITED | WNOWAIT | WNOHANG) != 0) {
+        if (errno != ECHILD)
+            return;
+        // Reaped by someone else (the application set SIGCHLD to SIG_IGN, or waits for any child): it is gone,
+        // with its status. A readable pidfd is all we know.
+        info.si_pid = slot.pid;
+        info.si_code = CLD_EXITED;
+        info.si_status = -1;
+        slot.killReason = QStringLiteral("reaped elsewhere, status unknown");
+    } else if (info.si_pid == 0) {
         return;
+    }
     // Exited, not reaped: read what it said last, take down its group (grandchildren), then reap.
     readChannel(slot);
     ::kill(-slot.pid, SIGKILL);
