@@ -494,6 +494,16 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
         }
         return false;
     };
+    // Jobs sent are mostly found at the front: the child reports them in the order it got them.
+    const auto takeSent = [&slot](quint64 id, Queued *queued) {
+        const auto it =
+            std::find_if(slot.sent.begin(), slot.sent.end(), [id](const Queued &j) { return j.job.id == id; });
+        if (it == slot.sent.end())
+            return false;
+        *queued = std::move(*it);
+        slot.sent.erase(it);
+        return true;
+    };
     switch (message.at(0).toInteger()) {
     case Hello:
         if (slot.state == Slot::State::Starting)
@@ -503,12 +513,10 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
         const qint64 now = monotonicMs();
         const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
         for (quint64 id : ids) {
-            auto it =
-                std::find_if(slot.sent.begin(), slot.sent.end(), [id](const Queued &j) { return j.job.id == id; });
-            if (it == slot.sent.end())
+            Queued queued;
+            if (!takeSent(id, &queued))
                 continue;
-            slot.started.append(Running {it->job, now, 0, false});
-            slot.sent.erase(it);
+            slot.started.append(Running {queued.job, now, 0, false});
             startedIds.append(id);
         }
         break;
@@ -541,12 +549,9 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
         // Never started: back to their places in the queue.
         const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
         for (quint64 id : ids) {
-            auto it =
-                std::find_if(slot.sent.begin(), slot.sent.end(), [id](const Queued &j) { return j.job.id == id; });
-            if (it == slot.sent.end())
-                continue;
-            requeue(*it);
-            slot.sent.erase(it);
+            Queued queued;
+            if (takeSent(id, &queued))
+                requeue(queued);
         }
         break;
     }

@@ -5,46 +5,51 @@
 
 namespace Quiesce::WorkerChannel {
 
-QByteArray packIds(const QList<quint64> &ids)
+namespace {
+
+template<typename T>
+QByteArray pack(const QList<T> &values)
 {
-    QByteArray bytes(ids.size() * qsizetype(sizeof(quint64)), Qt::Uninitialized);
+    QByteArray bytes(values.size() * qsizetype(sizeof(T)), Qt::Uninitialized);
     char *out = bytes.data();
-    for (quint64 id : ids) {
-        qToLittleEndian<quint64>(id, out);
-        out += sizeof(quint64);
+    for (T v : values) {
+        qToLittleEndian<T>(v, out);
+        out += sizeof(T);
     }
     return bytes;
+}
+
+template<typename T>
+QList<T> unpack(const QByteArray &bytes)
+{
+    QList<T> values;
+    const qsizetype n = bytes.size() / qsizetype(sizeof(T));
+    values.reserve(n);
+    for (qsizetype i = 0; i < n; ++i)
+        values.append(qFromLittleEndian<T>(bytes.constData() + i * qsizetype(sizeof(T))));
+    return values;
+}
+
+} // namespace
+
+QByteArray packIds(const QList<quint64> &ids)
+{
+    return pack(ids);
 }
 
 QList<quint64> unpackIds(const QByteArray &bytes)
 {
-    QList<quint64> ids;
-    const qsizetype n = bytes.size() / qsizetype(sizeof(quint64));
-    ids.reserve(n);
-    for (qsizetype i = 0; i < n; ++i)
-        ids.append(qFromLittleEndian<quint64>(bytes.constData() + i * qsizetype(sizeof(quint64))));
-    return ids;
+    return unpack<quint64>(bytes);
 }
 
 QByteArray packCounts(const QList<qint32> &counts)
 {
-    QByteArray bytes(counts.size() * qsizetype(sizeof(qint32)), Qt::Uninitialized);
-    char *out = bytes.data();
-    for (qint32 c : counts) {
-        qToLittleEndian<qint32>(c, out);
-        out += sizeof(qint32);
-    }
-    return bytes;
+    return pack(counts);
 }
 
 QList<qint32> unpackCounts(const QByteArray &bytes)
 {
-    QList<qint32> counts;
-    const qsizetype n = bytes.size() / qsizetype(sizeof(qint32));
-    counts.reserve(n);
-    for (qsizetype i = 0; i < n; ++i)
-        counts.append(qFromLittleEndian<qint32>(bytes.constData() + i * qsizetype(sizeof(qint32))));
-    return counts;
+    return unpack<qint32>(bytes);
 }
 
 QByteArray frame(const QCborArray &messages)
