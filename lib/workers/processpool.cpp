@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -40,6 +41,10 @@ namespace Quiesce {
 namespace {
 
 using namespace WorkerChannel;
+
+// A frame may hold MaxFrameBytes; a batch stays well below, and one job's payload must fit on its own.
+constexpr qsizetype MaxBatchPayloadBytes = 8 * 1024 * 1024;
+constexpr qsizetype MaxPayloadBytes = qsizetype(MaxFrameBytes) - 64 * 1024;
 
 qint64 monotonicMs()
 {
@@ -766,7 +771,20 @@ void ProcessPoolPrivate::dispatch()
         if (!best)
             break;
         const Job &job = queue.front().job;
+        if (job.payload.size() > MaxPayloadBytes) {
+            // It could never cross the channel (a frame is limited): a failure with its reason, not a crash loop.
+            failed.append(JobFailure {job,
+                                      QStringLiteral("payload of %1 bytes exceeds the worker channel's limit of %2")
+                                          .arg(job.payload.size())
+                                          .arg(MaxPayloadBytes)});
+            queue.pop_front();
+            continue;
+        }
         Batch &b = batches[best];
+        if (!b.ids.isEmpty() && b.payloads.size() + job.payload.size() > MaxBatchPayloadBytes) {
+            targets.erase(std::remove(targets.begin(), targets.end(), best), targets.end()); // full for this round
+            continue;
+        }
         b.ids.append(job.id);
         b.payloads.append(job.payload);
         b.counts.append(qint32(job.payload.size()));
@@ -780,6 +798,8 @@ void ProcessPoolPrivate::dispatch()
         send(*it.key(), QCborArray {Jobs, packIds(it->ids), it->payloads, packCounts(it->counts)});
         publish(*it.key());
     }
+    if (!failed.isEmpty())
+        deliver();
 }
 
 int ProcessPoolPrivate::batchFor(const Slot &slot) const
@@ -1021,13 +1041,16 @@ ProcessPool::ProcessPool(QObject *parent)
 
 ProcessPool::~ProcessPool()
 {
-    // The last resort: no job is waited for. SIGKILL, then reap (a killed process exits at once).
+    // The last resort: no job is waited for. SIGKILL, then reap: a killed process exits at once, unless it is in
+    // an uninterruptible sleep; then we wait a second at most and leave it to init.
     for (auto &s : d->slots) {
         if (!s->alive())
             continue;
         d->killGroup(*s, SIGKILL);
+        pollfd exited {s->pidfd, POLLIN, 0};
         siginfo_t info {};
-        ::waitid(P_PIDFD, id_t(s->pidfd), &info, WEXITED);
+        if (::poll(&exited, 1, 1000) == 1)
+            ::waitid(P_PIDFD, id_t(s->pidfd), &info, WEXITED | WNOHANG);
         delete s->pidNotifier;
         delete s->readNotifier;
         delete s->writeNotifier;

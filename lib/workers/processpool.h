@@ -80,6 +80,7 @@ class QUIESCE_WORKERS_EXPORT ProcessPool : public JobPool
     Q_OBJECT
 
 public:
+    /*! A pool with no worker program yet (setWorkerProgram()) and the default supervision parameters. */
     explicit ProcessPool(QObject *parent = nullptr);
     /*! Kills what still runs (SIGKILL to every worker's group) and reaps it. Call stop() first for an orderly
         end; the destructor is the last resort and does not wait for jobs. */
