@@ -174,6 +174,7 @@ private Q_SLOTS:
     void growAndShrink();
     void killAllNowKillsEveryGroup();
     void badProgramRefused();
+    void coreDumpsOff();
     void spawnOnlyFromTheMainThread();
 
 private:
@@ -646,6 +647,33 @@ void tst_ProcessPool::killAllNowKillsEveryGroup()
     pool.reset(); // reaps
     for (qint64 pid : pids)
         QVERIFY(!isOurChild(pid));
+}
+
+void tst_ProcessPool::coreDumpsOff()
+{
+    const rlimit some {1024 * 1024, RLIM_INFINITY};
+    rlimit before {};
+    QVERIFY(::getrlimit(RLIMIT_CORE, &before) == 0);
+    if (before.rlim_max != RLIM_INFINITY)
+        QSKIP("the hard RLIMIT_CORE is limited here: cannot give the parent a non-zero soft limit to compare");
+    QVERIFY(::setrlimit(RLIMIT_CORE, &some) == 0);
+    auto pool = makePool();
+    pool->setWorkerCoreDumps(false);
+    const bool started = pool->start(1);
+    ::setrlimit(RLIMIT_CORE, &before);
+    QVERIFY(started);
+    QTRY_VERIFY(allIdle(*pool, 1));
+    QFile limits(QStringLiteral("/proc/%1/limits").arg(pool->snapshot().first().pid));
+    QVERIFY(limits.open(QIODevice::ReadOnly));
+    bool saw = false;
+    for (const QByteArray &line : limits.readAll().split('\n')) {
+        if (line.startsWith("Max core file size")) {
+            saw = true;
+            QCOMPARE(line.simplified().split(' ').at(4), QByteArray("0")); // "Max core file size <soft> <hard>"
+        }
+    }
+    QVERIFY(saw);
+    QVERIFY(stopAndWait(*pool, 5000).allStopped);
 }
 
 void tst_ProcessPool::badProgramRefused()

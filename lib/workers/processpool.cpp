@@ -60,8 +60,8 @@ QString signalText(int signo)
 }
 
 // Between fork() and exec(): async-signal-safe calls only, everything else was prepared before the fork.
-[[noreturn]] void execChild(pid_t parent, int channel, int devNull, const char *program, char *const *argv,
-                            char *const *envp)
+[[noreturn]] void execChild(pid_t parent, int channel, int devNull, bool coreDumps, const char *program,
+                            char *const *argv, char *const *envp)
 {
     UnixSignalNotifier::resetSignalStateInChild();
     ::setpgid(0, 0);
@@ -70,6 +70,10 @@ QString signalText(int signo)
     if (::getppid() != parent)
         ::_exit(1);
     ResourceLimits::restoreDescriptorLimitInChild();
+    if (!coreDumps) {
+        const rlimit none {0, 0};
+        ::setrlimit(RLIMIT_CORE, &none);
+    }
     // channel and devNull are >= ChildFd + 1 (moved there before the fork), so none of these clobbers the other.
     if (::dup2(devNull, STDIN_FILENO) < 0 || ::dup2(devNull, STDOUT_FILENO) < 0
         || ::dup2(channel, ChildFd) < 0) // dup2 clears close-on-exec on the copy
@@ -173,6 +177,7 @@ public:
     int healthyMs = 60000;
     int batch = 1024;
     int terminateGraceMs = 100;
+    bool coreDumps = true;
     QString error;
 
     std::vector<std::unique_ptr<Slot>> slots;
@@ -364,7 +369,7 @@ bool ProcessPoolPrivate::spawn(Slot &slot)
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid == 0)
-        execChild(parent, childEnd, devNull, programBytes.constData(), argv.data(), envp.data());
+        execChild(parent, childEnd, devNull, coreDumps, programBytes.constData(), argv.data(), envp.data());
     const int forkErrno = errno;
     ::close(childEnd);
     ::close(devNull);
@@ -1122,6 +1127,16 @@ void ProcessPool::setDispatchBatch(int jobs)
 int ProcessPool::dispatchBatch() const
 {
     return d->batch;
+}
+
+void ProcessPool::setWorkerCoreDumps(bool enabled)
+{
+    d->coreDumps = enabled;
+}
+
+bool ProcessPool::workerCoreDumps() const
+{
+    return d->coreDumps;
 }
 
 void ProcessPool::setTerminateGrace(int ms)

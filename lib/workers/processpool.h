@@ -123,6 +123,12 @@ public:
     /*! The batch size set by setDispatchBatch(). */
     int dispatchBatch() const;
 
+    /*! With false, workers start with \c RLIMIT_CORE 0 (set between fork and exec): a crash leaves no core file,
+        e.g. while crashes are simulated on purpose. Default true: the limit is inherited. */
+    void setWorkerCoreDumps(bool enabled);
+    /*! The setting of setWorkerCoreDumps(). */
+    bool workerCoreDumps() const;
+
     /*! How long before the stop() deadline a still-running child gets SIGTERM (default 100 ms; the SIGKILL to
         its group follows at the deadline). */
     void setTerminateGrace(int ms);
