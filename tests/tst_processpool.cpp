@@ -9,7 +9,9 @@
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
+#include <QtCore/QProcess>
 #include <QtCore/QSet>
+#include <QtCore/QSocketNotifier>
 #include <QtCore/QTemporaryFile>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -20,6 +22,7 @@
 
 #include <fcntl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 using namespace Quiesce;
@@ -174,6 +177,8 @@ private Q_SLOTS:
     void growAndShrink();
     void killAllNowKillsEveryGroup();
     void badProgramRefused();
+    void workerExitsWhenTheChannelCloses();
+    void workerOutsideAPoolRefuses();
     void coreDumpsOff();
     void spawnOnlyFromTheMainThread();
 
@@ -674,6 +679,43 @@ void tst_ProcessPool::coreDumpsOff()
     }
     QVERIFY(saw);
     QVERIFY(stopAndWait(*pool, 5000).allStopped);
+}
+
+void tst_ProcessPool::workerExitsWhenTheChannelCloses()
+{
+    // The parent's death as the worker sees it: EOF on its channel (PostgreSQL's postmaster-death pipe). Started
+    // by hand here, so nothing but the channel can tell it.
+    int pair[2];
+    QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
+    ::fcntl(pair[0], F_SETFD, FD_CLOEXEC);
+    QProcess worker;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QUIESCE_WORKER_FD"), QString::number(pair[1]));
+    worker.setProcessEnvironment(env);
+    worker.start(QStringLiteral(QUIESCE_TEST_WORKER), {});
+    QVERIFY(worker.waitForStarted(5000));
+    ::close(pair[1]);
+    // Its hello arrives: it runs and listens.
+    QSocketNotifier readable(pair[0], QSocketNotifier::Read);
+    QSignalSpy hello(&readable, &QSocketNotifier::activated);
+    QVERIFY(hello.wait(5000));
+    QSignalSpy finished(&worker, &QProcess::finished);
+    ::close(pair[0]);
+    QVERIFY(finished.wait(5000));
+    QCOMPARE(worker.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(worker.exitCode(), 0);
+}
+
+void tst_ProcessPool::workerOutsideAPoolRefuses()
+{
+    QProcess worker;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.remove(QStringLiteral("QUIESCE_WORKER_FD"));
+    worker.setProcessEnvironment(env);
+    worker.start(QStringLiteral(QUIESCE_TEST_WORKER), {});
+    QVERIFY(worker.waitForFinished(5000));
+    QCOMPARE(worker.exitCode(), 64);
+    QVERIFY(worker.readAll().isEmpty()); // the library prints nothing
 }
 
 void tst_ProcessPool::badProgramRefused()

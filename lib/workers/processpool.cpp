@@ -636,7 +636,7 @@ void ProcessPoolPrivate::onPidfd(Slot &slot)
     slot.sent.clear();
 
     if (stopping) {
-        if (slot.signalled)
+        if (slot.signalled || !slot.killReason.isEmpty()) // at the deadline, or silent while stopping
             ++report.killed;
         else if (exitedZero)
             ++report.stopped;
