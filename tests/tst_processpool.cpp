@@ -174,6 +174,7 @@ private Q_SLOTS:
     void killedChildIsReplaced();
     void grandchildrenDieWithTheirWorker();
     void terminatedChildIsReplacedWithoutCrash();
+    void crashChargedToItsJobInABatch();
     void crashLoopDisablesSlots();
     void stoppedChildKilledAfterHeartbeatTimeout();
     void parentStallIsNotChildSilence();
@@ -507,6 +508,37 @@ void tst_ProcessPool::terminatedChildIsReplacedWithoutCrash()
     QVERIFY(stopAndWait(*pool, 5000).allStopped);
 }
 
+void tst_ProcessPool::crashChargedToItsJobInABatch()
+{
+    // Short jobs travel in large batches, and a worker dies before its last reports leave it: still, only the job
+    // it was running is charged; the others come back uncharged or are done.
+    auto pool = makePool();
+    QSignalSpy done(pool.get(), &JobPool::jobsDone);
+    QSignalSpy lost(pool.get(), &JobPool::jobsLost);
+    QSignalSpy idle(pool.get(), &JobPool::idle);
+    connect(pool.get(), &JobPool::jobsGivenBack, pool.get(), [&](const QList<Job> &jobs) {
+        for (const Job &j : jobs)
+            pool->submit(j);
+    });
+    QVERIFY(pool->start(1));
+    pool->submit(job(1, "0")); // teaches the pool that its jobs are short: the next batch is large
+    QVERIFY(idle.wait(5000));
+    for (quint64 id = 2; id <= 200; ++id)
+        pool->submit(job(id, id == 100 ? QByteArray("crash") : QByteArray("0")));
+    QVERIFY(lost.wait(5000));
+    const QList<JobFailure> charged = failuresFrom(lost);
+    QCOMPARE(charged.size(), 1);
+    QCOMPARE(charged.first().job.id, quint64(100));
+    QCOMPARE(charged.first().job.crashes, 1);
+    QTRY_COMPARE(idsOf(jobsFrom(done)).size(), 199); // every other job done, the replacement included
+    QSet<quint64> doneIds;
+    for (quint64 id : idsOf(jobsFrom(done)))
+        doneIds.insert(id);
+    QCOMPARE(doneIds.size(), 199);
+    QVERIFY(!doneIds.contains(100));
+    QVERIFY(stopAndWait(*pool, 5000).allStopped);
+}
+
 void tst_ProcessPool::crashLoopDisablesSlots()
 {
     auto pool = makePool();
@@ -749,6 +781,7 @@ void tst_ProcessPool::workerExitsWhenTheChannelCloses()
     const HandStarted worker = spawnWorkerByHand(pair[1]);
     ::close(pair[1]);
     QVERIFY(worker.pid > 0 && worker.pidfd >= 0);
+    QCOMPARE(::write(pair[0], "Q", 1), ssize_t(1)); // the pool's first byte (here without the shared page)
     {
         // Its hello arrives: it runs and listens.
         QSocketNotifier readable(pair[0], QSocketNotifier::Read);
