@@ -24,6 +24,15 @@ namespace Quiesce::App {
 
 WindowFrontEnd::~WindowFrontEnd() = default;
 
+sigset_t handledSignals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int signo : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP})
+        sigaddset(&set, signo);
+    return set;
+}
+
 namespace {
 
 int runInspect(const Options &options)
@@ -160,10 +169,7 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
     // `quiesce` blocks these signals before it hands a headless run over to `quiesce-nox` (so one that arrives
     // across the exec waits instead of killing us); the bridge owns them now, so let them in. A mask inherited from
     // whoever started us is lifted too: a service that cannot see SIGTERM would run until its SIGKILL.
-    sigset_t handled;
-    sigemptyset(&handled);
-    for (const int signo : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP})
-        sigaddset(&handled, signo);
+    const sigset_t handled = handledSignals();
     if (const int rc = ::pthread_sigmask(SIG_UNBLOCK, &handled, nullptr); rc != 0)
         writeStderrLine(
             QStringLiteral("cannot unblock the handled signals: %1").arg(QString::fromLocal8Bit(std::strerror(rc))));

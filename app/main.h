@@ -2,6 +2,8 @@
 
 #include <memory>
 
+#include <csignal>
+
 class QCoreApplication;
 class QString;
 
@@ -42,6 +44,10 @@ public:
     over because no display was found (not because of `--headless`), so that `quiesce-nox` prints the same notice
     `quiesce` would have. `quiesce-nox` removes it at once: children never see it. */
 inline constexpr char kNoDisplayHandoverVariable[] = "QUIESCE_NOX_NO_DISPLAY";
+
+/*! \brief The signals the run's bridge handles (TERM, INT, USR1, USR2, HUP): blocked across the hand-over to
+    `quiesce-nox` and in helper threads, unblocked in the main thread once the bridge holds them. */
+sigset_t handledSignals();
 
 /*! \brief Runs the application: the whole start, the event loop, and the exit (app/main.cpp; the order matters and
     is commented there). With \a window null the run is headless (`quiesce-nox`); otherwise it is headless only when

@@ -8,6 +8,7 @@
 #include "translations.h"
 
 #include <QtCore/QLocale>
+#include <QtGui/QFontDatabase>
 #include <QtWidgets/QApplication>
 
 #include <cerrno>
@@ -17,12 +18,60 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <system_error>
+#include <thread>
 
+#include <pthread.h>
 #include <unistd.h>
 
 using namespace Quiesce::App;
 
 namespace {
+
+// The window's application object. The first widget that measures text fills Qt's font database (fontconfig reads
+// its configuration and lists every font: about a third of the window's start-up work). Nothing needs it before
+// the window is built, so a helper thread fills it while the main thread parses the command line and waits for
+// the journal to open; the window waits for the helper first (QFontDatabase is thread-safe; the font engines
+// stay per thread and are loaded by the window itself). Without a thread (none can be started) the window fills it
+// as before.
+class WindowApplication final : public QApplication
+{
+public:
+    WindowApplication(int &argc, char **argv)
+        : QApplication(argc, argv)
+    {
+        // The helper blocks the handled signals from its first instruction on (it inherits this mask): they
+        // belong to the bridge's main thread. Any that arrive meanwhile wait, pending, for the mask's restore.
+        const sigset_t handled = handledSignals();
+        sigset_t previous;
+        const bool masked = ::pthread_sigmask(SIG_BLOCK, &handled, &previous) == 0;
+        try {
+            m_fonts = std::thread([] {
+                ::pthread_setname_np(::pthread_self(), "quiesce-fonts");
+                QFontDatabase::families();
+            });
+        } catch (const std::system_error &) {
+            // No thread to spare: the first widget fills the database, as it would anyway.
+        }
+        if (masked)
+            ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    }
+
+    WindowApplication(const WindowApplication &) = delete;
+    WindowApplication &operator=(const WindowApplication &) = delete;
+
+    // Before the platform integration goes, on every way out (a bad command line, a journal that cannot open).
+    ~WindowApplication() override { waitForFonts(); }
+
+    void waitForFonts()
+    {
+        if (m_fonts.joinable())
+            m_fonts.join();
+    }
+
+private:
+    std::thread m_fonts;
+};
 
 // The window's part of a run; the headless executable has none.
 class Window final : public WindowFrontEnd
@@ -30,7 +79,9 @@ class Window final : public WindowFrontEnd
 public:
     std::unique_ptr<QCoreApplication> createApplication(int &argc, char **argv) override
     {
-        return std::make_unique<QApplication>(argc, argv);
+        auto application = std::make_unique<WindowApplication>(argc, argv);
+        m_application = application.get();
+        return application;
     }
 
     void installTranslations() override { Quiesce::App::installTranslations(QLocale()); }
@@ -41,6 +92,7 @@ public:
 
     void show(Engine *engine, const Options &options, const QString &statePath) override
     {
+        m_application->waitForFonts();
         m_window = std::make_unique<MainWindow>(engine, options);
         m_window->show();
         m_instance = std::make_unique<SingleInstance>();
@@ -58,6 +110,7 @@ public:
     }
 
 private:
+    WindowApplication *m_application = nullptr; // owned by runApplication(), alive while the window is
     std::unique_ptr<MainWindow> m_window;
     std::unique_ptr<SingleInstance> m_instance;
 };
@@ -84,11 +137,8 @@ void handOverToNox(char **argv, bool noDisplay)
 
     if (noDisplay)
         ::setenv(kNoDisplayHandoverVariable, "1", 1);
-    sigset_t stopSignals;
+    const sigset_t stopSignals = handledSignals();
     sigset_t previous;
-    sigemptyset(&stopSignals);
-    for (const int signo : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP})
-        sigaddset(&stopSignals, signo);
     const bool blocked = ::sigprocmask(SIG_BLOCK, &stopSignals, &previous) == 0;
     ::execv(path.c_str(), argv);
     const int error = errno;
