@@ -19,9 +19,11 @@ struct Options;
 class WindowFrontEnd
 {
 public:
+    /*! \brief An interface: the windowed executable implements it. */
     WindowFrontEnd() = default;
     WindowFrontEnd(const WindowFrontEnd &) = delete;
     WindowFrontEnd &operator=(const WindowFrontEnd &) = delete;
+    /*! \brief Destroys nothing of the run: close() has already taken the window down. */
     virtual ~WindowFrontEnd();
 
     /*! The application object of a windowed run (a QApplication); \a argc must outlive it. */
