@@ -1,17 +1,33 @@
 #include "requestsource.h"
+#include "simulatedjob.h"
+#include <Quiesce/workerpool.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <algorithm>
 #include <climits>
 #include <limits>
+#include <optional>
 
-using Quiesce::Request;
+using Quiesce::Job;
+using Quiesce::JobFailure;
 using Quiesce::RequestSource;
 using Quiesce::SourceConfig;
+using Quiesce::WorkerPool;
+using Quiesce::WorkerSnapshot;
+using Quiesce::App::SimulatedJob;
 
 namespace {
+
+// A generated request's simulated cost: its payload, in ASCII decimal.
+int costOf(const Job &job)
+{
+    bool ok = false;
+    const int cost = job.payload.toInt(&ok);
+    return ok ? cost : -1;
+}
 
 SourceConfig burstConfig(int burst, quint64 seed = 42)
 {
@@ -28,10 +44,17 @@ struct Recorder
 {
     explicit Recorder(RequestSource *source)
     {
-        QObject::connect(source, &RequestSource::generated, source,
-                         [this](const Request &request) { requests.append(request); });
+        QObject::connect(source, &RequestSource::generated, source, [this](const Job &job) { requests.append(job); });
+        QObject::connect(source, &RequestSource::hangChosen, source, [this](quint64 id) {
+            // Announced before the job itself.
+            if (std::any_of(requests.cbegin(), requests.cend(), [id](const Job &j) { return j.id == id; }))
+                errors.append(QStringLiteral("hang announced after its job: %1").arg(id));
+            hangIds.append(id);
+        });
     }
-    QList<Request> requests;
+    QList<Job> requests;
+    QList<quint64> hangIds;
+    QStringList errors;
 };
 
 // Runs the event loop until every event posted before this call has been delivered (a posted probe is FIFO
@@ -73,6 +96,11 @@ private Q_SLOTS:
     void stopInsideSlotEndsAtOnce();
     void liveRateChange();
     void randomSeedIsReported();
+    // The app's job function, run by a real WorkerPool: what the source's requests turn into.
+    void simulatedJobWorksAndGivesBackOnCancel();
+    void simulatedHangIsChosenByIdAndDeafToCancel();
+    void simulatedJobFailsOnABadPayload();
+    void cleanup();
 };
 
 void tst_RequestSource::idsStrictlyIncreaseFromNextId_data()
@@ -124,8 +152,8 @@ void tst_RequestSource::sameSeedSameCosts()
         source.start();
         exhausted.wait(10000);
         QList<int> costs;
-        for (const Request &r : std::as_const(recorder.requests))
-            costs.append(r.costMs);
+        for (const Job &r : std::as_const(recorder.requests))
+            costs.append(costOf(r));
         return costs;
     };
     const QList<int> first = run(seed);
@@ -166,10 +194,11 @@ void tst_RequestSource::costsStayInRange()
     QVERIFY(exhausted.wait(10000));
     int seenLow = INT_MAX;
     int seenHigh = INT_MIN;
-    for (const Request &r : std::as_const(recorder.requests)) {
-        QVERIFY2(r.costMs >= expectedLow && r.costMs <= expectedHigh, qPrintable(QString::number(r.costMs)));
-        seenLow = std::min(seenLow, r.costMs);
-        seenHigh = std::max(seenHigh, r.costMs);
+    for (const Job &r : std::as_const(recorder.requests)) {
+        const int cost = costOf(r);
+        QVERIFY2(cost >= expectedLow && cost <= expectedHigh, r.payload.constData());
+        seenLow = std::min(seenLow, cost);
+        seenHigh = std::max(seenHigh, cost);
         QCOMPARE(r.attempts, 0);
     }
     // 500 uniform draws over at most 11 values hit both ends.
@@ -232,7 +261,7 @@ void tst_RequestSource::addBurstAfterExhaustedEmitsMore()
     source.setConfig(burstConfig(3));
     source.setNextId(10);
     QList<quint64> ids;
-    connect(&source, &RequestSource::generated, this, [&ids](const Request &r) { ids.append(r.id); });
+    connect(&source, &RequestSource::generated, this, [&ids](const Job &r) { ids.append(r.id); });
     QSignalSpy exhausted(&source, &RequestSource::exhausted);
     source.addBurst(5); // before start(): ignored
     source.start();
@@ -253,7 +282,7 @@ void tst_RequestSource::holdInsideSlotStopsAtOnceAndResumes()
     RequestSource source;
     source.setConfig(burstConfig(3000));
     Recorder recorder(&source);
-    connect(&source, &RequestSource::generated, this, [&source](const Request &request) {
+    connect(&source, &RequestSource::generated, this, [&source](const Job &request) {
         if (request.id == 1)
             source.setHeld(true);
     });
@@ -281,7 +310,7 @@ void tst_RequestSource::putBackIsEmittedFirstAgain()
     source.setConfig(burstConfig(5));
     Recorder recorder(&source);
     bool gaveBack = false;
-    connect(&source, &RequestSource::generated, this, [&](const Request &request) {
+    connect(&source, &RequestSource::generated, this, [&](const Job &request) {
         if (request.id == 2 && !gaveBack) {
             gaveBack = true;
             source.setHeld(true); // what the engine does when the queue is full
@@ -296,10 +325,10 @@ void tst_RequestSource::putBackIsEmittedFirstAgain()
     source.setHeld(false);
     QVERIFY(exhausted.wait(10000));
     QList<quint64> ids;
-    for (const Request &r : std::as_const(recorder.requests))
+    for (const Job &r : std::as_const(recorder.requests))
         ids.append(r.id);
     QCOMPARE(ids, (QList<quint64> {1, 2, 2, 3, 4, 5}));
-    QCOMPARE(recorder.requests.at(1).costMs, recorder.requests.at(2).costMs);
+    QCOMPARE(recorder.requests.at(1).payload, recorder.requests.at(2).payload);
     QCOMPARE(source.generatedCount(), quint64(5));
     QCOMPARE(source.putBackCount(), 0);
 }
@@ -330,8 +359,10 @@ void tst_RequestSource::hangAtMarksExactlyTheNth()
     source.start();
     QVERIFY(exhausted.wait(10000));
     QCOMPARE(recorder.requests.size(), burst);
+    QVERIFY2(recorder.errors.isEmpty(), qPrintable(recorder.errors.join(QLatin1Char('\n'))));
+    QVERIFY(recorder.hangIds.size() <= 1);
     for (int i = 0; i < burst; ++i)
-        QCOMPARE(recorder.requests.at(i).hang, quint64(i + 1) == hangAt);
+        QCOMPARE(recorder.hangIds.contains(recorder.requests.at(i).id), quint64(i + 1) == hangAt);
 }
 
 void tst_RequestSource::rateArrivalsHappen_data()
@@ -436,7 +467,7 @@ void tst_RequestSource::stopIsFinalAndIdempotent()
     source.start();
     source.setPaused(false);
     source.setHeld(false);
-    source.putBack(Request {});
+    source.putBack(Job {});
     QCOMPARE(exhausted.count(), 1);
     QVERIFY(!generated.wait(200));
     QCOMPARE(generated.count(), countAtStop);
@@ -495,6 +526,130 @@ void tst_RequestSource::randomSeedIsReported()
     fixed.setConfig(burstConfig(1, 99));
     fixed.start();
     QCOMPARE(fixed.effectiveSeed(), quint64(99));
+}
+
+namespace {
+
+Job costJob(quint64 id, const QByteArray &payload)
+{
+    Job job;
+    job.id = id;
+    job.payload = payload;
+    return job;
+}
+
+std::optional<WorkerSnapshot> busyWith(const WorkerPool &pool, quint64 id)
+{
+    const QList<WorkerSnapshot> snapshot = pool.snapshot();
+    for (const WorkerSnapshot &s : snapshot) {
+        if (s.busy && s.jobId == id)
+            return s;
+    }
+    return std::nullopt;
+}
+
+// Collects the ids of every outcome a pool reports.
+struct Outcomes
+{
+    explicit Outcomes(WorkerPool *pool)
+    {
+        QObject::connect(pool, &WorkerPool::jobsDone, pool, [this](const QList<Job> &jobs) { done += idsOf(jobs); });
+        QObject::connect(pool, &WorkerPool::jobsGivenBack, pool,
+                         [this](const QList<Job> &jobs) { givenBack += idsOf(jobs); });
+        QObject::connect(pool, &WorkerPool::jobsFailed, pool, [this](const QList<JobFailure> &failures) {
+            for (const JobFailure &f : failures)
+                failed.append(f);
+        });
+    }
+    QList<quint64> done;
+    QList<quint64> givenBack;
+    QList<JobFailure> failed;
+};
+
+// A WorkerPool running the app's job function, with its outcomes and idle() recorded.
+struct SimulatedPool
+{
+    SimulatedPool() { pool.setJobFunction(simulated.function()); }
+    SimulatedJob simulated;
+    WorkerPool pool;
+    Outcomes outcomes {&pool};
+    QSignalSpy idle {&pool, &WorkerPool::idle};
+};
+
+} // namespace
+
+void tst_RequestSource::cleanup()
+{
+    // A hang a failed test left behind must not keep its thread.
+    SimulatedJob::releaseHangsForTesting();
+}
+
+void tst_RequestSource::simulatedJobWorksAndGivesBackOnCancel()
+{
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
+    QVERIFY(pool.start(2));
+    pool.submit(costJob(1, "0"));
+    pool.submit(costJob(2, "25"));
+    QVERIFY(idle.wait(10000));
+    std::sort(outcomes.done.begin(), outcomes.done.end()); // two workers: either may report first
+    QCOMPARE(outcomes.done, (QList<quint64> {1, 2}));
+
+    // A minute of work reports progress (1% is 600 ms) and is given back on cancel(), long before its end.
+    pool.submit(costJob(3, "60000"));
+    QTRY_VERIFY_WITH_TIMEOUT(busyWith(pool, 3) && busyWith(pool, 3)->progressPercent >= 1, 10000);
+    QVERIFY(!busyWith(pool, 3)->hung);
+    pool.cancel();
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(outcomes.givenBack, QList<quint64> {3});
+    QCOMPARE(outcomes.done, (QList<quint64> {1, 2}));
+}
+
+void tst_RequestSource::simulatedHangIsChosenByIdAndDeafToCancel()
+{
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
+    QVERIFY(pool.start(2));
+    // What the engine does with RequestSource::hangChosen(): the job with that id hangs, the others do not.
+    p.simulated.addHang(7);
+    pool.submit(costJob(7, "0"));
+    pool.submit(costJob(8, "60000"));
+    QTRY_VERIFY(busyWith(pool, 7) && busyWith(pool, 7)->hung);
+    QTRY_VERIFY(busyWith(pool, 8));
+    QVERIFY(!busyWith(pool, 8)->hung);
+    pool.cancel();
+    QTRY_COMPARE_WITH_TIMEOUT(outcomes.givenBack, QList<quint64> {8}, 10000);
+    // Deaf to the cancel: still blocked, still reported as such.
+    QVERIFY(busyWith(pool, 7) && busyWith(pool, 7)->hung);
+    SimulatedJob::releaseHangsForTesting();
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(outcomes.done, QList<quint64> {7});
+    // A hang is simulated once: the same id run again goes through.
+    pool.submit(costJob(7, "0"));
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(outcomes.done, (QList<quint64> {7, 7}));
+}
+
+void tst_RequestSource::simulatedJobFailsOnABadPayload()
+{
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
+    QVERIFY(pool.start(1));
+    pool.submit(costJob(1, "twelve"));
+    pool.submit(costJob(2, "-5"));
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(outcomes.failed.size(), qsizetype(2));
+    QCOMPARE(outcomes.failed.at(0).job.id, quint64(1));
+    QVERIFY2(outcomes.failed.at(0).reason.contains(QStringLiteral("not a cost")),
+             qPrintable(outcomes.failed.at(0).reason));
+    QCOMPARE(outcomes.failed.at(1).job.id, quint64(2));
+    QVERIFY(outcomes.done.isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_RequestSource)

@@ -59,10 +59,10 @@ struct QUIESCE_CORE_EXPORT ShutdownRequest
 /*! \brief One phase as it ran. */
 struct QUIESCE_CORE_EXPORT PhaseRecord
 {
-    QString name;
-    qint64 elapsedMs = 0;
-    PhaseOutcome outcome = PhaseOutcome::Ok;
-    QString detail;
+    QString name;                            //!< the name given to ShutdownCoordinator::addPhase()
+    qint64 elapsedMs = 0;                    //!< from the phase's start to its end
+    PhaseOutcome outcome = PhaseOutcome::Ok; //!< how it ended
+    QString detail;                          //!< what the hook passed to complete(), fail() or skip(), or the timeout
 };
 
 /*! \brief Everything the quit path did: printed at the end and stored with the session record. */
@@ -72,8 +72,8 @@ struct QUIESCE_CORE_EXPORT ShutdownReport
     ShutdownMode mode = ShutdownMode::Graceful; //!< the mode reached
     QList<PhaseRecord> phases;                  //!< phases that ended, in the order they ran
     QMap<QString, qint64> counts;               //!< set by the hooks: "finished", "cancelled", "requeued", "saved", ...
-    int exitCode = 0;
-    int requests = 0; //!< every request received while shutting down, the first included
+    int exitCode = 0;                           //!< the code the process exits with (0 unless a phase failed)
+    int requests = 0;                           //!< every request received while shutting down, the first included
 
     /*! {"reason", "signo", "sender", "mode", "phases": [{"name", "ms", "outcome", "detail"}], "counts": {...},
         "exit", "requests"}; mode and outcome as their lowercase names. */
@@ -101,6 +101,7 @@ class QUIESCE_CORE_EXPORT ShutdownPhaseContext : public QObject
 public:
     ~ShutdownPhaseContext() override;
 
+    /*! \brief The name of the phase this context belongs to. */
     QString phaseName() const;
     /*! The mode now; a hook that starts in Fast mode should do its fast variant (the drain phase completes at
         once). */
@@ -168,6 +169,8 @@ public:
     /*! A budget meaning "no per-phase limit": only the hard timeout bounds the phase. */
     static constexpr std::chrono::milliseconds NoBudget {-1};
 
+    /*! \brief Creates an idle coordinator with no phases, not ready, with the default functions and a 30 s hard
+        timeout. */
     explicit ShutdownCoordinator(QObject *parent = nullptr);
     /*! Stops and joins the watchdog thread (it never outlives the coordinator). */
     ~ShutdownCoordinator() override;
@@ -180,6 +183,7 @@ public:
     /*! Changes a phase's budget (config reload); a phase that is running keeps the budget it started with.
         Returns false for an unknown name. */
     bool setPhaseBudget(const QString &name, std::chrono::milliseconds budget);
+    /*! \brief The budget of phase \a name (NoBudget for an unknown name or a phase without a limit). */
     std::chrono::milliseconds phaseBudget(const QString &name) const;
     /*! \brief Makes a timeout of phase \a name a failure of the shutdown: when its budget runs out, the phase is
         recorded TimedOut with the detail "<name> timed out after N ms" and the process exits with \a exitCode
@@ -187,7 +191,9 @@ public:
         0 (the default) leaves a timeout out of the exit code. For a phase whose unfinished work means a promise
         is broken, e.g. a save that did not end. Returns false for an unknown name. */
     bool setPhaseTimeoutExitCode(const QString &name, int exitCode);
+    /*! \brief The exit code set by setPhaseTimeoutExitCode() for phase \a name (0 when none). */
     int phaseTimeoutExitCode(const QString &name) const;
+    /*! \brief Every phase's name, in the order the phases run. */
     QStringList phaseNames() const;
 
     /*! Counted from the FIRST request: when it passes, the watchdog writes one line and calls the immediate exit
@@ -196,6 +202,7 @@ public:
         apply to no running shutdown. The line names the running phase ("pending" before the first phase starts,
         "finish" while the report is printed and finished() is emitted). */
     void setHardTimeout(std::chrono::milliseconds timeout);
+    /*! \brief The hard timeout set by setHardTimeout(). */
     std::chrono::milliseconds hardTimeout() const;
     /*! Called on the WATCHDOG thread when the hard timeout passes, so it must be thread-safe and must not wait for
         the main thread; its text goes into the watchdog line ("worker quiesce-worker-2 request 17 busy 4.2 s"). */
@@ -203,14 +210,15 @@ public:
     /*! The normal end of the quit path; default QCoreApplication::exit(code), i.e. the return from exec(). */
     void setExitFunction(std::function<void(int)> exit);
     /*! Used by IMMEDIATE mode (main thread) and by the watchdog (its own thread); must not return in production.
-        Default: flush stdio without waiting for its locks, then ::_exit(code). */
+        Default: flush stdio without waiting for its locks, then \c _exit(code). */
     void setImmediateExitFunction(std::function<void(int)> exit);
     /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). Default: write
         the line to directOutputFd(). */
     void setOutput(std::function<void(const QString &line)> sink);
     /*! The file descriptor for the lines of the immediate path and of the watchdog, which bypass the sink and
-        write with ::write() (no Qt, no locks). Default STDOUT_FILENO; tests point it at a file. */
+        write with \c write(2) (no Qt, no locks). Default STDOUT_FILENO; tests point it at a file. */
     void setDirectOutputFd(int fd);
+    /*! \brief The descriptor set by setDirectOutputFd(). */
     int directOutputFd() const;
 
     /*! Creates the watchdog thread now, parked until the first request arms it, so that the shutdown creates no
@@ -223,6 +231,7 @@ public:
     /*! Startup (recovery) is complete. A request made before this is STICKY: remembered, and its phases run once
         the coordinator is ready AND the event loop runs, never in the middle of startup. Not ready by default. */
     void setReady();
+    /*! \brief True once setReady() was called. */
     bool isReady() const;
 
     /*! Asks the process to stop; idempotent and re-entrancy safe (phases never run inside this call). The first
@@ -234,20 +243,27 @@ public:
         called from any thread: from another thread it is queued to the coordinator's. */
     bool requestShutdown(const Quiesce::ShutdownRequest &request);
 
+    /*! \brief True from the first request on (also while a sticky request waits for setReady()). */
     bool isShuttingDown() const;
     /*! True once the quit path ended (exit function, immediate exit or watchdog). */
     bool isFinished() const;
+    /*! \brief The mode reached so far (Graceful before any request). */
     ShutdownMode mode() const;
     /*! The running phase, empty when none runs. */
     QString currentPhase() const;
+    /*! \brief The report so far: the phases that ended and the counts set. */
     ShutdownReport report() const;
+    /*! \brief The exit code the quit path ends with, as far as known now (70 once the watchdog fired). */
     int exitCode() const;
 
 Q_SIGNALS:
+    /*! \brief The first request arrived: \a request is the one that started the shutdown. */
     void shutdownStarted(const Quiesce::ShutdownRequest &request);
     /*! Emitted for FAST. IMMEDIATE exits without returning to anyone, so it is not announced. */
     void escalated(Quiesce::ShutdownMode mode, const Quiesce::ShutdownRequest &request);
+    /*! \brief Phase \a name starts with \a budgetMs to run (negative: no per-phase budget). */
     void phaseStarted(const QString &name, qint64 budgetMs);
+    /*! \brief A phase ended: \a record says how and after how long. */
     void phaseFinished(const Quiesce::PhaseRecord &record);
     /*! Just before the exit function is called. */
     void finished(int exitCode, const Quiesce::ShutdownReport &report);

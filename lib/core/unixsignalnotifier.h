@@ -27,11 +27,11 @@ namespace Quiesce {
     sender, so the rule is applied there; distinctCount() is what a consumer counting requests wants. */
 struct QUIESCE_CORE_EXPORT SignalEvent
 {
-    int signo = 0;
+    int signo = 0;          //!< the signal number (SIGTERM, ...)
     quint64 count = 0;      //!< arrivals since the previous delivery of this number
     quint64 duplicates = 0; //!< of \c count, the repeats by the same sender within the duplicate window
-    qint64 senderPid = 0;
-    qint64 senderUid = 0;
+    qint64 senderPid = 0;   //!< the last sender's process id, 0 when the kernel did not say
+    qint64 senderUid = 0;   //!< the last sender's real user id, 0 when the kernel did not say
 
     /*! "sigterm", "sigint", ... the lowercase name used in logs and reasons. */
     QString name() const;
@@ -57,6 +57,7 @@ class QUIESCE_CORE_EXPORT UnixSignalNotifier : public QObject
     Q_OBJECT
 
 public:
+    /*! \brief A notifier that watches nothing yet; see watch(). */
     explicit UnixSignalNotifier(QObject *parent = nullptr);
     ~UnixSignalNotifier() override;
 
@@ -69,7 +70,9 @@ public:
     /*! Stops watching \a signo; restores the previous disposition once nobody watches it. */
     void unwatch(int signo);
 
+    /*! \brief The signals this notifier watches, in the order watch() added them. */
     QList<int> watchedSignals() const;
+    /*! \brief Why the last watch() failed. */
     QString errorString() const;
 
     /*! Every signal that some notifier in the process watches now. */
@@ -113,6 +116,8 @@ public:
     static QString signalName(int signo);
 
 Q_SIGNALS:
+    /*! \brief Signal \a event.signo arrived (\a event.count times since its previous delivery), emitted on the
+        main thread's event loop, never in the handler. */
     void received(const Quiesce::SignalEvent &event);
 
 private:
