@@ -80,6 +80,7 @@ private Q_SLOTS:
     void noDisplayNoticeSurvivesTheHandover();
     void handledSignalsAreUnblocked_data();
     void handledSignalsAreUnblocked();
+    void runsHeadlessInProcessWithoutNox_data();
     void runsHeadlessInProcessWithoutNox();
 
 private:
@@ -404,14 +405,30 @@ void tst_Headless::handledSignalsAreUnblocked()
     QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
 }
 
-// `quiesce` alone (copied without `quiesce-nox`) still runs headless, in its own process and with the GUI
-// libraries mapped, as documented; a missing `quiesce-nox` costs no line.
+// `quiesce` without a usable `quiesce-nox` next to it still runs headless, in its own process and with the GUI
+// libraries mapped, as documented: a missing one (only `quiesce` copied) costs no line, one that cannot be run
+// costs one line.
+void tst_Headless::runsHeadlessInProcessWithoutNox_data()
+{
+    QTest::addColumn<bool>("unrunnableNox");
+    QTest::newRow("quiesce-nox missing") << false;
+    QTest::newRow("quiesce-nox not executable") << true;
+}
+
 void tst_Headless::runsHeadlessInProcessWithoutNox()
 {
-    const QString alone = m_dir.filePath(QStringLiteral("alone/quiesce"));
-    QVERIFY(QDir().mkpath(QFileInfo(alone).absolutePath()));
+    QFETCH(bool, unrunnableNox);
+    const QString dir = m_dir.filePath(unrunnableNox ? QStringLiteral("unrunnable") : QStringLiteral("alone"));
+    const QString alone = dir + QStringLiteral("/quiesce");
+    const QString nox = dir + QStringLiteral("/quiesce-nox");
+    QVERIFY(QDir().mkpath(dir));
     QVERIFY(QFile::copy(QuiesceProcess::binary(), alone));
-    QVERIFY(!QFileInfo::exists(QFileInfo(alone).absolutePath() + QStringLiteral("/quiesce-nox")));
+    if (unrunnableNox) {
+        QFile file(nox);
+        QVERIFY(file.open(QIODevice::WriteOnly)); // no execute permission, for root too
+        QVERIFY(file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+    }
+    QCOMPARE(QFileInfo::exists(nox), unrunnableNox);
     QuiesceProcess q(baseArgs());
     q.process().setProgram(alone);
     QVERIFY(q.start());
@@ -421,7 +438,15 @@ void tst_Headless::runsHeadlessInProcessWithoutNox()
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
     QCOMPARE(q.count(QStringLiteral("SHUTDOWN done exit=0")), 1);
-    QVERIFY2(q.stderrText().isEmpty(), q.describe());
+    if (unrunnableNox) {
+        const QString err = q.stderrText();
+        QCOMPARE(err.count(QLatin1Char('\n')), 1);
+        QVERIFY2(err.startsWith(QStringLiteral("quiesce: cannot run %1 (").arg(QFileInfo(nox).canonicalFilePath()))
+                     && err.endsWith(QStringLiteral("); running headless in this process\n")),
+                 q.describe());
+    } else {
+        QVERIFY2(q.stderrText().isEmpty(), q.describe());
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Headless)
