@@ -153,14 +153,14 @@ int main(int argc, char *argv[])
 
     ShutdownCoordinator coordinator;
     coordinator.setOutput(say);
-    coordinator.addPhase(QStringLiteral("stop-intake"), 100, 1s, [&](ShutdownPhaseContext *phase) {
+    coordinator.addPhase(QStringLiteral("stop-intake"), PhaseOrder::StopIntake, 1s, [&](ShutdownPhaseContext *phase) {
         pool.stopIntake(); // queued jobs stay queued: they are pending in the journal for the next start
         QObject::connect(&store, &StateStore::intakeClosed, phase, [phase] { phase->complete(); });
         store.closeIntake(phase->deadline());
     });
     coordinator.addPhase(
-        QStringLiteral("drain"), 200, std::chrono::milliseconds(parser.value(QStringLiteral("drain-ms")).toInt()),
-        [&](ShutdownPhaseContext *phase) {
+        QStringLiteral("drain"), PhaseOrder::Drain,
+        std::chrono::milliseconds(parser.value(QStringLiteral("drain-ms")).toInt()), [&](ShutdownPhaseContext *phase) {
             if (pool.inFlightCount() == 0 || phase->mode() != ShutdownMode::Graceful) {
                 phase->complete();
                 return;
@@ -169,7 +169,7 @@ int main(int argc, char *argv[])
             QObject::connect(phase, &ShutdownPhaseContext::modeChanged, phase, [phase] { phase->complete(); });
             pool.drain();
         });
-    coordinator.addPhase(QStringLiteral("cancel"), 300, 1s, [&](ShutdownPhaseContext *phase) {
+    coordinator.addPhase(QStringLiteral("cancel"), PhaseOrder::Cancel, 1s, [&](ShutdownPhaseContext *phase) {
         auto completeWhenEmpty = [&pool, phase] {
             if (pool.inFlightCount() == 0)
                 phase->complete();
@@ -179,7 +179,7 @@ int main(int argc, char *argv[])
         pool.cancel();
         completeWhenEmpty();
     });
-    coordinator.addPhase(QStringLiteral("save"), 400, 3s, [&](ShutdownPhaseContext *phase) {
+    coordinator.addPhase(QStringLiteral("save"), PhaseOrder::Save, 3s, [&](ShutdownPhaseContext *phase) {
         QList<quint64> stillBusy; // a job that did not give up in time is pending again, like a cancelled one
         for (const WorkerSnapshot &worker : pool.snapshot()) {
             if (worker.busy)
@@ -191,7 +191,7 @@ int main(int argc, char *argv[])
         const ShutdownReport report = phase->report();
         store.save(stillBusy, {report.request.reason, report.request.senderPid, report.exitCode, report.toJson()});
     });
-    coordinator.addPhase(QStringLiteral("stop-threads"), 500, 2s, [&](ShutdownPhaseContext *phase) {
+    coordinator.addPhase(QStringLiteral("stop-threads"), PhaseOrder::StopThreads, 2s, [&](ShutdownPhaseContext *phase) {
         QObject::connect(&pool, &WorkerPool::stopped, phase, [phase](const StopReport &report) {
             report.allStopped ? phase->complete() : phase->fail(0, report.describe());
         });

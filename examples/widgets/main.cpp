@@ -97,14 +97,16 @@ int main(int argc, char *argv[])
     Quiesce::ShutdownCoordinator coordinator; // its exit function: QCoreApplication::exit(code)
     coordinator.setOutput(say);
     MainWindow window(&coordinator);
-    coordinator.addPhase(QStringLiteral("stop-ticker"), 100, 1s, [&](Quiesce::ShutdownPhaseContext *phase) {
-        say(QStringLiteral("phase stop-ticker: stopped at %1 ticks").arg(window.stopTicker()));
-        phase->complete();
-    });
-    coordinator.addPhase(QStringLiteral("save-state"), 400, 2s, [&](Quiesce::ShutdownPhaseContext *phase) {
-        say(QStringLiteral("phase save-state: saving the window's state"));
-        phase->complete();
-    });
+    coordinator.addPhase(QStringLiteral("stop-ticker"), Quiesce::PhaseOrder::StopIntake, 1s,
+                         [&](Quiesce::ShutdownPhaseContext *phase) {
+                             say(QStringLiteral("phase stop-ticker: stopped at %1 ticks").arg(window.stopTicker()));
+                             phase->complete();
+                         });
+    coordinator.addPhase(QStringLiteral("save-state"), Quiesce::PhaseOrder::Save, 2s,
+                         [&](Quiesce::ShutdownPhaseContext *phase) {
+                             say(QStringLiteral("phase save-state: saving the window's state"));
+                             phase->complete();
+                         });
     QObject::connect(&bridge, &Quiesce::UnixSignalNotifier::received, &coordinator, [&](const Quiesce::SignalEvent &e) {
         for (quint64 i = 0; i < e.distinctCount(); ++i) // a second signal escalates
             coordinator.requestShutdown({e.name(), e.signo, e.senderPid});

@@ -3,7 +3,6 @@
 #include <Quiesce/quiesce_core_export.h>
 
 #include <QtCore/QDeadlineTimer>
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QMap>
@@ -16,8 +15,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-
-class QTimer;
 
 /* The one Q_NAMESPACE of namespace Quiesce lives here (moc defines Quiesce::staticMetaObject from this header, in
    Core, which exports it for the other components and users): another header that declared Q_NAMESPACE for
@@ -47,6 +44,16 @@ Q_ENUM_NS(PhaseOutcome)
 QUIESCE_CORE_EXPORT QString shutdownModeName(ShutdownMode mode);
 /*! The lowercase word used in the SHUTDOWN lines and the JSON report: "ok", "failed", "timed-out", "skipped". */
 QUIESCE_CORE_EXPORT QString phaseOutcomeName(PhaseOutcome outcome);
+
+/*! \brief The standard phase orders (ShutdownCoordinator::addPhase()'s \c order), lowest first, with gaps so that
+    an application slots phases of its own between them (a pre-stop hook at 50, a flush at 450, ...). */
+namespace PhaseOrder {
+inline constexpr int StopIntake = 100;  //!< stop taking new work (close listeners, pause sources)
+inline constexpr int Drain = 200;       //!< let the work in flight finish, within its budget
+inline constexpr int Cancel = 300;      //!< cancel what is still in flight
+inline constexpr int Save = 400;        //!< persist what must survive (state, unfinished work)
+inline constexpr int StopThreads = 500; //!< stop and join the threads (join-or-leak at the deadline)
+} // namespace PhaseOrder
 
 /*! \brief Who asked the process to stop, and why. */
 struct QUIESCE_CORE_EXPORT ShutdownRequest
@@ -85,7 +92,43 @@ struct QUIESCE_CORE_EXPORT ShutdownReport
     QString summary() const;
 };
 
+/*! \brief One line of the quit path before it is worded: what a ShutdownLineFormatter gets. The fields a kind
+    does not use keep their defaults. */
+struct QUIESCE_CORE_EXPORT ShutdownLine
+{
+    /*! \brief Which line. */
+    enum class Kind {
+        Begin,      //!< the first request: \c request ("SHUTDOWN begin reason=... sender=... mode=graceful")
+        Escalate,   //!< a second request: \c request, \c mode ("SHUTDOWN escalate mode=fast ...")
+        PhaseBegin, //!< a phase starts: \c phase, \c budgetMs (-1: none) ("SHUTDOWN phase=... begin budget_ms=...")
+        PhaseEnd,   //!< a phase ended: \c record ("SHUTDOWN phase=... end outcome=... ms=...[ detail=...]")
+        Report,     //!< the report's counts: \c summary, maybe empty ("SHUTDOWN report ...")
+        Done,       //!< the end of the quit path: \c exitCode ("SHUTDOWN done exit=...")
+        Immediate,  //!< the third request, written to the direct descriptor: \c request, \c exitCode
+        Watchdog,   //!< the hard deadline passed, worded on the WATCHDOG thread: \c phase, \c hardTimeoutMs,
+                    //!< \c diagnostics ("no diagnostics" without a provider), \c exitCode
+    };
+
+    Kind kind = Kind::Begin;                    //!< which line
+    ShutdownRequest request;                    //!< Begin, Escalate, Immediate: the request
+    ShutdownMode mode = ShutdownMode::Graceful; //!< the mode now
+    QString phase;                              //!< PhaseBegin, Watchdog: the phase ("pending", "finish" too)
+    qint64 budgetMs = -1;                       //!< PhaseBegin: the phase's budget, -1 for none
+    PhaseRecord record;                         //!< PhaseEnd: how the phase ended
+    QString summary;                            //!< Report: ShutdownReport::summary()
+    int exitCode = 0;                           //!< Done, Immediate, Watchdog: the process's exit code
+    qint64 hardTimeoutMs = 0;                   //!< Watchdog: the hard timeout that passed
+    QString diagnostics;                        //!< Watchdog: the diagnostics provider's text, on one line
+};
+
+/*! \brief Words a ShutdownLine (without its newline); an empty result writes no line. Runs on the main thread,
+    except for ShutdownLine::Kind::Watchdog (the watchdog thread: thread-safe, no waiting for the main thread).
+    Line breaks in what it returns become spaces. */
+using ShutdownLineFormatter = std::function<QString(const ShutdownLine &line)>;
+
 class ShutdownCoordinator;
+class ShutdownCoordinatorPrivate;
+class ShutdownPhaseContextPrivate;
 
 /*! \brief Handed to a phase hook: the phase's deadline, the mode, and the calls that end the phase.
 
@@ -133,16 +176,11 @@ private:
     ShutdownPhaseContext(ShutdownCoordinator *coordinator, const QString &name, QDeadlineTimer deadline);
     void finish(PhaseOutcome outcome, int exitCode, const QString &detail);
 
-    ShutdownCoordinator *m_coordinator;
-    QString m_name;
-    QDeadlineTimer m_deadline;
-    bool m_finished = false;
+    std::unique_ptr<ShutdownPhaseContextPrivate> d;
 };
 
 /*! A phase's work. It starts whatever the phase does and ends the phase through the context, now or later. */
 using PhaseHook = std::function<void(ShutdownPhaseContext *context)>;
-
-class ShutdownWatchdog;
 
 /*! \brief The only way the process stops: a state machine of ordered, timed phases on the event loop.
 
@@ -205,21 +243,38 @@ public:
     /*! \brief The hard timeout set by setHardTimeout(). */
     std::chrono::milliseconds hardTimeout() const;
     /*! Called on the WATCHDOG thread when the hard timeout passes, so it must be thread-safe and must not wait for
-        the main thread; its text goes into the watchdog line ("worker quiesce-worker-2 request 17 busy 4.2 s"). */
+        the main thread; its text goes into the watchdog line (e.g. "worker-2 job 17 busy 4.2 s"). */
     void setDiagnostics(std::function<QString()> provider);
     /*! The normal end of the quit path; default QCoreApplication::exit(code), i.e. the return from exec(). */
     void setExitFunction(std::function<void(int)> exit);
     /*! Used by IMMEDIATE mode (main thread) and by the watchdog (its own thread); must not return in production.
         Default: flush stdio without waiting for its locks, then \c _exit(code). */
     void setImmediateExitFunction(std::function<void(int)> exit);
-    /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). Default: write
-        the line to directOutputFd(). */
+    /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). The library
+        never picks an output by itself: without a sink the lines go to directOutputFd() if one was set, else to
+        the logging category \c quiesce.coordinator at info level (QT_LOGGING_RULES="quiesce.coordinator.info=true"
+        shows them). */
     void setOutput(std::function<void(const QString &line)> sink);
     /*! The file descriptor for the lines of the immediate path and of the watchdog, which bypass the sink and
-        write with \c write(2) (no Qt, no locks). Default STDOUT_FILENO; tests point it at a file. */
+        write with \c write(2) (no Qt, no locks; bounded, see writeLineDirect()). Default -1: no such line, until
+        the application names a descriptor (e.g. STDOUT_FILENO; tests point it at a file). */
     void setDirectOutputFd(int fd);
     /*! \brief The descriptor set by setDirectOutputFd(). */
     int directOutputFd() const;
+    /*! \brief How the lines of the quit path are worded (default: defaultLine()). The watchdog takes it at the
+        first request, like the hard timeout. */
+    void setLineFormatter(ShutdownLineFormatter formatter);
+    /*! \brief The library's default wording of \a line: the \c SHUTDOWN lines (see ShutdownLine::Kind), e.g.
+        "SHUTDOWN watchdog: hard deadline of <ms> ms passed in phase <phase>; <diagnostics>; exit=<code>". A
+        formatter that changes some kinds returns this for the others. Thread-safe. */
+    static QString defaultLine(const ShutdownLine &line);
+    /*! \brief The watchdog thread's name (15 characters at most on Linux). Default "quiesce-watchdg". Taken when
+        the thread is created (prepareWatchdog() or the first request). */
+    void setWatchdogThreadName(const QString &name);
+    /*! \brief A line emitted once, right after the first request's "SHUTDOWN begin" line: what a second and a third
+        request would do, in the application's words (e.g. "SHUTDOWN hint: send the signal again to stop fast").
+        Empty (the default): none. */
+    void setFirstRequestHint(const QString &line);
 
     /*! Creates the watchdog thread now, parked until the first request arms it, so that the shutdown creates no
         thread: the hard deadline then holds even if the system can no longer create one by the time the process
@@ -270,8 +325,6 @@ Q_SIGNALS:
 
 private:
     friend class ShutdownPhaseContext;
-    struct Phase;
-    enum class State { Idle, Pending, Running, Finished };
 
     void scheduleAdvance();
     void advance();
@@ -281,34 +334,13 @@ private:
     void onBudgetExpired();
     void finishShutdown();
     void exitImmediately(const ShutdownRequest &request);
-    void emitLine(const QString &line);
+    void emitLine(const ShutdownLine &line);
+    void emitText(const QString &text);
     void startWatchdog();
     void stopWatchdog();
     bool isOwnThread() const;
 
-    QList<Phase> m_phases;
-    State m_state = State::Idle;
-    ShutdownMode m_mode = ShutdownMode::Graceful;
-    ShutdownReport m_report;
-    bool m_ready = false;
-    bool m_advanceScheduled = false;
-    bool m_inAdvance = false;
-    qsizetype m_phaseIndex = -1;
-    ShutdownPhaseContext *m_context = nullptr;
-    QTimer *m_budgetTimer = nullptr;
-    QElapsedTimer m_phaseClock;
-    PhaseOutcome m_pendingOutcome = PhaseOutcome::Ok;
-    QString m_pendingDetail;
-    qint64 m_pendingElapsedMs = 0;
-    bool m_phaseEnded = false;
-
-    std::chrono::milliseconds m_hardTimeout {30000};
-    std::function<QString()> m_diagnostics;
-    std::function<void(int)> m_exit;
-    std::function<void(int)> m_immediateExit;
-    std::function<void(const QString &)> m_output;
-    int m_directFd;
-    std::unique_ptr<ShutdownWatchdog> m_watchdog;
+    std::unique_ptr<ShutdownCoordinatorPrivate> d;
 };
 
 } // namespace Quiesce

@@ -3,16 +3,16 @@
 #include <Quiesce/quiesce_core_export.h>
 
 #include <QtCore/QByteArray>
-#include <QtCore/QDeadlineTimer>
-#include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QString>
 
 #include <chrono>
+#include <memory>
 
 namespace Quiesce {
 
 class ShutdownCoordinator;
+class SystemdNotifierPrivate;
 struct ShutdownRequest;
 
 /*! \brief Tells systemd how the service is doing, through the sd_notify(3) protocol: READY=1, RELOADING=1,
@@ -88,11 +88,7 @@ public:
 private:
     void notifyStopping(const QByteArray &first, const QString &text, qint64 budgetMs);
 
-    QString m_errorString;
-    std::chrono::milliseconds m_extendMargin {5000};
-    QHash<QString, QString> m_phaseStatus;
-    QDeadlineTimer m_hardDeadline {QDeadlineTimer::Forever}; //!< the watchdog's, from the first request
-    QString m_reason;
+    std::unique_ptr<SystemdNotifierPrivate> d;
 };
 
 } // namespace Quiesce

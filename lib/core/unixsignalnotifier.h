@@ -8,10 +8,13 @@
 
 #include <chrono>
 #include <csignal>
+#include <memory>
 
 class QProcess;
 
 namespace Quiesce {
+
+class UnixSignalNotifierPrivate;
 
 /*! \brief One delivery of a Unix signal on the event loop.
 
@@ -79,9 +82,11 @@ public:
     static sigset_t handledSignals();
 
     /*! Blocks handledSignals() in the calling thread (pthread_sigmask), so that only threads that want them see
-        them and no worker system call is interrupted. Call it first thing in a worker thread (e.g. from a
-        DirectConnection to QThread::started). Returns false and fills \a error on failure. */
-    static bool blockHandledSignalsInCurrentThread(QString *error = nullptr);
+        them and no worker system call is interrupted. A new thread inherits its creator's mask: ThreadOwner::start()
+        calls this around the creation, so the thread never has a moment with the signals open, and every thread of
+        the library starts that way. Returns false and fills \a error on failure; fills \a previous (if given) with
+        the mask before, for pthread_sigmask(SIG_SETMASK, previous, nullptr). */
+    static bool blockHandledSignalsInCurrentThread(QString *error = nullptr, sigset_t *previous = nullptr);
 
     /*! Async-signal-safe: resets every signal's disposition to SIG_DFL and empties the signal mask. Meant to
         run in a forked child before exec (QProcess::setChildProcessModifier), so that a child never inherits an
@@ -124,8 +129,7 @@ private:
     friend class SignalBridge;
     void deliver(const SignalEvent &event);
 
-    QList<int> m_signals;
-    QString m_errorString;
+    std::unique_ptr<UnixSignalNotifierPrivate> d;
 };
 
 } // namespace Quiesce
