@@ -1,17 +1,15 @@
+#include "main.h"
+
 #include "engine.h"
 #include "lineoutput.h"
-#include "mainwindow.h"
 #include "options.h"
-#include "singleinstance.h"
-#include "translations.h"
 #include <Quiesce/exitcodes.h>
 #include <Quiesce/resourcelimits.h>
 #include <Quiesce/statestore.h>
 #include <Quiesce/unixsignalnotifier.h>
 
 #include <QtCore/QCoreApplication>
-#include <QtCore/QLocale>
-#include <QtWidgets/QApplication>
+#include <QtCore/QScopeGuard>
 
 #include <cerrno>
 #include <csignal>
@@ -19,10 +17,21 @@
 #include <memory>
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
-using namespace Quiesce;
-using namespace Quiesce::App;
+namespace Quiesce::App {
+
+WindowFrontEnd::~WindowFrontEnd() = default;
+
+sigset_t handledSignals()
+{
+    sigset_t set;
+    sigemptyset(&set);
+    for (const int signo : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP})
+        sigaddset(&set, signo);
+    return set;
+}
 
 namespace {
 
@@ -128,7 +137,7 @@ bool descriptorsFit(int workers, bool window, const QString &who)
 
 } // namespace
 
-int main(int argc, char **argv)
+int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDisplayHandedOver)
 {
     // Order matters here. First the standard descriptors, before anything opens a file. Then, before anything can
     // be slow or fail: stdout may be a pipe whose reader is gone, which must cost a line, not the process; a file
@@ -163,8 +172,8 @@ int main(int argc, char **argv)
     std::memset(&inheritedHangup, 0, sizeof inheritedHangup);
     const bool hangupIgnored = ::sigaction(SIGHUP, nullptr, &inheritedHangup) == 0
         && !(inheritedHangup.sa_flags & SA_SIGINFO) && inheritedHangup.sa_handler == SIG_IGN;
-    bool noDisplay = false;
-    const bool headless = wantsHeadless(argc, argv, &noDisplay);
+    bool noDisplay = noDisplayHandedOver;
+    const bool headless = window == nullptr || wantsHeadless(argc, argv, &noDisplay);
     const bool hangupStopsByDefault = startedWithTerminal(headless);
     UnixSignalNotifier signalBridge;
     QList<int> watched {SIGTERM, SIGINT, SIGUSR1, SIGUSR2};
@@ -174,6 +183,13 @@ int main(int argc, char **argv)
         writeStderrLine(QStringLiteral("cannot install the signal handlers: %1").arg(signalBridge.errorString()));
         return ExitCode::OsError;
     }
+    // `quiesce` blocks these signals before it hands a headless run over to `quiesce-nox` (so one that arrives
+    // across the exec waits instead of killing us); the bridge owns them now, so let them in. A mask inherited from
+    // whoever started us is lifted too: a service that cannot see SIGTERM would run until its SIGKILL.
+    const sigset_t handled = handledSignals();
+    if (const int rc = ::pthread_sigmask(SIG_UNBLOCK, &handled, nullptr); rc != 0)
+        writeStderrLine(
+            QStringLiteral("cannot unblock the handled signals: %1").arg(QString::fromLocal8Bit(std::strerror(rc))));
 
     QCoreApplication::setApplicationName(QStringLiteral("quiesce"));
     QCoreApplication::setOrganizationName(QStringLiteral("Quiesce"));
@@ -186,7 +202,7 @@ int main(int argc, char **argv)
     if (!descriptorsFit(1, !headless, QStringLiteral("quiesce")))
         return ExitCode::OsError;
     std::unique_ptr<QCoreApplication> app =
-        headless ? std::make_unique<QCoreApplication>(argc, argv) : std::make_unique<QApplication>(argc, argv);
+        headless ? std::make_unique<QCoreApplication>(argc, argv) : window->createApplication(argc, argv);
 
     const ParseResult parsed = parseCommandLine(QCoreApplication::arguments());
     if (!parsed.options) {
@@ -233,7 +249,7 @@ int main(int argc, char **argv)
     // The window speaks the person's language (Qt's own dialogs too) before it builds a widget; headless output is
     // a machine format and never translated.
     if (!headless)
-        installTranslations(QLocale());
+        window->installTranslations();
     if (headless && noDisplay && !options.headless)
         writeStderrLine(QStringLiteral("no display found (DISPLAY, WAYLAND_DISPLAY); running headless"));
 
@@ -250,29 +266,24 @@ int main(int argc, char **argv)
     if (!engine.open(&error, &exitCode)) {
         // From the desktop: a second window on a state a running window holds raises that one instead (exit 0);
         // any other failure also shows its line in a box, as a launch from a menu has no terminal to read.
-        if (!headless && exitCode == ExitCode::CantCreate && SingleInstance::activateRunning(statePath)) {
+        if (!headless && exitCode == ExitCode::CantCreate && window->activateRunning(statePath)) {
             writeStdoutLine(QStringLiteral("ACTIVATE raised the running window for %1").arg(statePath));
             return ExitCode::Ok;
         }
         writeStderrLine(error);
         if (!headless)
-            SingleInstance::showStartupError(error);
+            window->showStartupError(error);
         return exitCode;
     }
 
-    // The window shows before READY, so READY means the same thing for both front ends: ready to be looked at.
-    std::unique_ptr<MainWindow> window;
-    std::unique_ptr<SingleInstance> instance;
-    if (!headless) {
-        window = std::make_unique<MainWindow>(&engine, options);
-        window->show();
-        instance = std::make_unique<SingleInstance>();
-        QObject::connect(instance.get(), &SingleInstance::activationRequested, window.get(),
-                         &MainWindow::activateFromAnotherLaunch);
-        if (!instance->listen(statePath))
-            writeStderrLine(QStringLiteral("cannot offer the window to a second launch (%1)")
-                                .arg(SingleInstance::socketPath(statePath)));
-    }
+    // The window shows before READY, so READY means the same thing for both front ends: ready to be looked at. It
+    // goes before the engine does (declared after it), once exec() has returned.
+    if (!headless)
+        window->show(&engine, options, statePath);
+    const auto closeWindow = qScopeGuard([&] {
+        if (!headless)
+            window->close();
+    });
     engine.start();
 
     const int code = QCoreApplication::exec();
@@ -285,6 +296,7 @@ int main(int argc, char **argv)
     // a crash would leave it (the next start recovers), and the thread is neither destroyed nor waited for.
     if (engine.isStoreRunning())
         exitAfterFlush(code);
-    window.reset();
     return code;
 }
+
+} // namespace Quiesce::App

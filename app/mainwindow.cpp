@@ -120,7 +120,6 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     , m_table(new QTableView(this))
     , m_log(new QPlainTextEdit(this))
     , m_splitter(new QSplitter(Qt::Vertical, this))
-    , m_dialog(new ShutdownDialog(engine->coordinator(), this))
     , m_statusLabel(new QLabel(this))
     , m_messageBar(new MessageBar(this))
     , m_screenshotPath(options.screenshotPath)
@@ -148,12 +147,6 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     connect(coordinator, &ShutdownCoordinator::phaseStarted, this, &MainWindow::updateStatus);
     connect(coordinator, &ShutdownCoordinator::escalated, this, &MainWindow::updateStatus);
     connect(coordinator, &ShutdownCoordinator::finished, this, &MainWindow::onShutdownFinished);
-    // The only ways the window escalates, each an explicit, separately placed choice: "Stop now" (graceful → FAST)
-    // and the confirmed "Exit immediately…" (FAST → immediate). The dialog emits each only in its mode.
-    connect(m_dialog, &ShutdownDialog::stopNowRequested, this,
-            [this] { m_engine->requestShutdown(QStringLiteral("stop-now")); });
-    connect(m_dialog, &ShutdownDialog::exitImmediatelyRequested, this,
-            [this] { m_engine->requestShutdown(QStringLiteral("exit-now")); });
 
 #if QT_CONFIG(sessionmanager)
     if (auto *guiApp = qobject_cast<QGuiApplication *>(QCoreApplication::instance())) {
@@ -484,7 +477,7 @@ void MainWindow::activateFromAnotherLaunch(qint64 pid, const QString &startupId,
     raise();
     activateWindow();
     if (m_engine->coordinator()->isShuttingDown() && !m_exitReached)
-        m_dialog->showAgain();
+        shutdownDialog()->showAgain();
     appendLog(QStringLiteral("GUI raised by a second launch (pid %1)").arg(pid));
 }
 
@@ -636,8 +629,17 @@ void MainWindow::setAskBeforeQuit(bool ask)
     m_askAction->setChecked(ask);
 }
 
-ShutdownDialog *MainWindow::shutdownDialog() const
+ShutdownDialog *MainWindow::shutdownDialog()
 {
+    if (!m_dialog) {
+        m_dialog = new ShutdownDialog(m_engine->coordinator(), this);
+        // The only ways the window escalates, each an explicit, separately placed choice: "Stop now" (graceful →
+        // FAST) and the confirmed "Exit immediately…" (FAST → immediate). The dialog emits each only in its mode.
+        connect(m_dialog, &ShutdownDialog::stopNowRequested, this,
+                [this] { m_engine->requestShutdown(QStringLiteral("stop-now")); });
+        connect(m_dialog, &ShutdownDialog::exitImmediatelyRequested, this,
+                [this] { m_engine->requestShutdown(QStringLiteral("exit-now")); });
+    }
     return m_dialog;
 }
 
@@ -660,6 +662,17 @@ void MainWindow::closeEvent(QCloseEvent *event)
     // Never close directly: the quit path decides when the process (and so the window) ends.
     event->ignore();
     requestQuit(QStringLiteral("window"));
+}
+
+bool MainWindow::event(QEvent *event)
+{
+    // What the first frame does not show is built right after it, so that the window appears sooner: the shutdown
+    // dialog (ready before a stop needs it; a stop that comes first builds it then, and it catches up).
+    if (event->type() == QEvent::Paint && !m_firstFramePainted) {
+        m_firstFramePainted = true;
+        QTimer::singleShot(0, this, [this] { shutdownDialog(); });
+    }
+    return QMainWindow::event(event);
 }
 
 void MainWindow::showEvent(QShowEvent *event)
@@ -768,7 +781,7 @@ void MainWindow::requestQuit(const QString &reason)
         // A repeated close, Ctrl+Q or Quit never escalates by itself (a double click on the title bar's X must
         // not cancel work): it only brings the dialog back, where "Stop now" is the explicit way to stop harder.
         // Signals keep their ladder (second = FAST, third = immediate): they come from the engine, not from here.
-        m_dialog->showAgain();
+        shutdownDialog()->showAgain();
         return;
     }
     if (m_confirm) {
@@ -839,9 +852,10 @@ void MainWindow::onShutdownStarted(const ShutdownRequest &request)
     m_workersSpin->setEnabled(false);
     m_burstSpin->setEnabled(false);
     const EngineCounters counters = m_engine->counters();
-    m_dialog->setWorkers(m_engine->pool()->snapshot());
-    m_dialog->setWorkLeft(counters.inFlight, counters.queued);
-    m_dialog->begin(request);
+    ShutdownDialog *dialog = shutdownDialog();
+    dialog->setWorkers(m_engine->pool()->snapshot());
+    dialog->setWorkLeft(counters.inFlight, counters.queued);
+    dialog->begin(request);
     updateStatus();
 }
 
@@ -853,7 +867,8 @@ void MainWindow::onShutdownFinished()
     m_pollTimer.stop();
     m_plotTimer.stop();
     saveSettings();
-    m_dialog->hide();
+    if (m_dialog)
+        m_dialog->hide();
     close();
 }
 
@@ -861,7 +876,7 @@ void MainWindow::poll()
 {
     const QList<WorkerSnapshot> workers = m_engine->pool()->snapshot();
     m_model->setSnapshot(workers);
-    if (m_dialog->isVisible())
+    if (m_dialog && m_dialog->isVisible())
         m_dialog->setWorkers(workers);
     updateCounters();
     flushLog();
@@ -919,7 +934,7 @@ void MainWindow::updateCounters()
             m_workersSpin->setValue(t.workers);
         }
     }
-    if (m_dialog->isVisible())
+    if (m_dialog && m_dialog->isVisible())
         m_dialog->setWorkLeft(c.inFlight, c.queued);
     updateStatus();
 }

@@ -80,7 +80,9 @@ public:
         log pane and stderr, once). */
     bool saveSettings();
 
-    ShutdownDialog *shutdownDialog() const;
+    /*! The shutdown dialog; built right after the first frame (nothing of it is shown before a stop), or now if
+        that has not come yet. */
+    ShutdownDialog *shutdownDialog();
     ThroughputPlot *plot() const;
     WorkerTableModel *workerModel() const;
 
@@ -89,6 +91,7 @@ Q_SIGNALS:
     void screenshotTaken(const QString &path, bool ok);
 
 protected:
+    bool event(QEvent *event) override;
     void closeEvent(QCloseEvent *event) override;
     void showEvent(QShowEvent *event) override;
     void changeEvent(QEvent *event) override;
@@ -121,7 +124,7 @@ private:
     QTableView *m_table;
     QPlainTextEdit *m_log;
     QSplitter *m_splitter;
-    ShutdownDialog *m_dialog;
+    ShutdownDialog *m_dialog = nullptr; //!< see shutdownDialog()
     QPointer<QMessageBox> m_confirm;
     QPointer<QMessageBox> m_shortcuts;
     QList<QLabel *> m_counterValues;
@@ -157,6 +160,7 @@ private:
     QString m_screenshotPath;
     QElapsedTimer m_shownClock;
     bool m_exitReached = false;
+    bool m_firstFramePainted = false;
     bool m_settingsErrorReported = false;
 };
 

@@ -3,6 +3,8 @@
 # examples/console against it with find_package(Quiesce 0.2 REQUIRED COMPONENTS Core), run it, stop it with SIGTERM
 # and check its exit code, its phase lines in order and that it needs no Qt Gui, Widgets or Sql. Then check that the
 # package refuses what it must refuse (an unknown component, a version outside 0.2.x) and installs no private header.
+# Last, the application as installed (component Quiesce_App): both executables, quiesce-nox without a GUI library
+# in its NEEDED, and the installed `quiesce --headless` running as the installed quiesce-nox.
 # Fails on a broken package config, installed header or exported target, and when the README's "Use the library"
 # code is no longer the example's.
 #
@@ -56,5 +58,36 @@ refused component "Quiesce 0.2 REQUIRED COMPONENTS Core Nonexistent"
 refused version "Quiesce 0.3 REQUIRED COMPONENTS Core"
 grep -q 'no component "Nonexistent"' "$work/refuse/component/configure.log" ||
     fail "the unknown component is not named in the error"
+
+step "install the application (component Quiesce_App) into $prefix"
+app=$prefix
+"$CMAKE" --install "$QUIESCE_BUILD_DIR" --prefix "$app" --component Quiesce_App >/dev/null
+for program in quiesce quiesce-nox; do
+    [ -x "$app/bin/$program" ] || fail "no $app/bin/$program installed"
+done
+binary=$app/bin/quiesce-nox
+check_needed "headless (quiesce-nox)" 'libQt6Core' 'libQt6(Gui|Widgets|Network|OpenGL|DBus)|lib(GL|X11|xcb|dbus)'
+binary=$app/bin/quiesce
+check_needed "windowed (quiesce)" 'libQt6Widgets' 'libQt6(OpenGL|DBus)'
+
+step "the installed quiesce --headless is the installed quiesce-nox"
+# (A shared-library build finds the installed components through LD_LIBRARY_PATH: installed binaries have no RUNPATH.)
+coproc headless {
+    LD_LIBRARY_PATH="$app/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "$app/bin/quiesce" --headless --rate 0 \
+        --state "$work/app-state.sqlite" 2>&1
+}
+headless_pid=$headless_PID
+exec {from_headless}<&"${headless[0]}"
+read -r -t 30 -u "$from_headless" line || fail "no line from quiesce --headless within 30 s"
+while [[ $line != READY* ]]; do
+    read -r -t 30 -u "$from_headless" line || fail "no READY line from quiesce --headless within 30 s"
+done
+exe=$(readlink "/proc/$headless_pid/exe")
+[ "$exe" = "$(readlink -f "$app/bin/quiesce-nox")" ] || fail "quiesce --headless runs as $exe, not quiesce-nox"
+kill -TERM "$headless_pid"
+while read -r -t 30 -u "$from_headless" line; do :; done
+status=0
+wait "$headless_pid" || status=$?
+[ "$status" -eq 0 ] || fail "quiesce --headless: exit code $status after SIGTERM, expected 0"
 
 step "ok"

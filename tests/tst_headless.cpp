@@ -1,6 +1,13 @@
-// End-to-end: the real `quiesce --headless` driven like a terminal or a supervisor would.
+// End-to-end: the real `quiesce --headless` driven like a terminal or a supervisor would; and what it maps: a
+// headless run is `quiesce-nox`, without Qt Gui, Widgets, GL, X11 or DBus.
+#include "procstatus.h"
 #include "quiesceprocess.h"
+#include <Quiesce/unixsignalnotifier.h>
 
+#include <QtCore/QDir>
+#include <QtCore/QFile>
+#include <QtCore/QFileInfo>
+#include <QtCore/QProcessEnvironment>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
 #include <QtTest/QTest>
@@ -8,6 +15,48 @@
 #include <csignal>
 
 #include <unistd.h>
+
+namespace {
+
+// The headless executable `quiesce` hands its headless runs to: next to it, as installed.
+QString noxBinary()
+{
+    return QFileInfo(QuiesceProcess::binary()).absolutePath() + QStringLiteral("/quiesce-nox");
+}
+
+QString executableOf(qint64 pid)
+{
+    return QFileInfo(QStringLiteral("/proc/%1/exe").arg(pid)).canonicalFilePath();
+}
+
+// The file names of the shared objects \a pid has mapped (/proc/PID/maps).
+QStringList mappedObjects(qint64 pid)
+{
+    QFile maps(QStringLiteral("/proc/%1/maps").arg(pid));
+    if (!maps.open(QIODevice::ReadOnly))
+        return {};
+    QStringList names;
+    const QList<QByteArray> lines = maps.readAll().split('\n');
+    for (const QByteArray &line : lines) {
+        const qsizetype slash = line.indexOf('/');
+        if (slash < 0)
+            continue;
+        const QString name = QFileInfo(QString::fromLocal8Bit(line.mid(slash))).fileName();
+        if (!names.contains(name))
+            names << name;
+    }
+    return names;
+}
+
+// What a window drags in and a headless run must not map.
+QStringList guiObjects(const QStringList &mapped)
+{
+    static const QRegularExpression gui(
+        QStringLiteral("^lib(Qt6(Gui|Widgets|OpenGL|DBus|XcbQpa)|GL|GLX|GLdispatch|EGL|OpenGL|X11|xcb|dbus-1)\\b"));
+    return mapped.filter(gui);
+}
+
+} // namespace
 
 class tst_Headless : public QObject
 {
@@ -25,6 +74,14 @@ private Q_SLOTS:
     void badFlagExits64_data();
     void badFlagExits64();
     void helpAndVersion();
+    void guiLibrariesOnlyInTheWindow_data();
+    void guiLibrariesOnlyInTheWindow();
+    void noDisplayNoticeSurvivesTheHandover_data();
+    void noDisplayNoticeSurvivesTheHandover();
+    void handledSignalsAreUnblocked_data();
+    void handledSignalsAreUnblocked();
+    void runsHeadlessInProcessWithoutNox_data();
+    void runsHeadlessInProcessWithoutNox();
 
 private:
     QStringList baseArgs() const;
@@ -34,6 +91,7 @@ private:
 void tst_Headless::initTestCase()
 {
     QVERIFY2(!QuiesceProcess::binary().isEmpty(), "QUIESCE_BINARY is not set (run through ctest)");
+    QVERIFY2(QFileInfo(noxBinary()).isExecutable(), qPrintable(noxBinary()));
     QVERIFY(m_dir.isValid());
 }
 
@@ -226,6 +284,171 @@ void tst_Headless::helpAndVersion()
     QVERIFY(version.waitForExit());
     QCOMPARE(version.exitCode(), 0);
     QVERIFY2(version.stdoutText().startsWith(QStringLiteral("quiesce ")), version.describe());
+}
+
+// `quiesce --headless` is `quiesce-nox` (the same pid, exec'd before anything was loaded): neither maps Qt Gui,
+// Widgets, GL, X11 or DBus. The window still is `quiesce`, with all of them, and works.
+void tst_Headless::guiLibrariesOnlyInTheWindow_data()
+{
+    QTest::addColumn<bool>("viaNox");
+    QTest::addColumn<QStringList>("arguments");
+    QTest::addColumn<bool>("window");
+    QTest::newRow("quiesce --headless") << false << QStringList {QStringLiteral("--headless")} << false;
+    QTest::newRow("quiesce-nox") << true << QStringList {} << false;
+    QTest::newRow("quiesce-nox --headless") << true << QStringList {QStringLiteral("--headless")} << false;
+    QTest::newRow("quiesce, window (offscreen)") << false << QStringList {} << true;
+}
+
+void tst_Headless::guiLibrariesOnlyInTheWindow()
+{
+    QFETCH(bool, viaNox);
+    QFETCH(QStringList, arguments);
+    QFETCH(bool, window);
+    QuiesceProcess q(arguments
+                     + QStringList {QStringLiteral("--state"), m_dir.filePath(QStringLiteral("maps.sqlite")),
+                                    QStringLiteral("--rate"), QStringLiteral("0")});
+    if (viaNox)
+        q.process().setProgram(noxBinary());
+    QVERIFY(q.start());
+    QCOMPARE(q.waitForLine(QStringLiteral("READY pid=")), QStringLiteral("READY pid=%1").arg(q.pid()));
+
+    const QString expected = QFileInfo(window ? QuiesceProcess::binary() : noxBinary()).canonicalFilePath();
+    QCOMPARE(executableOf(q.pid()), expected);
+    const QStringList mapped = mappedObjects(q.pid());
+    QVERIFY2(mapped.filter(QRegularExpression(QStringLiteral("^libQt6Core\\b"))).size() == 1,
+             qPrintable(mapped.join(QLatin1Char(' ')))); // the maps were read
+    const QStringList gui = guiObjects(mapped);
+    if (window) {
+        QVERIFY2(gui.filter(QRegularExpression(QStringLiteral("^libQt6Widgets\\b"))).size() == 1,
+                 qPrintable(mapped.join(QLatin1Char(' '))));
+        QVERIFY2(gui.filter(QRegularExpression(QStringLiteral("^libQt6Gui\\b"))).size() == 1,
+                 qPrintable(mapped.join(QLatin1Char(' '))));
+    } else {
+        QVERIFY2(gui.isEmpty(), qPrintable(gui.join(QLatin1Char(' '))));
+    }
+
+    QVERIFY(q.sendSignal(SIGUSR1));
+    QVERIFY2(q.waitForLine(QStringLiteral("STATUS ")).contains(QStringLiteral("phase=running")), q.describe());
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QCOMPARE(q.count(QStringLiteral("SHUTDOWN done exit=0")), 1);
+    if (!window) // the offscreen platform has its own warnings
+        QVERIFY2(q.stderrText().isEmpty(), q.describe());
+}
+
+// Without a display `quiesce` runs headless and says so in one line; it says so from `quiesce-nox` too, which it
+// became. The variable that carries that over reaches no child (the --pre-stop shell shows it unset). Started as
+// `quiesce-nox`, headless is what was asked for: no line.
+void tst_Headless::noDisplayNoticeSurvivesTheHandover_data()
+{
+    QTest::addColumn<bool>("viaNox");
+    QTest::addColumn<int>("notices");
+    QTest::newRow("quiesce") << false << 1;
+    QTest::newRow("quiesce-nox") << true << 0;
+}
+
+void tst_Headless::noDisplayNoticeSurvivesTheHandover()
+{
+    QFETCH(bool, viaNox);
+    QFETCH(int, notices);
+    QuiesceProcess q({QStringLiteral("--state"), m_dir.filePath(QStringLiteral("nodisplay.sqlite")),
+                      QStringLiteral("--rate"), QStringLiteral("0"), QStringLiteral("--pre-stop"),
+                      QStringLiteral("echo handover=${QUIESCE_NOX_NO_DISPLAY-unset}")});
+    QProcessEnvironment env = q.process().processEnvironment();
+    for (const char *name : {"QT_QPA_PLATFORM", "DISPLAY", "WAYLAND_DISPLAY", "QUIESCE_NOX_NO_DISPLAY"})
+        env.remove(QString::fromLatin1(name));
+    q.process().setProcessEnvironment(env);
+    if (viaNox)
+        q.process().setProgram(noxBinary());
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    QCOMPARE(executableOf(q.pid()), QFileInfo(noxBinary()).canonicalFilePath());
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QVERIFY2(q.indexOf(QStringLiteral("PRE-STOP handover=unset")) >= 0, q.describe());
+    const QString notice = QStringLiteral("quiesce: no display found (DISPLAY, WAYLAND_DISPLAY); running headless\n");
+    QCOMPARE(q.stderrText(), notices == 1 ? notice : QString());
+}
+
+// `quiesce` blocks the stop signals across the exec, and `quiesce-nox` lets them in once its bridge holds them;
+// a mask inherited from whoever started it is lifted the same way (a service deaf to SIGTERM would only meet its
+// SIGKILL). Started with all of them blocked, both run with none blocked in the main thread and stop in order.
+void tst_Headless::handledSignalsAreUnblocked_data()
+{
+    QTest::addColumn<bool>("viaNox");
+    QTest::newRow("quiesce --headless") << false;
+    QTest::newRow("quiesce-nox") << true;
+}
+
+void tst_Headless::handledSignalsAreUnblocked()
+{
+    QFETCH(bool, viaNox);
+    QuiesceProcess q(baseArgs());
+    if (viaNox)
+        q.process().setProgram(noxBinary());
+    q.process().setChildProcessModifier([] {
+        Quiesce::UnixSignalNotifier::resetSignalStateInChild();
+        sigset_t blocked;
+        sigemptyset(&blocked);
+        for (const int signo : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP})
+            sigaddset(&blocked, signo);
+        if (::sigprocmask(SIG_BLOCK, &blocked, nullptr) != 0)
+            ::_exit(126);
+    });
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    quint64 handled = 0;
+    for (const int signo : {SIGTERM, SIGINT, SIGUSR1, SIGUSR2, SIGHUP})
+        handled |= ProcStatus::signalBit(signo);
+    QCOMPARE(ProcStatus::mask(q.pid(), q.pid(), "SigBlk") & handled, quint64(0));
+    QVERIFY(q.sendSignal(SIGUSR1));
+    QVERIFY2(!q.waitForLine(QStringLiteral("STATUS ")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+}
+
+// `quiesce` without a usable `quiesce-nox` next to it still runs headless, in its own process and with the GUI
+// libraries mapped, as documented: a missing one (only `quiesce` copied) costs no line, one that cannot be run
+// costs one line.
+void tst_Headless::runsHeadlessInProcessWithoutNox_data()
+{
+    QTest::addColumn<bool>("unrunnableNox");
+    QTest::newRow("quiesce-nox missing") << false;
+    QTest::newRow("quiesce-nox not executable") << true;
+}
+
+void tst_Headless::runsHeadlessInProcessWithoutNox()
+{
+    QFETCH(bool, unrunnableNox);
+    const QString dir = m_dir.filePath(unrunnableNox ? QStringLiteral("unrunnable") : QStringLiteral("alone"));
+    const QString alone = dir + QStringLiteral("/quiesce");
+    const QString nox = dir + QStringLiteral("/quiesce-nox");
+    QVERIFY(QDir().mkpath(dir));
+    QVERIFY(QFile::copy(QuiesceProcess::binary(), alone));
+    if (unrunnableNox) {
+        QFile file(nox);
+        QVERIFY(file.open(QIODevice::WriteOnly)); // no execute permission, for root too
+        QVERIFY(file.setPermissions(QFileDevice::ReadOwner | QFileDevice::WriteOwner));
+    }
+    QCOMPARE(QFileInfo::exists(nox), unrunnableNox);
+    QuiesceProcess q(baseArgs());
+    q.process().setProgram(alone);
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    QCOMPARE(executableOf(q.pid()), QFileInfo(alone).canonicalFilePath());
+    QVERIFY2(!guiObjects(mappedObjects(q.pid())).isEmpty(), "the fallback is quiesce itself");
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QCOMPARE(q.count(QStringLiteral("SHUTDOWN done exit=0")), 1);
+    if (unrunnableNox) {
+        const QString err = q.stderrText();
+        QCOMPARE(err.count(QLatin1Char('\n')), 1);
+        QVERIFY2(err.startsWith(QStringLiteral("quiesce: cannot run %1 (").arg(QFileInfo(nox).canonicalFilePath()))
+                     && err.endsWith(QStringLiteral("); running headless in this process\n")),
+                 q.describe());
+    } else {
+        QVERIFY2(q.stderrText().isEmpty(), q.describe());
+    }
 }
 
 QTEST_GUILESS_MAIN(tst_Headless)

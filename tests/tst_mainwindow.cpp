@@ -77,6 +77,7 @@ private Q_SLOTS:
 
     // The window on a running engine.
     void showsWorkersAndCounters();
+    void shutdownDialogIsBuiltAfterTheFirstFrame();
     void controlsDriveTheEngine();
     void closeStartsQuitPathAndStopNowEscalates();
     void repeatedClosesNeverEscalate();
@@ -111,6 +112,7 @@ private Q_SLOTS:
 private:
     Options options(double rate, int workMinMs, int workMaxMs, int workers);
     bool launch(const Options &options);
+    bool createWindow(const Options &options);
     void shutDown();
     ShutdownDialog *dialog() const { return m_window->shutdownDialog(); }
     void closeWithAHungRequest(int burst, Quiesce::WorkerSnapshot *hung);
@@ -180,6 +182,16 @@ Options tst_MainWindow::options(double rate, int workMinMs, int workMaxMs, int w
 
 bool tst_MainWindow::launch(const Options &options)
 {
+    if (!createWindow(options))
+        return false;
+    m_engine->start();
+    m_window->show();
+    return QTest::qWaitForWindowExposed(m_window.get());
+}
+
+// The engine opened and the window built, not shown yet.
+bool tst_MainWindow::createWindow(const Options &options)
+{
     m_engine = std::make_unique<Engine>(options);
     m_engine->coordinator()->setExitFunction([this](int code) { m_exitCode = code; });
     m_engine->coordinator()->setImmediateExitFunction([this](int code) { m_immediateCode = code; });
@@ -192,9 +204,7 @@ bool tst_MainWindow::launch(const Options &options)
         return false;
     }
     m_window = std::make_unique<MainWindow>(m_engine.get(), options);
-    m_engine->start();
-    m_window->show();
-    return QTest::qWaitForWindowExposed(m_window.get());
+    return true;
 }
 
 void tst_MainWindow::shutDown()
@@ -458,6 +468,30 @@ void tst_MainWindow::dialogSpeaksPlainWords()
     QTRY_VERIFY(coordinator.isFinished());
     QCOMPARE(label("phaseLabel"), QStringLiteral("Done. Quiesce ends now."));
     QCOMPARE(bar->value(), bar->maximum());
+}
+
+// The start path: what the first frame does not show (the shutdown dialog) is built after it, before a stop needs
+// it; a stop that comes first builds it then.
+void tst_MainWindow::shutdownDialogIsBuiltAfterTheFirstFrame()
+{
+    QVERIFY(createWindow(options(0, 50, 50, 1)));
+    QVERIFY(!m_window->findChild<ShutdownDialog *>());
+    m_engine->start();
+    m_window->show();
+    QVERIFY(QTest::qWaitForWindowExposed(m_window.get()));
+    QTRY_VERIFY(m_window->findChild<ShutdownDialog *>());
+    QCOMPARE(m_window->findChildren<ShutdownDialog *>().size(), 1);
+    QVERIFY(!dialog()->isVisible());
+    shutDown();
+
+    QVERIFY(createWindow(options(0, 50, 50, 1)));
+    m_engine->start();
+    QVERIFY(!m_window->findChild<ShutdownDialog *>());
+    m_engine->requestShutdown(QStringLiteral("window")); // before any frame: the stop builds it
+    QTRY_VERIFY(m_window->findChild<ShutdownDialog *>());
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->coordinator()->isFinished(), 30000);
+    QCOMPARE(m_window->findChildren<ShutdownDialog *>().size(), 1);
+    shutDown();
 }
 
 void tst_MainWindow::showsWorkersAndCounters()

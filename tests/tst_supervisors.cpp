@@ -283,6 +283,8 @@ void tst_Supervisors::exampleUnitAndConfigAgree()
 
     // The unit reads its config file, reloads it for real, and gives the grace period that TimeoutStopSec= says.
     const QString execStart = setting("ExecStart");
+    // The headless executable: a service maps no GUI library (tst_headless).
+    QVERIFY2(execStart.startsWith(QStringLiteral("/usr/local/bin/quiesce-nox ")), qPrintable(execStart));
     QVERIFY2(execStart.contains(QStringLiteral("--config ${CONFIGURATION_DIRECTORY}/quiesce.ini")), qPrintable(unit));
     const auto grace = QRegularExpression(QStringLiteral("--grace-period (\\S+)")).match(execStart);
     QVERIFY2(grace.hasMatch(), qPrintable(execStart));

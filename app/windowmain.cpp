@@ -1,0 +1,162 @@
+// `quiesce`: the window, and the command everybody types. Headless runs and the other subcommands belong to
+// `quiesce-nox` (app/noxmain.cpp), which this binary becomes before it loads anything of its own.
+#include "lineoutput.h"
+#include "main.h"
+#include "mainwindow.h"
+#include "options.h"
+#include "singleinstance.h"
+#include "translations.h"
+
+#include <QtCore/QLocale>
+#include <QtGui/QFontDatabase>
+#include <QtWidgets/QApplication>
+
+#include <cerrno>
+#include <climits>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <system_error>
+#include <thread>
+
+#include <pthread.h>
+#include <unistd.h>
+
+using namespace Quiesce::App;
+
+namespace {
+
+// The window's application object. The first widget that measures text fills Qt's font database (fontconfig reads
+// its configuration and lists every font: about a third of the window's start-up work). Nothing needs it before
+// the window is built, so a helper thread fills it while the main thread parses the command line and waits for
+// the journal to open; the window waits for the helper first (QFontDatabase is thread-safe; the font engines
+// stay per thread and are loaded by the window itself). Without a thread (none can be started) the window fills it
+// as before.
+class WindowApplication final : public QApplication
+{
+public:
+    WindowApplication(int &argc, char **argv)
+        : QApplication(argc, argv)
+    {
+        // The helper blocks the handled signals from its first instruction on (it inherits this mask): they
+        // belong to the bridge's main thread. Any that arrive meanwhile wait, pending, for the mask's restore.
+        const sigset_t handled = handledSignals();
+        sigset_t previous;
+        const bool masked = ::pthread_sigmask(SIG_BLOCK, &handled, &previous) == 0;
+        try {
+            m_fonts = std::thread([] {
+                ::pthread_setname_np(::pthread_self(), "quiesce-fonts");
+                QFontDatabase::families();
+            });
+        } catch (const std::system_error &) {
+            // No thread to spare: the first widget fills the database, as it would anyway.
+        }
+        if (masked)
+            ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    }
+
+    WindowApplication(const WindowApplication &) = delete;
+    WindowApplication &operator=(const WindowApplication &) = delete;
+
+    // Before the platform integration goes, on every way out (a bad command line, a journal that cannot open).
+    ~WindowApplication() override { waitForFonts(); }
+
+    void waitForFonts()
+    {
+        if (m_fonts.joinable())
+            m_fonts.join();
+    }
+
+private:
+    std::thread m_fonts;
+};
+
+// The window's part of a run; the headless executable has none.
+class Window final : public WindowFrontEnd
+{
+public:
+    std::unique_ptr<QCoreApplication> createApplication(int &argc, char **argv) override
+    {
+        auto application = std::make_unique<WindowApplication>(argc, argv);
+        m_application = application.get();
+        return application;
+    }
+
+    void installTranslations() override { Quiesce::App::installTranslations(QLocale()); }
+
+    bool activateRunning(const QString &statePath) override { return SingleInstance::activateRunning(statePath); }
+
+    void showStartupError(const QString &error) override { SingleInstance::showStartupError(error); }
+
+    void show(Engine *engine, const Options &options, const QString &statePath) override
+    {
+        m_application->waitForFonts();
+        m_window = std::make_unique<MainWindow>(engine, options);
+        m_window->show();
+        m_instance = std::make_unique<SingleInstance>();
+        QObject::connect(m_instance.get(), &SingleInstance::activationRequested, m_window.get(),
+                         &MainWindow::activateFromAnotherLaunch);
+        if (!m_instance->listen(statePath))
+            writeStderrLine(QStringLiteral("cannot offer the window to a second launch (%1)")
+                                .arg(SingleInstance::socketPath(statePath)));
+    }
+
+    void close() override
+    {
+        m_window.reset();
+        m_instance.reset();
+    }
+
+private:
+    WindowApplication *m_application = nullptr; // owned by runApplication(), alive while the window is
+    std::unique_ptr<MainWindow> m_window;
+    std::unique_ptr<SingleInstance> m_instance;
+};
+
+// A headless run (and --help, --version, inspect) becomes `quiesce-nox`, found next to this binary, which links Qt
+// Core and Sql only: no Gui, Widgets, GL, X11 or DBus mapped, relocated and unloaded for a run that never shows a
+// window. execv() keeps the pid, the arguments, the descriptors and the signal dispositions, so supervisors, shells
+// and scripts see no difference; nothing has been opened, raised or installed yet. The stop signals are blocked
+// across the exec, so one that lands in between waits for `quiesce-nox`'s bridge (which unblocks them) instead of
+// killing the process. Returns only when the exec failed: the run then stays headless in this process. A missing
+// `quiesce-nox` (only `quiesce` installed or copied) is not worth a line; any other failure is.
+void handOverToNox(char **argv, bool noDisplay)
+{
+    char self[PATH_MAX];
+    const ssize_t length = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    if (length <= 0)
+        return;
+    std::string path(self, std::size_t(length));
+    // An upgrade replaced our binary while it started: the new `quiesce-nox` is still next to where it was.
+    const std::string deleted = " (deleted)";
+    if (path.size() > deleted.size() && path.compare(path.size() - deleted.size(), deleted.size(), deleted) == 0)
+        path.resize(path.size() - deleted.size());
+    path = path.substr(0, path.rfind('/') + 1) + "quiesce-nox";
+
+    if (noDisplay)
+        ::setenv(kNoDisplayHandoverVariable, "1", 1);
+    const sigset_t stopSignals = handledSignals();
+    sigset_t previous;
+    const bool blocked = ::sigprocmask(SIG_BLOCK, &stopSignals, &previous) == 0;
+    ::execv(path.c_str(), argv);
+    const int error = errno;
+    if (blocked)
+        ::sigprocmask(SIG_SETMASK, &previous, nullptr);
+    ::unsetenv(kNoDisplayHandoverVariable);
+    if (error != ENOENT)
+        writeStderrLine(QStringLiteral("cannot run %1 (%2); running headless in this process")
+                            .arg(QString::fromLocal8Bit(path.c_str()), QString::fromLocal8Bit(std::strerror(error))));
+}
+
+} // namespace
+
+int main(int argc, char **argv)
+{
+    bool noDisplay = false;
+    if (wantsHeadless(argc, argv, &noDisplay))
+        handOverToNox(argv, noDisplay);
+    Window window;
+    return runApplication(argc, argv, &window, false);
+}
