@@ -23,7 +23,7 @@ struct Proc
     qint64 pid = 0;
     qint64 ppid = 0;
     qint64 pgid = 0;
-    char state = 0;       //!< R, S, D, T, t, Z, X, ...
+    char state = 0;        //!< R, S, D, T, t, Z, X, ...
     quint64 startTime = 0; //!< clock ticks after boot: with the pid, identifies the process
     QByteArray comm;
 

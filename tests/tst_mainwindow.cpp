@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "mainwindow.h"
 #include "messagebar.h"
+#include "proctree.h"
 #include "shutdowndialog.h"
 #include "singleinstance.h"
 #include "themecolors.h"
@@ -106,6 +107,7 @@ private Q_SLOTS:
     void singleInstanceSocket();
     void grabIsNotBlank();
     void screenshotOption();
+    void closingWithProcessWorkersLeavesNoProcess();
 
 private:
     Options options(double rate, int workMinMs, int workMaxMs, int workers);
@@ -1562,6 +1564,46 @@ void tst_MainWindow::screenshotOption()
     QCOMPARE(started.count(), 1);
     QCOMPARE(started.at(0).at(0).value<ShutdownRequest>().reason, QStringLiteral("quit"));
     QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
+}
+
+void tst_MainWindow::closingWithProcessWorkersLeavesNoProcess()
+{
+    // The window's close takes the one quit path with worker processes too: each is stopped in order and reaped,
+    // and nothing of the tree is left once the window is gone. The worker table shows each worker's pid.
+    if (qEnvironmentVariableIsEmpty("QUIESCE_WORKER"))
+        QSKIP("QUIESCE_WORKER is not set (run through ctest)");
+    Options o = options(20, 100, 400, 3);
+    o.tunables.isolation = Isolation::Process;
+    QVERIFY(launch(o));
+    const qint64 self = QCoreApplication::applicationPid();
+    QTRY_COMPARE_WITH_TIMEOUT(ProcTree::workersOf(self).size(), 3, 20000);
+    const QList<ProcTree::Proc> workers = ProcTree::workersOf(self);
+    QSet<qint64> pids;
+    for (const ProcTree::Proc &p : workers)
+        pids.insert(p.pid);
+    WorkerTableModel *model = m_window->workerModel();
+    QTRY_COMPARE(model->rowCount(), 3);
+    QSet<qint64> shown;
+    for (int row = 0; row < 3; ++row)
+        shown.insert(model->index(row, WorkerTableModel::PidColumn).data().toLongLong());
+    QCOMPARE(shown, pids);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().done > 0, 20000);
+
+    QSignalSpy finished(m_engine->coordinator(), &ShutdownCoordinator::finished);
+    QVERIFY(!m_window->close());
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+    QCOMPARE(m_exitCode, 0);
+    QTRY_VERIFY(!m_window->isVisible());
+    // Reaped by the pool before the quit path ended: gone now, not only soon, and no zombie of them left.
+    QVERIFY2(ProcTree::survivors(workers).isEmpty(), qPrintable(ProcTree::describe(ProcTree::survivors(workers))));
+    QVERIFY(ProcTree::workersOf(self).isEmpty());
+    const QList<ProcTree::Proc> zombies = ProcTree::zombieChildrenOf(self);
+    for (const ProcTree::Proc &z : zombies)
+        QVERIFY2(z.comm != QByteArrayLiteral("quiesce-worker"), qPrintable(z.describe()));
+    const QStringList report = m_lines.filter(QStringLiteral("SHUTDOWN report"));
+    QCOMPARE(report.size(), 1);
+    QVERIFY2(report.constFirst().contains(QStringLiteral(" workers_stopped=3")), qPrintable(report.constFirst()));
+    QVERIFY2(report.constFirst().contains(QStringLiteral(" workers_killed=0")), qPrintable(report.constFirst()));
 }
 
 QTEST_MAIN(tst_MainWindow)

@@ -5,8 +5,8 @@
 // This test process is a child subreaper (PR_SET_CHILD_SUBREAPER): a worker orphaned by a kill -9 of its parent is
 // re-parented to us instead of init, so a survivor of the spawn race cannot hide anywhere, and its zombie is ours to
 // reap (by its pid, never waitpid(-1): QProcess reaps the quiesce parents itself).
-#include "proctree.h"
 #include "procstatus.h"
+#include "proctree.h"
 #include "quiesceprocess.h"
 #include "torturesupport.h"
 
@@ -234,9 +234,8 @@ WorkerStatus tst_Processes::status(QuiesceProcess &q)
 void tst_Processes::remember(const QList<Proc> &workers)
 {
     for (const Proc &p : workers) {
-        const bool known = std::any_of(m_seen.cbegin(), m_seen.cend(), [&p](const Proc &s) {
-            return s.pid == p.pid && s.startTime == p.startTime;
-        });
+        const bool known = std::any_of(m_seen.cbegin(), m_seen.cend(),
+                                       [&p](const Proc &s) { return s.pid == p.pid && s.startTime == p.startTime; });
         if (!known)
             m_seen.append(p);
     }
@@ -253,9 +252,8 @@ void tst_Processes::badFlagsAreRefused_data()
     QTest::newRow("worker-timeout too short")
         << QStringList {QStringLiteral("--worker-timeout"), QStringLiteral("10ms")}
         << QStringLiteral("worker-timeout must be at least 500 ms");
-    QTest::newRow("crash in thread mode")
-        << QStringList {QStringLiteral("--simulate-crash"), QStringLiteral("1")}
-        << QStringLiteral("--simulate-crash needs --isolation process");
+    QTest::newRow("crash in thread mode") << QStringList {QStringLiteral("--simulate-crash"), QStringLiteral("1")}
+                                          << QStringLiteral("--simulate-crash needs --isolation process");
 }
 
 void tst_Processes::badFlagsAreRefused()
@@ -301,9 +299,9 @@ void tst_Processes::exampleUnitKeepsTheServiceOnOom()
                  .hasMatch(),
              qPrintable(unit));
     // 69 (no worker slot left) is worth a restart: it must not be in RestartPreventExitStatus=.
-    const auto prevent = QRegularExpression(QStringLiteral("^RestartPreventExitStatus=(.*)$"),
-                                            QRegularExpression::MultilineOption)
-                             .match(unit);
+    const auto prevent =
+        QRegularExpression(QStringLiteral("^RestartPreventExitStatus=(.*)$"), QRegularExpression::MultilineOption)
+            .match(unit);
     QVERIFY(prevent.hasMatch());
     QVERIFY(!prevent.captured(1).split(QLatin1Char(' ')).contains(QStringLiteral("69")));
 }
@@ -315,8 +313,8 @@ void tst_Processes::workersStartClean()
     // parent (which raised its own).
     NotifySocket notify(m_dir->filePath(QStringLiteral("notify")));
     QVERIFY(notify.isValid());
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"),
-                           QStringLiteral("0")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"), QStringLiteral("0")}));
     q.setEnvironmentValue(QStringLiteral("NOTIFY_SOCKET"), notify.path());
     q.setEnvironmentValue(QStringLiteral("LISTEN_FDS"), QStringLiteral("1"));
     const DumpOnFailure dump(q);
@@ -345,9 +343,9 @@ void tst_Processes::workersStartClean()
             QVERIFY2(!fd.contains(QStringLiteral("state.sqlite")), qPrintable(fds.join(QLatin1Char(' '))));
         QFile limits(QStringLiteral("/proc/%1/limits").arg(w.pid));
         QVERIFY(limits.open(QIODevice::ReadOnly));
-        const auto soft = QRegularExpression(QStringLiteral("^Max open files\\s+(\\d+)"),
-                                             QRegularExpression::MultilineOption)
-                              .match(QString::fromUtf8(limits.readAll()));
+        const auto soft =
+            QRegularExpression(QStringLiteral("^Max open files\\s+(\\d+)"), QRegularExpression::MultilineOption)
+                .match(QString::fromUtf8(limits.readAll()));
         QVERIFY(soft.hasMatch());
         QCOMPARE(soft.captured(1).toULongLong(), quint64(ours.rlim_cur));
     }
@@ -360,8 +358,8 @@ void tst_Processes::workersStartClean()
 
 void tst_Processes::idleStopEndsEveryWorker()
 {
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"),
-                           QStringLiteral("0")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"), QStringLiteral("0")}));
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
     QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
@@ -385,10 +383,10 @@ void tst_Processes::idleStopEndsEveryWorker()
 
 void tst_Processes::shortDrainRequeuesAndTheNextRunCompletesOnce()
 {
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"),
-                           QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("6"),
-                           QStringLiteral("--work-ms"), QStringLiteral("20000"), QStringLiteral("--drain-timeout"),
-                           QStringLiteral("300ms"), QStringLiteral("--log-requests")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--burst"), QStringLiteral("4"), QStringLiteral("--work-ms"), QStringLiteral("2500"),
+              QStringLiteral("--drain-timeout"), QStringLiteral("300ms"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
     QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
@@ -404,7 +402,7 @@ void tst_Processes::shortDrainRequeuesAndTheNextRunCompletesOnce()
     QCOMPARE(field(report, QStringLiteral("workers_killed")), 0);
     QCOMPARE(field(report, QStringLiteral("requeued")), 2);
     const QList<quint64> accepted = Torture::idsWithPrefix(q.lines(), QStringLiteral("accepted id="));
-    QCOMPARE(accepted.size(), 6);
+    QCOMPARE(accepted.size(), 4);
     QList<quint64> done = Torture::idsWithPrefix(q.lines(), QStringLiteral("done id="));
 
     QuiesceProcess next(args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"),
@@ -422,10 +420,10 @@ void tst_Processes::hungWorkerIsKilledAtItsDeadline()
 {
     // Request 1 blocks ignoring cancellation: thread mode can only leave it to the watchdog (70); a process is
     // killed at the end of the cancel budget, its request requeued, and the run still ends with 0.
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"),
-                           QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("1"),
-                           QStringLiteral("--simulate-hang"), QStringLiteral("1"), QStringLiteral("--drain-timeout"),
-                           QStringLiteral("300ms"), QStringLiteral("--log-requests")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--burst"), QStringLiteral("1"), QStringLiteral("--simulate-hang"), QStringLiteral("1"),
+              QStringLiteral("--drain-timeout"), QStringLiteral("300ms"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
     QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
@@ -449,7 +447,7 @@ void tst_Processes::hungWorkerIsKilledAtItsDeadline()
 void tst_Processes::parentKillNineTakesEveryWorker()
 {
     QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"),
-                           QStringLiteral("50"), QStringLiteral("--work-ms"), QStringLiteral("100-400"),
+                           QStringLiteral("20"), QStringLiteral("--work-ms"), QStringLiteral("100-400"),
                            QStringLiteral("--seed"), QStringLiteral("7"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
@@ -466,9 +464,9 @@ void tst_Processes::parentKillNineTakesEveryWorker()
     QVERIFY(q.waitForExit());
     const QList<quint64> accepted = Torture::idsWithPrefix(q.lines(), QStringLiteral("accepted id="));
 
-    QuiesceProcess next(args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"),
-                              QStringLiteral("0"), QStringLiteral("--work-ms"), QStringLiteral("1"),
-                              QStringLiteral("--exit-when-idle")}));
+    QuiesceProcess next(
+        args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--work-ms"), QStringLiteral("1"), QStringLiteral("--exit-when-idle")}));
     const DumpOnFailure dumpNext(next);
     QVERIFY(start(next));
     QVERIFY2(next.waitForExit(60s), next.describe());
@@ -494,8 +492,8 @@ void tst_Processes::spawnRaceLeavesNoSurvivor()
 {
     QFETCH(quint32, seed);
     QRandomGenerator rng(seed);
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("4"), QStringLiteral("--rate"),
-                           QStringLiteral("0")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("4"), QStringLiteral("--rate"), QStringLiteral("0")}));
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
     // Right after start: while the parent spawns (fork, exec, prctl, the getppid() re-check) or just before it.
@@ -554,10 +552,10 @@ void tst_Processes::killedWorkerIsReplaced_data()
 void tst_Processes::killedWorkerIsReplaced()
 {
     QFETCH(int, signo);
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"),
-                           QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("9"),
-                           QStringLiteral("--work-ms"), QStringLiteral("1500"), QStringLiteral("--exit-when-idle"),
-                           QStringLiteral("--log-requests")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--burst"), QStringLiteral("9"), QStringLiteral("--work-ms"), QStringLiteral("1500"),
+              QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
     QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
@@ -591,11 +589,11 @@ void tst_Processes::poisonJobIsMarkedFailed()
 {
     // Request 2 aborts its worker on every attempt: requeued twice, marked failed at the third crash, and the run
     // goes on with every other request done.
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"),
-                           QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("4"),
-                           QStringLiteral("--work-ms"), QStringLiteral("50"), QStringLiteral("--simulate-crash"),
-                           QStringLiteral("2"), QStringLiteral("--max-attempts"), QStringLiteral("3"),
-                           QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--burst"), QStringLiteral("4"), QStringLiteral("--work-ms"), QStringLiteral("50"),
+              QStringLiteral("--simulate-crash"), QStringLiteral("2"), QStringLiteral("--max-attempts"),
+              QStringLiteral("3"), QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
     QVERIFY2(q.waitForExit(60s), q.describe());
@@ -628,11 +626,11 @@ void tst_Processes::crashLoopDegradesAndExits69()
     // pending (nothing is dropped); the respawns are bounded.
     NotifySocket notify(m_dir->filePath(QStringLiteral("notify")));
     QVERIFY(notify.isValid());
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("1"), QStringLiteral("--rate"),
-                           QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("1"),
-                           QStringLiteral("--work-ms"), QStringLiteral("10"), QStringLiteral("--simulate-crash"),
-                           QStringLiteral("1"), QStringLiteral("--max-attempts"), QStringLiteral("1000"),
-                           QStringLiteral("--log-requests")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("1"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--burst"), QStringLiteral("1"), QStringLiteral("--work-ms"), QStringLiteral("10"),
+              QStringLiteral("--simulate-crash"), QStringLiteral("1"), QStringLiteral("--max-attempts"),
+              QStringLiteral("1000"), QStringLiteral("--log-requests")}));
     q.setEnvironmentValue(QStringLiteral("NOTIFY_SOCKET"), notify.path());
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
@@ -658,10 +656,11 @@ void tst_Processes::crashLoopDegradesAndExits69()
 void tst_Processes::stoppedWorkerIsKilledAndReplaced()
 {
     // A SIGSTOPped worker sends no heartbeat: killed and replaced after --worker-timeout, its request requeued.
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"),
-                           QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("2"),
-                           QStringLiteral("--work-ms"), QStringLiteral("30000"), QStringLiteral("--worker-timeout"),
-                           QStringLiteral("2s"), QStringLiteral("--log-requests")}));
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--burst"), QStringLiteral("2"), QStringLiteral("--work-ms"), QStringLiteral("30000"),
+              QStringLiteral("--worker-timeout"), QStringLiteral("2s"), QStringLiteral("--drain-timeout"),
+              QStringLiteral("300ms"), QStringLiteral("--log-requests")}));
     const DumpOnFailure dump(q);
     QVERIFY(start(q));
     QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
@@ -682,39 +681,48 @@ void tst_Processes::stoppedWorkerIsKilledAndReplaced()
 
 void tst_Processes::crashRestartCyclesLeakNothing()
 {
-    // Workers killed again and again: each is reaped at once (no zombie), replaced, and the parent's descriptor
-    // count comes back to where it was (no leaked channel or pidfd). SIGKILL and a someone-else's SIGTERM
-    // alternate, over all slots, so the crash-loop guard (more than 5 crashes of one slot in 10 s) is not what
-    // this tests. A sample by default; 500 cycles under --long.
-    const int cycles = Torture::iterations(12, 500);
-    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("4"), QStringLiteral("--rate"),
-                           QStringLiteral("0")}));
-    const DumpOnFailure dump(q);
+    // Workers ended again and again: each is reaped at once (no zombie), replaced, and the parent's descriptor count
+    // comes back to where it was (no leaked channel or pidfd). Crashes (SIGKILL) alternate with someone else's
+    // SIGTERM (a clean exit, replaced at once). A crash goes to the worker started longest ago, at most one per
+    // second: round the slots, so the crash-loop guard (more than 5 crashes of one slot in 10 s) is not what this
+    // tests. A sample by default; 500 cycles under --long.
+    const int cycles = Torture::iterations(16, 500);
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("4"), QStringLiteral("--rate"), QStringLiteral("0")}));
+    const DumpOnFailure dump(q, 60);
     QVERIFY(start(q));
     QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
     QCOMPARE(waitForWorkers(q, 4).size(), 4);
     const int fdsBefore = ProcTree::fdCount(q.pid());
     QVERIFY(fdsBefore > 0);
     QRandomGenerator rng(1414);
+    QElapsedTimer sinceCrash;
+    int crashes = 0;
     for (int cycle = 0; cycle < cycles; ++cycle) {
         QList<Proc> workers;
         QTRY_VERIFY_WITH_TIMEOUT(!(workers = ProcTree::workersOf(q.pid())).isEmpty(), 20000);
         remember(workers);
-        const Proc victim = workers.at(int(rng.bounded(quint32(workers.size()))));
-        const int signo = cycle % 4 == 0 ? SIGKILL : SIGTERM;
-        QVERIFY(::kill(pid_t(victim.pid), signo) == 0);
-        QTRY_VERIFY_WITH_TIMEOUT(!ProcTree::isAlive(victim), 10000);
-        // Reaped at once: no zombie of it stays.
-        QTRY_VERIFY_WITH_TIMEOUT(!ProcTree::read(victim.pid) || ProcTree::read(victim.pid)->startTime
-                                     != victim.startTime,
-                                 5000);
+        const bool crash = !sinceCrash.isValid() || sinceCrash.elapsed() >= 1000;
+        Proc victim = workers.at(int(rng.bounded(quint32(workers.size()))));
+        if (crash) {
+            victim = *std::min_element(workers.cbegin(), workers.cend(),
+                                       [](const Proc &a, const Proc &b) { return a.startTime < b.startTime; });
+            sinceCrash.start();
+            ++crashes;
+        }
+        QVERIFY(::kill(pid_t(victim.pid), crash ? SIGKILL : SIGTERM) == 0);
+        // Reaped at once: neither alive nor left as a zombie.
+        QTRY_VERIFY_WITH_TIMEOUT(
+            !ProcTree::read(victim.pid) || ProcTree::read(victim.pid)->startTime != victim.startTime, 5000);
         QVERIFY2(q.process().state() == QProcess::Running, q.describe());
     }
+    QVERIFY(crashes >= 1);
     QTRY_COMPARE_WITH_TIMEOUT(ProcTree::workersOf(q.pid()).size(), 4, 30000);
     remember(ProcTree::workersOf(q.pid()));
     QVERIFY2(ProcTree::zombieChildrenOf(q.pid()).isEmpty(),
              qPrintable(ProcTree::describe(ProcTree::zombieChildrenOf(q.pid()))));
     QTRY_COMPARE_WITH_TIMEOUT(ProcTree::fdCount(q.pid()), fdsBefore, 5000);
+    QVERIFY2(q.indexOf(QStringLiteral("WORKERS degraded")) < 0, q.describe());
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
 }
