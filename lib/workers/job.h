@@ -41,9 +41,9 @@ enum class JobOutcome {
     so a job function may simply \c{return JobOutcome::Done;}. */
 struct JobResult
 {
-    JobResult(JobOutcome outcome = JobOutcome::Done, QString reason = {}) // NOLINT: implicit on purpose
-        : outcome(outcome)
-        , reason(std::move(reason))
+    JobResult(JobOutcome jobOutcome = JobOutcome::Done, QString failureReason = {}) // NOLINT: implicit on purpose
+        : outcome(jobOutcome)
+        , reason(std::move(failureReason))
     {
     }
     JobOutcome outcome;
