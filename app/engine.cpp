@@ -259,6 +259,10 @@ Engine::Engine(const Options &options, QObject *parent)
     , m_coordinator(std::make_unique<ShutdownCoordinator>())
     , m_systemd(std::make_unique<SystemdNotifier>())
 {
+    // The app's work: simulated requests (the payload is the cost in ms). The thread names are the ones the
+    // README, the watchdog's lines and the tests show.
+    m_pool->setJobFunction(m_simulatedJob.function());
+    m_pool->setThreadNamePrefix(QStringLiteral("quiesce-worker-"));
     m_coordinator->setOutput([this](const QString &text) { emitLines({text}); });
     m_coordinator->setHardTimeout(m_budgets.hard);
     // Runs on the watchdog thread: only the pool's thread-safe snapshot, nothing of the main thread's state.
@@ -274,7 +278,7 @@ Engine::Engine(const Options &options, QObject *parent)
             if (w.busy)
                 busy << QStringLiteral("%1 request %2 busy %3 ms%4")
                             .arg(w.threadName)
-                            .arg(w.requestId)
+                            .arg(w.jobId)
                             .arg(w.elapsedMs)
                             .arg(w.hung ? QStringLiteral(" (hung)") : QString());
         }
@@ -311,6 +315,7 @@ Engine::Engine(const Options &options, QObject *parent)
     m_systemd->attach(m_coordinator.get());
 
     connect(m_source.get(), &RequestSource::generated, this, &Engine::onGenerated);
+    connect(m_source.get(), &RequestSource::hangChosen, this, [this](quint64 id) { m_simulatedJob.addHang(id); });
     connect(m_source.get(), &RequestSource::exhausted, this, &Engine::checkIdle);
     connect(m_source.get(), &RequestSource::pausedChanged, this, [this](bool paused) {
         m_counters.paused = paused;
@@ -325,9 +330,10 @@ Engine::Engine(const Options &options, QObject *parent)
     });
     connect(m_store.get(), &StateStore::commitRecovered, this,
             [this] { emitLines({QStringLiteral("STATE write recovered")}); });
-    connect(m_pool.get(), &WorkerPool::started, m_store.get(), &StateStore::markInProgress);
-    connect(m_pool.get(), &WorkerPool::finished, this, &Engine::onFinished);
-    connect(m_pool.get(), &WorkerPool::returned, this, &Engine::onReturned);
+    connect(m_pool.get(), &WorkerPool::jobsStarted, m_store.get(), &StateStore::markInProgress);
+    connect(m_pool.get(), &WorkerPool::jobsDone, this, &Engine::onJobsDone);
+    connect(m_pool.get(), &WorkerPool::jobsGivenBack, this, &Engine::onJobsGivenBack);
+    connect(m_pool.get(), &WorkerPool::jobsFailed, this, &Engine::onJobsFailed);
     connect(m_pool.get(), &WorkerPool::capacityAvailable, this, &Engine::onCapacityAvailable);
     connect(m_pool.get(), &WorkerPool::idle, this, &Engine::checkIdle);
 
@@ -458,9 +464,9 @@ void Engine::start()
     m_counters.workers = m_pool->workerCount(); // started by open(), before the journal
 
     // Pending work from earlier runs goes first, before any new arrival.
-    const QList<Request> pending = m_store->pendingRequests();
-    for (const Request &r : pending)
-        m_pool->submit(r);
+    const QList<Job> pending = m_store->pendingJobs();
+    for (const Job &job : pending)
+        m_pool->submit(job);
     m_counters.recovered = quint64(pending.size());
     if (!pending.isEmpty())
         emitLines({QStringLiteral("RECOVERY %1 pending requests queued first").arg(pending.size())});
@@ -621,8 +627,9 @@ void Engine::registerPhases()
             finishIfDone();
             return;
         }
-        connect(m_pool.get(), &WorkerPool::returned, ctx, finishIfDone);
-        connect(m_pool.get(), &WorkerPool::finished, ctx, finishIfDone);
+        connect(m_pool.get(), &WorkerPool::jobsGivenBack, ctx, finishIfDone);
+        connect(m_pool.get(), &WorkerPool::jobsDone, ctx, finishIfDone);
+        connect(m_pool.get(), &WorkerPool::jobsFailed, ctx, finishIfDone);
         m_pool->cancel();
     });
 
@@ -631,8 +638,8 @@ void Engine::registerPhases()
         QList<quint64> requeue = m_returnedIds;
         const auto workers = m_pool->snapshot();
         for (const WorkerSnapshot &w : workers) {
-            if (w.busy && !requeue.contains(w.requestId))
-                requeue.append(w.requestId);
+            if (w.busy && !requeue.contains(w.jobId))
+                requeue.append(w.jobId);
         }
         ctx->setCount(QStringLiteral("accepted"), qint64(m_counters.accepted));
         ctx->setCount(QStringLiteral("finished"), qint64(m_pool->doneCount()));
@@ -652,7 +659,7 @@ void Engine::registerPhases()
             // when the worker came free after all.
             const quint64 id = quint64(m_stuckNote.value(QStringLiteral("request")).toInteger());
             const bool stillBusy = std::any_of(workers.cbegin(), workers.cend(),
-                                               [id](const WorkerSnapshot &w) { return w.busy && w.requestId == id; });
+                                               [id](const WorkerSnapshot &w) { return w.busy && w.jobId == id; });
             record.report.insert(QStringLiteral("stuck"), stillBusy ? QJsonValue(m_stuckNote) : QJsonValue());
         }
         connect(m_store.get(), &StateStore::saved, ctx, [ctx](bool ok, const QString &error) {
@@ -697,7 +704,7 @@ void Engine::registerPhases()
         });
 }
 
-void Engine::onGenerated(const Request &request)
+void Engine::onGenerated(const Job &request)
 {
     if (!m_intakeOpen)
         return;
@@ -730,7 +737,7 @@ void Engine::onAccepted(const QList<quint64> &ids)
         const auto it = m_awaitingCommit.constFind(id);
         if (it == m_awaitingCommit.cend())
             continue;
-        const Request request = *it;
+        const Job request = *it;
         m_awaitingCommit.erase(it);
         if (m_intakeSealed) {
             // Only a batch whose commit outlasted the stop-intake budget lands here: the row is pending and runs
@@ -772,14 +779,28 @@ void Engine::onCompleted(const QList<quint64> &ids)
     checkIdle();
 }
 
-void Engine::onFinished(const QList<Request> &requests)
+void Engine::onJobsDone(const QList<Job> &jobs)
 {
-    m_store->markDone(idsOf(requests));
+    m_store->markDone(idsOf(jobs));
 }
 
-void Engine::onReturned(const QList<Request> &requests)
+void Engine::onJobsGivenBack(const QList<Job> &jobs)
 {
-    m_returnedIds += idsOf(requests);
+    m_returnedIds += idsOf(jobs);
+}
+
+void Engine::onJobsFailed(const QList<JobFailure> &failures)
+{
+    // The simulated job fails only on a payload that is not a number, which this app never writes. Until the
+    // journal has a failed state, such a job is closed like a done one: retrying it could never succeed.
+    QStringList lines;
+    QList<quint64> ids;
+    for (const JobFailure &f : failures) {
+        ids.append(f.job.id);
+        lines << QStringLiteral("failed id=%1: %2").arg(f.job.id).arg(f.reason);
+    }
+    emitLines(lines);
+    m_store->markDone(ids);
 }
 
 void Engine::checkIdle()
@@ -787,7 +808,7 @@ void Engine::checkIdle()
     if (!m_options.exitWhenIdle || m_coordinator->isShuttingDown())
         return;
     const bool idle = m_source->isExhausted() && m_awaitingCommit.isEmpty() && m_pool->queuedCount() == 0
-        && m_pool->inFlightCount() == 0 && m_pool->doneCount() == m_counters.done;
+        && m_pool->inFlightCount() == 0 && m_pool->doneCount() + m_pool->failedCount() == m_counters.done;
     if (idle)
         requestShutdown(QStringLiteral("idle"));
 }

@@ -2,8 +2,9 @@
 
 #include "budgets.h"
 #include "options.h"
+#include "simulatedjob.h"
 #include "watchdogrecord.h"
-#include <Quiesce/request.h>
+#include <Quiesce/job.h>
 #include <Quiesce/shutdowncoordinator.h>
 
 #include <QtCore/QElapsedTimer>
@@ -120,12 +121,13 @@ Q_SIGNALS:
 private:
     void registerPhases();
     void onSignal(const Quiesce::SignalEvent &event);
-    void onGenerated(const Quiesce::Request &request);
+    void onGenerated(const Quiesce::Job &job);
     void onAccepted(const QList<quint64> &ids);
     void onIntakeClosed(const QList<quint64> &discardedIds);
     void onCompleted(const QList<quint64> &ids);
-    void onFinished(const QList<Quiesce::Request> &requests);
-    void onReturned(const QList<Quiesce::Request> &requests);
+    void onJobsDone(const QList<Quiesce::Job> &jobs);
+    void onJobsGivenBack(const QList<Quiesce::Job> &jobs);
+    void onJobsFailed(const QList<Quiesce::JobFailure> &failures);
     void onCapacityAvailable();
     bool startThreads(QString *error, int *exitCode);
     void reloadConfig();
@@ -134,6 +136,7 @@ private:
 
     Options m_options;
     Budgets m_budgets;
+    SimulatedJob m_simulatedJob; //!< the workers' job function; declared before the pool, which runs it
     std::unique_ptr<StateStore> m_store;
     std::unique_ptr<JobPool> m_pool;
     ProcessPool *m_processPool = nullptr; //!< m_pool in process mode, else null
@@ -141,8 +144,8 @@ private:
     std::unique_ptr<ShutdownCoordinator> m_coordinator;
     std::unique_ptr<SystemdNotifier> m_systemd;
 
-    QHash<quint64, Request> m_awaitingCommit; //!< handed to the store, not yet committed
-    QList<quint64> m_returnedIds;             //!< cancelled work to requeue in the save phase
+    QHash<quint64, Job> m_awaitingCommit; //!< handed to the store, not yet committed
+    QList<quint64> m_returnedIds;         //!< cancelled work to requeue in the save phase
     EngineCounters m_counters;
     WatchdogRecord m_watchdogRecord; //!< read (and removed) at open()
     QJsonObject m_stuckNote;         //!< the "stuck" record committed when drain or cancel overran; {} if none

@@ -139,11 +139,11 @@ bool RequestSource::isHeld() const
     return m_held;
 }
 
-void RequestSource::putBack(const Request &request)
+void RequestSource::putBack(const Job &job)
 {
     if (m_stopped)
         return;
-    m_putBack.append(request);
+    m_putBack.append(job);
     updateExhausted();
     if (isActive())
         schedulePump();
@@ -192,15 +192,15 @@ void RequestSource::pump()
     // a request back or change the rate, and that must take effect before the next emission.
     while (isActive() && emitted < chunkSize()) {
         if (!m_putBack.isEmpty()) {
-            const Request request = m_putBack.takeFirst();
+            const Job job = m_putBack.takeFirst();
             ++emitted;
-            Q_EMIT generated(request);
+            Q_EMIT generated(job);
             continue;
         }
         if (m_burstLeft > 0) {
             --m_burstLeft;
             ++emitted;
-            Q_EMIT generated(makeFresh());
+            emitFresh();
             continue;
         }
         if (!(m_config.ratePerSecond > 0))
@@ -213,7 +213,7 @@ void RequestSource::pump()
         // keeps the long-run rate exact whatever the timer resolution.
         m_nextDueNs += drawInterArrivalNs();
         ++emitted;
-        Q_EMIT generated(makeFresh());
+        emitFresh();
     }
     updateExhausted();
     scheduleNextTick();
@@ -290,21 +290,23 @@ qint64 RequestSource::drawInterArrivalNs()
     return qint64(std::clamp(ns, 0.0, MaxInterArrivalNs));
 }
 
-Request RequestSource::makeFresh()
+void RequestSource::emitFresh()
 {
     int low = std::min(m_config.workMinMs, m_config.workMaxMs);
     int high = std::max(m_config.workMinMs, m_config.workMaxMs);
     low = std::max(0, low);
     high = std::max(low, high);
-    Request request;
-    request.id = m_nextId++;
+    Job job;
+    job.id = m_nextId++;
     // Always draw, even when low == high: one draw per request keeps a seed's sequence aligned across live range
     // changes.
-    request.costMs = low + int(m_costRng.bounded(quint32(high - low) + 1u));
-    request.attempts = 0;
+    job.payload = QByteArray::number(low + int(m_costRng.bounded(quint32(high - low) + 1u)));
+    job.attempts = 0;
     ++m_generated;
-    request.hang = m_config.hangAt != 0 && m_generated == m_config.hangAt;
-    return request;
+    // Announced before the job itself, so that whoever runs it knows before it can be taken.
+    if (m_config.hangAt != 0 && m_generated == m_config.hangAt)
+        Q_EMIT hangChosen(job.id);
+    Q_EMIT generated(job);
 }
 
 void RequestSource::updateExhausted()

@@ -1,6 +1,6 @@
 #pragma once
 
-#include <Quiesce/request.h>
+#include <Quiesce/job.h>
 
 #include <QtCore/QElapsedTimer>
 #include <QtCore/QList>
@@ -15,14 +15,17 @@ namespace Quiesce {
 struct SourceConfig
 {
     double ratePerSecond = 0; //!< mean Poisson arrival rate after the burst; 0 = no arrivals
-    int workMinMs = 0;        //!< costMs is uniform in [workMinMs, workMaxMs] (swapped if given the wrong way round)
+    int workMinMs = 0;        //!< the cost is uniform in [workMinMs, workMaxMs] (swapped if given the wrong way round)
     int workMaxMs = 0;
     int burst = 0;      //!< requests emitted at once by start(), before the Poisson arrivals
     quint64 seed = 0;   //!< 0 = a random seed (see RequestSource::effectiveSeed())
-    quint64 hangAt = 0; //!< 1-based: the N-th request generated in this run gets hang=true; 0 = off
+    quint64 hangAt = 0; //!< 1-based: the N-th request generated in this run is announced by hangChosen(); 0 = off
 };
 
 /*! \brief Simulated arrivals of requests: an initial burst, then a Poisson process.
+
+    Each request is a Quiesce::Job whose payload is its simulated cost in milliseconds, in ASCII decimal (what
+    SimulatedJob works on).
 
     start() emits the burst in chunks of at most chunkSize() per event-loop turn (so that the receivers and a GUI
     stay responsive), then Poisson arrivals at SourceConfig::ratePerSecond. Arrivals are computed against a
@@ -74,9 +77,10 @@ public:
     bool isHeld() const;
 
     /*! Gives back \a request, taken from generated() but not accepted (e.g. the queue was full): it is emitted
-        again, before anything else, once the source is neither paused nor held. Given-back requests keep their id,
-        cost and hang flag and do not count again in generatedCount(); they are dropped by stop(). */
-    void putBack(const Quiesce::Request &request);
+        again, before anything else, once the source is neither paused nor held. Given-back requests keep their id
+        and cost, are not announced by hangChosen() again and do not count again in generatedCount(); they are
+        dropped by stop(). */
+    void putBack(const Quiesce::Job &job);
     /*! Queues \a count more fresh requests, emitted like the start burst (in chunks, while not suspended). Only
         after start() and before stop(). */
     void addBurst(int count);
@@ -94,7 +98,10 @@ public:
     static constexpr int chunkSize() { return 1000; }
 
 Q_SIGNALS:
-    void generated(const Quiesce::Request &request);
+    void generated(const Quiesce::Job &job);
+    /*! The request with this id, about to be generated(), is the SourceConfig::hangAt-th of this run: it is to
+        simulate a hang (SimulatedJob::addHang()). Not persisted: a recovered request never hangs. */
+    void hangChosen(quint64 id);
     /*! Emitted when isExhausted() becomes true (once per such change; stop() makes it final). */
     void exhausted();
     void pausedChanged(bool paused);
@@ -108,7 +115,7 @@ private:
     void resumeClock();
     void startSchedule();
     qint64 drawInterArrivalNs();
-    Request makeFresh();
+    void emitFresh();
     void updateExhausted();
 
     SourceConfig m_config;
@@ -116,7 +123,7 @@ private:
     quint64 m_generated = 0;
     quint64 m_effectiveSeed = 0;
     int m_burstLeft = 0;
-    QList<Request> m_putBack;
+    QList<Job> m_putBack;
 
     bool m_started = false;
     bool m_stopped = false;

@@ -512,7 +512,7 @@ void ShutdownDialog::refresh()
             overrun += QLatin1Char(' ')
                 + (stuck->hung ? tr("Request %1 on worker %2 does not respond.")
                                : tr("Request %1 on worker %2 is still running."))
-                      .arg(QLocale().toString(stuck->requestId), stuck->threadName);
+                      .arg(QLocale().toString(stuck->jobId), stuck->threadName);
         }
     }
     m_overrunLabel->setVisible(!overrun.isEmpty());
@@ -522,7 +522,7 @@ void ShutdownDialog::refresh()
     // Before the watchdog acts: say plainly that the app ends now and that nothing accepted is lost.
     QString end;
     if (stuck && !finished && mode != ShutdownMode::Immediate) {
-        const QString id = QLocale().toString(stuck->requestId);
+        const QString id = QLocale().toString(stuck->jobId);
         end = m_hardDeadline.isForever()
             ? tr("Quiesce cannot stop request %1; it ends once the request does. Nothing accepted is lost.").arg(id)
             : tr("Quiesce will now end within %1 without waiting for request %2. Nothing accepted is lost: it is "

@@ -24,7 +24,7 @@ const WorkerSnapshot *stuckWorker(const QList<WorkerSnapshot> &workers)
 
 QJsonObject stuckNote(const WorkerSnapshot &worker, const QString &phase)
 {
-    return {{QStringLiteral("request"), qint64(worker.requestId)},
+    return {{QStringLiteral("request"), qint64(worker.jobId)},
             {QStringLiteral("worker"), worker.threadName},
             {QStringLiteral("phase"), phase}};
 }
@@ -70,7 +70,7 @@ void writeWatchdogRecord(const QByteArray &path, const QList<WorkerSnapshot> &wo
     const WorkerSnapshot *stuck = stuckWorker(workers);
     QByteArray line = "pid=" + QByteArray::number(qint64(::getpid()));
     if (stuck != nullptr) {
-        line += " request=" + QByteArray::number(stuck->requestId) + " worker=" + stuck->threadName.toUtf8()
+        line += " request=" + QByteArray::number(stuck->jobId) + " worker=" + stuck->threadName.toUtf8()
             + " elapsed_ms=" + QByteArray::number(stuck->elapsedMs);
     }
     line += '\n';

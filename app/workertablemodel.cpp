@@ -113,7 +113,7 @@ QVariant WorkerTableModel::data(const QModelIndex &index, int role) const
         case StateColumn:
             return stateName(w);
         case RequestColumn:
-            return working && w.requestId != 0 ? QVariant(w.requestId) : QVariant();
+            return working && w.jobId != 0 ? QVariant(w.jobId) : QVariant();
         case ProgressColumn:
             // The delegate draws a bar for a number and nothing for an idle worker.
             return working ? QVariant(qBound(0, w.progressPercent, 100)) : QVariant();
@@ -193,9 +193,9 @@ QVariant WorkerTableModel::headerData(int section, Qt::Orientation orientation, 
 
 bool WorkerTableModel::sameRow(const WorkerSnapshot &a, const WorkerSnapshot &b)
 {
-    return a.index == b.index && a.busy == b.busy && a.requestId == b.requestId
-        && a.progressPercent == b.progressPercent && a.elapsedMs / 100 == b.elapsedMs / 100 && a.hung == b.hung
-        && a.threadName == b.threadName && a.pid == b.pid && a.restarts == b.restarts && a.state == b.state;
+    return a.index == b.index && a.busy == b.busy && a.jobId == b.jobId && a.progressPercent == b.progressPercent
+        && a.elapsedMs / 100 == b.elapsedMs / 100 && a.hung == b.hung && a.threadName == b.threadName
+        && a.pid == b.pid && a.restarts == b.restarts && a.state == b.state;
 }
 
 } // namespace Quiesce::App

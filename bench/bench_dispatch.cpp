@@ -1,9 +1,10 @@
-// Dispatch throughput: requests with no work (costMs 0) through the library's WorkerPool, against QThreadPool with
-// the same number of threads and requests. Google Benchmark runs them; one iteration = M requests submitted on the
-// main thread and all M results counted back on the main thread (so a repetition is one run, and
+// Dispatch throughput: jobs with no work (a job function that returns Done at once) through the library's
+// WorkerPool, against QThreadPool with the same number of threads and jobs ("requests" below). Google Benchmark runs
+// them; one iteration = M requests submitted on the main thread and all M results counted back on the main thread (so a
+// repetition is one run, and
 // --benchmark_enable_random_interleaving interleaves the contenders' runs).
 //
-//   WorkerPool             submit() M requests; count the batches of finished() on the main thread
+//   WorkerPool             submit() M jobs; count the batches of jobsDone() on the main thread
 //   QThreadPool/batched    start() M tasks; each hands its request back to the main thread through a mutex-guarded
 //                          buffer and at most one pending queued call (what WorkerPool does): the same result, the
 //                          leanest idiomatic way (the baseline the target refers to)
@@ -11,7 +12,7 @@
 //
 // Own flags (after Google Benchmark's): --threads=N (default: ideal thread count), --requests=M (default 100000).
 
-#include <Quiesce/request.h>
+#include <Quiesce/job.h>
 #include <Quiesce/workerpool.h>
 
 #include <QtCore/QCoreApplication>
@@ -29,7 +30,10 @@
 #include <cstring>
 #include <string>
 
-using Quiesce::Request;
+using Quiesce::Job;
+using Quiesce::JobContext;
+using Quiesce::JobOutcome;
+using Quiesce::JobResult;
 using Quiesce::WorkerPool;
 
 namespace {
@@ -41,6 +45,7 @@ constexpr int kWarmupRequests = 2000;
 void benchWorkerPool(benchmark::State &state)
 {
     WorkerPool pool;
+    pool.setJobFunction([](const Job &, JobContext &) { return JobResult(JobOutcome::Done); });
     pool.setQueueLimit(0);
     if (!pool.start(s_threads)) {
         state.SkipWithError(qPrintable(pool.errorString()));
@@ -49,8 +54,8 @@ void benchWorkerPool(benchmark::State &state)
     QEventLoop loop;
     quint64 finished = 0;
     quint64 target = 0;
-    QObject::connect(&pool, &WorkerPool::finished, &loop, [&](const QList<Request> &requests) {
-        finished += quint64(requests.size());
+    QObject::connect(&pool, &WorkerPool::jobsDone, &loop, [&](const QList<Job> &jobs) {
+        finished += quint64(jobs.size());
         if (finished >= target)
             loop.quit();
     });
@@ -58,7 +63,7 @@ void benchWorkerPool(benchmark::State &state)
     auto runBatch = [&](int count) {
         target += quint64(count);
         for (int i = 0; i < count; ++i) {
-            Request request;
+            Job request;
             request.id = nextId++;
             pool.submit(request);
         }
@@ -84,7 +89,7 @@ void benchWorkerPool(benchmark::State &state)
 struct Collector
 {
     QMutex mutex;
-    QList<Request> buffer;
+    QList<Job> buffer;
     bool posted = false;
 };
 
@@ -99,7 +104,7 @@ void benchQThreadPoolBatched(benchmark::State &state)
     quint64 finished = 0;
     quint64 target = 0;
     auto deliver = [&] {
-        QList<Request> batch;
+        QList<Job> batch;
         {
             QMutexLocker locker(&collector.mutex);
             batch.swap(collector.buffer);
@@ -113,7 +118,7 @@ void benchQThreadPoolBatched(benchmark::State &state)
     auto runBatch = [&](int count) {
         target += quint64(count);
         for (int i = 0; i < count; ++i) {
-            Request request;
+            Job request;
             request.id = nextId++;
             pool.start([&collector, &receiver, &deliver, request] {
                 // The work (none) would go here.
@@ -143,7 +148,7 @@ void benchQThreadPoolWait(benchmark::State &state)
     std::atomic<quint64> done {0};
     auto runBatch = [&](int count) {
         for (int i = 0; i < count; ++i) {
-            Request request;
+            Job request;
             request.id = quint64(i) + 1;
             pool.start([&done, request] { done.fetch_add(request.id != 0 ? 1 : 0, std::memory_order_relaxed); });
         }

@@ -5,6 +5,7 @@
 #include "messagebar.h"
 #include "proctree.h"
 #include "shutdowndialog.h"
+#include "simulatedjob.h"
 #include "singleinstance.h"
 #include "themecolors.h"
 #include "throughputplot.h"
@@ -202,7 +203,7 @@ void tst_MainWindow::shutDown()
 {
     if (m_engine && !m_engine->coordinator()->isFinished()) {
         ShutdownCoordinator *coordinator = m_engine->coordinator();
-        WorkerPool::releaseSimulatedHangs();
+        SimulatedJob::releaseHangsForTesting();
         // Up to FAST (no need to wait for the work in flight), never IMMEDIATE.
         if (!coordinator->isShuttingDown())
             m_engine->requestShutdown(QStringLiteral("api"));
@@ -291,12 +292,12 @@ void tst_MainWindow::workerModel()
         workers[i].threadName = QStringLiteral("quiesce-worker-%1").arg(i);
     }
     workers[1].busy = true;
-    workers[1].requestId = 17;
+    workers[1].jobId = 17;
     workers[1].progressPercent = 40;
     workers[1].elapsedMs = 1234;
     workers[2].busy = true;
     workers[2].hung = true;
-    workers[2].requestId = 18;
+    workers[2].jobId = 18;
     model.setSnapshot(workers);
     QCOMPARE(model.rowCount(), 3);
     QCOMPARE(inserted.count(), 1);
@@ -663,7 +664,7 @@ void tst_MainWindow::exitImmediatelyIsApartAndConfirmed()
     QVERIFY(box);
     box->findChild<QPushButton *>(QStringLiteral("confirmExitButton"))->click();
     QCOMPARE(m_immediateCode, 128 + SIGINT);
-    WorkerPool::releaseSimulatedHangs();
+    SimulatedJob::releaseHangsForTesting();
 }
 
 void tst_MainWindow::closeWithAHungRequest(int burst, WorkerSnapshot *hung)
@@ -700,10 +701,10 @@ void tst_MainWindow::hangIsCalledHungAndNamed()
     const QString kept = label("keptLabel");
     const QString mode = label("modeLabel");
     // Release at once: the quit path must not reach the thread join with the worker still stuck.
-    WorkerPool::releaseSimulatedHangs();
+    SimulatedJob::releaseHangsForTesting();
     QVERIFY2(overrun.contains(QStringLiteral("took longer than allowed")), qPrintable(overrun));
     QVERIFY2(overrun.contains(QStringLiteral("Request %1 on worker %2 does not respond")
-                                  .arg(QLocale().toString(hung.requestId), hung.threadName)),
+                                  .arg(QLocale().toString(hung.jobId), hung.threadName)),
              qPrintable(overrun));
     QVERIFY2(end.contains(QStringLiteral("Quiesce will now end within")), qPrintable(end));
     QVERIFY2(end.contains(QStringLiteral("Nothing accepted is lost")), qPrintable(end));
@@ -735,7 +736,7 @@ void tst_MainWindow::overrunTextIsNeverCut()
     QCoreApplication::processEvents();
     const QString sentence = QStringLiteral("\u201cFinishing requests in progress\u201d took longer than allowed. "
                                             "Request %1 on worker %2 does not respond.")
-                                 .arg(QLocale().toString(hung.requestId), hung.threadName);
+                                 .arg(QLocale().toString(hung.jobId), hung.threadName);
     const QString overrunText = overrun->text();
     const bool labelFits = overrun->wordWrap() && overrun->heightForWidth(overrun->width()) <= overrun->height()
         && overrun->width() <= dialog()->width();
@@ -752,7 +753,7 @@ void tst_MainWindow::overrunTextIsNeverCut()
         if (rect.bottom() >= steps->viewport()->height())
             cut << item->text();
     }
-    WorkerPool::releaseSimulatedHangs();
+    SimulatedJob::releaseHangsForTesting();
     QCOMPARE(overrunText, sentence);
     QVERIFY2(labelFits,
              qPrintable(QStringLiteral("label %1x%2, needs %3 high")
@@ -929,7 +930,7 @@ void tst_MainWindow::everyControlHasAnAccessibleName()
     WorkerTableModel model;
     QList<WorkerSnapshot> workers(1);
     workers[0].busy = true;
-    workers[0].requestId = 3;
+    workers[0].jobId = 3;
     workers[0].progressPercent = 93;
     model.setSnapshot(workers);
     QCOMPARE(model.index(0, WorkerTableModel::ProgressColumn).data(Qt::AccessibleTextRole).toString(),
@@ -1159,10 +1160,10 @@ void tst_MainWindow::coloursReadableInLightAndDark()
     // The table's state colours, on the table's base.
     QList<WorkerSnapshot> workers(2);
     workers[0].busy = true;
-    workers[0].requestId = 1;
+    workers[0].jobId = 1;
     workers[1].busy = true;
     workers[1].hung = true;
-    workers[1].requestId = 2;
+    workers[1].jobId = 2;
     WorkerTableModel model;
     model.setPalette(palette);
     model.setSnapshot(workers);
@@ -1382,9 +1383,9 @@ void tst_MainWindow::recoveryBarAfterAnUncleanStop()
         QVERIFY2(store.open(storeOptions), qPrintable(store.errorString()));
         QSignalSpy completed(&store, &StateStore::completed);
         for (quint64 id = 1; id <= 10; ++id) {
-            Request r;
+            Job r;
             r.id = id;
-            r.costMs = 60000;
+            r.payload = "60000";
             store.accept(r);
         }
         store.markInProgress({1, 2, 3, 4});
@@ -1425,7 +1426,7 @@ void tst_MainWindow::recoveryBarAfterAnUncleanStop()
                             WorkerSnapshot w;
                             w.busy = true;
                             w.hung = true;
-                            w.requestId = 17;
+                            w.jobId = 17;
                             w.elapsedMs = 12000;
                             w.threadName = QStringLiteral("quiesce-worker-3");
                             return w;
@@ -1454,12 +1455,12 @@ void tst_MainWindow::recoveryBarFromTheJournalRecord()
         QVERIFY2(store.open(storeOptions), qPrintable(store.errorString()));
         QSignalSpy accepted(&store, &StateStore::accepted);
         WorkerSnapshot w;
-        w.requestId = 5;
+        w.jobId = 5;
         w.threadName = QStringLiteral("quiesce-worker-2");
         store.noteSession(QStringLiteral("stuck"), stuckNote(w, QStringLiteral("cancel")));
-        Request r;
+        Job r;
         r.id = 5;
-        r.costMs = 60000;
+        r.payload = "60000";
         store.accept(r); // committed in the note's batch or after it: once accepted, the note is in the journal
         QTRY_VERIFY_WITH_TIMEOUT(!accepted.isEmpty(), 10000);
     }

@@ -36,8 +36,8 @@
 
 using Quiesce::Durability;
 using Quiesce::idsOf;
+using Quiesce::Job;
 using Quiesce::RecoveryInfo;
-using Quiesce::Request;
 using Quiesce::SessionRecord;
 using Quiesce::StateStore;
 using Quiesce::StoreError;
@@ -96,11 +96,12 @@ QList<quint64> range(quint64 first, quint64 last)
     return ids;
 }
 
-Request request(quint64 id, int costMs = 5)
+// A job as the app makes them: the payload is its cost in ms, in ASCII decimal.
+Job request(quint64 id, int costMs = 5)
 {
-    Request r;
+    Job r;
     r.id = id;
-    r.costMs = costMs;
+    r.payload = QByteArray::number(costMs);
     return r;
 }
 
@@ -356,7 +357,7 @@ void tst_StateStore::createsTheSchema()
         QCOMPARE(store.error(), StoreError::None);
         QCOMPARE(store.path(), QFileInfo(path).absoluteFilePath());
         QCOMPARE(store.nextId(), quint64(1));
-        QVERIFY(store.pendingRequests().isEmpty());
+        QVERIFY(store.pendingJobs().isEmpty());
         const RecoveryInfo recovery = store.recovery();
         QVERIFY(!recovery.previousUnclean);
         QCOMPARE(recovery.previousSessionId, qint64(0));
@@ -431,7 +432,7 @@ void tst_StateStore::groupCommitBatchesChanges()
     // Destroyed without save: the data is there after reopening all the same.
     StateStore reopened;
     QVERIFY2(reopened.open(options(path)), qPrintable(reopened.errorString()));
-    QCOMPARE(idsOf(reopened.pendingRequests()), range(1, kCount));
+    QCOMPARE(idsOf(reopened.pendingJobs()), range(1, kCount));
     QCOMPARE(reopened.nextId(), quint64(kCount + 1));
     QVERIFY(reopened.recovery().previousUnclean);
 }
@@ -466,7 +467,7 @@ void tst_StateStore::idsAreNeverReused()
     QVERIFY(withDatabase(path, [](QSqlDatabase &db) { return execAll(db, {QStringLiteral("DELETE FROM requests")}); }));
     StateStore store;
     QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
-    QVERIFY(store.pendingRequests().isEmpty());
+    QVERIFY(store.pendingJobs().isEmpty());
     QCOMPARE(store.nextId(), quint64(6));
 }
 
@@ -495,12 +496,12 @@ void tst_StateStore::recoversAfterDestructionWithoutSave()
     QCOMPARE(recovery.recovered, quint64(2));
     QCOMPARE(recovery.pending, quint64(8));
     QVERIFY(store.sessionId() > firstSession);
-    const QList<Request> pending = store.pendingRequests();
+    const QList<Job> pending = store.pendingJobs();
     QCOMPARE(idsOf(pending), range(3, 10)); // oldest first
     QCOMPARE(pending.at(0).attempts, 1);    // started once before the crash
     QCOMPARE(pending.at(1).attempts, 1);
     QCOMPARE(pending.at(2).attempts, 0);
-    QCOMPARE(pending.at(0).costMs, 3);
+    QCOMPARE(pending.at(0).payload, QByteArray("3"));
     QCOMPARE(store.nextId(), quint64(11));
 }
 
@@ -569,10 +570,10 @@ void tst_StateStore::recoversAfterKill9()
     QCOMPARE(recovery.previousPid, childPid);
     QCOMPARE(recovery.recovered, quint64(2));
     QCOMPARE(recovery.pending, quint64(8));
-    const QList<Request> pending = store.pendingRequests();
+    const QList<Job> pending = store.pendingJobs();
     QCOMPARE(idsOf(pending), range(3, 10));
     QCOMPARE(pending.at(0).attempts, 1);
-    QCOMPARE(pending.at(0).costMs, 13);
+    QCOMPARE(pending.at(0).payload, QByteArray("13"));
     QCOMPARE(pending.at(2).attempts, 0);
     QCOMPARE(store.nextId(), quint64(11));
     QCOMPARE(store.path(), QFileInfo(path).canonicalFilePath());
@@ -644,7 +645,7 @@ void tst_StateStore::saveWritesTheSessionAndCheckpoints()
     QVERIFY2(reopened.open(options(path)), qPrintable(reopened.errorString()));
     QVERIFY(!reopened.recovery().previousUnclean);
     QCOMPARE(reopened.recovery().recovered, quint64(0));
-    const QList<Request> pending = reopened.pendingRequests();
+    const QList<Job> pending = reopened.pendingJobs();
     QCOMPARE(idsOf(pending), (QList<quint64> {2, 3}));
     QCOMPARE(pending.at(0).attempts, 1); // requeued by save after one start
     QCOMPARE(reopened.nextId(), quint64(4));
@@ -674,7 +675,7 @@ void tst_StateStore::saveFailureIsReported()
     StateStore store;
     QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
     QVERIFY(store.recovery().previousUnclean);
-    QVERIFY(store.pendingRequests().isEmpty());
+    QVERIFY(store.pendingJobs().isEmpty());
 }
 
 void tst_StateStore::commitFailureIsRetriedWithoutLossOrDuplicates()
@@ -971,7 +972,7 @@ void tst_StateStore::secondOpenOfTheSameFileIsRefused()
     first.save({}, SessionRecord());
     QVERIFY(saved.wait(kWait));
     QVERIFY2(second.open(options(path)), qPrintable(second.errorString()));
-    QCOMPARE(idsOf(second.pendingRequests()), (QList<quint64> {1}));
+    QCOMPARE(idsOf(second.pendingJobs()), (QList<quint64> {1}));
 }
 
 void tst_StateStore::inspectWhileOpenAndAfterSave()
@@ -1188,7 +1189,7 @@ void tst_StateStore::symlinkAndRealPathAreOneInstance()
     QVERIFY(saved.wait(kWait));
     QVERIFY2(second.open(options(linkFirst ? real : link)), qPrintable(second.errorString()));
     QCOMPARE(second.path(), canonical);
-    QCOMPARE(idsOf(second.pendingRequests()), range(1, 2));
+    QCOMPARE(idsOf(second.pendingJobs()), range(1, 2));
     QVERIFY(!second.recovery().previousUnclean);
 }
 
@@ -1217,7 +1218,7 @@ void tst_StateStore::lockFileWithoutAHolderIsTakenOver()
     {
         StateStore store;
         QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
-        QCOMPARE(idsOf(store.pendingRequests()), range(1, 3));
+        QCOMPARE(idsOf(store.pendingJobs()), range(1, 3));
         QCOMPARE(readBytes(lock), QByteArray::number(QCoreApplication::applicationPid()).append('\n'));
     }
     QVERIFY(!QFileInfo::exists(lock)); // removed by the holder at close

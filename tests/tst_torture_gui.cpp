@@ -4,6 +4,7 @@
 // "ask before quit" on, the close only asks, so the SIGTERM is the one and only request.
 #include "engine.h"
 #include "mainwindow.h"
+#include "simulatedjob.h"
 #include <Quiesce/shutdowncoordinator.h>
 #include <Quiesce/unixsignalnotifier.h>
 #include <Quiesce/workerpool.h>
@@ -65,7 +66,7 @@ void tst_TortureGui::cleanup()
 {
     if (m_engine && !m_engine->coordinator()->isFinished()) {
         // A failed row: end it without an immediate exit (FAST at most), bounded.
-        WorkerPool::releaseSimulatedHangs();
+        SimulatedJob::releaseHangsForTesting();
         ShutdownCoordinator *coordinator = m_engine->coordinator();
         if (!coordinator->isShuttingDown())
             m_engine->requestShutdown(QStringLiteral("api"));

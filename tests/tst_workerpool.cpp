@@ -6,6 +6,7 @@
 #include <QtCore/QCoreApplication>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
+#include <QtCore/QMutex>
 #include <QtCore/QSet>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
@@ -13,11 +14,18 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <csignal>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 
 using Quiesce::idsOf;
-using Quiesce::Request;
+using Quiesce::Job;
+using Quiesce::JobContext;
+using Quiesce::JobFailure;
+using Quiesce::JobOutcome;
+using Quiesce::JobResult;
 using Quiesce::StopReport;
 using Quiesce::UnixSignalNotifier;
 using Quiesce::WorkerPool;
@@ -41,21 +49,102 @@ void failOnThreadWarnings(QtMsgType type, const QMessageLogContext &context, con
         s_previousHandler(type, context, message);
 }
 
-Request makeRequest(quint64 id, int costMs = 0, bool hang = false)
+/* The gate "hang" jobs block on, deaf to cancellation like a stuck blocking C call. Never destroyed: a leaked
+   thread may still wait on it after its test. Each release() lets every job waiting now go; later ones wait. */
+struct HangGate
 {
-    Request request;
-    request.id = id;
-    request.costMs = costMs;
-    request.hang = hang;
-    return request;
+    std::mutex mutex;
+    std::condition_variable released;
+    quint64 generation = 0;
+
+    static HangGate &instance()
+    {
+        static auto *gate = new HangGate; // intentionally leaked, see above
+        return *gate;
+    }
+    void wait()
+    {
+        std::unique_lock lock(mutex);
+        const quint64 start = generation;
+        released.wait(lock, [this, start] { return generation != start; });
+    }
+    static void release()
+    {
+        HangGate &gate = instance();
+        {
+            std::lock_guard lock(gate.mutex);
+            ++gate.generation;
+        }
+        gate.released.notify_all();
+    }
+};
+
+/* The tests' job function. Payload:
+   "<ms>"         works that long in slices of at most 10 ms, giving back on cancellation, reporting progress;
+   "hang"         setBlocking(true), then waits on HangGate ignoring cancellation, then done;
+   "fail:<why>"   fails with that reason;
+   "throw"        throws (the pool turns it into a failure);
+   "wait"         waits for cancellation without a deadline, then gives back (only a wake-up can end it);
+   "waitfor:<ms>" waits for cancellation at most that long: done if the deadline passed, given back if cancelled. */
+JobResult testJob(const Job &job, JobContext &context)
+{
+    const QByteArray &p = job.payload;
+    if (p == "hang") {
+        context.setBlocking(true);
+        HangGate::instance().wait();
+        context.setBlocking(false);
+        return JobOutcome::Done;
+    }
+    if (p.startsWith("fail:"))
+        return JobResult(JobOutcome::Failed, QString::fromUtf8(p.mid(5)));
+    if (p == "throw")
+        throw std::runtime_error("bad input");
+    if (p == "wait")
+        return context.waitForCancellation(QDeadlineTimer(QDeadlineTimer::Forever)) ? JobOutcome::GiveBack
+                                                                                    : JobOutcome::Done;
+    if (p.startsWith("waitfor:")) {
+        return context.waitForCancellation(QDeadlineTimer(p.mid(8).toInt())) ? JobOutcome::GiveBack : JobOutcome::Done;
+    }
+    const int costMs = p.toInt();
+    for (int worked = 0; worked < costMs;) {
+        const int slice = std::min(10, costMs - worked);
+        if (context.isCancellationRequested() || context.waitForCancellation(QDeadlineTimer(slice)))
+            return JobOutcome::GiveBack;
+        worked += slice;
+        context.setProgress(int(qint64(worked) * 100 / costMs));
+    }
+    return JobOutcome::Done;
 }
+
+Job makeJob(quint64 id, int costMs = 0, bool hang = false)
+{
+    Job job;
+    job.id = id;
+    job.payload = hang ? QByteArray("hang") : QByteArray::number(costMs);
+    return job;
+}
+
+Job makeJob(quint64 id, const QByteArray &payload)
+{
+    Job job;
+    job.id = id;
+    job.payload = payload;
+    return job;
+}
+
+// A WorkerPool running testJob().
+class TestPool : public WorkerPool
+{
+public:
+    TestPool() { setJobFunction(&testJob); }
+};
 
 // Everything a pool reports, in order.
 struct Recorder
 {
     explicit Recorder(WorkerPool *pool)
     {
-        QObject::connect(pool, &WorkerPool::started, pool, [this](const QList<quint64> &ids) {
+        QObject::connect(pool, &WorkerPool::jobsStarted, pool, [this](const QList<quint64> &ids) {
             for (quint64 id : ids) {
                 if (startedIds.contains(id))
                     errors.append(QStringLiteral("started twice: %1").arg(id));
@@ -63,22 +152,30 @@ struct Recorder
             }
             startedOrder += ids;
         });
-        QObject::connect(pool, &WorkerPool::finished, pool, [this](const QList<Request> &requests) {
-            for (const Request &r : requests) {
+        QObject::connect(pool, &WorkerPool::jobsDone, pool, [this](const QList<Job> &jobs) {
+            for (const Job &r : jobs) {
                 if (!startedIds.contains(r.id))
                     errors.append(QStringLiteral("finished before started: %1").arg(r.id));
                 finished.append(r.id);
             }
         });
-        QObject::connect(pool, &WorkerPool::returned, pool, [this](const QList<Request> &requests) {
-            for (const Request &r : requests)
+        QObject::connect(pool, &WorkerPool::jobsGivenBack, pool, [this](const QList<Job> &jobs) {
+            for (const Job &r : jobs)
                 returned.append(r.id);
+        });
+        QObject::connect(pool, &WorkerPool::jobsFailed, pool, [this](const QList<JobFailure> &failures) {
+            for (const JobFailure &f : failures) {
+                if (!startedIds.contains(f.job.id))
+                    errors.append(QStringLiteral("failed before started: %1").arg(f.job.id));
+                failed.append(f);
+            }
         });
     }
     QSet<quint64> startedIds;
     QList<quint64> startedOrder;
     QList<quint64> finished;
     QList<quint64> returned;
+    QList<JobFailure> failed;
     QStringList errors;
 };
 
@@ -104,11 +201,11 @@ quint64 sigBlk(qint64 tid)
 
 using ProcStatus::signalBit;
 
-std::optional<WorkerSnapshot> busyWith(const WorkerPool &pool, quint64 requestId)
+std::optional<WorkerSnapshot> busyWith(const WorkerPool &pool, quint64 jobId)
 {
     const QList<WorkerSnapshot> snapshot = pool.snapshot();
     for (const WorkerSnapshot &s : snapshot) {
-        if (s.busy && s.requestId == requestId)
+        if (s.busy && s.jobId == jobId)
             return s;
     }
     return std::nullopt;
@@ -124,16 +221,16 @@ private Q_SLOTS:
     void initTestCase();
     void cleanup();
     void messageHandlerCatchesThreadWarnings();
-    void processesEveryRequestExactlyOnce_data();
-    void processesEveryRequestExactlyOnce();
+    void processesEveryJobExactlyOnce_data();
+    void processesEveryJobExactlyOnce();
     void drainWaitsForInFlightAndLeavesQueued();
     void drainWhenIdleIsAsynchronous();
-    void cancelReturnsUnfinishedRequests();
-    void cancelAffectsOnlyRequestsInFlight();
+    void cancelGivesBackUnfinishedJobs();
+    void cancelAffectsOnlyJobsInFlight();
     void queueLimitGivesBackpressure();
     void stopReturnsInFlightWorkThenReportsStopped();
     void stopIdlePoolIsAsynchronous();
-    void stopWithHungRequestNamesIt();
+    void stopWithBlockedJobNamesIt();
     void destroyWithHungWorkerLeaksItsThread_data();
     void destroyWithHungWorkerLeaksItsThread();
     void workerThreadsBlockHandledSignals();
@@ -141,6 +238,11 @@ private Q_SLOTS:
     void snapshotIsSafeFromAnotherThread();
     void startRefusesBadCounts();
     void stopReportDescribesStuckWorkers();
+    void failedOutcomeReportsTheReason();
+    void waitForCancellationWakesOnCancel();
+    void waitForCancellationWakesOnStop();
+    void threadNamePrefixNamesTheThreads();
+    void startRefusesWithoutJobFunction();
 };
 
 void tst_WorkerPool::initTestCase()
@@ -151,7 +253,7 @@ void tst_WorkerPool::initTestCase()
 void tst_WorkerPool::cleanup()
 {
     // Whatever a failed test left hanging must not block the next one.
-    WorkerPool::releaseSimulatedHangs();
+    HangGate::release();
     QTRY_COMPARE_WITH_TIMEOUT(workerTids().size(), qsizetype(0), 10000);
     QMutexLocker locker(&s_threadWarningsMutex);
     const QStringList warnings = std::exchange(s_threadWarnings, {});
@@ -169,7 +271,7 @@ void tst_WorkerPool::messageHandlerCatchesThreadWarnings()
     s_threadWarnings.clear();
 }
 
-void tst_WorkerPool::processesEveryRequestExactlyOnce_data()
+void tst_WorkerPool::processesEveryJobExactlyOnce_data()
 {
     QTest::addColumn<int>("workers");
     QTest::addColumn<int>("requests");
@@ -183,19 +285,19 @@ void tst_WorkerPool::processesEveryRequestExactlyOnce_data()
     QTest::newRow("3x60 with slices") << 3 << 60 << 25 << false;
 }
 
-void tst_WorkerPool::processesEveryRequestExactlyOnce()
+void tst_WorkerPool::processesEveryJobExactlyOnce()
 {
     QFETCH(int, workers);
     QFETCH(int, requests);
     QFETCH(int, costMs);
     QFETCH(bool, submitBeforeStart);
 
-    WorkerPool pool;
+    TestPool pool;
     Recorder recorder(&pool);
     QSignalSpy idle(&pool, &WorkerPool::idle);
     auto submitAll = [&] {
         for (int i = 1; i <= requests; ++i)
-            pool.submit(makeRequest(quint64(i), costMs));
+            pool.submit(makeJob(quint64(i), costMs));
     };
     if (submitBeforeStart) {
         submitAll();
@@ -217,7 +319,7 @@ void tst_WorkerPool::processesEveryRequestExactlyOnce()
     QCOMPARE(recorder.startedIds.size(), qsizetype(requests));
     QVERIFY(recorder.returned.isEmpty());
     QCOMPARE(pool.doneCount(), quint64(requests));
-    QCOMPARE(pool.returnedCount(), quint64(0));
+    QCOMPARE(pool.givenBackCount(), quint64(0));
     QCOMPARE(pool.inFlightCount(), 0);
     QCOMPARE(pool.queuedCount(), 0);
     // FIFO: with one worker the start order is the submit order.
@@ -228,14 +330,14 @@ void tst_WorkerPool::processesEveryRequestExactlyOnce()
 
 void tst_WorkerPool::drainWaitsForInFlightAndLeavesQueued()
 {
-    WorkerPool pool;
+    TestPool pool;
     Recorder recorder(&pool);
     QVERIFY(pool.start(1));
-    // The only worker is stuck in request 1 until released: in flight for as long as the test wants.
-    pool.submit(makeRequest(1, 0, true));
+    // The only worker is stuck in job 1 until released: in flight for as long as the test wants.
+    pool.submit(makeJob(1, 0, true));
     QTRY_VERIFY(recorder.startedIds.contains(1));
-    pool.submit(makeRequest(2));
-    pool.submit(makeRequest(3));
+    pool.submit(makeJob(2));
+    pool.submit(makeJob(3));
 
     pool.stopIntake();
     QVERIFY(!pool.tryReserve());
@@ -243,28 +345,28 @@ void tst_WorkerPool::drainWaitsForInFlightAndLeavesQueued()
     connect(&pool, &WorkerPool::drained, this, [&] { finishedWhenDrained = recorder.finished.size(); });
     QSignalSpy drained(&pool, &WorkerPool::drained);
     pool.drain();
-    // Every event the pool posted so far has been handled, and still nothing: request 1 is in flight.
+    // Every event the pool posted so far has been handled, and still nothing: job 1 is in flight.
     QVERIFY(flushPostedEvents());
     QVERIFY(flushPostedEvents());
     QCOMPARE(drained.count(), 0);
     QCOMPARE(pool.inFlightCount(), 1);
 
-    WorkerPool::releaseSimulatedHangs();
+    HangGate::release();
     QVERIFY(drained.wait(10000));
     QCOMPARE(drained.count(), 1);
-    // drained() came after request 1 was reported finished ...
+    // drained() came after job 1 was reported finished ...
     QCOMPARE(finishedWhenDrained, qsizetype(1));
     QCOMPARE(recorder.finished, QList<quint64> {1});
     // ... and the queued ones were never dispatched: they stay pending for the next run.
     QCOMPARE(pool.queuedCount(), 2);
-    QCOMPARE(idsOf(pool.queuedRequests()), (QList<quint64> {2, 3}));
+    QCOMPARE(idsOf(pool.queuedJobs()), (QList<quint64> {2, 3}));
     QCOMPARE(recorder.startedOrder, QList<quint64> {1});
     QCOMPARE(pool.inFlightCount(), 0);
 }
 
 void tst_WorkerPool::drainWhenIdleIsAsynchronous()
 {
-    WorkerPool pool;
+    TestPool pool;
     QVERIFY(pool.start(2));
     QSignalSpy drained(&pool, &WorkerPool::drained);
     pool.drain();
@@ -273,21 +375,21 @@ void tst_WorkerPool::drainWhenIdleIsAsynchronous()
     QCOMPARE(drained.count(), 1);
 }
 
-void tst_WorkerPool::cancelReturnsUnfinishedRequests()
+void tst_WorkerPool::cancelGivesBackUnfinishedJobs()
 {
-    WorkerPool pool;
+    TestPool pool;
     Recorder recorder(&pool);
     QVERIFY(pool.start(2));
     for (quint64 id = 1; id <= 4; ++id)
-        pool.submit(makeRequest(id, 60000));
+        pool.submit(makeJob(id, 60000));
     QTRY_COMPARE(recorder.startedIds.size(), qsizetype(2));
-    // Progress is published while the request is worked on (1% of 60 s is 600 ms).
+    // Progress is published while the job is worked on (1% of 60 s is 600 ms).
     const quint64 busyId = *recorder.startedIds.cbegin();
     QTRY_VERIFY_WITH_TIMEOUT(busyWith(pool, busyId) && busyWith(pool, busyId)->progressPercent >= 1, 10000);
     QVERIFY(!busyWith(pool, busyId)->hung);
 
     pool.stopIntake();
-    QSignalSpy returned(&pool, &WorkerPool::returned);
+    QSignalSpy returned(&pool, &WorkerPool::jobsGivenBack);
     pool.cancel();
     QTRY_COMPARE_WITH_TIMEOUT(recorder.returned.size(), qsizetype(2), 10000);
     QList<quint64> returnedIds = recorder.returned;
@@ -296,24 +398,24 @@ void tst_WorkerPool::cancelReturnsUnfinishedRequests()
     std::sort(startedIds.begin(), startedIds.end());
     QCOMPARE(returnedIds, startedIds);
     QVERIFY(recorder.finished.isEmpty());
-    QCOMPARE(pool.returnedCount(), quint64(2));
+    QCOMPARE(pool.givenBackCount(), quint64(2));
     QCOMPARE(pool.doneCount(), quint64(0));
     QCOMPARE(pool.inFlightCount(), 0);
     QCOMPARE(pool.queuedCount(), 2);
-    // The returned requests come back as they went in (attempts is the store's business).
-    const Request back = returned.at(0).at(0).value<QList<Request>>().at(0);
-    QCOMPARE(back.costMs, 60000);
+    // The returned jobs come back as they went in (attempts is the store's business).
+    const Job back = returned.at(0).at(0).value<QList<Job>>().at(0);
+    QCOMPARE(back.payload, QByteArray("60000"));
 }
 
-void tst_WorkerPool::cancelAffectsOnlyRequestsInFlight()
+void tst_WorkerPool::cancelAffectsOnlyJobsInFlight()
 {
-    WorkerPool pool;
+    TestPool pool;
     Recorder recorder(&pool);
     QSignalSpy idle(&pool, &WorkerPool::idle);
     QVERIFY(pool.start(1));
-    pool.submit(makeRequest(1, 60000));
+    pool.submit(makeJob(1, 60000));
     QTRY_VERIFY(recorder.startedIds.contains(1));
-    pool.submit(makeRequest(2, 20));
+    pool.submit(makeJob(2, 20));
     pool.cancel();
     QVERIFY(idle.wait(10000));
     QCOMPARE(recorder.returned, QList<quint64> {1});
@@ -322,19 +424,19 @@ void tst_WorkerPool::cancelAffectsOnlyRequestsInFlight()
 
 void tst_WorkerPool::queueLimitGivesBackpressure()
 {
-    WorkerPool pool;
+    TestPool pool;
     Recorder recorder(&pool);
     pool.setQueueLimit(2);
     QCOMPARE(pool.queueLimit(), 2);
     QSignalSpy capacity(&pool, &WorkerPool::capacityAvailable);
     QSignalSpy idle(&pool, &WorkerPool::idle);
     QVERIFY(pool.start(1));
-    // A recovered request needs no reservation; the worker hangs in it, so nothing leaves the queue.
-    pool.submit(makeRequest(1, 0, true));
+    // A recovered job needs no reservation; the worker hangs in it, so nothing leaves the queue.
+    pool.submit(makeJob(1, 0, true));
     QTRY_VERIFY(recorder.startedIds.contains(1));
 
     QVERIFY(pool.tryReserve());
-    pool.submit(makeRequest(2));
+    pool.submit(makeJob(2));
     QVERIFY(pool.tryReserve()); // held, not yet submitted: it counts
     QVERIFY(!pool.tryReserve());
     QVERIFY(!pool.tryReserve());
@@ -346,12 +448,12 @@ void tst_WorkerPool::queueLimitGivesBackpressure()
     QVERIFY(capacity.wait(5000));
     QCOMPARE(capacity.count(), 1);
     QVERIFY(pool.tryReserve());
-    pool.submit(makeRequest(3));
+    pool.submit(makeJob(3));
     QVERIFY(!pool.tryReserve());
     QCOMPARE(pool.backpressureCount(), quint64(3));
 
-    // A worker taking a queued request frees a slot too.
-    WorkerPool::releaseSimulatedHangs();
+    // A worker taking a queued job frees a slot too.
+    HangGate::release();
     QVERIFY(capacity.wait(5000));
     // idle() may come in the same batch as capacityAvailable().
     QTRY_COMPARE(idle.count(), 1);
@@ -380,12 +482,12 @@ void tst_WorkerPool::queueLimitGivesBackpressure()
 
 void tst_WorkerPool::stopReturnsInFlightWorkThenReportsStopped()
 {
-    WorkerPool pool;
+    TestPool pool;
     Recorder recorder(&pool);
     QVERIFY(pool.start(2));
-    pool.submit(makeRequest(1, 60000));
-    pool.submit(makeRequest(2, 60000));
-    pool.submit(makeRequest(3, 60000));
+    pool.submit(makeJob(1, 60000));
+    pool.submit(makeJob(2, 60000));
+    pool.submit(makeJob(3, 60000));
     QTRY_COMPARE(recorder.startedIds.size(), qsizetype(2));
     qsizetype returnedWhenStopped = -1;
     connect(&pool, &WorkerPool::stopped, this, [&] { returnedWhenStopped = recorder.returned.size(); });
@@ -401,7 +503,7 @@ void tst_WorkerPool::stopReturnsInFlightWorkThenReportsStopped()
     QVERIFY(recorder.finished.isEmpty());
     QCOMPARE(pool.runningThreadCount(), 0);
     QCOMPARE(pool.workerCount(), 0);
-    QCOMPARE(idsOf(pool.queuedRequests()), QList<quint64> {3});
+    QCOMPARE(idsOf(pool.queuedJobs()), QList<quint64> {3});
     // The kernel task may outlive QThread's "finished" state by a moment: a bounded wait, not a timing check.
     QTRY_VERIFY(workerTids().isEmpty());
 }
@@ -409,7 +511,7 @@ void tst_WorkerPool::stopReturnsInFlightWorkThenReportsStopped()
 void tst_WorkerPool::stopIdlePoolIsAsynchronous()
 {
     {
-        WorkerPool pool;
+        TestPool pool;
         QVERIFY(pool.start(3));
         QSignalSpy stopped(&pool, &WorkerPool::stopped);
         pool.stop(QDeadlineTimer(QDeadlineTimer::Forever));
@@ -424,7 +526,7 @@ void tst_WorkerPool::stopIdlePoolIsAsynchronous()
         QCOMPARE(stopped.count(), 1);
     }
     {
-        WorkerPool never;
+        TestPool never;
         QSignalSpy stopped(&never, &WorkerPool::stopped);
         never.stop(QDeadlineTimer(1000));
         QVERIFY(stopped.wait(5000));
@@ -432,12 +534,12 @@ void tst_WorkerPool::stopIdlePoolIsAsynchronous()
     }
 }
 
-void tst_WorkerPool::stopWithHungRequestNamesIt()
+void tst_WorkerPool::stopWithBlockedJobNamesIt()
 {
-    WorkerPool pool;
+    TestPool pool;
     Recorder recorder(&pool);
     QVERIFY(pool.start(2));
-    pool.submit(makeRequest(7, 0, true));
+    pool.submit(makeJob(7, 0, true));
     QTRY_VERIFY(recorder.startedIds.contains(7));
     QTRY_VERIFY(busyWith(pool, 7) && busyWith(pool, 7)->hung);
     // Its elapsed time keeps growing while it hangs.
@@ -453,18 +555,18 @@ void tst_WorkerPool::stopWithHungRequestNamesIt()
     QVERIFY(!report.allStopped);
     QCOMPARE(report.stuck.size(), qsizetype(1));
     const StopReport::Stuck stuck = report.stuck.at(0);
-    QCOMPARE(stuck.requestId, quint64(7));
+    QCOMPARE(stuck.jobId, quint64(7));
     QCOMPARE(stuck.threadName, QStringLiteral("quiesce-worker-%1").arg(stuck.worker));
     QVERIFY(stuck.busyMs >= 0);
     const QString line = report.describe();
-    QVERIFY2(line.contains(QStringLiteral("request 7")) && line.contains(stuck.threadName), qPrintable(line));
+    QVERIFY2(line.contains(QStringLiteral("job 7")) && line.contains(stuck.threadName), qPrintable(line));
     QVERIFY(!line.contains(QLatin1Char('\n')));
     // The other worker stopped; the hung one is still there, and the main thread was never blocked.
     QCOMPARE(pool.runningThreadCount(), 1);
     QVERIFY(recorder.returned.isEmpty());
 
     // Once released, the thread ends and the pool cleans it up.
-    WorkerPool::releaseSimulatedHangs();
+    HangGate::release();
     QTRY_COMPARE_WITH_TIMEOUT(pool.runningThreadCount(), 0, 10000);
     QTRY_VERIFY(pool.snapshot().isEmpty());
     QCOMPARE(stopped.count(), 1);
@@ -480,11 +582,11 @@ void tst_WorkerPool::destroyWithHungWorkerLeaksItsThread_data()
 void tst_WorkerPool::destroyWithHungWorkerLeaksItsThread()
 {
     QFETCH(bool, stopFirst);
-    auto pool = std::make_unique<WorkerPool>();
+    auto pool = std::make_unique<TestPool>();
     Recorder recorder(pool.get());
     QVERIFY(pool->start(2));
-    pool->submit(makeRequest(9, 0, true));
-    pool->submit(makeRequest(10, 60000));
+    pool->submit(makeJob(9, 0, true));
+    pool->submit(makeJob(10, 60000));
     QTRY_COMPARE(recorder.startedIds.size(), qsizetype(2));
     if (stopFirst) {
         QSignalSpy stopped(pool.get(), &WorkerPool::stopped);
@@ -493,13 +595,13 @@ void tst_WorkerPool::destroyWithHungWorkerLeaksItsThread()
         QVERIFY(!stopped.at(0).at(0).value<StopReport>().allStopped);
     }
     QTest::ignoreMessage(QtWarningMsg,
-                         QRegularExpression(QStringLiteral("worker quiesce-worker-\\d did not stop \\(request 9\\)")));
+                         QRegularExpression(QStringLiteral("worker quiesce-worker-\\d did not stop \\(job 9\\)")));
     // Must neither abort ("destroyed while running") nor hang.
     pool.reset();
     QTRY_COMPARE(workerTids().size(), qsizetype(1));
 
     // Released later, the leaked thread finishes and deletes itself.
-    WorkerPool::releaseSimulatedHangs();
+    HangGate::release();
     QTRY_COMPARE_WITH_TIMEOUT(workerTids().size(), qsizetype(0), 10000);
 }
 
@@ -508,7 +610,7 @@ void tst_WorkerPool::workerThreadsBlockHandledSignals()
     UnixSignalNotifier notifier;
     QVERIFY2(notifier.watch({SIGUSR1, SIGUSR2}), qPrintable(notifier.errorString()));
 
-    WorkerPool pool;
+    TestPool pool;
     QVERIFY(pool.start(3));
     auto allBlocked = [](qsizetype expected) {
         const QList<qint64> tids = workerTids();
@@ -529,7 +631,7 @@ void tst_WorkerPool::workerThreadsBlockHandledSignals()
 
 void tst_WorkerPool::setWorkerCountUpAndDown()
 {
-    WorkerPool pool;
+    TestPool pool;
     Recorder recorder(&pool);
     QSignalSpy idle(&pool, &WorkerPool::idle);
     pool.setWorkerCount(4); // before start: nothing
@@ -546,20 +648,20 @@ void tst_WorkerPool::setWorkerCountUpAndDown()
     QCOMPARE(pool.snapshot().size(), qsizetype(5));
     QTRY_COMPARE(workerTids().size(), qsizetype(5));
     for (quint64 id = 1; id <= 200; ++id)
-        pool.submit(makeRequest(id));
+        pool.submit(makeJob(id));
     QVERIFY(idle.wait(10000));
     QCOMPARE(pool.doneCount(), quint64(200));
 
     // Two workers busy (hung), three idle. Down to one: the three idle ones go at once, one busy one is retired
-    // but finishes its request first.
-    pool.submit(makeRequest(1001, 0, true));
-    pool.submit(makeRequest(1002, 0, true));
+    // but finishes its job first.
+    pool.submit(makeJob(1001, 0, true));
+    pool.submit(makeJob(1002, 0, true));
     QTRY_VERIFY(busyWith(pool, 1001) && busyWith(pool, 1002));
     pool.setWorkerCount(1);
     QCOMPARE(pool.workerCount(), 1);
     QTRY_COMPARE(pool.runningThreadCount(), 2);
     QTRY_COMPARE(workerTids().size(), qsizetype(2));
-    WorkerPool::releaseSimulatedHangs();
+    HangGate::release();
     QVERIFY(idle.wait(10000));
     QVERIFY(recorder.finished.contains(1001) && recorder.finished.contains(1002));
     QVERIFY(recorder.returned.isEmpty());
@@ -569,12 +671,12 @@ void tst_WorkerPool::setWorkerCountUpAndDown()
 
     // The one left still works, and the pool can grow again.
     for (quint64 id = 2001; id <= 2050; ++id)
-        pool.submit(makeRequest(id));
+        pool.submit(makeJob(id));
     QVERIFY(idle.wait(10000));
     pool.setWorkerCount(3);
     QCOMPARE(pool.workerCount(), 3);
     for (quint64 id = 3001; id <= 3100; ++id)
-        pool.submit(makeRequest(id));
+        pool.submit(makeJob(id));
     QVERIFY(idle.wait(10000));
     QCOMPARE(pool.doneCount(), quint64(200 + 2 + 50 + 100));
     QVERIFY2(recorder.errors.isEmpty(), qPrintable(recorder.errors.join(QLatin1Char('\n'))));
@@ -588,7 +690,7 @@ void tst_WorkerPool::setWorkerCountUpAndDown()
 
 void tst_WorkerPool::snapshotIsSafeFromAnotherThread()
 {
-    WorkerPool pool;
+    TestPool pool;
     QSignalSpy idle(&pool, &WorkerPool::idle);
     QVERIFY(pool.start(4));
     std::atomic<bool> done {false};
@@ -605,7 +707,7 @@ void tst_WorkerPool::snapshotIsSafeFromAnotherThread()
     }));
     reader->start();
     for (quint64 id = 1; id <= 3000; ++id)
-        pool.submit(makeRequest(id, id % 100 == 0 ? 1 : 0));
+        pool.submit(makeJob(id, id % 100 == 0 ? 1 : 0));
     pool.setWorkerCount(6);
     pool.setWorkerCount(2);
     QVERIFY(idle.wait(30000));
@@ -617,7 +719,7 @@ void tst_WorkerPool::snapshotIsSafeFromAnotherThread()
 
 void tst_WorkerPool::startRefusesBadCounts()
 {
-    WorkerPool pool;
+    TestPool pool;
     QVERIFY(!pool.start(0));
     QVERIFY(!pool.errorString().isEmpty());
     QVERIFY(!pool.start(-3));
@@ -629,16 +731,132 @@ void tst_WorkerPool::startRefusesBadCounts()
 void tst_WorkerPool::stopReportDescribesStuckWorkers()
 {
     StopReport clean;
-    QCOMPARE(clean.describe(), QStringLiteral("all worker threads stopped"));
+    QCOMPARE(clean.describe(), QStringLiteral("all workers stopped"));
     StopReport report;
     report.allStopped = false;
     report.stuck.append({2, QStringLiteral("quiesce-worker-2"), 42, 5012});
     report.stuck.append({3, QStringLiteral("quiesce-worker-3"), 43, 17});
     const QString line = report.describe();
-    QVERIFY2(line.contains(QStringLiteral("quiesce-worker-2")) && line.contains(QStringLiteral("request 42"))
-                 && line.contains(QStringLiteral("5012 ms")) && line.contains(QStringLiteral("request 43")),
+    QVERIFY2(line.contains(QStringLiteral("quiesce-worker-2")) && line.contains(QStringLiteral("job 42"))
+                 && line.contains(QStringLiteral("5012 ms")) && line.contains(QStringLiteral("job 43")),
              qPrintable(line));
     QVERIFY(!line.contains(QLatin1Char('\n')));
+}
+
+void tst_WorkerPool::failedOutcomeReportsTheReason()
+{
+    TestPool pool;
+    Recorder recorder(&pool);
+    QSignalSpy idle(&pool, &WorkerPool::idle);
+    QVERIFY(pool.start(2));
+    pool.submit(makeJob(1, QByteArray("fail:payload is not a number")));
+    pool.submit(makeJob(2));
+    pool.submit(makeJob(3, QByteArray("throw")));
+    QVERIFY(idle.wait(10000));
+    QVERIFY2(recorder.errors.isEmpty(), qPrintable(recorder.errors.join(QLatin1Char('\n'))));
+    QCOMPARE(recorder.finished, QList<quint64> {2});
+    QVERIFY(recorder.returned.isEmpty());
+    QCOMPARE(recorder.failed.size(), qsizetype(2));
+    std::sort(recorder.failed.begin(), recorder.failed.end(),
+              [](const JobFailure &a, const JobFailure &b) { return a.job.id < b.job.id; });
+    QCOMPARE(recorder.failed.at(0).job.id, quint64(1));
+    QCOMPARE(recorder.failed.at(0).job.payload, QByteArray("fail:payload is not a number"));
+    QCOMPARE(recorder.failed.at(0).reason, QStringLiteral("payload is not a number"));
+    // An exception does not unwind through the worker's event loop: it is a failure with its message.
+    QCOMPARE(recorder.failed.at(1).job.id, quint64(3));
+    QVERIFY2(recorder.failed.at(1).reason.contains(QStringLiteral("bad input")),
+             qPrintable(recorder.failed.at(1).reason));
+    QCOMPARE(pool.failedCount(), quint64(2));
+    QCOMPARE(pool.doneCount(), quint64(1));
+    QCOMPARE(pool.inFlightCount(), 0);
+    // The workers are still there and keep working.
+    pool.submit(makeJob(4));
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(recorder.finished, (QList<quint64> {2, 4}));
+}
+
+void tst_WorkerPool::waitForCancellationWakesOnCancel()
+{
+    TestPool pool;
+    Recorder recorder(&pool);
+    QSignalSpy idle(&pool, &WorkerPool::idle);
+    QVERIFY(pool.start(2));
+    // Job 1 waits without a deadline: only cancel() can end it. Job 2's short deadline passes: not cancelled.
+    pool.submit(makeJob(1, QByteArray("wait")));
+    pool.submit(makeJob(2, QByteArray("waitfor:20")));
+    QTRY_VERIFY(recorder.finished.contains(2));
+    QTRY_VERIFY(busyWith(pool, 1));
+    QVERIFY(recorder.returned.isEmpty());
+    pool.cancel();
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(recorder.returned, QList<quint64> {1});
+    QCOMPARE(recorder.finished, QList<quint64> {2});
+    // A job taken after the cancel() is not cancelled by it: it waits again until the next one.
+    pool.submit(makeJob(3, QByteArray("wait")));
+    QTRY_VERIFY(busyWith(pool, 3));
+    QVERIFY(flushPostedEvents());
+    QCOMPARE(recorder.returned, QList<quint64> {1});
+    pool.cancel();
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(recorder.returned, (QList<quint64> {1, 3}));
+}
+
+void tst_WorkerPool::waitForCancellationWakesOnStop()
+{
+    TestPool pool;
+    Recorder recorder(&pool);
+    QVERIFY(pool.start(1));
+    pool.submit(makeJob(5, QByteArray("wait")));
+    QTRY_VERIFY(busyWith(pool, 5));
+    QSignalSpy stopped(&pool, &WorkerPool::stopped);
+    pool.stop(QDeadlineTimer(QDeadlineTimer::Forever));
+    QVERIFY(stopped.wait(10000));
+    const auto report = stopped.at(0).at(0).value<StopReport>();
+    QVERIFY2(report.allStopped, qPrintable(report.describe()));
+    QCOMPARE(report.stopped, 1);
+    QCOMPARE(recorder.returned, QList<quint64> {5});
+}
+
+void tst_WorkerPool::threadNamePrefixNamesTheThreads()
+{
+    TestPool pool;
+    Recorder recorder(&pool);
+    QCOMPARE(pool.threadNamePrefix(), QStringLiteral("quiesce-worker-"));
+    pool.setThreadNamePrefix(QStringLiteral("tst-job-"));
+    QVERIFY(pool.start(2));
+    pool.setThreadNamePrefix(QStringLiteral("too-late-")); // after start(): ignored
+    QCOMPARE(pool.threadNamePrefix(), QStringLiteral("tst-job-"));
+    QList<QString> names;
+    const QList<WorkerSnapshot> snapshot = pool.snapshot();
+    for (const WorkerSnapshot &s : snapshot)
+        names.append(s.threadName);
+    QCOMPARE(names, (QList<QString> {QStringLiteral("tst-job-0"), QStringLiteral("tst-job-1")}));
+    // The kernel sees the names too, and no thread has the default one.
+    QTRY_COMPARE(ProcStatus::threadsNamed(0, "tst-job-").size(), qsizetype(2));
+    QVERIFY(workerTids().isEmpty());
+
+    // A stuck worker is named with the prefix as well.
+    pool.submit(makeJob(8, QByteArray("hang")));
+    QTRY_VERIFY(busyWith(pool, 8) && busyWith(pool, 8)->hung);
+    QSignalSpy stopped(&pool, &WorkerPool::stopped);
+    pool.stop(QDeadlineTimer(200));
+    QVERIFY(stopped.wait(10000));
+    const auto report = stopped.at(0).at(0).value<StopReport>();
+    QCOMPARE(report.stuck.size(), qsizetype(1));
+    QVERIFY(report.stuck.at(0).threadName.startsWith(QStringLiteral("tst-job-")));
+    QCOMPARE(report.lostJobIds, QList<quint64> {8});
+    HangGate::release();
+    QTRY_COMPARE_WITH_TIMEOUT(ProcStatus::threadsNamed(0, "tst-job-").size(), qsizetype(0), 10000);
+}
+
+void tst_WorkerPool::startRefusesWithoutJobFunction()
+{
+    WorkerPool pool;
+    QVERIFY(!pool.start(1));
+    QVERIFY2(pool.errorString().contains(QStringLiteral("job function")), qPrintable(pool.errorString()));
+    QCOMPARE(pool.runningThreadCount(), 0);
+    pool.setJobFunction(&testJob);
+    QVERIFY2(pool.start(1), qPrintable(pool.errorString()));
 }
 
 QTEST_GUILESS_MAIN(tst_WorkerPool)

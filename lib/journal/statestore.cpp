@@ -173,7 +173,7 @@ quint64 StateStore::nextId() const
     return m_nextId;
 }
 
-QList<Request> StateStore::pendingRequests() const
+QList<Job> StateStore::pendingJobs() const
 {
     return m_pending;
 }
@@ -203,14 +203,14 @@ StoreChange idsChange(StoreChange::Kind kind, const QList<quint64> &ids)
 
 } // namespace
 
-void StateStore::accept(const Request &request)
+void StateStore::accept(const Job &job)
 {
     // After closeIntake() a late arrival is simply not accepted: the caller learns nothing else about it.
     if (m_intakeClosed || !forwardable("accept"))
         return;
     StoreChange change;
     change.kind = StoreChange::Kind::Accept;
-    change.request = request;
+    change.job = job;
     m_worker->enqueue(std::move(change));
 }
 

@@ -2,7 +2,7 @@
 
 #include <Quiesce/quiesce_journal_export.h>
 
-#include <Quiesce/request.h>
+#include <Quiesce/job.h>
 
 #include <QtCore/QDeadlineTimer>
 #include <QtCore/QJsonObject>
@@ -125,11 +125,11 @@ public:
     QString path() const;
     /*! First id for new requests: ids keep increasing across runs and are never reused once accepted. */
     quint64 nextId() const;
-    /*! Pending requests after recovery, oldest id first (to be processed before new arrivals). */
-    QList<Quiesce::Request> pendingRequests() const;
+    /*! Pending jobs after recovery, oldest id first (to be processed before new arrivals). */
+    QList<Quiesce::Job> pendingJobs() const;
 
-    /*! \brief Queues the insertion of \a request as pending; accepted() follows once its batch committed. */
-    void accept(const Quiesce::Request &request);
+    /*! \brief Queues the insertion of \a job as pending; accepted() follows once its batch committed. */
+    void accept(const Quiesce::Job &job);
     /*! Queues pending -> in_progress and attempts + 1. */
     void markInProgress(const QList<quint64> &ids);
     /*! Queues -> done; completed() follows once committed. */
@@ -220,7 +220,7 @@ private:
     RecoveryInfo m_recovery;
     qint64 m_sessionId = 0;
     quint64 m_nextId = 1;
-    QList<Request> m_pending;
+    QList<Job> m_pending;
     bool m_saveOk = false;
     QString m_saveError;
     quint64 m_transactions = 0;

@@ -350,11 +350,12 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
                 QStringLiteral("SELECT id, cost_ms, attempts FROM requests WHERE state = 'pending' ORDER BY id")))
             return fail(StateStoreDb::queryError(pending));
         while (pending.next()) {
-            Request request;
-            request.id = pending.value(0).toULongLong();
-            request.costMs = pending.value(1).toInt();
-            request.attempts = pending.value(2).toInt();
-            result->pending.append(request);
+            Job job;
+            job.id = pending.value(0).toULongLong();
+            // Schema v1 keeps the app's cost in ms; the job's payload is that number in ASCII decimal.
+            job.payload = QByteArray::number(pending.value(1).toInt());
+            job.attempts = pending.value(2).toInt();
+            result->pending.append(job);
         }
         result->recovery.pending = quint64(result->pending.size());
     }
@@ -600,11 +601,12 @@ bool StateStoreWorker::commitBatch(QList<quint64> *acceptedIds, QList<quint64> *
                 // The whole run of consecutive accepts in one INSERT.
                 qsizetype submitted = 0;
                 for (; i < count && m_batch.at(i).kind == StoreChange::Kind::Accept; ++i, ++submitted) {
-                    const Request &r = m_batch.at(i).request;
+                    const Job &j = m_batch.at(i).job;
                     if (submitted > 0)
                         json += ',';
-                    json += '[' + QByteArray::number(r.id) + ',' + QByteArray::number(r.costMs) + ','
-                        + QByteArray::number(r.attempts) + ']';
+                    // cost_ms from the payload (ASCII decimal), re-printed so the JSON stays valid whatever it holds.
+                    json += '[' + QByteArray::number(j.id) + ',' + QByteArray::number(j.payload.toInt()) + ','
+                        + QByteArray::number(j.attempts) + ']';
                 }
                 json += ']';
                 insert.bindValue(0, now);
@@ -720,7 +722,7 @@ QList<quint64> StateStoreWorker::discardAcceptsLocked(QList<StoreChange> *change
     changes->removeIf([&ids, weight](const StoreChange &change) {
         if (change.kind != StoreChange::Kind::Accept)
             return false;
-        ids.append(change.request.id);
+        ids.append(change.job.id);
         if (weight != nullptr)
             *weight -= change.weight();
         return true;

@@ -27,7 +27,7 @@ struct StoreChange
 {
     enum class Kind { Accept, InProgress, Done, Requeue, SessionNote };
     Kind kind = Kind::Accept;
-    Request request;    //!< Accept
+    Job job;            //!< Accept
     QList<quint64> ids; //!< InProgress, Done, Requeue
     QString noteKey;    //!< SessionNote: merged into this session's report under this key
     QJsonObject note;   //!< SessionNote
@@ -45,7 +45,7 @@ struct StoreOpenResult
     RecoveryInfo recovery;
     qint64 sessionId = 0;
     quint64 nextId = 1;
-    QList<Request> pending;
+    QList<Job> pending;
 };
 
 /*! \brief Lives on the store thread and owns its connection, its lock file and the queue of changes.

@@ -10,8 +10,7 @@ namespace Quiesce {
 
 JobContext::JobContext(JobContextPrivate *context)
     : d(context)
-{
-}
+{}
 
 JobContext::~JobContext() = default;
 

@@ -10,8 +10,7 @@ Q_LOGGING_CATEGORY(lcPool, "quiesce.pool")
 
 JobPool::JobPool(QObject *parent)
     : QObject(parent)
-{
-}
+{}
 
 JobPool::~JobPool() = default;
 

@@ -1,6 +1,8 @@
 #include "workerpool.h"
 
-#include "requestworker_p.h"
+#include "jobworker_p.h"
+#include "poollogging_p.h"
+#include "workerpool_p.h"
 #include <Quiesce/resourcelimits.h>
 #include <Quiesce/unixsignalnotifier.h>
 
@@ -14,137 +16,146 @@ namespace Quiesce {
 
 namespace {
 
-// How long the destructor waits for threads that are still running (interrupted, so only a hung one stays).
+// How long the destructor waits for threads that are still running (interrupted, so only a blocked one stays).
 constexpr int DestructorWaitMs = 2000;
 
 } // namespace
 
-QString StopReport::describe() const
-{
-    if (allStopped || stuck.isEmpty())
-        return QStringLiteral("all worker threads stopped");
-    QStringList parts;
-    parts.reserve(stuck.size());
-    for (const Stuck &s : stuck) {
-        if (s.requestId != 0) {
-            parts.append(QStringLiteral("%1 (worker %2) stuck in request %3 for %4 ms")
-                             .arg(s.threadName)
-                             .arg(s.worker)
-                             .arg(s.requestId)
-                             .arg(s.busyMs));
-        } else {
-            parts.append(QStringLiteral("%1 (worker %2) not finished, no request").arg(s.threadName).arg(s.worker));
-        }
-    }
-    return QStringLiteral("%1 worker thread(s) still running: %2")
-        .arg(stuck.size())
-        .arg(parts.join(QStringLiteral("; ")));
-}
+WorkerPoolPrivate::WorkerPoolPrivate(WorkerPool *pool)
+    : q(pool)
+    , shared(std::make_shared<WorkerPoolShared>())
+    , stopTimer(new QTimer(q))
+{}
 
 WorkerPool::WorkerPool(QObject *parent)
-    : QObject(parent)
-    , m_shared(std::make_shared<WorkerPoolShared>())
-    , m_stopTimer(new QTimer(this))
+    : JobPool(parent)
+    , d(std::make_unique<WorkerPoolPrivate>(this))
 {
-    m_shared->pool = this;
-    m_stopTimer->setSingleShot(true);
-    connect(m_stopTimer, &QTimer::timeout, this, &WorkerPool::onStopDeadline);
+    d->shared->pool = this;
+    d->stopTimer->setSingleShot(true);
+    connect(d->stopTimer, &QTimer::timeout, this, [this] { d->onStopDeadline(); });
 }
 
 WorkerPool::~WorkerPool()
 {
     // Order matters: first cut the workers off from this object (no more deliveries to it, no more dispatch),
-    // then ask every thread to stop, then wait a bounded time. Threads that finish are deleted; a hung one is
+    // then ask every thread to stop, then wait a bounded time. Threads that finish are deleted; a blocked one is
     // leaked rather than destroyed running (which would abort) or terminated (which could leave locks held).
     {
-        QMutexLocker locker(&m_shared->mutex);
-        m_shared->pool = nullptr;
-        m_shared->dispatch = false;
-        m_shared->intakeOpen = false;
-        m_shared->parked.clear();
+        QMutexLocker locker(&d->shared->mutex);
+        d->shared->pool = nullptr;
+        d->shared->dispatch = false;
+        d->shared->intakeOpen = false;
+        d->shared->parked.clear();
     }
-    for (const Worker &w : std::as_const(m_workers)) {
+    for (const WorkerPoolPrivate::Worker &w : std::as_const(d->workers)) {
         w.thread->requestInterruption();
         w.thread->quit();
     }
+    d->shared->notifyCancellation();
     // If stop() already reported stuck threads, do not make the exit wait for them a second time.
-    const QDeadlineTimer bound(m_stopTimedOut ? 0 : DestructorWaitMs);
-    QList<Worker> workers;
+    const QDeadlineTimer bound(d->stopTimedOut ? 0 : DestructorWaitMs);
+    QList<WorkerPoolPrivate::Worker> workers;
     {
         // Taken out under the list mutex, waited for outside it: a watchdog's snapshot() must not wait with us.
-        QMutexLocker locker(&m_workersMutex);
-        workers.swap(m_workers);
+        QMutexLocker locker(&d->workersMutex);
+        workers.swap(d->workers);
     }
-    for (const Worker &w : std::as_const(workers)) {
+    for (const WorkerPoolPrivate::Worker &w : std::as_const(workers)) {
         if (w.thread->wait(bound)) {
             delete w.thread;
             continue;
         }
-        qWarning("Quiesce: worker %s did not stop (request %llu); leaving its thread running on purpose",
-                 qPrintable(w.state->threadName), static_cast<unsigned long long>(snapshotOf(*w.state).requestId));
+        qCWarning(lcPool, "worker %s did not stop (job %llu); leaving its thread running on purpose",
+                  qPrintable(w.state->threadName),
+                  static_cast<unsigned long long>(WorkerPoolPrivate::snapshotOf(*w.state).jobId));
         // Should it ever return, it cleans up after itself (~QThread waits for a thread that is in its finish).
         connect(w.thread, &QThread::finished, w.thread, &QObject::deleteLater);
     }
 }
 
-WorkerSnapshot WorkerPool::snapshotOf(const WorkerState &state)
+WorkerSnapshot WorkerPoolPrivate::snapshotOf(const WorkerState &state)
 {
     WorkerSnapshot s;
     s.index = state.index;
     s.threadName = state.threadName;
-    const qint64 now = requestworker_nowMs();
+    const qint64 now = jobworker_nowMs();
     QMutexLocker locker(&state.mutex);
     s.busy = state.busy;
-    s.requestId = state.requestId;
+    s.jobId = state.jobId;
     s.hung = state.hung;
     if (state.busy) {
         s.elapsedMs = std::max<qint64>(0, now - state.startedAtMs);
-        s.progressPercent = state.costMs > 0 ? int(qint64(state.workedMs) * 100 / state.costMs) : 0;
+        s.progressPercent = state.progressPercent;
     }
+    s.state = state.busy ? QStringLiteral("busy") : QStringLiteral("idle");
     return s;
+}
+
+void WorkerPool::setJobFunction(JobFunction function)
+{
+    if (d->started)
+        return; // the workers read it without a lock
+    d->shared->function = std::move(function);
+}
+
+void WorkerPool::setThreadNamePrefix(const QString &prefix)
+{
+    if (!d->started)
+        d->threadNamePrefix = prefix;
+}
+
+QString WorkerPool::threadNamePrefix() const
+{
+    return d->threadNamePrefix;
 }
 
 bool WorkerPool::start(int workerCount)
 {
-    if (m_started || m_stopping) {
-        m_errorString = QStringLiteral("the worker pool was already started");
+    if (d->started || d->stopping) {
+        d->errorString = QStringLiteral("the worker pool was already started");
+        return false;
+    }
+    if (!d->shared->function) {
+        d->errorString = QStringLiteral("no job function set");
         return false;
     }
     if (workerCount < 1) {
-        m_errorString = QStringLiteral("invalid worker count %1 (must be at least 1)").arg(workerCount);
+        d->errorString = QStringLiteral("invalid worker count %1 (must be at least 1)").arg(workerCount);
         return false;
     }
-    m_started = true;
+    d->started = true;
     bool ok = true;
     for (int i = 0; i < workerCount && ok; ++i)
-        ok = addWorker();
+        ok = d->addWorker();
     if (!ok) {
-        m_errorString = QStringLiteral("only %1 of %2 worker threads could start (%3)")
-                            .arg(m_workers.size())
-                            .arg(workerCount)
-                            .arg(m_errorString);
+        d->errorString = QStringLiteral("only %1 of %2 worker threads could start (%3)")
+                             .arg(d->workers.size())
+                             .arg(workerCount)
+                             .arg(d->errorString);
     }
-    QMutexLocker locker(&m_shared->mutex);
-    m_shared->wakeParkedLocked(qsizetype(m_shared->queue.size()));
+    QMutexLocker locker(&d->shared->mutex);
+    d->shared->wakeParkedLocked(qsizetype(d->shared->queue.size()));
     return ok;
 }
 
 QString WorkerPool::errorString() const
 {
-    return m_errorString;
+    return d->errorString;
 }
 
 int WorkerPool::workerCount() const
 {
-    if (m_stopping)
+    if (d->stopping)
         return 0;
-    return int(std::count_if(m_workers.cbegin(), m_workers.cend(),
-                             [](const Worker &w) { return !w.state->retiring.load(std::memory_order_relaxed); }));
+    return int(std::count_if(d->workers.cbegin(), d->workers.cend(), [](const WorkerPoolPrivate::Worker &w) {
+        return !w.state->retiring.load(std::memory_order_relaxed);
+    }));
 }
 
 bool WorkerPool::setWorkerCount(int n)
 {
-    if (!m_started || m_stopping)
+    if (!d->started || d->stopping)
         return true;
     n = std::max(1, n);
     // Busy state read once per worker: it changes under our feet, and std::sort needs a consistent order.
@@ -155,373 +166,396 @@ bool WorkerPool::setWorkerCount(int n)
         int index;
     };
     QList<Candidate> active;
-    for (const Worker &w : std::as_const(m_workers)) {
+    for (const WorkerPoolPrivate::Worker &w : std::as_const(d->workers)) {
         if (!w.state->retiring.load(std::memory_order_relaxed))
-            active.append(Candidate {w.thread, snapshotOf(*w.state).busy, w.state->index});
+            active.append(Candidate {w.thread, WorkerPoolPrivate::snapshotOf(*w.state).busy, w.state->index});
     }
     if (n > active.size()) {
         // What started keeps working; a thread that could not start is reported, not retried.
         bool ok = true;
         for (qsizetype i = active.size(); i < n && ok; ++i)
-            ok = addWorker();
-        QMutexLocker locker(&m_shared->mutex);
-        m_shared->wakeParkedLocked(qsizetype(m_shared->queue.size()));
+            ok = d->addWorker();
+        QMutexLocker locker(&d->shared->mutex);
+        d->shared->wakeParkedLocked(qsizetype(d->shared->queue.size()));
         return ok;
     }
-    // Retire idle workers first (highest index first), then busy ones, which finish their request before leaving.
+    // Retire idle workers first (highest index first), then busy ones, which finish their job before leaving.
     std::sort(active.begin(), active.end(), [](const Candidate &a, const Candidate &b) {
         if (a.busy != b.busy)
             return !a.busy;
         return a.index > b.index;
     });
     for (qsizetype i = 0; i < active.size() - n; ++i)
-        retireWorker(active.at(i).thread);
+        d->retireWorker(active.at(i).thread);
     return true;
 }
 
 int WorkerPool::runningThreadCount() const
 {
-    return int(
-        std::count_if(m_workers.cbegin(), m_workers.cend(), [](const Worker &w) { return !w.thread->isFinished(); }));
+    return int(std::count_if(d->workers.cbegin(), d->workers.cend(),
+                             [](const WorkerPoolPrivate::Worker &w) { return !w.thread->isFinished(); }));
 }
 
 void WorkerPool::setQueueLimit(int limit)
 {
-    QMutexLocker locker(&m_shared->mutex);
-    m_shared->queueLimit = std::max(0, limit);
-    if (m_shared->capacityWanted && m_shared->hasCapacityLocked()) {
-        m_shared->capacityFreed = true;
-        m_shared->postDeliveryLocked();
+    WorkerPoolShared &shared = *d->shared;
+    QMutexLocker locker(&shared.mutex);
+    shared.queueLimit = std::max(0, limit);
+    if (shared.capacityWanted && shared.hasCapacityLocked()) {
+        shared.capacityFreed = true;
+        shared.postDeliveryLocked();
     }
 }
 
 int WorkerPool::queueLimit() const
 {
-    QMutexLocker locker(&m_shared->mutex);
-    return m_shared->queueLimit;
+    QMutexLocker locker(&d->shared->mutex);
+    return d->shared->queueLimit;
 }
 
 bool WorkerPool::tryReserve()
 {
-    QMutexLocker locker(&m_shared->mutex);
-    if (!m_shared->intakeOpen)
+    WorkerPoolShared &shared = *d->shared;
+    QMutexLocker locker(&shared.mutex);
+    if (!shared.intakeOpen)
         return false;
-    if (!m_shared->hasCapacityLocked()) {
-        ++m_backpressure;
-        m_shared->capacityWanted = true;
+    if (!shared.hasCapacityLocked()) {
+        ++d->backpressure;
+        shared.capacityWanted = true;
         return false;
     }
-    ++m_shared->reserved;
+    ++shared.reserved;
     return true;
 }
 
 void WorkerPool::cancelReservation()
 {
-    QMutexLocker locker(&m_shared->mutex);
-    if (m_shared->reserved > 0)
-        --m_shared->reserved;
-    if (m_shared->capacityWanted && m_shared->intakeOpen && m_shared->hasCapacityLocked()) {
-        m_shared->capacityFreed = true;
-        m_shared->postDeliveryLocked();
+    WorkerPoolShared &shared = *d->shared;
+    QMutexLocker locker(&shared.mutex);
+    if (shared.reserved > 0)
+        --shared.reserved;
+    if (shared.capacityWanted && shared.intakeOpen && shared.hasCapacityLocked()) {
+        shared.capacityFreed = true;
+        shared.postDeliveryLocked();
     }
 }
 
-void WorkerPool::submit(const Request &request)
+void WorkerPool::submit(const Job &job)
 {
-    m_hadWork = true;
-    QMutexLocker locker(&m_shared->mutex);
-    if (m_shared->reserved > 0)
-        --m_shared->reserved;
-    m_shared->queue.push_back(request);
+    d->hadWork = true;
+    WorkerPoolShared &shared = *d->shared;
+    QMutexLocker locker(&shared.mutex);
+    if (shared.reserved > 0)
+        --shared.reserved;
+    shared.queue.push_back(job);
     // At most one posted call per submit, and none while every worker is busy pulling from the queue anyway.
-    m_shared->wakeParkedLocked(1);
+    shared.wakeParkedLocked(1);
 }
 
 void WorkerPool::stopIntake()
 {
-    QMutexLocker locker(&m_shared->mutex);
-    m_shared->intakeOpen = false;
-    m_shared->dispatch = false;
-    m_shared->capacityWanted = false;
-    m_shared->capacityFreed = false;
+    WorkerPoolShared &shared = *d->shared;
+    QMutexLocker locker(&shared.mutex);
+    shared.intakeOpen = false;
+    shared.dispatch = false;
+    shared.capacityWanted = false;
+    shared.capacityFreed = false;
     // A drain() waiting for the queue to empty may be satisfied now: have it looked at.
-    m_shared->postDeliveryLocked();
+    shared.postDeliveryLocked();
 }
 
 void WorkerPool::drain()
 {
-    m_drainRequested = true;
-    QMutexLocker locker(&m_shared->mutex);
-    m_shared->postDeliveryLocked();
+    d->drainRequested = true;
+    QMutexLocker locker(&d->shared->mutex);
+    d->shared->postDeliveryLocked();
 }
 
 void WorkerPool::cancel()
 {
-    m_shared->cancelEpoch.fetch_add(1, std::memory_order_acq_rel);
+    {
+        std::lock_guard lock(d->shared->cancelMutex);
+        d->shared->cancelEpoch.fetch_add(1, std::memory_order_acq_rel);
+    }
+    d->shared->cancelled.notify_all();
 }
 
 void WorkerPool::stop(QDeadlineTimer deadline)
 {
-    if (m_stopDone)
+    if (d->stopDone)
         return;
-    if (!m_stopping) {
-        m_stopping = true;
+    if (!d->stopping) {
+        d->stopping = true;
+        d->workersAtStop = int(d->workers.size());
         {
-            QMutexLocker locker(&m_shared->mutex);
-            m_shared->dispatch = false;
-            m_shared->intakeOpen = false;
-            m_shared->capacityWanted = false;
-            m_shared->parked.clear();
+            QMutexLocker locker(&d->shared->mutex);
+            d->shared->dispatch = false;
+            d->shared->intakeOpen = false;
+            d->shared->capacityWanted = false;
+            d->shared->parked.clear();
         }
-        // Busy workers give their request back at the next slice boundary and return to their event loop, which
-        // then ends; idle ones just leave their event loop.
-        for (const Worker &w : std::as_const(m_workers)) {
+        // Running jobs see cancellation, give their job back and return to their event loop, which then ends;
+        // idle workers just leave their event loop.
+        for (const WorkerPoolPrivate::Worker &w : std::as_const(d->workers)) {
             w.thread->requestInterruption();
             w.thread->quit();
         }
+        d->shared->notifyCancellation();
     }
     if (!deadline.isForever()) {
         const qint64 ms = std::clamp<qint64>(deadline.remainingTime(), 0, INT_MAX);
-        if (!m_stopTimer->isActive() || ms < m_stopTimer->remainingTime())
-            m_stopTimer->start(int(ms));
+        if (!d->stopTimer->isActive() || ms < d->stopTimer->remainingTime())
+            d->stopTimer->start(int(ms));
     }
     // Asynchronous even when there is nothing to wait for.
     QMetaObject::invokeMethod(
         this,
         [this] {
-            if (m_stopping && !m_stopDone && m_workers.isEmpty())
-                finishStop(StopReport {});
+            if (d->stopping && !d->stopDone && d->workers.isEmpty())
+                d->finishStop(StopReport {});
         },
         Qt::QueuedConnection);
 }
 
 bool WorkerPool::isStopping() const
 {
-    return m_stopping;
+    return d->stopping;
 }
 
 int WorkerPool::queuedCount() const
 {
-    QMutexLocker locker(&m_shared->mutex);
-    return int(m_shared->queue.size());
+    QMutexLocker locker(&d->shared->mutex);
+    return int(d->shared->queue.size());
 }
 
 int WorkerPool::inFlightCount() const
 {
-    QMutexLocker locker(&m_shared->mutex);
-    return m_shared->inFlight;
+    QMutexLocker locker(&d->shared->mutex);
+    return d->shared->inFlight;
 }
 
 quint64 WorkerPool::doneCount() const
 {
-    return m_done;
+    return d->done;
 }
 
-quint64 WorkerPool::returnedCount() const
+quint64 WorkerPool::givenBackCount() const
 {
-    return m_returned;
+    return d->givenBack;
+}
+
+quint64 WorkerPool::failedCount() const
+{
+    return d->failed;
 }
 
 quint64 WorkerPool::backpressureCount() const
 {
-    return m_backpressure;
+    return d->backpressure;
 }
 
-QList<Request> WorkerPool::queuedRequests() const
+QList<Job> WorkerPool::queuedJobs() const
 {
-    QMutexLocker locker(&m_shared->mutex);
-    return QList<Request>(m_shared->queue.cbegin(), m_shared->queue.cend());
+    QMutexLocker locker(&d->shared->mutex);
+    return QList<Job>(d->shared->queue.cbegin(), d->shared->queue.cend());
 }
 
 QList<WorkerSnapshot> WorkerPool::snapshot() const
 {
     // Copy the shared states under the (pool-thread-only) list mutex, then read each under its own tiny mutex:
-    // never the queue mutex, never anything a working or hung worker holds.
+    // never the queue mutex, never anything a working or blocked worker holds.
     QList<std::shared_ptr<WorkerState>> states;
     {
-        QMutexLocker locker(&m_workersMutex);
-        states.reserve(m_workers.size());
-        for (const Worker &w : m_workers)
+        QMutexLocker locker(&d->workersMutex);
+        states.reserve(d->workers.size());
+        for (const WorkerPoolPrivate::Worker &w : std::as_const(d->workers))
             states.append(w.state);
     }
     QList<WorkerSnapshot> result;
     result.reserve(states.size());
     for (const auto &state : std::as_const(states))
-        result.append(snapshotOf(*state));
+        result.append(WorkerPoolPrivate::snapshotOf(*state));
     return result;
 }
 
-void WorkerPool::releaseSimulatedHangs()
-{
-    RequestWorker::releaseSimulatedHangs();
-}
-
-bool WorkerPool::addWorker()
+bool WorkerPoolPrivate::addWorker()
 {
     int index = 0;
     for (;; ++index) {
-        const bool used = std::any_of(m_workers.cbegin(), m_workers.cend(),
-                                      [index](const Worker &w) { return w.state->index == index; });
+        const bool used =
+            std::any_of(workers.cbegin(), workers.cend(), [index](const Worker &w) { return w.state->index == index; });
         if (!used)
             break;
     }
     auto state = std::make_shared<WorkerState>();
     state->index = index;
-    state->threadName = QStringLiteral("quiesce-worker-%1").arg(index);
+    state->threadName = threadNamePrefix + QString::number(index);
 
     auto *thread = new QThread; // no parent: deleted only once it has finished, see onThreadFinished()
     thread->setObjectName(state->threadName);
-    auto *worker = new RequestWorker(m_shared, state); // no parent: it moves
+    auto *worker = new JobWorker(shared, state); // no parent: it moves
     worker->moveToThread(thread);
 
     // Runs in the new thread before its event loop, i.e. before any work: no worker system call may be
     // interrupted by (or steal) a signal the bridge handles.
-    connect(
+    QObject::connect(
         thread, &QThread::started, thread,
         [state] {
             QString error;
             const bool ok = UnixSignalNotifier::blockHandledSignalsInCurrentThread(&error);
             state->signalsBlocked.store(ok, std::memory_order_relaxed);
             if (!ok)
-                qWarning("Quiesce: %s could not block the handled signals: %s", qPrintable(state->threadName),
-                         qPrintable(error));
+                qCWarning(lcPool, "%s could not block the handled signals: %s", qPrintable(state->threadName),
+                          qPrintable(error));
         },
         Qt::DirectConnection);
-    connect(thread, &QThread::finished, worker, &QObject::deleteLater);
-    connect(thread, &QThread::finished, this, [this, thread] { onThreadFinished(thread); });
+    QObject::connect(thread, &QThread::finished, worker, &QObject::deleteLater);
+    QObject::connect(thread, &QThread::finished, q, [this, thread] { onThreadFinished(thread); });
 
     // Started before it is listed anywhere: a thread that never runs must not be waited for, woken or reported.
     QString error;
     if (!ResourceLimits::startThread(thread, &error)) {
-        m_errorString = error;
+        errorString = error;
         delete worker; // it never ran on its thread: nothing else can have touched it
         delete thread;
         return false;
     }
     {
         // Parked until there is something to do; a wake-up posted before the loop runs waits in the queue.
-        QMutexLocker locker(&m_shared->mutex);
-        m_shared->parked.append(worker);
+        QMutexLocker locker(&shared->mutex);
+        shared->parked.append(worker);
     }
     {
-        QMutexLocker locker(&m_workersMutex);
-        m_workers.append(Worker {thread, worker, state});
+        QMutexLocker locker(&workersMutex);
+        workers.append(Worker {thread, worker, state});
     }
     return true;
 }
 
-void WorkerPool::retireWorker(QThread *thread)
+void WorkerPoolPrivate::retireWorker(QThread *thread)
 {
     const auto it =
-        std::find_if(m_workers.cbegin(), m_workers.cend(), [thread](const Worker &w) { return w.thread == thread; });
-    Q_ASSERT(it != m_workers.cend());
+        std::find_if(workers.cbegin(), workers.cend(), [thread](const Worker &w) { return w.thread == thread; });
+    Q_ASSERT(it != workers.cend());
     const Worker &w = *it;
     w.state->retiring.store(true, std::memory_order_relaxed);
     {
-        QMutexLocker locker(&m_shared->mutex);
-        m_shared->parked.removeAll(w.worker);
-        // If it had been woken for a request, someone else has to take that one.
-        m_shared->wakeParkedLocked(qsizetype(m_shared->queue.size()));
+        QMutexLocker locker(&shared->mutex);
+        shared->parked.removeAll(w.worker);
+        // If it had been woken for a job, someone else has to take that one.
+        shared->wakeParkedLocked(qsizetype(shared->queue.size()));
     }
-    // A busy worker finishes its request, sees `retiring` and returns to its event loop, which then ends.
+    // A busy worker finishes its job, sees `retiring` and returns to its event loop, which then ends.
     w.thread->quit();
 }
 
-void WorkerPool::deliver()
+void WorkerPoolPrivate::deliver()
 {
     QList<quint64> startedIds;
-    QList<Request> finishedRequests;
-    QList<Request> returnedRequests;
+    QList<Job> doneJobs;
+    QList<Job> givenBackJobs;
+    QList<JobFailure> failures;
     bool capacity = false;
     {
-        QMutexLocker locker(&m_shared->mutex);
-        m_shared->deliveryPosted = false;
-        startedIds.swap(m_shared->startedIds);
-        finishedRequests.swap(m_shared->finished);
-        returnedRequests.swap(m_shared->returned);
-        m_shared->inFlight -= int(finishedRequests.size() + returnedRequests.size());
-        if (m_shared->capacityFreed) {
-            m_shared->capacityFreed = false;
-            m_shared->capacityWanted = false;
+        QMutexLocker locker(&shared->mutex);
+        shared->deliveryPosted = false;
+        startedIds.swap(shared->startedIds);
+        doneJobs.swap(shared->done);
+        givenBackJobs.swap(shared->givenBack);
+        failures.swap(shared->failed);
+        shared->inFlight -= int(doneJobs.size() + givenBackJobs.size() + failures.size());
+        if (shared->capacityFreed) {
+            shared->capacityFreed = false;
+            shared->capacityWanted = false;
             capacity = true;
         }
     }
-    m_done += quint64(finishedRequests.size());
-    m_returned += quint64(returnedRequests.size());
-    // started before finished: a request started and done within one batch is seen in that order.
+    done += quint64(doneJobs.size());
+    givenBack += quint64(givenBackJobs.size());
+    failed += quint64(failures.size());
+    // Started before the outcomes: a job started and ended within one batch is seen in that order.
     if (!startedIds.isEmpty())
-        Q_EMIT started(startedIds);
-    if (!finishedRequests.isEmpty())
-        Q_EMIT finished(finishedRequests);
-    if (!returnedRequests.isEmpty())
-        Q_EMIT returned(returnedRequests);
+        Q_EMIT q->jobsStarted(startedIds);
+    if (!doneJobs.isEmpty())
+        Q_EMIT q->jobsDone(doneJobs);
+    if (!givenBackJobs.isEmpty())
+        Q_EMIT q->jobsGivenBack(givenBackJobs);
+    if (!failures.isEmpty())
+        Q_EMIT q->jobsFailed(failures);
     if (capacity)
-        Q_EMIT capacityAvailable();
+        Q_EMIT q->capacityAvailable();
     checkDrainedAndIdle();
 }
 
-void WorkerPool::checkDrainedAndIdle()
+void WorkerPoolPrivate::checkDrainedAndIdle()
 {
-    // Re-read after emitting: the receivers of finished() may have submitted more.
+    // Re-read after emitting: the receivers of jobsDone() may have submitted more.
     int inFlight = 0;
     bool queueEmpty = false;
     bool dispatch = false;
     {
-        QMutexLocker locker(&m_shared->mutex);
-        inFlight = m_shared->inFlight;
-        queueEmpty = m_shared->queue.empty();
-        dispatch = m_shared->dispatch;
+        QMutexLocker locker(&shared->mutex);
+        inFlight = shared->inFlight;
+        queueEmpty = shared->queue.empty();
+        dispatch = shared->dispatch;
     }
-    if (m_drainRequested && inFlight == 0 && (queueEmpty || !dispatch)) {
-        m_drainRequested = false;
-        Q_EMIT drained();
+    if (drainRequested && inFlight == 0 && (queueEmpty || !dispatch)) {
+        drainRequested = false;
+        Q_EMIT q->drained();
     }
-    if (m_hadWork && inFlight == 0 && queueEmpty) {
-        m_hadWork = false;
-        Q_EMIT idle();
+    if (hadWork && inFlight == 0 && queueEmpty) {
+        hadWork = false;
+        Q_EMIT q->idle();
     }
 }
 
-void WorkerPool::onThreadFinished(QThread *thread)
+void WorkerPoolPrivate::onThreadFinished(QThread *thread)
 {
     const auto it =
-        std::find_if(m_workers.cbegin(), m_workers.cend(), [thread](const Worker &w) { return w.thread == thread; });
-    if (it == m_workers.cend())
+        std::find_if(workers.cbegin(), workers.cend(), [thread](const Worker &w) { return w.thread == thread; });
+    if (it == workers.cend())
         return;
     // finished() is emitted from the thread right before it ends: this wait returns at once.
     thread->wait();
     {
-        QMutexLocker locker(&m_workersMutex);
-        m_workers.erase(it);
+        QMutexLocker locker(&workersMutex);
+        workers.erase(it);
     }
     delete thread;
-    if (m_stopping && !m_stopDone && m_workers.isEmpty())
+    if (stopping && !stopDone && workers.isEmpty())
         finishStop(StopReport {});
 }
 
-void WorkerPool::onStopDeadline()
+void WorkerPoolPrivate::onStopDeadline()
 {
-    if (m_stopDone)
+    if (stopDone)
         return;
     StopReport report;
-    for (const Worker &w : std::as_const(m_workers)) {
+    for (const Worker &w : std::as_const(workers)) {
         if (w.thread->isFinished())
             continue; // finished; its finished() notification is on its way
         const WorkerSnapshot s = snapshotOf(*w.state);
-        report.stuck.append(StopReport::Stuck {s.index, s.threadName, s.busy ? s.requestId : 0, s.elapsedMs});
+        report.stuck.append(StopReport::Stuck {s.index, s.threadName, s.busy ? s.jobId : 0, s.elapsedMs});
     }
     report.allStopped = report.stuck.isEmpty();
-    m_stopTimedOut = !report.allStopped;
+    stopTimedOut = !report.allStopped;
     finishStop(report);
 }
 
-void WorkerPool::finishStop(const StopReport &report)
+void WorkerPoolPrivate::finishStop(const StopReport &report)
 {
-    m_stopDone = true;
-    m_stopTimer->stop();
+    stopDone = true;
+    stopTimer->stop();
     // Report what the workers gave back before saying they stopped.
     deliver();
-    Q_EMIT stopped(report);
+    // The jobs of threads still running (stuck) are the caller's to requeue; a thread never loses one otherwise.
+    StopReport full = report;
+    full.stopped = std::max(0, workersAtStop - int(report.stuck.size()));
+    for (const StopReport::Stuck &s : std::as_const(report.stuck)) {
+        if (s.jobId != 0)
+            full.lostJobIds.append(s.jobId);
+    }
+    Q_EMIT q->stopped(full);
 }
 
 } // namespace Quiesce

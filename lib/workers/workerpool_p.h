@@ -1,0 +1,66 @@
+#pragma once
+
+// Private to the worker pool: WorkerPool's data. Not part of the library's API.
+
+#include <Quiesce/workerpool.h>
+
+#include <QtCore/QList>
+#include <QtCore/QMutex>
+#include <QtCore/QString>
+
+#include <memory>
+
+class QThread;
+class QTimer;
+
+namespace Quiesce {
+
+class JobWorker;
+struct WorkerPoolShared;
+struct WorkerState;
+
+class WorkerPoolPrivate
+{
+public:
+    explicit WorkerPoolPrivate(WorkerPool *pool);
+
+    struct Worker
+    {
+        QThread *thread = nullptr;
+        JobWorker *worker = nullptr;
+        std::shared_ptr<WorkerState> state;
+    };
+
+    bool addWorker();
+    void retireWorker(QThread *thread);
+    void deliver();
+    void checkDrainedAndIdle();
+    void onThreadFinished(QThread *thread);
+    void onStopDeadline();
+    void finishStop(const StopReport &report);
+    static WorkerSnapshot snapshotOf(const WorkerState &state);
+
+    WorkerPool *q;
+    std::shared_ptr<WorkerPoolShared> shared;
+
+    // Modified only on the pool's thread, always under workersMutex, so snapshot() can copy it from any thread.
+    QList<Worker> workers;
+    mutable QMutex workersMutex;
+
+    QTimer *stopTimer = nullptr;
+    QString errorString;
+    QString threadNamePrefix = QStringLiteral("quiesce-worker-");
+    quint64 done = 0;
+    quint64 givenBack = 0;
+    quint64 failed = 0;
+    quint64 backpressure = 0;
+    int workersAtStop = 0; // threads running when stop() was called
+    bool started = false;
+    bool stopping = false;
+    bool stopDone = false;
+    bool stopTimedOut = false;
+    bool drainRequested = false;
+    bool hadWork = false;
+};
+
+} // namespace Quiesce
