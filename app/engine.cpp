@@ -442,6 +442,14 @@ void Engine::start()
                        .arg(recovery.recovered)});
     if (m_watchdogRecord.present)
         emitLines({watchdogRecoveryLine(m_watchdogRecord)});
+    if (recovery.migratedFrom > 0)
+        emitLines({QStringLiteral("RECOVERY state upgraded from schema %1; the previous file is kept at %2")
+                       .arg(recovery.migratedFrom)
+                       .arg(recovery.backupPath)});
+    if (recovery.failed > 0)
+        emitLines({QStringLiteral("RECOVERY %1 failed requests kept (inspect --ids lists them; requeue-failed or "
+                                  "purge-failed decides)")
+                       .arg(recovery.failed)});
     // What SQLite's recovery dropped from the WAL (checked before it opened the journal), never silently.
     // Machine-readable key=value pairs (README "RECOVERY wal=").
     if (recovery.walDamaged)
@@ -721,7 +729,12 @@ void Engine::onGenerated(const Job &request)
         return;
     }
     m_awaitingCommit.insert(request.id, request);
-    m_store->accept(request);
+    // The journal keeps the job's bytes: for the simulated work, its cost in ms as ASCII decimal.
+    Job job;
+    job.id = request.id;
+    job.payload = QByteArray::number(request.costMs);
+    job.attempts = request.attempts;
+    m_store->accept(job);
 }
 
 void Engine::onCapacityAvailable()

@@ -217,7 +217,7 @@ inline QString integrityProblem(const QString &path)
 inline QSet<quint64> idsInFile(const QString &path, QString *error)
 {
     QSet<quint64> ids;
-    const QStringList rows = sqlColumn(path, QStringLiteral("SELECT id FROM requests"), error);
+    const QStringList rows = sqlColumn(path, QStringLiteral("SELECT id FROM jobs"), error);
     for (const QString &r : rows)
         ids.insert(r.toULongLong());
     return ids;

@@ -1,5 +1,7 @@
 #include <Quiesce/statestore.h>
 
+#include "statestore_testing_p.h"
+
 #include "filesupport.h"
 #include "procstatus.h"
 #include <Quiesce/unixsignalnotifier.h>
@@ -21,6 +23,7 @@
 #include <QtSql/QSqlDatabase>
 #include <QtSql/QSqlError>
 #include <QtSql/QSqlQuery>
+#include <QtSql/QSqlRecord>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
@@ -96,13 +99,13 @@ QList<quint64> range(quint64 first, quint64 last)
     return ids;
 }
 
-// A job as the app makes them: the payload is its cost in ms, in ASCII decimal.
+// A job as the app makes it: its payload is the cost in ms as ASCII decimal.
 Job request(quint64 id, int costMs = 5)
 {
-    Job r;
-    r.id = id;
-    r.payload = QByteArray::number(costMs);
-    return r;
+    Job j;
+    j.id = id;
+    j.payload = QByteArray::number(costMs);
+    return j;
 }
 
 // Every id the spy's signals carried, in order.
@@ -243,6 +246,108 @@ int runCrashChild(const QString &path)
     return QCoreApplication::exec();
 }
 
+// The frozen v1 fixture: the schema and the statements of the release before schema v2, copied verbatim from its
+// lib/journal/statestoreworker.cpp (migrate(), commitBatch(), initialise()). Never edit: files written by that
+// release look exactly like this.
+const QStringList kV1Schema {
+    QStringLiteral("CREATE TABLE requests ("
+                   " id INTEGER PRIMARY KEY,"
+                   " state TEXT NOT NULL CHECK (state = 'pending' OR state = 'in_progress' OR state = 'done'),"
+                   " cost_ms INTEGER NOT NULL,"
+                   " attempts INTEGER NOT NULL DEFAULT 0,"
+                   " created INTEGER NOT NULL,"
+                   " updated INTEGER NOT NULL)"),
+    QStringLiteral("CREATE INDEX requests_state ON requests (state)"),
+    QStringLiteral("CREATE TABLE sessions ("
+                   " id INTEGER PRIMARY KEY,"
+                   " pid INTEGER NOT NULL,"
+                   " started TEXT NOT NULL,"
+                   " ended TEXT,"
+                   " clean INTEGER NOT NULL DEFAULT 0,"
+                   " reason TEXT,"
+                   " sender INTEGER,"
+                   " exit_code INTEGER,"
+                   " report TEXT)"),
+    QStringLiteral("CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)"),
+    QStringLiteral("INSERT INTO meta (key, value) VALUES ('next_id', 1)"),
+    QStringLiteral("PRAGMA application_id = 1364543813"),
+    QStringLiteral("PRAGMA user_version = 1"),
+};
+
+// A v1 journal as that release leaves it after a crash: requests 1-3 done, 4-6 in progress, 7-9 pending (cost
+// 100 + id ms, attempts id % 3), the id counter at 42 (ids up to 41 were handed out), a clean session and then an
+// unclean one (no end: kill -9), in WAL mode.
+bool makeVersion1Journal(const QString &path)
+{
+    return withDatabase(path, [](QSqlDatabase &db) {
+        if (!execAll(db, {QStringLiteral("PRAGMA journal_mode=WAL")}) || !execAll(db, kV1Schema))
+            return false;
+        QStringList rows;
+        for (int id = 1; id <= 9; ++id) {
+            const char *state = id <= 3 ? "done" : id <= 6 ? "in_progress" : "pending";
+            // commitBatch()'s INSERT, one row at a time.
+            rows.append(QStringLiteral("INSERT OR IGNORE INTO requests (id, state, cost_ms, attempts, created, "
+                                       "updated) SELECT json_extract(value, '$[0]'), 'pending', "
+                                       "json_extract(value, '$[1]'), json_extract(value, '$[2]'), 1000, 1000 "
+                                       "FROM json_each('[[%1,%2,%3]]')")
+                            .arg(id)
+                            .arg(100 + id)
+                            .arg(id % 3));
+            if (qstrcmp(state, "pending") != 0)
+                rows.append(QStringLiteral("UPDATE requests SET state = 'in_progress', attempts = attempts + 1, "
+                                           "updated = 2000 WHERE id = %1 AND state <> 'done'")
+                                .arg(id));
+            if (qstrcmp(state, "done") == 0)
+                rows.append(QStringLiteral("UPDATE requests SET state = 'done', updated = 3000 WHERE id = %1").arg(id));
+        }
+        rows.append(QStringLiteral("UPDATE meta SET value = MAX(value, 42) WHERE key = 'next_id'"));
+        rows.append(
+            QStringLiteral("INSERT INTO sessions (pid, started, clean) VALUES (11, '2026-01-01T00:00:00Z', 0)"));
+        rows.append(QStringLiteral("UPDATE sessions SET ended = '2026-01-01T00:01:00Z', clean = 1, reason = 'SIGTERM', "
+                                   "sender = 1, exit_code = 0, report = '{}' WHERE id = 1"));
+        rows.append(
+            QStringLiteral("INSERT INTO sessions (pid, started, clean) VALUES (12, '2026-01-02T00:00:00Z', 0)"));
+        return execAll(db, rows);
+    });
+}
+
+// Every row of a journal, "id state payload attempts crashes" (v2) or "id state cost attempts" (v1), in id order.
+QStringList journalRows(const QString &path, const QString &sql)
+{
+    QStringList rows;
+    withDatabase(path, [&](QSqlDatabase &db) {
+        QSqlQuery query(db);
+        if (!query.exec(sql))
+            return false;
+        while (query.next()) {
+            QStringList fields;
+            for (int i = 0; i < query.record().count(); ++i)
+                fields.append(query.value(i).toString());
+            rows.append(fields.join(QLatin1Char(' ')));
+        }
+        return true;
+    });
+    return rows;
+}
+
+Job job(quint64 id, const QByteArray &payload, int attempts = 0, int crashes = 0)
+{
+    Job j;
+    j.id = id;
+    j.payload = payload;
+    j.attempts = attempts;
+    j.crashes = crashes;
+    return j;
+}
+
+Quiesce::JobFailure failure(quint64 id, const QString &reason)
+{
+    Quiesce::JobFailure f;
+    f.job.id = id;
+    f.reason = reason;
+    return f;
+}
+
 } // namespace
 
 class tst_StateStore : public QObject
@@ -288,6 +393,12 @@ private Q_SLOTS:
     void moveAsideThroughASymlinkMovesTheRealFile();
     void journalDeletedOrReplacedWhileRunningFailsTheSave_data();
     void journalDeletedOrReplacedWhileRunningFailsTheSave();
+    void jobsKeepPayloadAttemptsAndCrashes();
+    void failedJobsAreKeptWithTheirReason();
+    void operatorRequeuesAndPurgesFailedJobs();
+    void upgradesAVersion1JournalInPlace();
+    void upgradeNeverOverwritesABackup();
+    void refusesSchemaVersion3Untouched();
 
 private:
     QTemporaryDir m_dir;
@@ -303,7 +414,7 @@ void tst_StateStore::initTestCase()
 
 void tst_StateStore::cleanup()
 {
-    StateStore::setFailNextCommitsForTesting(0);
+    Quiesce::setFailNextCommitsForTesting(0);
     QStringList bad;
     {
         const QMutexLocker locker(&s_warningsMutex);
@@ -369,14 +480,13 @@ void tst_StateStore::createsTheSchema()
     // Closed (the last connection folds the WAL back): the header holds what open() set.
     QVERIFY(!QFileInfo::exists(path + QStringLiteral(".lock")));
     QCOMPARE(headerField(path, 68), quint32(0x51554945));      // application_id 'QUIE'
-    QCOMPARE(headerField(path, 60), quint32(1));               // user_version
+    QCOMPARE(headerField(path, 60), quint32(2));               // user_version
     QCOMPARE(headerField(path, 16) & 0xffff, quint32(0x0202)); // file format 2/2: WAL mode
     bool tablesOk = false;
     QVERIFY(withDatabase(path, [&](QSqlDatabase &db) {
         QStringList tables = db.tables();
         tables.sort();
-        tablesOk =
-            tables == QStringList {QStringLiteral("meta"), QStringLiteral("requests"), QStringLiteral("sessions")};
+        tablesOk = tables == QStringList {QStringLiteral("jobs"), QStringLiteral("meta"), QStringLiteral("sessions")};
         return true;
     }));
     QVERIFY(tablesOk);
@@ -464,7 +574,7 @@ void tst_StateStore::idsAreNeverReused()
     const QString path = m_dir.filePath(QStringLiteral("ids.sqlite"));
     QVERIFY(makeJournal(path, 5));
     // Rows deleted behind the store's back (pruning, say): the persistent counter still knows 5 was used.
-    QVERIFY(withDatabase(path, [](QSqlDatabase &db) { return execAll(db, {QStringLiteral("DELETE FROM requests")}); }));
+    QVERIFY(withDatabase(path, [](QSqlDatabase &db) { return execAll(db, {QStringLiteral("DELETE FROM jobs")}); }));
     StateStore store;
     QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
     QVERIFY(store.pendingJobs().isEmpty());
@@ -501,7 +611,7 @@ void tst_StateStore::recoversAfterDestructionWithoutSave()
     QCOMPARE(pending.at(0).attempts, 1);    // started once before the crash
     QCOMPARE(pending.at(1).attempts, 1);
     QCOMPARE(pending.at(2).attempts, 0);
-    QCOMPARE(pending.at(0).payload, QByteArray("3"));
+    QCOMPARE(pending.at(0).payload.toInt(), 3);
     QCOMPARE(store.nextId(), quint64(11));
 }
 
@@ -573,7 +683,7 @@ void tst_StateStore::recoversAfterKill9()
     const QList<Job> pending = store.pendingJobs();
     QCOMPARE(idsOf(pending), range(3, 10));
     QCOMPARE(pending.at(0).attempts, 1);
-    QCOMPARE(pending.at(0).payload, QByteArray("13"));
+    QCOMPARE(pending.at(0).payload.toInt(), 13);
     QCOMPARE(pending.at(2).attempts, 0);
     QCOMPARE(store.nextId(), quint64(11));
     QCOMPARE(store.path(), QFileInfo(path).canonicalFilePath());
@@ -660,7 +770,7 @@ void tst_StateStore::saveFailureIsReported()
         QSignalSpy saved(&store, &StateStore::saved);
         QSignalSpy failed(&store, &StateStore::commitFailed);
         store.accept(request(1));
-        StateStore::setFailNextCommitsForTesting(1000); // the disk stays full
+        Quiesce::setFailNextCommitsForTesting(1000); // the disk stays full
         store.save({}, SessionRecord());
         QVERIFY(saved.wait(kWait));
         QCOMPARE(saved.at(0).at(0).toBool(), false);
@@ -669,7 +779,7 @@ void tst_StateStore::saveFailureIsReported()
         QVERIFY(!store.isOpen());
         QCOMPARE(store.error(), StoreError::WriteFailed);
         QCOMPARE(StateStore::exitCode(store.error()), 74);
-        StateStore::setFailNextCommitsForTesting(0);
+        Quiesce::setFailNextCommitsForTesting(0);
     }
     // Nothing was committed, and the session has no clean end.
     StateStore store;
@@ -692,7 +802,7 @@ void tst_StateStore::commitFailureIsRetriedWithoutLossOrDuplicates()
         connect(&store, &StateStore::commitFailed, this, [&] { order.append(QStringLiteral("failed")); });
         connect(&store, &StateStore::commitRecovered, this, [&] { order.append(QStringLiteral("recovered")); });
 
-        StateStore::setFailNextCommitsForTesting(3); // three commits in a row fail after all their statements ran
+        Quiesce::setFailNextCommitsForTesting(3); // three commits in a row fail after all their statements ran
         for (quint64 id = 1; id <= 10; ++id)
             store.accept(request(id));
         store.markInProgress({1, 2, 3, 4, 5});
@@ -718,7 +828,7 @@ void tst_StateStore::commitFailureIsRetriedWithoutLossOrDuplicates()
     QList<int> attempts;
     QVERIFY(withDatabase(path, [&](QSqlDatabase &db) {
         QSqlQuery query(db);
-        if (!query.exec(QStringLiteral("SELECT attempts FROM requests ORDER BY id")))
+        if (!query.exec(QStringLiteral("SELECT attempts FROM jobs ORDER BY id")))
             return false;
         while (query.next())
             attempts.append(query.value(0).toInt());
@@ -788,7 +898,7 @@ void tst_StateStore::closeIntakeDiscardsAcceptsOfAFailingBatch()
     QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 3), kWait);
 
     QSignalSpy failed(&store, &StateStore::commitFailed);
-    StateStore::setFailNextCommitsForTesting(1000000);
+    Quiesce::setFailNextCommitsForTesting(1000000);
     for (quint64 id = 4; id <= 10; ++id)
         store.accept(request(id));
     store.markInProgress({1, 2});
@@ -798,7 +908,7 @@ void tst_StateStore::closeIntakeDiscardsAcceptsOfAFailingBatch()
     QVERIFY(closed.wait(kWait));
     QCOMPARE(closed.at(0).at(0).value<QList<quint64>>(), range(4, 10));
 
-    StateStore::setFailNextCommitsForTesting(0); // room again
+    Quiesce::setFailNextCommitsForTesting(0); // room again
     QSignalSpy saved(&store, &StateStore::saved);
     store.save({}, SessionRecord());
     QVERIFY(saved.wait(kWait));
@@ -995,10 +1105,11 @@ void tst_StateStore::inspectWhileOpenAndAfterSave()
     const QJsonObject root = QJsonDocument::fromJson(json, &parseError).object();
     QCOMPARE(parseError.error, QJsonParseError::NoError);
     QCOMPARE(root.value(QStringLiteral("path")).toString(), QFileInfo(path).absoluteFilePath());
-    QCOMPARE(root.value(QStringLiteral("schema_version")).toInt(), 1);
+    QCOMPARE(root.value(QStringLiteral("schema_version")).toInt(), 2);
     QCOMPARE(jsonCount(root, "pending"), qint64(3));
     QCOMPARE(jsonCount(root, "in_progress"), qint64(0));
     QCOMPARE(jsonCount(root, "done"), qint64(0));
+    QCOMPARE(jsonCount(root, "failed"), qint64(0));
     QCOMPARE(root.value(QStringLiteral("next_id")).toInteger(), qint64(4));
     QCOMPARE(jsonIds(root, "pending"), range(1, 3));
     const QJsonArray sessions = root.value(QStringLiteral("sessions")).toArray();
@@ -1435,6 +1546,255 @@ void tst_StateStore::journalDeletedOrReplacedWhileRunningFailsTheSave()
     else
         QVERIFY(!QFileInfo::exists(path));
     QVERIFY(!QFileInfo::exists(path + QStringLiteral(".lock")));
+}
+
+void tst_StateStore::jobsKeepPayloadAttemptsAndCrashes()
+{
+    const QString path = m_dir.filePath(QStringLiteral("jobs.sqlite"));
+    // Text (the JSON path), text JSON must escape, and bytes JSON cannot carry (NUL, invalid UTF-8: one row each).
+    const QList<Job> jobs {job(1, "120", 2, 1), job(2, QByteArray("quote\" \\ tab\t nl\n \x01 \xc3\xa9")),
+                           job(3, QByteArray("\0\xff\xfe binary\0", 11), 1), job(4, QByteArray())};
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        for (const Job &j : jobs)
+            store.accept(j);
+        store.markInProgress({1, 2});
+        store.requeueCrashed({1}); // its worker died: pending again, crashes + 1
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 4), kWait);
+        QSignalSpy saved(&store, &StateStore::saved);
+        store.save({2}, SessionRecord()); // 2 was running: given back
+        QVERIFY(saved.wait(kWait));
+        QVERIFY(saved.at(0).at(0).toBool());
+    }
+    StateStore reopened;
+    QVERIFY2(reopened.open(options(path)), qPrintable(reopened.errorString()));
+    const QList<Job> pending = reopened.pendingJobs();
+    QCOMPARE(idsOf(pending), range(1, 4));
+    QCOMPARE(pending.at(0).payload, QByteArray("120"));
+    QCOMPARE(pending.at(0).attempts, 3); // accepted with 2, started once
+    QCOMPARE(pending.at(0).crashes, 2);  // accepted with 1, one crash
+    QCOMPARE(pending.at(1).payload, jobs.at(1).payload);
+    QCOMPARE(pending.at(1).attempts, 1);
+    QCOMPARE(pending.at(1).crashes, 0); // given back at the stop: not a crash
+    QCOMPARE(pending.at(2).payload, jobs.at(2).payload);
+    QCOMPARE(pending.at(2).attempts, 1);
+    QCOMPARE(pending.at(3).payload, QByteArray(""));
+    QVERIFY(!reopened.recovery().previousUnclean);
+}
+
+void tst_StateStore::failedJobsAreKeptWithTheirReason()
+{
+    const QString path = m_dir.filePath(QStringLiteral("failed.sqlite"));
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        QSignalSpy failed(&store, &StateStore::failed);
+        QSignalSpy completed(&store, &StateStore::completed);
+        for (quint64 id = 1; id <= 4; ++id)
+            store.accept(request(id));
+        store.markInProgress({1, 2, 3});
+        store.markDone({3});
+        // 3 is done: a late failure report never turns it back.
+        store.markFailed({failure(1, QStringLiteral("took its worker down 3 times")), failure(2, QStringLiteral("bad")),
+                          failure(3, QStringLiteral("late"))});
+        QTRY_COMPARE_WITH_TIMEOUT(collected(failed), (QList<quint64> {1, 2}), kWait);
+        QCOMPARE(collected(completed), (QList<quint64> {3}));
+        QCOMPARE(collected(accepted), range(1, 4));
+        store.requeue({1}); // a failed job is not in progress: stays failed
+        QSignalSpy saved(&store, &StateStore::saved);
+        store.save({2}, SessionRecord());
+        QVERIFY(saved.wait(kWait));
+    }
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonCount(root, "failed"), qint64(2));
+    QCOMPARE(jsonCount(root, "pending"), qint64(1));
+    QCOMPARE(jsonCount(root, "done"), qint64(1));
+    QCOMPARE(jsonIds(root, "failed"), (QList<quint64> {1, 2}));
+    const QJsonArray failedJobs = root.value(QStringLiteral("failed")).toArray();
+    QCOMPARE(failedJobs.size(), 2);
+    QCOMPARE(failedJobs.at(0).toObject().value(QStringLiteral("id")).toInteger(), 1);
+    QCOMPARE(failedJobs.at(0).toObject().value(QStringLiteral("reason")).toString(),
+             QStringLiteral("took its worker down 3 times"));
+    QCOMPARE(failedJobs.at(1).toObject().value(QStringLiteral("attempts")).toInt(), 1);
+    QVERIFY(!inspectJson(path, false).contains(QStringLiteral("failed")));
+
+    StateStore reopened;
+    QVERIFY2(reopened.open(options(path)), qPrintable(reopened.errorString()));
+    QCOMPARE(idsOf(reopened.pendingJobs()), (QList<quint64> {4})); // never processed again by itself
+    QCOMPARE(reopened.recovery().failed, quint64(2));
+}
+
+void tst_StateStore::operatorRequeuesAndPurgesFailedJobs()
+{
+    const QString path = m_dir.filePath(QStringLiteral("operator.sqlite"));
+    const auto failSome = [&path](quint64 first, quint64 last) {
+        StateStore store;
+        if (!store.open(options(path)))
+            return false;
+        QSignalSpy failed(&store, &StateStore::failed);
+        QList<Quiesce::JobFailure> failures;
+        for (quint64 id = first; id <= last; ++id) {
+            Job j = request(id);
+            j.attempts = 2;
+            j.crashes = 3;
+            store.accept(j);
+            failures.append(failure(id, QStringLiteral("poison")));
+        }
+        store.markFailed(failures);
+        if (!QTest::qWaitFor([&] { return collected(failed).size() == int(last - first + 1); }, kWait))
+            return false;
+        QSignalSpy saved(&store, &StateStore::saved);
+        store.save({}, SessionRecord());
+        return saved.wait(kWait) && saved.at(0).at(0).toBool();
+    };
+    QVERIFY(failSome(1, 3));
+    {
+        // Never behind a running instance's back: the lock says it is in use (73), nothing changes.
+        StateStore running;
+        QVERIFY2(running.open(options(path)), qPrintable(running.errorString()));
+        for (const Quiesce::FailedJobsResult &r : {StateStore::requeueFailed(path), StateStore::purgeFailed(path)}) {
+            QVERIFY(!r.ok);
+            QCOMPARE(r.exitCode, 73);
+            QVERIFY2(r.error.contains(path), qPrintable(r.error));
+        }
+    }
+    QCOMPARE(jsonCount(inspectJson(path), "failed"), qint64(3));
+    const qint64 sessions = inspectJson(path).value(QStringLiteral("sessions")).toArray().size();
+
+    Quiesce::FailedJobsResult requeued = StateStore::requeueFailed(path);
+    QVERIFY2(requeued.ok, qPrintable(requeued.error));
+    QCOMPARE(requeued.count, quint64(3));
+    QCOMPARE(requeued.exitCode, 0);
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral("-wal")) || QFileInfo(path + QStringLiteral("-wal")).size() == 0);
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral(".lock")));
+    QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonCount(root, "failed"), qint64(0));
+    QCOMPARE(jsonIds(root, "pending"), range(1, 3));
+    QCOMPARE(root.value(QStringLiteral("sessions")).toArray().size(), sessions); // no session of its own
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        const QList<Job> pending = store.pendingJobs();
+        QCOMPARE(idsOf(pending), range(1, 3));
+        QCOMPARE(pending.at(0).attempts, 0); // a fresh start, or the poison rule fails it again at once
+        QCOMPARE(pending.at(0).crashes, 0);
+        QCOMPARE(pending.at(0).payload, QByteArray("5"));
+        QCOMPARE(store.nextId(), quint64(4));
+    }
+    QCOMPARE(StateStore::requeueFailed(path).count, quint64(0)); // nothing failed: 0, still fine
+
+    QVERIFY(failSome(4, 5));
+    const Quiesce::FailedJobsResult purged = StateStore::purgeFailed(path);
+    QVERIFY2(purged.ok, qPrintable(purged.error));
+    QCOMPARE(purged.count, quint64(2));
+    root = inspectJson(path);
+    QCOMPARE(jsonCount(root, "failed"), qint64(0));
+    QCOMPARE(jsonIds(root, "pending"), range(1, 3));
+    QCOMPARE(root.value(QStringLiteral("next_id")).toInteger(), qint64(6)); // purged ids are never reused
+
+    // A file that is not a journal: refused untouched with 65.
+    const QString junk = m_dir.filePath(QStringLiteral("operator-junk.sqlite"));
+    QVERIFY(writeBytes(junk, QByteArray(4096, 'x')));
+    const QByteArray before = sha256(junk);
+    const Quiesce::FailedJobsResult refused = StateStore::purgeFailed(junk);
+    QVERIFY(!refused.ok);
+    QCOMPARE(refused.exitCode, 65);
+    QCOMPARE(sha256(junk), before);
+}
+
+void tst_StateStore::upgradesAVersion1JournalInPlace()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("v1.sqlite"));
+    QVERIFY(makeVersion1Journal(path));
+    const QString v1Rows = QStringLiteral("SELECT id, state, cost_ms, attempts FROM requests ORDER BY id");
+    const QStringList before = journalRows(path, v1Rows);
+    QCOMPARE(before.size(), 9);
+    const QJsonObject v1 = inspectJson(path); // inspect reads a v1 journal as it is
+    QCOMPARE(v1.value(QStringLiteral("schema_version")).toInt(), 1);
+    QCOMPARE(jsonIds(v1, "in_progress"), range(4, 6));
+    QCOMPARE(v1.value(QStringLiteral("next_id")).toInteger(), qint64(42));
+
+    {
+        StateStore store;
+        StoreOptions o = options(path);
+        o.keepDoneMs = 0; // its done rows date from 1970: kept here to compare them
+        QVERIFY2(store.open(o), qPrintable(store.errorString()));
+        const RecoveryInfo recovery = store.recovery();
+        QCOMPARE(recovery.migratedFrom, 1);
+        QCOMPARE(recovery.pruned, quint64(0));
+        QCOMPARE(recovery.backupPath, QString(path + QStringLiteral(".v1-backup")));
+        QVERIFY(recovery.previousUnclean); // the v1 session that never ended
+        QCOMPARE(recovery.previousPid, qint64(12));
+        QCOMPARE(recovery.recovered, quint64(3));
+        QCOMPARE(store.nextId(), quint64(42));
+        // Every pending and in-progress request is pending, with its id, payload and attempts.
+        const QList<Job> pending = store.pendingJobs();
+        QCOMPARE(idsOf(pending), range(4, 9));
+        for (const Job &j : pending) {
+            QCOMPARE(j.payload, QByteArray::number(100 + j.id));
+            QCOMPARE(j.attempts, int(j.id % 3) + (j.id <= 6 ? 1 : 0));
+            QCOMPARE(j.crashes, 0);
+        }
+        QSignalSpy saved(&store, &StateStore::saved);
+        store.save({}, SessionRecord());
+        QVERIFY(saved.wait(kWait));
+        QVERIFY(saved.at(0).at(0).toBool());
+    }
+    QCOMPARE(headerField(path, 60), quint32(2));
+    QCOMPARE(journalRows(path, QStringLiteral("SELECT id, state, payload FROM jobs WHERE id <= 3 ORDER BY id")),
+             (QStringList {QStringLiteral("1 2 101"), QStringLiteral("2 2 102"), QStringLiteral("3 2 103")}));
+    const QJsonObject v2 = inspectJson(path);
+    QCOMPARE(v2.value(QStringLiteral("schema_version")).toInt(), 2);
+    QCOMPARE(v2.value(QStringLiteral("sessions")).toArray().size(), 3); // both v1 sessions kept, plus ours
+
+    // The backup is the v1 file as it was: valid, schema 1, every row as before.
+    const QString backup = path + QStringLiteral(".v1-backup");
+    QCOMPARE(headerField(backup, 60), quint32(1));
+    QCOMPARE(headerField(backup, 68), quint32(0x51554945));
+    QCOMPARE(journalRows(backup, v1Rows), before);
+    QCOMPARE(journalRows(backup, QStringLiteral("PRAGMA integrity_check")), QStringList {QStringLiteral("ok")});
+    QVERIFY(!QFileInfo::exists(backup + QStringLiteral(".partial")));
+}
+
+void tst_StateStore::upgradeNeverOverwritesABackup()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("v1.sqlite"));
+    QVERIFY(makeVersion1Journal(path));
+    const QString taken = path + QStringLiteral(".v1-backup");
+    QVERIFY(writeBytes(taken, QByteArray("an operator's own copy")));
+    StateStore store;
+    QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+    QCOMPARE(store.recovery().backupPath, QString(taken + QStringLiteral("-2")));
+    QCOMPARE(readBytes(taken), QByteArray("an operator's own copy"));
+    QCOMPARE(headerField(taken + QStringLiteral("-2"), 60), quint32(1));
+    QCOMPARE(idsOf(store.pendingJobs()), range(4, 9));
+}
+
+void tst_StateStore::refusesSchemaVersion3Untouched()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("v3.sqlite"));
+    QVERIFY(makeJournal(path, 3));
+    QVERIFY(patchFile(path, 60, QByteArray("\0\0\0\x03", 4))); // user_version 3
+    const QByteArray hash = sha256(path);
+    const QStringList files = listing(dir.path());
+    StateStore store;
+    QVERIFY(!store.open(options(path)));
+    QCOMPARE(store.error(), StoreError::NewerSchema);
+    QCOMPARE(StateStore::exitCode(store.error()), 65);
+    QVERIFY2(store.errorString().contains(QStringLiteral("schema version 3")), qPrintable(store.errorString()));
+    QCOMPARE(sha256(path), hash);
+    QCOMPARE(listing(dir.path()), files); // no backup, no side file
+    QCOMPARE(StateStore::requeueFailed(path).exitCode, 65);
+    QCOMPARE(sha256(path), hash);
 }
 
 int main(int argc, char **argv)

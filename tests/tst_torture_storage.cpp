@@ -437,7 +437,7 @@ void tst_TortureStorage::damagedButPlausibleState_data()
     QTest::newRow("a column renamed in the schema")
         << QStringList {QStringLiteral("PRAGMA writable_schema = ON"),
                         QStringLiteral("UPDATE sqlite_master SET sql = replace(sql, 'created', 'createz') "
-                                       "WHERE name = 'requests'")};
+                                       "WHERE name = 'jobs'")};
 }
 
 void tst_TortureStorage::damagedButPlausibleState()

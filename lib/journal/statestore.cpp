@@ -3,6 +3,7 @@
 #include <QtCore/QMutex>
 
 #include "statelock_p.h"
+#include "statestore_testing_p.h"
 #include "statestoredb_p.h"
 #include "statestoreworker_p.h"
 #include "walcheck_p.h"
@@ -31,58 +32,101 @@ constexpr int kStopTimeoutMs = 10000;
 
 } // namespace
 
+/*! The data of a StateStore (main thread only) and the steps that do not belong to its public face. */
+class StateStorePrivate
+{
+public:
+    enum class State { Closed, Open, Saving };
+
+    explicit StateStorePrivate(StateStore *owner)
+        : q(owner)
+    {}
+
+    void onBatchCommitted(const BatchResult &batch);
+    void onSaveFinished(bool ok, const QString &error);
+    void onThreadFinished();
+    bool stopThread(bool shutdownWorker);
+    bool forwardable(const char *what);
+    void setError(StoreError error, const QString &message);
+    void enqueueIds(StoreChange::Kind kind, const QList<quint64> &ids, const char *what);
+
+    StateStore *const q;
+    State m_state = State::Closed;
+    QThread *m_thread = nullptr;
+    StateStoreWorker *m_worker = nullptr;
+    StoreError m_error = StoreError::None;
+    QString m_errorString;
+    QString m_path;
+    RecoveryInfo m_recovery;
+    qint64 m_sessionId = 0;
+    quint64 m_nextId = 1;
+    QList<Job> m_pending;
+    bool m_saveOk = false;
+    QString m_saveError;
+    quint64 m_transactions = 0;
+    quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
+    bool m_warnedClosed = false;
+    bool m_intakeClosed = false; //!< closeIntake() was called: accept() is ignored
+};
+
 StateStore::StateStore(QObject *parent)
     : QObject(parent)
+    , d(std::make_unique<StateStorePrivate>(this))
 {}
 
 StateStore::~StateStore()
 {
-    stopThread(true);
+    d->stopThread(true);
 }
 
 bool StateStore::open(const StoreOptions &options)
 {
-    if (m_state != State::Closed || m_thread != nullptr) {
-        setError(StoreError::CannotOpen, QStringLiteral("the state store is already open"));
+    if (d->m_state != StateStorePrivate::State::Closed || d->m_thread != nullptr) {
+        d->setError(StoreError::CannotOpen, QStringLiteral("the state store is already open"));
         return false;
     }
-    m_error = StoreError::None;
-    m_errorString.clear();
-    m_recovery = RecoveryInfo();
-    m_pending.clear();
-    m_transactions = 0;
-    m_warnedClosed = false;
-    m_intakeClosed = false;
-    const quint64 generation = ++m_generation;
+    d->m_error = StoreError::None;
+    d->m_errorString.clear();
+    d->m_recovery = RecoveryInfo();
+    d->m_pending.clear();
+    d->m_transactions = 0;
+    d->m_warnedClosed = false;
+    d->m_intakeClosed = false;
+    const quint64 generation = ++d->m_generation;
 
-    m_thread = new QThread;
-    m_thread->setObjectName(QStringLiteral("quiesce-store"));
+    d->m_thread = new QThread;
+    d->m_thread->setObjectName(QStringLiteral("quiesce-store"));
     // No parent: it moves. It is deleted here, after the thread has ended (not with deleteLater on the store
     // thread), so that m_worker stays valid for queued invocations for as long as this object can make them.
-    m_worker = new StateStoreWorker;
-    m_worker->moveToThread(m_thread);
+    d->m_worker = new StateStoreWorker;
+    d->m_worker->moveToThread(d->m_thread);
     // First thing on the store thread: block the bridge's signals, so that no SQLite system call there is
     // interrupted by them (and the handler runs on a thread that expects it).
     connect(
-        m_thread, &QThread::started, m_worker,
+        d->m_thread, &QThread::started, d->m_worker,
         [] {
             QString error;
             if (!UnixSignalNotifier::blockHandledSignalsInCurrentThread(&error))
-                qWarning("quiesce-store: cannot block signals: %s", qPrintable(error));
+                qCWarning(lcJournal, "cannot block signals on the store thread: %s", qPrintable(error));
         },
         Qt::DirectConnection);
+    StateStorePrivate *priv = d.get();
     connect(
-        m_thread, &QThread::finished, this,
-        [this, generation] {
-            if (generation == m_generation)
-                onThreadFinished();
+        d->m_thread, &QThread::finished, this,
+        [priv, generation] {
+            if (generation == priv->m_generation)
+                priv->onThreadFinished();
         },
         Qt::QueuedConnection);
-    connect(m_worker, &StateStoreWorker::batchCommitted, this, &StateStore::onBatchCommitted, Qt::QueuedConnection);
-    connect(m_worker, &StateStoreWorker::commitFailed, this, &StateStore::commitFailed, Qt::QueuedConnection);
-    connect(m_worker, &StateStoreWorker::commitRecovered, this, &StateStore::commitRecovered, Qt::QueuedConnection);
-    connect(m_worker, &StateStoreWorker::intakeClosed, this, &StateStore::intakeClosed, Qt::QueuedConnection);
-    connect(m_worker, &StateStoreWorker::saveFinished, this, &StateStore::onSaveFinished, Qt::QueuedConnection);
+    connect(
+        d->m_worker, &StateStoreWorker::batchCommitted, this,
+        [priv](const BatchResult &batch) { priv->onBatchCommitted(batch); }, Qt::QueuedConnection);
+    connect(d->m_worker, &StateStoreWorker::commitFailed, this, &StateStore::commitFailed, Qt::QueuedConnection);
+    connect(d->m_worker, &StateStoreWorker::commitRecovered, this, &StateStore::commitRecovered, Qt::QueuedConnection);
+    connect(d->m_worker, &StateStoreWorker::intakeClosed, this, &StateStore::intakeClosed, Qt::QueuedConnection);
+    connect(
+        d->m_worker, &StateStoreWorker::saveFinished, this,
+        [priv](bool ok, const QString &error) { priv->onSaveFinished(ok, error); }, Qt::QueuedConnection);
     // Startup only, before the event loop runs: the caller waits for the store thread to open, validate,
     // migrate and recover (the one blocking call of this class). BlockingQueuedConnection orders the two threads
     // (a semaphore inside Qt); the mutex only makes that hand-off visible to ThreadSanitizer, which cannot see
@@ -90,19 +134,19 @@ bool StateStore::open(const StoreOptions &options)
     StoreOpenResult result;
     QMutex resultMutex;
     QString threadError;
-    if (!ResourceLimits::startThread(m_thread, &threadError)) {
+    if (!ResourceLimits::startThread(d->m_thread, &threadError)) {
         // Never a BlockingQueuedConnection to a thread that does not run: it would wait forever. The thread never
         // ran, so both objects can go at once; nothing has touched the file.
-        delete m_worker;
-        delete m_thread;
-        m_worker = nullptr;
-        m_thread = nullptr;
-        setError(StoreError::SystemResource, threadError);
+        delete d->m_worker;
+        delete d->m_thread;
+        d->m_worker = nullptr;
+        d->m_thread = nullptr;
+        d->setError(StoreError::SystemResource, threadError);
         return false;
     }
-    StateStoreWorker *worker = m_worker;
+    StateStoreWorker *worker = d->m_worker;
     QMetaObject::invokeMethod(
-        m_worker,
+        d->m_worker,
         [worker, &options, &result, &resultMutex] {
             StoreOpenResult opened = worker->open(options);
             const QMutexLocker locker(&resultMutex);
@@ -111,28 +155,28 @@ bool StateStore::open(const StoreOptions &options)
         Qt::BlockingQueuedConnection);
     const QMutexLocker locker(&resultMutex);
 
-    m_path = result.path;
+    d->m_path = result.path;
     if (result.error != StoreError::None) {
-        setError(result.error, result.errorString);
-        stopThread(false); // the worker closed everything already
+        d->setError(result.error, result.errorString);
+        d->stopThread(false); // the worker closed everything already
         return false;
     }
-    m_recovery = result.recovery;
-    m_sessionId = result.sessionId;
-    m_nextId = result.nextId;
-    m_pending = result.pending;
-    m_state = State::Open;
+    d->m_recovery = result.recovery;
+    d->m_sessionId = result.sessionId;
+    d->m_nextId = result.nextId;
+    d->m_pending = result.pending;
+    d->m_state = StateStorePrivate::State::Open;
     return true;
 }
 
 StoreError StateStore::error() const
 {
-    return m_error;
+    return d->m_error;
 }
 
 QString StateStore::errorString() const
 {
-    return m_errorString;
+    return d->m_errorString;
 }
 
 int StateStore::exitCode(StoreError error)
@@ -155,170 +199,182 @@ int StateStore::exitCode(StoreError error)
 
 RecoveryInfo StateStore::recovery() const
 {
-    return m_recovery;
+    return d->m_recovery;
 }
 
 qint64 StateStore::sessionId() const
 {
-    return m_sessionId;
+    return d->m_sessionId;
 }
 
 QString StateStore::path() const
 {
-    return m_path;
+    return d->m_path;
 }
 
 quint64 StateStore::nextId() const
 {
-    return m_nextId;
+    return d->m_nextId;
 }
 
 QList<Job> StateStore::pendingJobs() const
 {
-    return m_pending;
+    return d->m_pending;
 }
 
-bool StateStore::forwardable(const char *what)
+bool StateStorePrivate::forwardable(const char *what)
 {
     if (m_state == State::Open)
         return true;
     if (!m_warnedClosed) {
         m_warnedClosed = true;
-        qWarning("quiesce-store: %s() ignored: the store is %s", what,
-                 m_state == State::Saving ? "saving" : "not open");
+        qCWarning(lcJournal, "%s() ignored: the store is %s", what, m_state == State::Saving ? "saving" : "not open");
     }
     return false;
 }
 
-namespace {
-
-// The changes that name requests by id (in progress, done, requeue) differ only in their kind.
-StoreChange idsChange(StoreChange::Kind kind, const QList<quint64> &ids)
+// The changes that name jobs by id (in progress, done, requeue) differ only in their kind.
+void StateStorePrivate::enqueueIds(StoreChange::Kind kind, const QList<quint64> &ids, const char *what)
 {
+    if (ids.isEmpty() || !forwardable(what))
+        return;
     StoreChange change;
     change.kind = kind;
     change.ids = ids;
-    return change;
+    m_worker->enqueue(std::move(change));
 }
-
-} // namespace
 
 void StateStore::accept(const Job &job)
 {
     // After closeIntake() a late arrival is simply not accepted: the caller learns nothing else about it.
-    if (m_intakeClosed || !forwardable("accept"))
+    if (d->m_intakeClosed || !d->forwardable("accept"))
         return;
     StoreChange change;
     change.kind = StoreChange::Kind::Accept;
     change.job = job;
-    m_worker->enqueue(std::move(change));
+    d->m_worker->enqueue(std::move(change));
 }
 
 void StateStore::markInProgress(const QList<quint64> &ids)
 {
-    if (ids.isEmpty() || !forwardable("markInProgress"))
-        return;
-    m_worker->enqueue(idsChange(StoreChange::Kind::InProgress, ids));
+    d->enqueueIds(StoreChange::Kind::InProgress, ids, "markInProgress");
 }
 
 void StateStore::markDone(const QList<quint64> &ids)
 {
-    if (ids.isEmpty() || !forwardable("markDone"))
-        return;
-    m_worker->enqueue(idsChange(StoreChange::Kind::Done, ids));
+    d->enqueueIds(StoreChange::Kind::Done, ids, "markDone");
 }
 
 void StateStore::requeue(const QList<quint64> &ids)
 {
-    if (ids.isEmpty() || !forwardable("requeue"))
+    d->enqueueIds(StoreChange::Kind::Requeue, ids, "requeue");
+}
+
+void StateStore::requeueCrashed(const QList<quint64> &ids)
+{
+    d->enqueueIds(StoreChange::Kind::RequeueCrashed, ids, "requeueCrashed");
+}
+
+void StateStore::markFailed(const QList<JobFailure> &failures)
+{
+    if (failures.isEmpty() || !d->forwardable("markFailed"))
         return;
-    m_worker->enqueue(idsChange(StoreChange::Kind::Requeue, ids));
+    StoreChange change;
+    change.kind = StoreChange::Kind::Failed;
+    for (const JobFailure &failure : failures) {
+        change.ids.append(failure.job.id);
+        change.reasons.append(failure.reason);
+    }
+    d->m_worker->enqueue(std::move(change));
 }
 
 void StateStore::noteSession(const QString &key, const QJsonObject &note)
 {
-    if (!forwardable("noteSession"))
+    if (!d->forwardable("noteSession"))
         return;
     StoreChange change;
     change.kind = StoreChange::Kind::SessionNote;
     change.noteKey = key;
     change.note = note;
-    m_worker->enqueue(std::move(change));
+    d->m_worker->enqueue(std::move(change));
 }
 
 void StateStore::closeIntake(QDeadlineTimer deadline)
 {
-    m_intakeClosed = true;
-    if (m_state != State::Open) {
+    d->m_intakeClosed = true;
+    if (d->m_state != StateStorePrivate::State::Open) {
         // Nothing can be committed any more (saving or closed): keep the answer asynchronous all the same.
         QMetaObject::invokeMethod(
             this, [this] { Q_EMIT intakeClosed({}); }, Qt::QueuedConnection);
         return;
     }
-    StateStoreWorker *worker = m_worker;
+    StateStoreWorker *worker = d->m_worker;
     worker->requestIntakeClose(); // thread-safe: makes a long run of batches yield to the call below
     QMetaObject::invokeMethod(
-        m_worker, [worker, deadline] { worker->closeIntake(deadline); }, Qt::QueuedConnection);
+        d->m_worker, [worker, deadline] { worker->closeIntake(deadline); }, Qt::QueuedConnection);
 }
 
 void StateStore::save(const QList<quint64> &requeueIds, const SessionRecord &record)
 {
-    if (m_state != State::Open) {
+    if (d->m_state != StateStorePrivate::State::Open) {
         // Keep the contract asynchronous even when there is nothing to save.
-        const QString error = m_state == State::Saving ? QStringLiteral("save() is already running")
-                                                       : QStringLiteral("the state store is not open");
+        const QString error = d->m_state == StateStorePrivate::State::Saving
+            ? QStringLiteral("save() is already running")
+            : QStringLiteral("the state store is not open");
         QMetaObject::invokeMethod(
             this, [this, error] { Q_EMIT saved(false, error); }, Qt::QueuedConnection);
         return;
     }
-    m_state = State::Saving;
-    m_saveOk = false;
-    m_saveError = QStringLiteral("the store thread ended before save finished");
-    StateStoreWorker *worker = m_worker;
+    d->m_state = StateStorePrivate::State::Saving;
+    d->m_saveOk = false;
+    d->m_saveError = QStringLiteral("the store thread ended before save finished");
+    StateStoreWorker *worker = d->m_worker;
     // Queued after every change already enqueued, so save() commits them first.
     QMetaObject::invokeMethod(
-        m_worker, [worker, requeueIds, record] { worker->save(requeueIds, record); }, Qt::QueuedConnection);
+        d->m_worker, [worker, requeueIds, record] { worker->save(requeueIds, record); }, Qt::QueuedConnection);
 }
 
 bool StateStore::isOpen() const
 {
-    return m_state != State::Closed;
+    return d->m_state != StateStorePrivate::State::Closed;
 }
 
 quint64 StateStore::transactionCount() const
 {
-    return m_transactions;
+    return d->m_transactions;
 }
 
-void StateStore::setFailNextCommitsForTesting(int count)
+void setFailNextCommitsForTesting(int count)
 {
     StateStoreWorker::s_failNextCommits.store(count < 0 ? 0 : count);
 }
 
-void StateStore::onBatchCommitted(const QList<quint64> &acceptedIds, const QList<quint64> &completedIds)
+void StateStorePrivate::onBatchCommitted(const BatchResult &batch)
 {
     ++m_transactions;
-    // Accepted before completed: a request accepted and done in one batch is reported in that order.
-    if (!acceptedIds.isEmpty())
-        Q_EMIT accepted(acceptedIds);
-    if (!completedIds.isEmpty())
-        Q_EMIT completed(completedIds);
+    // Accepted before completed: a job accepted and done in one batch is reported in that order.
+    if (!batch.acceptedIds.isEmpty())
+        Q_EMIT q->accepted(batch.acceptedIds);
+    if (!batch.completedIds.isEmpty())
+        Q_EMIT q->completed(batch.completedIds);
+    if (!batch.failedIds.isEmpty())
+        Q_EMIT q->failed(batch.failedIds);
 }
 
-void StateStore::onSaveFinished(bool ok, const QString &error)
+void StateStorePrivate::onSaveFinished(bool ok, const QString &error)
 {
     // saved() waits for QThread::finished (onThreadFinished), which the store thread emits right after this.
     m_saveOk = ok;
     m_saveError = error;
 }
 
-void StateStore::onThreadFinished()
+void StateStorePrivate::onThreadFinished()
 {
     if (m_state != State::Saving || m_thread == nullptr)
         return; // a failed open() or the destructor stopped it themselves
     // finished() is emitted just before the thread really ends: the wait is bounded and short.
     if (!m_thread->wait(QDeadlineTimer(kStopTimeoutMs))) {
-        qCritical("quiesce-store: the store thread did not end; leaving it running");
+        qCCritical(lcJournal, "the store thread did not end; leaving it running");
     } else {
         delete m_worker; // its thread is gone: nothing else can touch it now
         delete m_thread;
@@ -328,10 +384,10 @@ void StateStore::onThreadFinished()
     m_state = State::Closed;
     if (!m_saveOk)
         setError(StoreError::WriteFailed, m_saveError);
-    Q_EMIT saved(m_saveOk, m_saveError);
+    Q_EMIT q->saved(m_saveOk, m_saveError);
 }
 
-bool StateStore::stopThread(bool shutdownWorker)
+bool StateStorePrivate::stopThread(bool shutdownWorker)
 {
     if (m_thread == nullptr)
         return true;
@@ -348,14 +404,14 @@ bool StateStore::stopThread(bool shutdownWorker)
         delete m_worker; // its thread is gone: nothing else can touch it now (posted events die with it)
         delete m_thread;
     } else
-        qCritical("quiesce-store: the store thread did not stop within %d ms; leaving it running", kStopTimeoutMs);
+        qCCritical(lcJournal, "the store thread did not stop within %d ms; leaving it running", kStopTimeoutMs);
     m_thread = nullptr;
     m_worker = nullptr;
     m_state = State::Closed;
     return stopped;
 }
 
-void StateStore::setError(StoreError error, const QString &message)
+void StateStorePrivate::setError(StoreError error, const QString &message)
 {
     m_error = error;
     m_errorString = message;
@@ -405,15 +461,26 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
     QJsonObject root;
     root.insert(QStringLiteral("path"), absolute);
     root.insert(QStringLiteral("schema_version"), schema.fresh ? 0 : schema.userVersion);
-    QJsonObject counts {
-        {QStringLiteral("pending"), 0}, {QStringLiteral("in_progress"), 0}, {QStringLiteral("done"), 0}};
+    QJsonObject counts {{QStringLiteral("pending"), 0},
+                        {QStringLiteral("in_progress"), 0},
+                        {QStringLiteral("done"), 0},
+                        {QStringLiteral("failed"), 0}};
     QJsonArray sessions;
     qint64 nextId = 1;
     QJsonObject ids {{QStringLiteral("pending"), QJsonArray()},
                      {QStringLiteral("in_progress"), QJsonArray()},
-                     {QStringLiteral("done"), QJsonArray()}};
+                     {QStringLiteral("done"), QJsonArray()},
+                     {QStringLiteral("failed"), QJsonArray()}};
+    QJsonArray failedJobs;
 
     if (!schema.fresh) {
+        // A v1 journal (not upgraded yet: inspect never writes) read through the v2 names.
+        const bool v1 = schema.userVersion == 1;
+        const QString table = v1 ? QStringLiteral("requests") : QStringLiteral("jobs");
+        const QString rows = v1 ? QStringLiteral("(SELECT id, CASE state WHEN 'pending' THEN 0 WHEN 'in_progress' "
+                                                 "THEN 1 ELSE 2 END AS state, NULL AS reason, attempts, 0 AS crashes "
+                                                 "FROM requests)")
+                                : table;
         // One read transaction: counts, ids and sessions come from the same snapshot.
         const auto readFailed = [&](const QSqlQuery &query) {
             const QString text = StateStoreDb::queryError(query);
@@ -427,14 +494,13 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
         bool ok = true;
         {
             QSqlQuery query(db.database());
-            ok = query.exec(QStringLiteral("SELECT state, COUNT(*) FROM requests GROUP BY state"));
+            ok = query.exec(QStringLiteral("SELECT state, COUNT(*) FROM %1 GROUP BY state").arg(rows));
             if (!ok)
                 return readFailed(query);
             while (query.next())
-                counts.insert(query.value(0).toString(), query.value(1).toLongLong());
+                counts.insert(jobStateName(query.value(0).toInt()), query.value(1).toLongLong());
 
-            ok = query.exec(QStringLiteral("SELECT MAX((SELECT value FROM meta WHERE key = 'next_id'), "
-                                           "(SELECT COALESCE(MAX(id), 0) + 1 FROM requests))"));
+            ok = query.exec(StoreSql::nextId(table));
             if (!ok)
                 return readFailed(query);
             if (query.next())
@@ -464,22 +530,24 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
             }
 
             if (withIds) {
-                ok = query.exec(QStringLiteral("SELECT id, state FROM requests ORDER BY id"));
+                ok = query.exec(
+                    QStringLiteral("SELECT id, state, reason, attempts, crashes FROM %1 ORDER BY id").arg(rows));
                 if (!ok)
                     return readFailed(query);
-                QJsonArray pending;
-                QJsonArray inProgress;
-                QJsonArray done;
+                QJsonArray lists[4];
                 while (query.next()) {
-                    const QString state = query.value(1).toString();
-                    QJsonArray &list = state == QLatin1StringView("pending") ? pending
-                        : state == QLatin1StringView("in_progress")          ? inProgress
-                                                                             : done;
-                    list.append(query.value(0).toLongLong());
+                    const int state = query.value(1).toInt();
+                    if (state < 0 || state > 3)
+                        continue; // the CHECK makes it impossible
+                    lists[state].append(query.value(0).toLongLong());
+                    if (JobState(state) == JobState::Failed)
+                        failedJobs.append(QJsonObject {{QStringLiteral("id"), query.value(0).toLongLong()},
+                                                       {QStringLiteral("reason"), query.value(2).toString()},
+                                                       {QStringLiteral("attempts"), query.value(3).toInt()},
+                                                       {QStringLiteral("crashes"), query.value(4).toInt()}});
                 }
-                ids = QJsonObject {{QStringLiteral("pending"), pending},
-                                   {QStringLiteral("in_progress"), inProgress},
-                                   {QStringLiteral("done"), done}};
+                for (int state = 0; state < 4; ++state)
+                    ids.insert(jobStateName(state), lists[state]);
             }
         }
         db.exec(QStringLiteral("COMMIT"), &ignored);
@@ -489,8 +557,10 @@ bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QS
     root.insert(QStringLiteral("next_id"), nextId);
     root.insert(QStringLiteral("sessions"), sessions);
     root.insert(QStringLiteral("wal"), wal);
-    if (withIds)
+    if (withIds) {
         root.insert(QStringLiteral("ids"), ids);
+        root.insert(QStringLiteral("failed"), failedJobs);
+    }
     *json = QJsonDocument(root).toJson(QJsonDocument::Indented);
     error->clear();
     *exitCode = 0;
@@ -565,6 +635,16 @@ bool StateStore::moveAside(const QString &path, QString *movedTo, QString *error
     *movedTo = target;
     error->clear();
     return true;
+}
+
+FailedJobsResult StateStore::requeueFailed(const QString &path)
+{
+    return StateStoreWorker::operateOnFailed(path, StateStoreWorker::FailedOperation::Requeue);
+}
+
+FailedJobsResult StateStore::purgeFailed(const QString &path)
+{
+    return StateStoreWorker::operateOnFailed(path, StateStoreWorker::FailedOperation::Purge);
 }
 
 QString StateStore::defaultPath()

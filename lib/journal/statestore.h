@@ -16,7 +16,7 @@ class QThread;
 
 namespace Quiesce {
 
-class StateStoreWorker;
+class StateStorePrivate;
 
 /*! How hard a commit waits for the disk. The store always runs SQLite in WAL mode. */
 enum class Durability {
@@ -41,6 +41,9 @@ struct QUIESCE_JOURNAL_EXPORT StoreOptions
     Durability durability = Durability::Normal;
     int flushIntervalMs = 5; //!< a queued change waits at most this long before its batch commits
     int maxBatch = 1000;     //!< a batch commits as soon as this many changes are queued
+    /*! Done rows last updated longer ago than this are deleted at open() (in bounded batches); 0 keeps every
+        done row forever. Pending, in progress and failed rows are never pruned. */
+    qint64 keepDoneMs = qint64(7) * 24 * 60 * 60 * 1000;
 };
 
 /*! What open() found and repaired. */
@@ -51,11 +54,17 @@ struct QUIESCE_JOURNAL_EXPORT RecoveryInfo
     qint64 previousPid = 0;
     quint64 recovered = 0; //!< rows that were in_progress and are pending again
     quint64 pending = 0;   //!< every pending row after recovery
+    quint64 failed = 0;    //!< rows in state failed (poison jobs an operator may requeue or purge)
+    quint64 pruned = 0;    //!< done rows deleted by the retention (StoreOptions::keepDoneMs)
+    /*! The journal was written by an older schema and was upgraded in place; the file as it was is kept at
+        backupPath. */
+    int migratedFrom = 0;
+    QString backupPath; //!< the copy made before the upgrade (SQLite's backup API), or empty
 
     /*! The previous session's report holds a "stuck" object (noteSession()): a step of its quit path overran with
         a worker stuck on a request, and that worker was still stuck when the session ended (or it never ended). */
     bool previousStuck = false;
-    quint64 previousStuckRequest = 0; //!< the request, 0 if unknown
+    quint64 previousStuckRequest = 0; //!< the job, 0 if unknown
     QString previousStuckWorker;      //!< its worker thread, "quiesce-worker-0"
     QString previousStuckPhase;       //!< the step that overran, "drain" or "cancel"
 
@@ -80,9 +89,19 @@ struct QUIESCE_JOURNAL_EXPORT SessionRecord
     QJsonObject report; //!< phases, counts, ... as the coordinator reports them
 };
 
-/*! \brief The durable journal of requests and sessions: SQLite (Qt Sql) on its own thread.
+/*! \brief The result of an operator's requeueFailed() or purgeFailed(). */
+struct QUIESCE_JOURNAL_EXPORT FailedJobsResult
+{
+    bool ok = false;
+    quint64 count = 0; //!< rows requeued or deleted
+    QString error;     //!< one line naming the path, when !ok
+    int exitCode = 0;  //!< 0, or 65 (corrupt, newer), 73 (in use, cannot open), 74 (write failed)
+};
 
-    Every request is a row in state pending, in_progress or done. A request counts as accepted only once the
+/*! \brief The durable journal of jobs and sessions: SQLite (Qt Sql) on its own thread.
+
+    Every job is a row in state pending, in_progress, done or failed (schema v2: docs/ARCHITECTURE.md). A job
+    counts as accepted only once the
     transaction holding its row has committed: accepted() says so. Changes from the main thread are queued in
     memory and committed in batches (group commit: one transaction, and at most one fsync, per batch); a failed
     batch is rolled back completely and retried with backoff, never half-applied.
@@ -95,7 +114,19 @@ struct QUIESCE_JOURNAL_EXPORT SessionRecord
     refused and left byte-for-byte untouched (validated read-only before anything writes). A 0-byte file is an
     empty SQLite database by SQLite's own rules and is initialised like a missing one.
 
-    Test hooks (documented as such, not for production use): setFailNextCommitsForTesting(). */
+    A journal of an older schema is copied to `<name>.v1-backup` (SQLite's backup API) and upgraded in place, in
+    one transaction, keeping every row. Done rows older than StoreOptions::keepDoneMs are pruned at open().
+
+    \code
+    Quiesce::StateStore store;
+    Quiesce::StoreOptions options;
+    options.path = Quiesce::StateStore::defaultPath();
+    if (!store.open(options))
+        return Quiesce::StateStore::exitCode(store.error()); // one line in store.errorString()
+    for (const Quiesce::Job &job : store.pendingJobs())
+        pool.submit(job); // left over from the previous run: first
+    store.accept(job);    // then new work: accepted() says when it counts
+    \endcode */
 class QUIESCE_JOURNAL_EXPORT StateStore : public QObject
 {
     Q_OBJECT
@@ -113,29 +144,40 @@ public:
         after a failure. */
     bool open(const StoreOptions &options);
 
+    /*! Why the last open() or save() failed; StoreError::None after success. */
     StoreError error() const;
+    /*! One line naming the path, for error(). */
     QString errorString() const;
-    /*! 0, 65, 65, 73, 74 for None, Corrupt, NewerSchema, CannotOpen, WriteFailed. */
+    /*! 0, 65, 65, 73, 74, 71 for None, Corrupt, NewerSchema, CannotOpen, WriteFailed, SystemResource. */
     static int exitCode(StoreError error);
 
+    /*! What open() found and repaired. */
     RecoveryInfo recovery() const;
+    /*! The row of this run in the sessions table. */
     qint64 sessionId() const;
     /*! The canonical path of the journal (symlinks resolved), as SQLite opens it; after a failed open() the path
         it was refused at. */
     QString path() const;
-    /*! First id for new requests: ids keep increasing across runs and are never reused once accepted. */
+    /*! First id for new jobs: ids keep increasing across runs and are never reused once accepted. */
     quint64 nextId() const;
-    /*! Pending jobs after recovery, oldest id first (to be processed before new arrivals). */
+    /*! Pending jobs after recovery, oldest id first (to be processed before new arrivals), with their attempts and
+        crashes. */
     QList<Quiesce::Job> pendingJobs() const;
 
-    /*! \brief Queues the insertion of \a job as pending; accepted() follows once its batch committed. */
+    /*! \brief Queues the insertion of \a job (id, payload, attempts, crashes) as pending; accepted() follows once
+        its batch committed. */
     void accept(const Quiesce::Job &job);
     /*! Queues pending -> in_progress and attempts + 1. */
     void markInProgress(const QList<quint64> &ids);
     /*! Queues -> done; completed() follows once committed. */
     void markDone(const QList<quint64> &ids);
-    /*! Queues in_progress -> pending (cancelled work). */
+    /*! Queues in_progress -> pending (cancelled work, given back). */
     void requeue(const QList<quint64> &ids);
+    /*! Queues in_progress -> pending with crashes + 1: the worker running them died. */
+    void requeueCrashed(const QList<quint64> &ids);
+    /*! Queues -> failed with each failure's reason (a done row stays done); failed() follows once committed.
+        Failed rows are never processed again unless an operator requeues them (requeueFailed()). */
+    void markFailed(const QList<Quiesce::JobFailure> &failures);
 
     /*! \brief Queues \a note into this session's report under \a key (replacing an earlier one), committed with
         the next batch: a record that survives an exit that never reaches save(). save()'s report, where it has
@@ -164,11 +206,12 @@ public:
     quint64 transactionCount() const;
 
     /*! \brief Read-only inspection of the journal at \a path, also while another process has it open. Fills
-        \a json with an object: "path", "counts" {pending, in_progress, done}, "next_id", "schema_version",
+        \a json with an object: "path", "counts" {pending, in_progress, done, failed}, "next_id", "schema_version",
         "sessions" (oldest first: id, pid, started, ended, clean, reason, sender, exit_code, report; a report's
         "recovery" says what that session's open() found in the WAL), "wal" (what SQLite's recovery would drop from
         the WAL now, or state "in_use" while a process has the journal open) and, with \a withIds, "ids" {pending,
-        in_progress, done}. Never creates or changes a file. On failure returns false
+        in_progress, done, failed} and "failed" (each failed row: id, reason, attempts, crashes). A journal of an
+        older schema is read as it is (not upgraded). Never creates or changes a file. On failure returns false
         with \a error and \a exitCode (65 or 73). */
     static bool inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode);
 
@@ -181,52 +224,35 @@ public:
     /*! QStandardPaths::AppDataLocation + "/state.sqlite"; open() creates the directory. */
     static QString defaultPath();
 
-    /*! \brief Test hook: the next \a count commits (batches and save()'s transaction) fail after all their
-        statements ran, as a full disk would, and are rolled back. Process-wide; 0 turns it off. */
-    static void setFailNextCommitsForTesting(int count);
+    /*! \brief For an operator: every failed row of the journal at \a path becomes pending again (attempts and
+        crashes reset to 0, reason cleared), to be processed by the next run. Refuses (73) while another process
+        holds the journal; an older schema is upgraded first, as open() does. */
+    static FailedJobsResult requeueFailed(const QString &path);
+    /*! \brief For an operator: deletes every failed row of the journal at \a path (their ids are never reused).
+        Refuses (73) while another process holds the journal. */
+    static FailedJobsResult purgeFailed(const QString &path);
 
 Q_SIGNALS:
-    /*! Committed: these requests now count as accepted (in the order accept() was called). */
+    /*! Committed: these jobs now count as accepted (in id order). */
     void accepted(const QList<quint64> &ids);
     /*! Committed as done. */
     void completed(const QList<quint64> &ids);
+    /*! Committed as failed (markFailed()). */
+    void failed(const QList<quint64> &ids);
     /*! A batch failed (disk full, I/O): rolled back, kept in memory and retried with backoff. Emitted once per
         failure streak. */
     void commitFailed(const QString &error);
     /*! A retry after commitFailed() succeeded. */
     void commitRecovered();
-    /*! closeIntake() is done: no request will be accepted any more. \a discardedIds were handed to accept() but
+    /*! closeIntake() is done: no job will be accepted any more. \a discardedIds were handed to accept() but
         never committed (and never will be): they were not acknowledged to anyone and no row holds them. */
     void intakeClosed(const QList<quint64> &discardedIds);
     /*! save() finished; the store thread has ended and the store is closed either way. */
     void saved(bool ok, const QString &error);
 
 private:
-    enum class State { Closed, Open, Saving };
-
-    void onBatchCommitted(const QList<quint64> &acceptedIds, const QList<quint64> &completedIds);
-    void onSaveFinished(bool ok, const QString &error);
-    void onThreadFinished();
-    bool stopThread(bool shutdownWorker);
-    bool forwardable(const char *what);
-    void setError(StoreError error, const QString &message);
-
-    State m_state = State::Closed;
-    QThread *m_thread = nullptr;
-    StateStoreWorker *m_worker = nullptr;
-    StoreError m_error = StoreError::None;
-    QString m_errorString;
-    QString m_path;
-    RecoveryInfo m_recovery;
-    qint64 m_sessionId = 0;
-    quint64 m_nextId = 1;
-    QList<Job> m_pending;
-    bool m_saveOk = false;
-    QString m_saveError;
-    quint64 m_transactions = 0;
-    quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
-    bool m_warnedClosed = false;
-    bool m_intakeClosed = false; //!< closeIntake() was called: accept() is ignored
+    friend class StateStorePrivate;
+    std::unique_ptr<StateStorePrivate> d;
 };
 
 } // namespace Quiesce

@@ -9,8 +9,15 @@
 #include <QtSql/QSqlError>
 #include <QtSql/QSqlQuery>
 
+#include <sqlite3.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include <fcntl.h>
 #include <unistd.h>
+
+Q_LOGGING_CATEGORY(lcJournal, "quiesce.journal")
 
 namespace Quiesce {
 
@@ -59,6 +66,184 @@ StoreError readFailure(const QString &path, int code, const QString &error, QStr
 }
 
 } // namespace
+
+QString jobStateName(int state)
+{
+    switch (JobState(state)) {
+    case JobState::Pending:
+        return QStringLiteral("pending");
+    case JobState::InProgress:
+        return QStringLiteral("in_progress");
+    case JobState::Done:
+        return QStringLiteral("done");
+    case JobState::Failed:
+        return QStringLiteral("failed");
+    }
+    return QStringLiteral("unknown");
+}
+
+QString StoreSql::nextId(const QString &table)
+{
+    return QStringLiteral("SELECT MAX(COALESCE((SELECT value FROM meta WHERE key = 'next_id'), 0), "
+                          "(SELECT COALESCE(MAX(id), 0) + 1 FROM %1))")
+        .arg(table);
+}
+
+QString StoreSql::raiseNextId()
+{
+    return QStringLiteral("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
+                          "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)");
+}
+
+QString StoreSql::requeue()
+{
+    return QStringLiteral("UPDATE jobs SET state = 0, updated = ? "
+                          "WHERE id IN (SELECT value FROM json_each(?)) AND state = 1");
+}
+
+QString StoreSql::requeueCrashed()
+{
+    return QStringLiteral("UPDATE jobs SET state = 0, crashes = crashes + 1, updated = ? "
+                          "WHERE id IN (SELECT value FROM json_each(?)) AND state = 1");
+}
+
+bool migrateSchema(StateStoreDb &db, bool fresh, int userVersion, QString *error)
+{
+    const int version = fresh ? 0 : userVersion;
+    // v2. jobs: the journal. state 0 pending, 1 in_progress, 2 done, 3 failed (with a reason); payload is the
+    // job's bytes; attempts counts starts, crashes the times its worker died while running it (what marks a poison
+    // job); created/updated in ms since the epoch. One partial index: the pending rows, which open() reads in id
+    // order; every other query goes by id or runs once per open (recovery, retention, counts). sessions: one row
+    // per run (started/ended ISO 8601 UTC, report as JSON text). meta: the persistent id counter, so ids are never
+    // reused even after rows are deleted (retention, purge).
+    // The state CHECK is spelled with OR, not IN (...): SQLite 3.40 builds an ephemeral table for an IN list on
+    // every INSERT and UPDATE, a third of the store thread's instructions in the durable benchmark.
+    static const char *const jobsTable = "CREATE TABLE jobs ("
+                                         " id INTEGER PRIMARY KEY,"
+                                         " state INTEGER NOT NULL CHECK (state = 0 OR state = 1 OR state = 2"
+                                         " OR state = 3),"
+                                         " payload BLOB NOT NULL,"
+                                         " attempts INTEGER NOT NULL DEFAULT 0,"
+                                         " crashes INTEGER NOT NULL DEFAULT 0,"
+                                         " reason TEXT,"
+                                         " created INTEGER NOT NULL,"
+                                         " updated INTEGER NOT NULL)";
+    static const char *const pendingIndex = "CREATE INDEX jobs_pending ON jobs (id) WHERE state = 0";
+    QStringList statements;
+    if (version < 1) {
+        statements = {
+            QString::fromLatin1(jobsTable),
+            QString::fromLatin1(pendingIndex),
+            QStringLiteral("CREATE TABLE sessions ("
+                           " id INTEGER PRIMARY KEY,"
+                           " pid INTEGER NOT NULL,"
+                           " started TEXT NOT NULL,"
+                           " ended TEXT,"
+                           " clean INTEGER NOT NULL DEFAULT 0,"
+                           " reason TEXT,"
+                           " sender INTEGER,"
+                           " exit_code INTEGER,"
+                           " report TEXT)"),
+            QStringLiteral("CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)"),
+            QStringLiteral("INSERT INTO meta (key, value) VALUES ('next_id', 1)"),
+            QStringLiteral("PRAGMA application_id = %1").arg(kStoreApplicationId),
+        };
+    } else if (version == 1) {
+        // v1 -> v2: every row kept with its id, attempts and times; the state names become numbers (an unknown
+        // one fails the NOT NULL, so the upgrade rolls back rather than guess) and the app's cost_ms becomes its
+        // payload, the cost as ASCII decimal. sessions and meta are unchanged.
+        statements = {
+            QString::fromLatin1(jobsTable),
+            QStringLiteral("INSERT INTO jobs (id, state, payload, attempts, crashes, reason, created, updated) "
+                           "SELECT id, CASE state WHEN 'pending' THEN 0 WHEN 'in_progress' THEN 1 "
+                           "WHEN 'done' THEN 2 END, CAST(CAST(cost_ms AS TEXT) AS BLOB), attempts, 0, NULL, "
+                           "created, updated FROM requests"),
+            QStringLiteral("DROP TABLE requests"),
+            QString::fromLatin1(pendingIndex),
+        };
+    }
+    if (version < kStoreSchemaVersion)
+        statements.append(QStringLiteral("PRAGMA user_version = %1").arg(kStoreSchemaVersion));
+    for (const QString &statement : std::as_const(statements)) {
+        if (!db.exec(statement, error))
+            return false;
+    }
+    return true;
+}
+
+StoreError backupJournal(const QString &path, int version, QString *backupPath, QString *message)
+{
+    // A free name: an earlier backup (an upgrade that failed after it, a second copy of an old file) is never
+    // overwritten. link() below refuses an existing name atomically; the checks here only pick a likely one.
+    const QString base = QStringLiteral("%1.v%2-backup").arg(path).arg(version);
+    QString target;
+    for (int n = 1; n <= 100 && target.isEmpty(); ++n) {
+        const QString candidate = n == 1 ? base : QStringLiteral("%1-%2").arg(base).arg(n);
+        if (!QFileInfo::exists(candidate) && !QFileInfo(candidate).isSymLink())
+            target = candidate;
+    }
+    if (target.isEmpty()) {
+        *message = storeFileMessage(path,
+                                    QStringLiteral("needs an upgrade, but %1 and 99 more backups of it exist; move "
+                                                   "them away")
+                                        .arg(base));
+        return StoreError::CannotOpen;
+    }
+    // Copied under a temporary name and linked to the final one only when complete: a crash never leaves a
+    // half-written file under a backup's name.
+    const QString partial = QString(target + QStringLiteral(".partial"));
+    QFile::remove(partial);
+    const QByteArray nativeSource = QFile::encodeName(path);
+    const QByteArray nativePartial = QFile::encodeName(partial);
+    const QByteArray nativeTarget = QFile::encodeName(target);
+    sqlite3 *source = nullptr;
+    sqlite3 *destination = nullptr;
+    QString failure;
+    // The source through its WAL (committed data may sit there after a crash); read-write only so that SQLite may
+    // use the WAL index without another connection present. Nothing is written to it.
+    int rc = sqlite3_open_v2(nativeSource.constData(), &source, SQLITE_OPEN_READWRITE, nullptr);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_open_v2(nativePartial.constData(), &destination, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                             nullptr);
+    if (rc == SQLITE_OK) {
+        sqlite3_backup *backup = sqlite3_backup_init(destination, "main", source, "main");
+        if (backup == nullptr) {
+            rc = sqlite3_errcode(destination);
+        } else {
+            rc = sqlite3_backup_step(backup, -1); // every page in one step: nothing else writes (we hold the lock)
+            const int finished = sqlite3_backup_finish(backup);
+            if (rc == SQLITE_DONE)
+                rc = finished;
+        }
+    }
+    if (rc != SQLITE_OK)
+        failure = QString::fromUtf8(destination != nullptr  ? sqlite3_errmsg(destination)
+                                        : source != nullptr ? sqlite3_errmsg(source)
+                                                            : sqlite3_errstr(rc));
+    // The backup is a rollback-journal file of its own: switch it out of WAL mode (the page copy carries the
+    // source's WAL flag) so that it stays one self-contained file a user can copy or open elsewhere.
+    if (rc == SQLITE_OK
+        && sqlite3_exec(destination, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+        failure = QString::fromUtf8(sqlite3_errmsg(destination));
+        rc = SQLITE_ERROR;
+    }
+    sqlite3_close_v2(destination);
+    sqlite3_close_v2(source);
+    if (rc == SQLITE_OK && ::link(nativePartial.constData(), nativeTarget.constData()) != 0) {
+        const int error = errno;
+        failure = QStringLiteral("cannot name it %1: %2").arg(target, QString::fromLocal8Bit(std::strerror(error)));
+        rc = SQLITE_ERROR;
+    }
+    QFile::remove(partial);
+    QFile::remove(QString(partial + QStringLiteral("-journal")));
+    if (rc != SQLITE_OK) {
+        *message = storeFileMessage(
+            path, QStringLiteral("cannot be backed up before its upgrade to %1 (%2)").arg(target, failure));
+        return StoreError::WriteFailed;
+    }
+    *backupPath = target;
+    return StoreError::None;
+}
 
 QString storeFileMessage(const QString &path, const QString &what)
 {
@@ -269,8 +454,8 @@ StoreError StateStoreDb::classify(const QString &path, StoreFileInfo *info, QStr
             storeFileMessage(path, QStringLiteral("is inconsistent (Quiesce application_id but no schema version)"));
         return StoreError::Corrupt;
     }
-    // Every version so far keeps these three tables.
-    for (const char *table : {"requests", "sessions", "meta"}) {
+    // v1 kept its rows in "requests" (TEXT state, cost_ms), v2 in "jobs"; both have sessions and meta.
+    for (const char *table : {version == 1 ? "requests" : "jobs", "sessions", "meta"}) {
         if (!tables.contains(QLatin1StringView(table))) {
             *message = storeFileMessage(
                 path, QStringLiteral("is damaged (table \"%1\" is missing)").arg(QLatin1StringView(table)));

@@ -3,18 +3,23 @@
 // Private to the state store: one SQLite connection and the read-only checks of a journal file. Not installed.
 
 #include "statestore.h"
+#include "statestoresql_p.h"
 
+#include <QtCore/QLoggingCategory>
 #include <QtCore/QString>
 #include <QtSql/QSqlDatabase>
 
 class QSqlQuery;
+
+/*! quiesce.journal: the journal's diagnostics (it prints nothing itself). */
+Q_DECLARE_LOGGING_CATEGORY(lcJournal)
 
 namespace Quiesce {
 
 /*! PRAGMA application_id of every journal: 'QUIE'. */
 inline constexpr qint32 kStoreApplicationId = 0x51554945;
 /*! PRAGMA user_version this build writes and understands; older ones are migrated on open. */
-inline constexpr int kStoreSchemaVersion = 1;
+inline constexpr int kStoreSchemaVersion = 2;
 
 /*! What a read-only look at an existing file found (validate()). */
 struct StoreFileInfo
@@ -79,6 +84,15 @@ private:
     bool m_walExisted = false;
     bool m_shmExisted = false;
 };
+
+/*! Inside a transaction on \a db: creates the current schema (\a fresh) or upgrades \a userVersion to it, keeping
+    every row, and sets user_version. */
+bool migrateSchema(StateStoreDb &db, bool fresh, int userVersion, QString *error);
+
+/*! Copies the journal at \a path (schema \a version, about to be upgraded; no connection of ours open on it) to
+    `<path>.v<version>-backup` with SQLite's backup API, never overwriting a file: an existing backup makes it pick
+    `-backup-2`, `-backup-3`... Fills \a backupPath, or returns the error with \a message. */
+StoreError backupJournal(const QString &path, int version, QString *backupPath, QString *message);
 
 /*! "state file <path> <what>": every message about a journal file names it the same way. */
 QString storeFileMessage(const QString &path, const QString &what);

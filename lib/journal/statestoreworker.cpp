@@ -217,6 +217,19 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         }
     }
 
+    // An older schema is upgraded in place (initialise()), after a copy of the file as it is: whatever the upgrade
+    // does, the operator keeps the journal the previous release wrote.
+    if (!info.fresh && info.userVersion < kStoreSchemaVersion) {
+        error = backupJournal(path, info.userVersion, &result.recovery.backupPath, &message);
+        if (error != StoreError::None) {
+            closeConnection();
+            result.error = error;
+            result.errorString = message;
+            return result;
+        }
+        result.recovery.migratedFrom = info.userVersion;
+    }
+
     error = initialise(path, info.fresh, info.userVersion, &result, &message);
     if (error != StoreError::None) {
         closeConnection();
@@ -289,7 +302,7 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
         *error = storeFileMessage(path, QStringLiteral("cannot be written (%1)").arg(what));
         return StoreError::WriteFailed;
     };
-    if (!migrate(fresh, userVersion, &detail))
+    if (!migrateSchema(*m_db, fresh, userVersion, &detail))
         return fail(detail);
 
     const qint64 now = nowMs();
@@ -297,7 +310,7 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
         QSqlQuery previous(m_db->database());
         if (!previous.exec(QStringLiteral("SELECT id, pid, clean, report FROM sessions ORDER BY id DESC LIMIT 1")))
             return fail(StateStoreDb::queryError(previous));
-        if (previous.next()) {
+        if (previous.next() && !m_operatorOnly) {
             result->recovery.previousSessionId = previous.value(0).toLongLong();
             result->recovery.previousPid = previous.value(1).toLongLong();
             result->recovery.previousUnclean = previous.value(2).toInt() == 0;
@@ -316,14 +329,13 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     {
         // At-least-once: whatever a crash caught in progress is pending again; attempts keeps its count.
         QSqlQuery recover(m_db->database());
-        recover.prepare(
-            QStringLiteral("UPDATE requests SET state = 'pending', updated = ? WHERE state = 'in_progress'"));
+        recover.prepare(QStringLiteral("UPDATE jobs SET state = 0, updated = ? WHERE state = 1"));
         recover.addBindValue(now);
         if (!run(recover, "recovery", &detail))
             return fail(detail);
         result->recovery.recovered = quint64(std::max(0, recover.numRowsAffected()));
     }
-    {
+    if (!m_operatorOnly) {
         QSqlQuery session(m_db->database());
         session.prepare(QStringLiteral("INSERT INTO sessions (pid, started, clean) VALUES (?, ?, 0)"));
         session.addBindValue(qint64(QCoreApplication::applicationPid()));
@@ -335,9 +347,7 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     }
     {
         QSqlQuery next(m_db->database());
-        if (!next.exec(QStringLiteral("SELECT MAX(COALESCE((SELECT value FROM meta WHERE key = 'next_id'), 0), "
-                                      "(SELECT COALESCE(MAX(id), 0) + 1 FROM requests))"))
-            || !next.next()) {
+        if (!next.exec(StoreSql::nextId()) || !next.next()) {
             return fail(StateStoreDb::queryError(next));
         }
         result->nextId = std::max<quint64>(1, next.value(0).toULongLong());
@@ -345,23 +355,62 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     if (!applyWalFindings(&result->recovery, &result->nextId, &detail))
         return fail(detail);
     {
+        // Through the partial index on pending rows, already in id order.
         QSqlQuery pending(m_db->database());
         if (!pending.exec(
-                QStringLiteral("SELECT id, cost_ms, attempts FROM requests WHERE state = 'pending' ORDER BY id")))
+                QStringLiteral("SELECT id, payload, attempts, crashes FROM jobs WHERE state = 0 ORDER BY id")))
             return fail(StateStoreDb::queryError(pending));
         while (pending.next()) {
             Job job;
             job.id = pending.value(0).toULongLong();
-            // Schema v1 keeps the app's cost in ms; the job's payload is that number in ASCII decimal.
-            job.payload = QByteArray::number(pending.value(1).toInt());
+            job.payload = pending.value(1).toByteArray();
             job.attempts = pending.value(2).toInt();
+            job.crashes = pending.value(3).toInt();
             result->pending.append(job);
         }
         result->recovery.pending = quint64(result->pending.size());
+        QSqlQuery failed(m_db->database());
+        if (!failed.exec(QStringLiteral("SELECT COUNT(*) FROM jobs WHERE state = 3")) || !failed.next())
+            return fail(StateStoreDb::queryError(failed));
+        result->recovery.failed = failed.value(0).toULongLong();
     }
     if (!m_db->exec(QStringLiteral("COMMIT"), &detail))
         return fail(detail);
+    pruneDone(&result->recovery);
     return StoreError::None;
+}
+
+// Retention, after open()'s transaction: done rows not updated for keepDoneMs go, in transactions of a bounded
+// size so that a large backlog never holds the write lock (or grows the WAL) for long. Nothing depends on them: a
+// failure here is logged and the journal opens all the same (the next open() tries again).
+void StateStoreWorker::pruneDone(RecoveryInfo *recovery)
+{
+    if (m_options.keepDoneMs <= 0)
+        return;
+    constexpr int kPruneBatch = 10000;
+    const qint64 cutoff = nowMs() - m_options.keepDoneMs;
+    QSqlQuery prune(m_db->database());
+    prune.prepare(QStringLiteral("DELETE FROM jobs WHERE id IN "
+                                 "(SELECT id FROM jobs WHERE state = 2 AND updated < ? LIMIT %1)")
+                      .arg(kPruneBatch));
+    for (;;) {
+        QString error;
+        if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), &error)) {
+            qCWarning(lcJournal, "retention of done jobs skipped: %s", qPrintable(error));
+            return;
+        }
+        prune.bindValue(0, cutoff);
+        const bool ok = run(prune, "retention", &error);
+        const int deleted = ok ? std::max(0, prune.numRowsAffected()) : 0;
+        prune.finish();
+        if (!finishTransaction(ok, &error)) {
+            qCWarning(lcJournal, "retention of done jobs stopped: %s", qPrintable(error));
+            return;
+        }
+        recovery->pruned += quint64(deleted);
+        if (deleted < kPruneBatch)
+            return;
+    }
 }
 
 // Inside open()'s transaction, after the next id is known: what the WAL check found goes into the recovery info,
@@ -371,7 +420,7 @@ bool StateStoreWorker::applyWalFindings(RecoveryInfo *recovery, quint64 *nextId,
     m_recovery = QJsonObject();
     {
         QSqlQuery highest(m_db->database());
-        if (!highest.exec(QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM requests")) || !highest.next()) {
+        if (!highest.exec(QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM jobs")) || !highest.next()) {
             *error = StateStoreDb::queryError(highest);
             return false;
         }
@@ -381,8 +430,7 @@ bool StateStoreWorker::applyWalFindings(RecoveryInfo *recovery, quint64 *nextId,
     // seen in intact frames of the log (even ones SQLite drops) give a floor, kept for the runs after this one.
     if (m_wal.idFloor > *nextId) {
         QSqlQuery counter(m_db->database());
-        counter.prepare(QStringLiteral("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
-                                       "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)"));
+        counter.prepare(StoreSql::raiseNextId());
         counter.addBindValue(qint64(m_wal.idFloor));
         if (!run(counter, "next_id", error))
             return false;
@@ -420,51 +468,6 @@ QString StateStoreWorker::sessionReport(QJsonObject report) const
             report.insert(it.key(), it.value());
     }
     return QString::fromUtf8(QJsonDocument(report).toJson(QJsonDocument::Compact));
-}
-
-bool StateStoreWorker::migrate(bool fresh, int userVersion, QString *error)
-{
-    int version = fresh ? 0 : userVersion;
-    if (version < 1) {
-        // v1. requests: the journal (state is 'pending', 'in_progress' or 'done'; created/updated in ms since
-        // the epoch). sessions: one row per run (started/ended ISO 8601 UTC, report as JSON text). meta: the
-        // persistent id counter, so ids are never reused even after rows are deleted.
-        // The state CHECK is spelled with OR, not IN (...): SQLite 3.40 builds an ephemeral table for an IN list
-        // on every INSERT and UPDATE, a third of the store thread's instructions in the durable benchmark.
-        const char *const statements[] = {
-            "CREATE TABLE requests ("
-            " id INTEGER PRIMARY KEY,"
-            " state TEXT NOT NULL CHECK (state = 'pending' OR state = 'in_progress' OR state = 'done'),"
-            " cost_ms INTEGER NOT NULL,"
-            " attempts INTEGER NOT NULL DEFAULT 0,"
-            " created INTEGER NOT NULL,"
-            " updated INTEGER NOT NULL)",
-            "CREATE INDEX requests_state ON requests (state)",
-            "CREATE TABLE sessions ("
-            " id INTEGER PRIMARY KEY,"
-            " pid INTEGER NOT NULL,"
-            " started TEXT NOT NULL,"
-            " ended TEXT,"
-            " clean INTEGER NOT NULL DEFAULT 0,"
-            " reason TEXT,"
-            " sender INTEGER,"
-            " exit_code INTEGER,"
-            " report TEXT)",
-            "CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)",
-            "INSERT INTO meta (key, value) VALUES ('next_id', 1)",
-        };
-        for (const char *statement : statements) {
-            if (!m_db->exec(QString::fromLatin1(statement), error))
-                return false;
-        }
-        if (!m_db->exec(QStringLiteral("PRAGMA application_id = %1").arg(kStoreApplicationId), error))
-            return false;
-        version = 1;
-    }
-    // Later versions add their steps here: if (version < 2) { ...; version = 2; }
-    if (version != userVersion || fresh)
-        return m_db->exec(QStringLiteral("PRAGMA user_version = %1").arg(version), error);
-    return true;
 }
 
 void StateStoreWorker::enqueue(StoreChange change)
@@ -530,10 +533,9 @@ bool StateStoreWorker::flush(FlushMode mode, QDeadlineTimer until)
             break;
         if (m_batch.isEmpty() && !takeBatch(mode))
             break;
-        QList<quint64> acceptedIds;
-        QList<quint64> completedIds;
+        BatchResult batch;
         QString error;
-        if (!commitBatch(&acceptedIds, &completedIds, &error)) {
+        if (!commitBatch(&batch, &error)) {
             onCommitFailure(error);
             return false;
         }
@@ -542,7 +544,7 @@ bool StateStoreWorker::flush(FlushMode mode, QDeadlineTimer until)
             m_failures = 0;
             Q_EMIT commitRecovered();
         }
-        Q_EMIT batchCommitted(acceptedIds, completedIds);
+        Q_EMIT batchCommitted(batch);
     }
     // Less than a batch left: it waits for the timer (at most flushIntervalMs).
     bool left = false;
@@ -567,108 +569,224 @@ bool StateStoreWorker::injectedFailure(QString *error)
     return false;
 }
 
-bool StateStoreWorker::commitBatch(QList<quint64> *acceptedIds, QList<quint64> *completedIds, QString *error)
+// The statements of every batch, prepared once per connection (closeConnection() drops them before the
+// connection). Set-based: one statement per run of accepts and one per change list, each row set passed as a JSON
+// array through json_each(), and RETURNING to learn which rows really changed. Per-row statements through Qt Sql
+// cost a bindValue/exec round trip per row, about half of the store thread's time in the durable benchmark.
+struct StateStoreWorker::Statements
 {
+    explicit Statements(QSqlDatabase &db)
+        : insert(db)
+        , insertOne(db)
+        , start(db)
+        , done(db)
+        , back(db)
+        , crashed(db)
+        , failed(db)
+        , counter(db)
+        , session(db)
+    {}
+
+    bool prepare(QString *error)
+    {
+        const auto prepared = [error](QSqlQuery &query, const QString &sql) {
+            if (query.prepare(sql))
+                return true;
+            *error = QStringLiteral("%1: %2").arg(sql, StateStoreDb::queryError(query));
+            return false;
+        };
+        // The payload travels as a JSON string (insert) when it is UTF-8 without NUL (the common case: text), else
+        // bound as a BLOB one row at a time (insertOne).
+        return prepared(insert,
+                        QStringLiteral("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
+                                       "updated) SELECT json_extract(value, '$[0]'), 0, "
+                                       "CAST(json_extract(value, '$[1]') AS BLOB), json_extract(value, '$[2]'), "
+                                       "json_extract(value, '$[3]'), ?, ? FROM json_each(?) RETURNING id"))
+            && prepared(insertOne,
+                        QStringLiteral("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
+                                       "updated) VALUES (?, 0, ?, ?, ?, ?, ?) RETURNING id"))
+            && prepared(start,
+                        QStringLiteral("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? "
+                                       "WHERE id IN (SELECT value FROM json_each(?)) AND state < 2"))
+            && prepared(done,
+                        QStringLiteral("UPDATE jobs SET state = 2, reason = NULL, updated = ? "
+                                       "WHERE id IN (SELECT value FROM json_each(?)) AND state <> 2 RETURNING id"))
+            && prepared(back, StoreSql::requeue()) && prepared(crashed, StoreSql::requeueCrashed())
+            && prepared(failed,
+                        QStringLiteral("UPDATE jobs SET state = 3, reason = ?, updated = ? "
+                                       "WHERE id = ? AND state <> 2 RETURNING id"))
+            && prepared(counter, StoreSql::raiseNextId())
+            && prepared(session, QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"));
+    }
+
+    QSqlQuery insert;
+    QSqlQuery insertOne;
+    QSqlQuery start;
+    QSqlQuery done;
+    QSqlQuery back;
+    QSqlQuery crashed;
+    QSqlQuery failed;
+    QSqlQuery counter;
+    QSqlQuery session;
+};
+
+namespace {
+
+// Whether \a payload can travel inside a JSON string and come back byte for byte through CAST(... AS BLOB).
+bool jsonSafe(const QByteArray &payload)
+{
+    return !payload.contains('\0') && QUtf8StringView(payload).isValidUtf8();
+}
+
+void appendJsonString(QByteArray *json, const QByteArray &text)
+{
+    json->append('"');
+    for (const char c : text) {
+        if (c == '"' || c == '\\') {
+            json->append('\\');
+            json->append(c);
+        } else if (uchar(c) < 0x20) {
+            static const char hex[] = "0123456789abcdef";
+            json->append("\\u00");
+            json->append(hex[uchar(c) >> 4]);
+            json->append(hex[uchar(c) & 0xf]);
+        } else {
+            json->append(c);
+        }
+    }
+    json->append('"');
+}
+
+QByteArray idsJson(const QList<quint64> &ids)
+{
+    QByteArray json("[");
+    for (qsizetype k = 0; k < ids.size(); ++k) {
+        if (k > 0)
+            json += ',';
+        json += QByteArray::number(ids.at(k));
+    }
+    json += ']';
+    return json;
+}
+
+// Runs \a query and appends the ids its RETURNING clause gave, sorted (RETURNING promises no order).
+bool runReturning(QSqlQuery &query, const char *what, QList<quint64> *ids, QString *error)
+{
+    const bool ok = run(query, what, error);
+    const qsizetype first = ids->size();
+    while (ok && query.next())
+        ids->append(query.value(0).toULongLong());
+    query.finish();
+    std::sort(ids->begin() + first, ids->end());
+    return ok;
+}
+
+} // namespace
+
+bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
+{
+    if (!m_statements) {
+        auto statements = std::make_unique<Statements>(m_db->database());
+        if (!statements->prepare(error))
+            return false;
+        m_statements = std::move(statements);
+    }
     if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
         return false;
+    Statements &sql = *m_statements;
     bool ok = true;
-    {
-        // Set-based: one statement per run of accepts and one per change list, each row set passed as a JSON array
-        // through json_each(), and RETURNING to learn which rows really changed. Per-row statements through Qt Sql
-        // cost a bindValue/exec round trip per row, about half of the store thread's time in the durable benchmark.
-        QSqlDatabase &db = m_db->database();
-        QSqlQuery insert(db);
-        QSqlQuery start(db);
-        QSqlQuery done(db);
-        QSqlQuery back(db);
-        insert.prepare(QStringLiteral(
-            "INSERT OR IGNORE INTO requests (id, state, cost_ms, attempts, created, updated) "
-            "SELECT json_extract(value, '$[0]'), 'pending', json_extract(value, '$[1]'), json_extract(value, '$[2]'), "
-            "?, ? FROM json_each(?) RETURNING id"));
-        start.prepare(QStringLiteral("UPDATE requests SET state = 'in_progress', attempts = attempts + 1, updated = ? "
-                                     "WHERE id IN (SELECT value FROM json_each(?)) AND state <> 'done'"));
-        done.prepare(QStringLiteral("UPDATE requests SET state = 'done', updated = ? "
-                                    "WHERE id IN (SELECT value FROM json_each(?)) AND state <> 'done' RETURNING id"));
-        back.prepare(QStringLiteral("UPDATE requests SET state = 'pending', updated = ? "
-                                    "WHERE id IN (SELECT value FROM json_each(?)) AND state = 'in_progress'"));
-        const qint64 now = nowMs();
-        quint64 maxId = 0;
-        const qsizetype count = m_batch.size();
-        for (qsizetype i = 0; ok && i < count;) {
-            const StoreChange &change = m_batch.at(i);
-            QByteArray json("[");
-            if (change.kind == StoreChange::Kind::Accept) {
-                // The whole run of consecutive accepts in one INSERT.
-                qsizetype submitted = 0;
-                for (; i < count && m_batch.at(i).kind == StoreChange::Kind::Accept; ++i, ++submitted) {
-                    const Job &j = m_batch.at(i).job;
-                    if (submitted > 0)
+    const qint64 now = nowMs();
+    quint64 maxId = 0;
+    const qsizetype count = m_batch.size();
+    for (qsizetype i = 0; ok && i < count;) {
+        const StoreChange &change = m_batch.at(i);
+        if (change.kind == StoreChange::Kind::Accept) {
+            // The whole run of consecutive accepts in one INSERT (one per job for a payload JSON cannot carry).
+            qsizetype end = i;
+            bool allSafe = true;
+            for (; end < count && m_batch.at(end).kind == StoreChange::Kind::Accept; ++end)
+                allSafe = allSafe && jsonSafe(m_batch.at(end).job.payload);
+            const qsizetype submitted = end - i;
+            const qsizetype firstNew = result->acceptedIds.size();
+            if (allSafe) {
+                QByteArray json("[");
+                for (; i < end; ++i) {
+                    const Job &job = m_batch.at(i).job;
+                    if (json.size() > 1)
                         json += ',';
-                    // cost_ms from the payload (ASCII decimal), re-printed so the JSON stays valid whatever it holds.
-                    json += '[' + QByteArray::number(j.id) + ',' + QByteArray::number(j.payload.toInt()) + ','
-                        + QByteArray::number(j.attempts) + ']';
+                    json += '[' + QByteArray::number(job.id) + ',';
+                    appendJsonString(&json, job.payload);
+                    json += ',' + QByteArray::number(job.attempts) + ',' + QByteArray::number(job.crashes) + ']';
                 }
                 json += ']';
-                insert.bindValue(0, now);
-                insert.bindValue(1, now);
-                insert.bindValue(2, QString::fromLatin1(json));
-                ok = run(insert, "accept", error);
-                qsizetype inserted = 0;
-                const qsizetype firstNew = acceptedIds->size();
-                while (ok && insert.next()) {
-                    const quint64 id = insert.value(0).toULongLong();
-                    acceptedIds->append(id);
-                    maxId = std::max(maxId, id);
-                    ++inserted;
+                sql.insert.bindValue(0, now);
+                sql.insert.bindValue(1, now);
+                sql.insert.bindValue(2, QString::fromUtf8(json));
+                ok = runReturning(sql.insert, "accept", &result->acceptedIds, error);
+            } else {
+                for (; ok && i < end; ++i) {
+                    const Job &job = m_batch.at(i).job;
+                    sql.insertOne.bindValue(0, qint64(job.id));
+                    sql.insertOne.bindValue(1, job.payload.isNull() ? QByteArray("") : job.payload);
+                    sql.insertOne.bindValue(2, job.attempts);
+                    sql.insertOne.bindValue(3, job.crashes);
+                    sql.insertOne.bindValue(4, now);
+                    sql.insertOne.bindValue(5, now);
+                    ok = runReturning(sql.insertOne, "accept", &result->acceptedIds, error);
                 }
-                insert.finish();
-                std::sort(acceptedIds->begin() + firstNew, acceptedIds->end()); // RETURNING promises no order
-                if (ok && inserted != submitted)
-                    qWarning("quiesce-store: %lld request ids were accepted before; ignoring the duplicates",
-                             static_cast<long long>(submitted - inserted));
-                continue;
+                std::sort(result->acceptedIds.begin() + firstNew, result->acceptedIds.end());
             }
-            if (change.kind == StoreChange::Kind::SessionNote) {
-                // Into this session's row now, so a process that never reaches save() (the watchdog) keeps it.
-                ++i;
-                m_notes.insert(change.noteKey, change.note);
-                QSqlQuery session(db);
-                session.prepare(QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"));
-                session.addBindValue(sessionReport(QJsonObject()));
-                session.addBindValue(m_sessionId);
-                ok = run(session, "session note", error);
-                continue;
+            const qsizetype inserted = result->acceptedIds.size() - firstNew;
+            if (inserted > 0)
+                maxId = std::max(maxId, result->acceptedIds.last());
+            if (ok && inserted != submitted)
+                qCWarning(lcJournal, "%lld job ids were accepted before; ignoring the duplicates",
+                          static_cast<long long>(submitted - inserted));
+            i = end;
+            continue;
+        }
+        ++i;
+        switch (change.kind) {
+        case StoreChange::Kind::SessionNote:
+            // Into this session's row now, so a process that never reaches save() (the watchdog) keeps it.
+            m_notes.insert(change.noteKey, change.note);
+            sql.session.bindValue(0, sessionReport(QJsonObject()));
+            sql.session.bindValue(1, m_sessionId);
+            ok = run(sql.session, "session note", error);
+            break;
+        case StoreChange::Kind::Failed:
+            // Rare (a poison job, a job that reports it cannot succeed): one statement per row for its reason.
+            for (qsizetype k = 0; ok && k < change.ids.size(); ++k) {
+                sql.failed.bindValue(0, change.reasons.value(k));
+                sql.failed.bindValue(1, now);
+                sql.failed.bindValue(2, qint64(change.ids.at(k)));
+                ok = runReturning(sql.failed, "failed", &result->failedIds, error);
             }
-            for (qsizetype k = 0; k < change.ids.size(); ++k) {
-                if (k > 0)
-                    json += ',';
-                json += QByteArray::number(change.ids.at(k));
-            }
-            json += ']';
-            ++i;
-            QSqlQuery &query = change.kind == StoreChange::Kind::InProgress ? start
-                : change.kind == StoreChange::Kind::Done                    ? done
-                                                                            : back;
+            break;
+        case StoreChange::Kind::Done:
+            sql.done.bindValue(0, now);
+            sql.done.bindValue(1, QString::fromLatin1(idsJson(change.ids)));
+            ok = runReturning(sql.done, "done", &result->completedIds, error);
+            break;
+        default: {
+            QSqlQuery &query = change.kind == StoreChange::Kind::InProgress ? sql.start
+                : change.kind == StoreChange::Kind::Requeue                 ? sql.back
+                                                                            : sql.crashed;
             query.bindValue(0, now);
-            query.bindValue(1, QString::fromLatin1(json));
+            query.bindValue(1, QString::fromLatin1(idsJson(change.ids)));
             ok = run(query, "update", error);
-            const qsizetype firstDone = completedIds->size();
-            while (ok && change.kind == StoreChange::Kind::Done && query.next())
-                completedIds->append(query.value(0).toULongLong());
             query.finish();
-            std::sort(completedIds->begin() + firstDone, completedIds->end());
+            break;
         }
-        if (ok && maxId > 0) {
-            QSqlQuery counter(db);
-            counter.prepare(QStringLiteral("UPDATE meta SET value = MAX(value, ?) WHERE key = 'next_id'"));
-            counter.addBindValue(qint64(maxId + 1));
-            ok = run(counter, "next_id", error);
         }
+    }
+    if (ok && maxId > 0) {
+        sql.counter.bindValue(0, qint64(maxId + 1));
+        ok = run(sql.counter, "next_id", error);
     }
     if (finishTransaction(ok, error))
         return true;
-    acceptedIds->clear();
-    completedIds->clear();
+    *result = BatchResult();
     return false;
 }
 
@@ -690,7 +808,7 @@ void StateStoreWorker::onCommitFailure(const QString &error)
     m_lastError = error;
     m_flushTimer->stop();
     if (m_failures++ == 0) {
-        qWarning("quiesce-store: commit failed, retrying: %s", qPrintable(error));
+        qCWarning(lcJournal, "commit failed, retrying: %s", qPrintable(error));
         Q_EMIT commitFailed(error);
     }
     if (!m_saving) {
@@ -802,9 +920,9 @@ void StateStoreWorker::trySave()
     {
         QSqlQuery checkpoint(m_db->database()); // scoped: no query may outlive the connection
         if (!checkpoint.exec(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)")))
-            qWarning("quiesce-store: checkpoint failed: %s", qPrintable(StateStoreDb::queryError(checkpoint)));
+            qCWarning(lcJournal, "checkpoint failed: %s", qPrintable(StateStoreDb::queryError(checkpoint)));
         else if (checkpoint.next() && checkpoint.value(0).toInt() != 0)
-            qWarning("quiesce-store: checkpoint incomplete: another connection is reading the journal");
+            qCWarning(lcJournal, "checkpoint incomplete: another connection is reading the journal");
     }
     // Again after the last write: a deletion during the save must not end as "saved" either.
     error = journalLost();
@@ -818,15 +936,12 @@ bool StateStoreWorker::commitSessionEnd(QString *error)
     bool ok = true;
     {
         const qint64 now = nowMs();
-        QSqlQuery back(m_db->database());
-        back.prepare(QStringLiteral("UPDATE requests SET state = 'pending', updated = ? "
-                                    "WHERE id = ? AND state = 'in_progress'"));
-        for (const quint64 id : std::as_const(m_saveRequeue)) {
+        if (!m_saveRequeue.isEmpty()) {
+            QSqlQuery back(m_db->database());
+            back.prepare(StoreSql::requeue());
             back.bindValue(0, now);
-            back.bindValue(1, qint64(id));
+            back.bindValue(1, QString::fromLatin1(idsJson(m_saveRequeue)));
             ok = run(back, "requeue", error);
-            if (!ok)
-                break;
         }
         if (ok) {
             QSqlQuery session(m_db->database());
@@ -847,7 +962,7 @@ bool StateStoreWorker::commitSessionEnd(QString *error)
 void StateStoreWorker::finishSave(bool ok, const QString &error)
 {
     if (!ok)
-        qWarning("quiesce-store: save failed: %s", qPrintable(error));
+        qCWarning(lcJournal, "save failed: %s", qPrintable(error));
     m_saving = false;
     closeConnection();
     Q_EMIT saveFinished(ok, error);
@@ -863,7 +978,7 @@ void StateStoreWorker::shutdown()
         return;
     }
     if (m_db && !flush(FlushMode::Everything))
-        qWarning("quiesce-store: closing with changes that could not be committed: %s", qPrintable(m_lastError));
+        qCWarning(lcJournal, "closing with changes that could not be committed: %s", qPrintable(m_lastError));
     closeConnection();
     thread()->quit();
 }
@@ -878,6 +993,7 @@ void StateStoreWorker::closeConnection()
 {
     m_flushTimer->stop();
     m_retryTimer->stop();
+    m_statements.reset(); // no query may outlive its connection
     if (m_db) {
         m_db->close(); // on this (the owning) thread, as QSqlDatabase::removeDatabase requires
         m_db.reset();
@@ -887,6 +1003,59 @@ void StateStoreWorker::closeConnection()
         m_lock->release();
         m_lock.reset();
     }
+}
+
+FailedJobsResult StateStoreWorker::operateOnFailed(const QString &path, FailedOperation operation)
+{
+    FailedJobsResult result;
+    // The same open() as a run's, on this thread (no event loop needed: nothing is queued): the lock (73 while
+    // another process holds the journal), the checks that leave a bad file untouched, the upgrade of an older
+    // schema, recovery. No session row: the next run still sees how the previous one ended. Any WAL damage is
+    // refused, as under durability full: an operator's tool never starts on a journal that lost commits.
+    StateStoreWorker worker;
+    worker.m_operatorOnly = true;
+    StoreOptions options;
+    options.path = path;
+    options.durability = Durability::Full;
+    options.keepDoneMs = 0;
+    const StoreOpenResult opened = worker.open(options);
+    if (opened.error != StoreError::None) {
+        result.error = opened.errorString;
+        result.exitCode = StateStore::exitCode(opened.error);
+        return result;
+    }
+    QString error;
+    bool ok = worker.m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), &error);
+    if (ok) {
+        QSqlQuery query(worker.m_db->database());
+        // Requeued: a fresh start (attempts and crashes back to 0), or the poison rule would fail it again at once.
+        query.prepare(operation == FailedOperation::Requeue
+                          ? QStringLiteral("UPDATE jobs SET state = 0, attempts = 0, crashes = 0, reason = NULL, "
+                                           "updated = ? WHERE state = 3")
+                          : QStringLiteral("DELETE FROM jobs WHERE state = 3"));
+        if (operation == FailedOperation::Requeue)
+            query.addBindValue(nowMs());
+        ok = run(query, operation == FailedOperation::Requeue ? "requeue failed" : "purge failed", &error);
+        if (ok)
+            result.count = quint64(std::max(0, query.numRowsAffected()));
+        query.finish();
+    }
+    ok = worker.finishTransaction(ok, &error);
+    if (ok) {
+        // As save() leaves it: one self-contained file.
+        QSqlQuery checkpoint(worker.m_db->database());
+        if (!checkpoint.exec(QStringLiteral("PRAGMA wal_checkpoint(TRUNCATE)")))
+            qCWarning(lcJournal, "checkpoint failed: %s", qPrintable(StateStoreDb::queryError(checkpoint)));
+    }
+    worker.closeConnection();
+    if (!ok) {
+        result.count = 0;
+        result.error = storeFileMessage(opened.path, QStringLiteral("cannot be written (%1)").arg(error));
+        result.exitCode = StateStore::exitCode(StoreError::WriteFailed);
+        return result;
+    }
+    result.ok = true;
+    return result;
 }
 
 } // namespace Quiesce

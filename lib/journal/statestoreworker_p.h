@@ -25,15 +25,24 @@ class StateStoreDb;
 /*! One queued change, as the main thread asked for it. */
 struct StoreChange
 {
-    enum class Kind { Accept, InProgress, Done, Requeue, SessionNote };
+    enum class Kind { Accept, InProgress, Done, Requeue, RequeueCrashed, Failed, SessionNote };
     Kind kind = Kind::Accept;
-    Job job;            //!< Accept
-    QList<quint64> ids; //!< InProgress, Done, Requeue
-    QString noteKey;    //!< SessionNote: merged into this session's report under this key
-    QJsonObject note;   //!< SessionNote
+    Job job;                //!< Accept
+    QList<quint64> ids;     //!< InProgress, Done, Requeue, RequeueCrashed, Failed
+    QList<QString> reasons; //!< Failed: one per id
+    QString noteKey;        //!< SessionNote: merged into this session's report under this key
+    QJsonObject note;       //!< SessionNote
 
     /*! How many rows it touches: what maxBatch counts. */
     qsizetype weight() const { return kind == Kind::Accept || kind == Kind::SessionNote ? 1 : ids.size(); }
+};
+
+/*! What one committed batch changed, for the signals of StateStore. */
+struct BatchResult
+{
+    QList<quint64> acceptedIds;
+    QList<quint64> completedIds;
+    QList<quint64> failedIds;
 };
 
 /*! What open() hands back to the blocked caller. */
@@ -74,10 +83,14 @@ public:
         unclean. */
     void shutdown();
 
+    /*! requeueFailed() / purgeFailed(): on the caller's thread, with connections of its own. */
+    enum class FailedOperation { Requeue, Purge };
+    static FailedJobsResult operateOnFailed(const QString &path, FailedOperation operation);
+
     static std::atomic<int> s_failNextCommits;
 
 Q_SIGNALS:
-    void batchCommitted(const QList<quint64> &acceptedIds, const QList<quint64> &completedIds);
+    void batchCommitted(const Quiesce::BatchResult &batch);
     void commitFailed(const QString &error);
     void commitRecovered();
     void saveFinished(bool ok, const QString &error);
@@ -87,12 +100,12 @@ private:
     enum class FlushMode { FullBatches, Everything };
 
     StoreError initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result, QString *error);
-    bool migrate(bool fresh, int userVersion, QString *error);
+    void pruneDone(RecoveryInfo *recovery);
     void onWake();
     bool takeBatch(FlushMode mode);
     bool flush(FlushMode mode, QDeadlineTimer until = QDeadlineTimer(QDeadlineTimer::Forever));
     QList<quint64> discardAcceptsLocked(QList<StoreChange> *changes, qsizetype *weight);
-    bool commitBatch(QList<quint64> *acceptedIds, QList<quint64> *completedIds, QString *error);
+    bool commitBatch(BatchResult *result, QString *error);
     bool commitSessionEnd(QString *error);
     bool applyWalFindings(RecoveryInfo *recovery, quint64 *nextId, QString *error);
     QString sessionReport(QJsonObject report) const;
@@ -137,6 +150,11 @@ private:
     WalReport m_wal;        //!< what open() found in the WAL before SQLite read it
     QJsonObject m_recovery; //!< {"wal": ...} when the WAL was torn or damaged: kept in this session's report
     QJsonObject m_notes;    //!< noteSession()'s objects, committed: kept in this session's report
+    struct Statements;
+    std::unique_ptr<Statements> m_statements; //!< prepared once per connection (commitBatch())
+    bool m_operatorOnly = false;              //!< operateOnFailed(): open without a session of its own
 };
 
 } // namespace Quiesce
+
+Q_DECLARE_METATYPE(Quiesce::BatchResult)
