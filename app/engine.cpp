@@ -261,8 +261,10 @@ Engine::Engine(const Options &options, QObject *parent)
 {
     // The app's work: simulated requests (the payload is the cost in ms). The thread names are the ones the
     // README, the watchdog's lines and the tests show.
-    m_pool->setJobFunction(m_simulatedJob.function());
-    m_pool->setThreadNamePrefix(QStringLiteral("quiesce-worker-"));
+    if (auto *threads = qobject_cast<WorkerPool *>(m_pool.get())) {
+        threads->setJobFunction(m_simulatedJob.function());
+        threads->setThreadNamePrefix(QStringLiteral("quiesce-worker-"));
+    }
     m_coordinator->setOutput([this](const QString &text) { emitLines({text}); });
     m_coordinator->setHardTimeout(m_budgets.hard);
     // Runs on the watchdog thread: only the pool's thread-safe snapshot, nothing of the main thread's state.
@@ -315,7 +317,13 @@ Engine::Engine(const Options &options, QObject *parent)
     m_systemd->attach(m_coordinator.get());
 
     connect(m_source.get(), &RequestSource::generated, this, &Engine::onGenerated);
-    connect(m_source.get(), &RequestSource::hangChosen, this, [this](quint64 id) { m_simulatedJob.addHang(id); });
+    connect(m_source.get(), &RequestSource::hangChosen, this, [this](quint64 id) {
+        // A worker process has its own SimulatedJob: the hang travels in the payload it gets (onAccepted()).
+        if (m_processPool)
+            m_hangIds.insert(id);
+        else
+            m_simulatedJob.addHang(id);
+    });
     connect(m_source.get(), &RequestSource::exhausted, this, &Engine::checkIdle);
     connect(m_source.get(), &RequestSource::pausedChanged, this, [this](bool paused) {
         m_counters.paused = paused;
@@ -330,12 +338,12 @@ Engine::Engine(const Options &options, QObject *parent)
     });
     connect(m_store.get(), &StateStore::commitRecovered, this,
             [this] { emitLines({QStringLiteral("STATE write recovered")}); });
-    connect(m_pool.get(), &WorkerPool::jobsStarted, m_store.get(), &StateStore::markInProgress);
-    connect(m_pool.get(), &WorkerPool::jobsDone, this, &Engine::onJobsDone);
-    connect(m_pool.get(), &WorkerPool::jobsGivenBack, this, &Engine::onJobsGivenBack);
-    connect(m_pool.get(), &WorkerPool::jobsFailed, this, &Engine::onJobsFailed);
-    connect(m_pool.get(), &WorkerPool::capacityAvailable, this, &Engine::onCapacityAvailable);
-    connect(m_pool.get(), &WorkerPool::idle, this, &Engine::checkIdle);
+    connect(m_pool.get(), &JobPool::jobsStarted, m_store.get(), &StateStore::markInProgress);
+    connect(m_pool.get(), &JobPool::jobsDone, this, &Engine::onJobsDone);
+    connect(m_pool.get(), &JobPool::jobsGivenBack, this, &Engine::onJobsGivenBack);
+    connect(m_pool.get(), &JobPool::jobsFailed, this, &Engine::onJobsFailed);
+    connect(m_pool.get(), &JobPool::capacityAvailable, this, &Engine::onCapacityAvailable);
+    connect(m_pool.get(), &JobPool::idle, this, &Engine::checkIdle);
 
     connectProcessPool();
 
@@ -481,6 +489,9 @@ void Engine::start()
 
     m_source->setConfig(sourceConfig(m_options));
     m_source->setNextId(m_store->nextId());
+    // The N-th request generated in this run gets the N-th new id.
+    if (m_options.simulateCrash != 0)
+        m_crashId = m_store->nextId() + m_options.simulateCrash - 1;
     m_source->start();
     m_throughputTimer.start();
 
@@ -620,7 +631,7 @@ void Engine::registerPhases()
             finish();
             return;
         }
-        connect(m_pool.get(), &WorkerPool::drained, ctx, finish);
+        connect(m_pool.get(), &JobPool::drained, ctx, finish);
         connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, finish);
         m_pool->drain();
     });
@@ -635,9 +646,9 @@ void Engine::registerPhases()
             finishIfDone();
             return;
         }
-        connect(m_pool.get(), &WorkerPool::jobsGivenBack, ctx, finishIfDone);
-        connect(m_pool.get(), &WorkerPool::jobsDone, ctx, finishIfDone);
-        connect(m_pool.get(), &WorkerPool::jobsFailed, ctx, finishIfDone);
+        connect(m_pool.get(), &JobPool::jobsGivenBack, ctx, finishIfDone);
+        connect(m_pool.get(), &JobPool::jobsDone, ctx, finishIfDone);
+        connect(m_pool.get(), &JobPool::jobsFailed, ctx, finishIfDone);
         m_pool->cancel();
     });
 
@@ -650,7 +661,9 @@ void Engine::registerPhases()
                 requeue.append(w.jobId);
         }
         ctx->setCount(QStringLiteral("accepted"), qint64(m_counters.accepted));
-        ctx->setCount(QStringLiteral("finished"), qint64(m_pool->doneCount()));
+        ctx->setCount(QStringLiteral("finished"), qint64(m_jobsDone));
+        if (m_processPool)
+            ctx->setCount(QStringLiteral("failed"), qint64(m_counters.failed));
         ctx->setCount(QStringLiteral("requeued"), requeue.size());
         ctx->setCount(QStringLiteral("left_pending"), m_pool->queuedCount());
         ctx->setCount(QStringLiteral("shed"), qint64(m_counters.shed));
@@ -688,7 +701,7 @@ void Engine::registerPhases()
     // ends such a process with exit code 70 at the hard deadline.
     m_coordinator->addPhase(
         QStringLiteral("stop-threads"), kStopThreadsOrder, m_budgets.hard + 60s, [this](ShutdownPhaseContext *ctx) {
-            connect(m_pool.get(), &WorkerPool::stopped, ctx, [this, ctx](const StopReport &report) {
+            connect(m_pool.get(), &JobPool::stopped, ctx, [this, ctx](const StopReport &report) {
                 if (m_processPool) {
                     ctx->setCount(QStringLiteral("workers_stopped"), report.stopped);
                     ctx->setCount(QStringLiteral("workers_killed"), report.killed);
@@ -728,12 +741,12 @@ void Engine::onGenerated(const Job &request)
         m_source->setHeld(true);
         return;
     }
-    m_awaitingCommit.insert(request.id, request);
-    // The journal keeps the job's bytes: for the simulated work, its cost in ms as ASCII decimal.
-    Job job;
-    job.id = request.id;
-    job.payload = QByteArray::number(request.costMs);
-    job.attempts = request.attempts;
+    Job job = request;
+    // --simulate-crash: the marker goes into the journal with the job, so the crash follows it across attempts and
+    // runs (the worker process's SimulatedJob acts on it; thread mode ignores it).
+    if (m_crashId != 0 && job.id == m_crashId)
+        job.payload += " crash";
+    m_awaitingCommit.insert(job.id, job);
     m_store->accept(job);
 }
 
@@ -750,8 +763,11 @@ void Engine::onAccepted(const QList<quint64> &ids)
         const auto it = m_awaitingCommit.constFind(id);
         if (it == m_awaitingCommit.cend())
             continue;
-        const Job request = *it;
+        Job request = *it;
         m_awaitingCommit.erase(it);
+        // --simulate-hang in a worker process: only the copy the pool gets says so (a recovered job never hangs).
+        if (m_processPool && m_hangIds.remove(id))
+            request.payload += " hang";
         if (m_intakeSealed) {
             // Only a batch whose commit outlasted the stop-intake budget lands here: the row is pending and runs
             // first at the next start, but intake is closed, so it is neither printed nor counted as accepted.
@@ -794,6 +810,7 @@ void Engine::onCompleted(const QList<quint64> &ids)
 
 void Engine::onJobsDone(const QList<Job> &jobs)
 {
+    m_jobsDone += quint64(jobs.size());
     m_store->markDone(idsOf(jobs));
 }
 
@@ -804,16 +821,15 @@ void Engine::onJobsGivenBack(const QList<Job> &jobs)
 
 void Engine::onJobsFailed(const QList<JobFailure> &failures)
 {
-    // The simulated job fails only on a payload that is not a number, which this app never writes. Until the
-    // journal has a failed state, such a job is closed like a done one: retrying it could never succeed.
+    // The simulated job fails only on a payload it cannot read: retrying it could never succeed, so it is kept as
+    // failed with the reason (inspect shows it; requeue-failed brings it back), never dropped.
     QStringList lines;
-    QList<quint64> ids;
-    for (const JobFailure &f : failures) {
-        ids.append(f.job.id);
+    for (const JobFailure &f : failures)
         lines << QStringLiteral("failed id=%1: %2").arg(f.job.id).arg(f.reason);
-    }
     emitLines(lines);
-    m_store->markDone(ids);
+    m_counters.failed += quint64(failures.size());
+    m_store->markFailed(failures);
+    checkIdle();
 }
 
 void Engine::checkIdle()
@@ -821,7 +837,7 @@ void Engine::checkIdle()
     if (!m_options.exitWhenIdle || m_coordinator->isShuttingDown())
         return;
     const bool idle = m_source->isExhausted() && m_awaitingCommit.isEmpty() && m_pool->queuedCount() == 0
-        && m_pool->inFlightCount() == 0 && m_pool->doneCount() + m_pool->failedCount() == m_counters.done;
+        && m_pool->inFlightCount() == 0 && m_jobsDone == m_counters.done;
     if (idle)
         requestShutdown(QStringLiteral("idle"));
 }
@@ -977,7 +993,7 @@ ShutdownCoordinator *Engine::coordinator() const
     return m_coordinator.get();
 }
 
-WorkerPool *Engine::pool() const
+JobPool *Engine::pool() const
 {
     return m_pool.get();
 }

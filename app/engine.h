@@ -169,7 +169,7 @@ private:
     quint64 m_crashId = 0;         //!< --simulate-crash: the id of the request that crashes its worker, 0 = none
     QSet<quint64> m_hangIds;       //!< process mode: --simulate-hang's request, marked in the payload the pool gets
     bool m_noSlotLeft = false;     //!< every slot crash-looped: the drain phase fails with 69
-    quint64 m_failedSubmitted = 0; //!< handed to StateStore::markFailed(), not necessarily committed
+    quint64 m_jobsDone = 0;        //!< reported done by the pool (committed ones: m_counters.done)
     QElapsedTimer m_shutdownClock; //!< since the first stop request: what is left of the hard deadline
 };
 

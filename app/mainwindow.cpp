@@ -938,10 +938,10 @@ void MainWindow::updateStatus()
         const QString phase = coordinator->currentPhase();
         const QString how = coordinator->mode() == ShutdownMode::Graceful ? tr("Shutting down") : tr("Stopping now");
         text = phase.isEmpty() ? how : tr("%1: %2").arg(how, ShutdownDialog::humanPhaseName(phase));
-    } else if (const EngineCounters c = m_engine->counters(); c.disabledWorkers > 0) {
+    } else if (const EngineCounters counters = m_engine->counters(); counters.disabledWorkers > 0) {
         // Process isolation's crash-loop guard took slots out: said first, it is what needs attention.
         text = tr("Degraded: %1 of %2 worker processes disabled after crashing repeatedly")
-                   .arg(QLocale().toString(c.disabledWorkers), QLocale().toString(c.workers));
+                   .arg(QLocale().toString(counters.disabledWorkers), QLocale().toString(counters.workers));
     } else if (m_pauseAction->isChecked()) {
         text = tr("Intake paused");
     } else if (m_engine->source()->isHeld()) {

@@ -194,8 +194,8 @@ QVariant WorkerTableModel::headerData(int section, Qt::Orientation orientation, 
 bool WorkerTableModel::sameRow(const WorkerSnapshot &a, const WorkerSnapshot &b)
 {
     return a.index == b.index && a.busy == b.busy && a.jobId == b.jobId && a.progressPercent == b.progressPercent
-        && a.elapsedMs / 100 == b.elapsedMs / 100 && a.hung == b.hung && a.threadName == b.threadName
-        && a.pid == b.pid && a.restarts == b.restarts && a.state == b.state;
+        && a.elapsedMs / 100 == b.elapsedMs / 100 && a.hung == b.hung && a.threadName == b.threadName && a.pid == b.pid
+        && a.restarts == b.restarts && a.state == b.state;
 }
 
 } // namespace Quiesce::App

@@ -330,9 +330,9 @@ void tst_Processes::workersStartClean()
         QCOMPARE(w.pgid, w.pid);
         QVERIFY(w.pgid != parent->pgid);
         QCOMPARE(ProcStatus::mask(w.pid, 0, "SigBlk"), quint64(0));
-        QFile environ(QStringLiteral("/proc/%1/environ").arg(w.pid));
-        QVERIFY(environ.open(QIODevice::ReadOnly));
-        const QList<QByteArray> env = environ.readAll().split('\0');
+        QFile environment(QStringLiteral("/proc/%1/environ").arg(w.pid));
+        QVERIFY(environment.open(QIODevice::ReadOnly));
+        const QList<QByteArray> env = environment.readAll().split('\0');
         for (const QByteArray &entry : env) {
             QVERIFY2(!entry.startsWith("NOTIFY_SOCKET="), entry.constData());
             QVERIFY2(!entry.startsWith("LISTEN_FDS="), entry.constData());
@@ -441,7 +441,7 @@ void tst_Processes::hungWorkerIsKilledAtItsDeadline()
     QString error;
     const QJsonObject state = Torture::inspect(statePath(), true, &error);
     QVERIFY2(!state.isEmpty(), qPrintable(error));
-    QVERIFY2(Torture::stateIds(state, "pending").contains(id), qPrintable(QJsonDocument(state).toJson()));
+    QVERIFY2(Torture::stateIds(state, "pending").contains(id), QJsonDocument(state).toJson().constData());
 }
 
 void tst_Processes::parentKillNineTakesEveryWorker()
