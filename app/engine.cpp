@@ -57,6 +57,11 @@ std::unique_ptr<JobPool> makePool(const Options &o)
     auto pool = std::make_unique<ProcessPool>();
     pool->setWorkerProgram(Engine::workerProgram(), {});
     pool->setHeartbeatTimeout(int(o.tunables.workerTimeout.count()));
+    // One job per worker at a time. The simulated requests are long (hundreds of ms), so batching gains nothing
+    // and spreads them worse; and with more than one job sent, a crash right after a job finished (before its
+    // outcome reached us) is charged to the job that finished, not to the one that crashed: an innocent job
+    // could end up failed as poison, the poison one requeued without a mark.
+    pool->setDispatchBatch(1);
     return pool;
 }
 

@@ -429,8 +429,9 @@ void tst_Processes::hungWorkerIsKilledAtItsDeadline()
     QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
     const QList<Proc> workers = waitForWorkers(q, 2);
     QVERIFY2(q.waitUntilBusy(1, 30s), q.describe());
-    const QString accepted = q.waitForLine(QStringLiteral("accepted id="));
-    const quint64 id = accepted.mid(12).toULongLong();
+    const QList<quint64> accepted = Torture::idsWithPrefix(q.lines(), QStringLiteral("accepted id="));
+    QCOMPARE(accepted.size(), 1);
+    const quint64 id = accepted.constFirst();
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(q.waitForExit(), q.describe());
     QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
