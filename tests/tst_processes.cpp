@@ -151,6 +151,8 @@ private Q_SLOTS:
     void spawnRaceLeavesNoSurvivor_data();
     void spawnRaceLeavesNoSurvivor();
     void ctrlCToTheGroupIsGraceful();
+    void secondRequestCancelsAtOnce();
+    void thirdRequestKillsEveryWorker();
     void killedWorkerIsReplaced_data();
     void killedWorkerIsReplaced();
     void poisonJobIsMarkedFailed();
@@ -534,13 +536,70 @@ void tst_Processes::ctrlCToTheGroupIsGraceful()
     QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
     QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN begin reason=sigint")) >= 0, q.describe());
     QCOMPARE(q.count(QStringLiteral("SHUTDOWN begin")), 1);
-    QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN escalated")) < 0, q.describe());
+    QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN escalate ")) < 0, q.describe());
     // The jobs in flight finished (graceful drain), and every worker ended by itself.
     QCOMPARE(Torture::idsWithPrefix(q.lines(), QStringLiteral("done id=")).size(), 3);
     const QString report = q.waitForLine(QStringLiteral("SHUTDOWN report"));
     QCOMPARE(field(report, QStringLiteral("workers_stopped")), 3);
     QCOMPARE(field(report, QStringLiteral("workers_killed")), 0);
     QVERIFY2(q.indexOf(QStringLiteral("LOST ")) < 0, q.describe());
+}
+
+void tst_Processes::secondRequestCancelsAtOnce()
+{
+    // FAST: the drain ends at once and every worker gives its job back within one slice; nothing is killed.
+    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"),
+                           QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("2"),
+                           QStringLiteral("--work-ms"), QStringLiteral("60000"), QStringLiteral("--log-requests")}));
+    const DumpOnFailure dump(q);
+    QVERIFY(start(q));
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    const QList<Proc> workers = waitForWorkers(q, 2);
+    QVERIFY2(q.waitUntilBusy(2, 30s), q.describe());
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN phase=drain begin")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignalFromNewProcess(SIGTERM));
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN escalate mode=fast")) >= 0, q.describe());
+    QVERIFY2(q.indexOf(QStringLiteral("SHUTDOWN phase=cancel end outcome=ok")) >= 0, q.describe());
+    const QString report = q.waitForLine(QStringLiteral("SHUTDOWN report"));
+    QCOMPARE(field(report, QStringLiteral("requeued")), 2);
+    QCOMPARE(field(report, QStringLiteral("workers_stopped")), 2);
+    QCOMPARE(field(report, QStringLiteral("workers_killed")), 0);
+    QVERIFY2(ProcTree::survivors(workers).isEmpty(), qPrintable(ProcTree::describe(ProcTree::survivors(workers))));
+}
+
+void tst_Processes::thirdRequestKillsEveryWorker()
+{
+    // IMMEDIATE: SIGKILL to every worker group, then 128+signo; the journal already holds every accepted request.
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--burst"), QStringLiteral("3"), QStringLiteral("--work-ms"), QStringLiteral("60000"),
+              QStringLiteral("--simulate-hang"), QStringLiteral("1"), QStringLiteral("--log-requests")}));
+    const DumpOnFailure dump(q);
+    QVERIFY(start(q));
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY pid=")).isEmpty(), q.describe());
+    const QList<Proc> workers = waitForWorkers(q, 3);
+    QCOMPARE(workers.size(), 3);
+    QVERIFY2(q.waitUntilBusy(3, 30s), q.describe());
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN phase=drain begin")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignalFromNewProcess(SIGTERM));
+    QVERIFY2(!q.waitForLine(QStringLiteral("SHUTDOWN escalate ")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignalFromNewProcess(SIGTERM));
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally() && q.exitCode() == 128 + SIGTERM, q.describe());
+    // One second is a guard against a hang, not a measurement.
+    QTRY_VERIFY2_WITH_TIMEOUT(ProcTree::survivors(workers).isEmpty(),
+                              qPrintable(ProcTree::describe(ProcTree::survivors(workers))), 1000);
+
+    QuiesceProcess next(args({QStringLiteral("--workers"), QStringLiteral("1"), QStringLiteral("--rate"),
+                              QStringLiteral("0"), QStringLiteral("--drain-timeout"), QStringLiteral("300ms")}));
+    QVERIFY(start(next));
+    QVERIFY2(!next.waitForLine(QStringLiteral("RECOVERY previous run")).isEmpty(), next.describe());
+    QVERIFY(next.sendSignal(SIGTERM));
+    QVERIFY2(next.waitForExit() && next.exitedNormally() && next.exitCode() == 0, next.describe());
 }
 
 void tst_Processes::killedWorkerIsReplaced_data()
