@@ -1,4 +1,6 @@
 #include "requestsource.h"
+#include "simulatedjob.h"
+#include <Quiesce/workerpool.h>
 
 #include <QtCore/QCoreApplication>
 #include <QtTest/QSignalSpy>
@@ -7,10 +9,15 @@
 #include <algorithm>
 #include <climits>
 #include <limits>
+#include <optional>
 
 using Quiesce::Job;
+using Quiesce::JobFailure;
 using Quiesce::RequestSource;
 using Quiesce::SourceConfig;
+using Quiesce::WorkerPool;
+using Quiesce::WorkerSnapshot;
+using Quiesce::App::SimulatedJob;
 
 namespace {
 
@@ -89,6 +96,11 @@ private Q_SLOTS:
     void stopInsideSlotEndsAtOnce();
     void liveRateChange();
     void randomSeedIsReported();
+    // The app's job function, run by a real WorkerPool: what the source's requests turn into.
+    void simulatedJobWorksAndGivesBackOnCancel();
+    void simulatedHangIsChosenByIdAndDeafToCancel();
+    void simulatedJobFailsOnABadPayload();
+    void cleanup();
 };
 
 void tst_RequestSource::idsStrictlyIncreaseFromNextId_data()
@@ -514,6 +526,130 @@ void tst_RequestSource::randomSeedIsReported()
     fixed.setConfig(burstConfig(1, 99));
     fixed.start();
     QCOMPARE(fixed.effectiveSeed(), quint64(99));
+}
+
+namespace {
+
+Job costJob(quint64 id, const QByteArray &payload)
+{
+    Job job;
+    job.id = id;
+    job.payload = payload;
+    return job;
+}
+
+std::optional<WorkerSnapshot> busyWith(const WorkerPool &pool, quint64 id)
+{
+    const QList<WorkerSnapshot> snapshot = pool.snapshot();
+    for (const WorkerSnapshot &s : snapshot) {
+        if (s.busy && s.jobId == id)
+            return s;
+    }
+    return std::nullopt;
+}
+
+// Collects the ids of every outcome a pool reports.
+struct Outcomes
+{
+    explicit Outcomes(WorkerPool *pool)
+    {
+        QObject::connect(pool, &WorkerPool::jobsDone, pool, [this](const QList<Job> &jobs) { done += idsOf(jobs); });
+        QObject::connect(pool, &WorkerPool::jobsGivenBack, pool,
+                         [this](const QList<Job> &jobs) { givenBack += idsOf(jobs); });
+        QObject::connect(pool, &WorkerPool::jobsFailed, pool, [this](const QList<JobFailure> &failures) {
+            for (const JobFailure &f : failures)
+                failed.append(f);
+        });
+    }
+    QList<quint64> done;
+    QList<quint64> givenBack;
+    QList<JobFailure> failed;
+};
+
+// A WorkerPool running the app's job function, with its outcomes and idle() recorded.
+struct SimulatedPool
+{
+    SimulatedPool() { pool.setJobFunction(simulated.function()); }
+    SimulatedJob simulated;
+    WorkerPool pool;
+    Outcomes outcomes {&pool};
+    QSignalSpy idle {&pool, &WorkerPool::idle};
+};
+
+} // namespace
+
+void tst_RequestSource::cleanup()
+{
+    // A hang a failed test left behind must not keep its thread.
+    SimulatedJob::releaseHangsForTesting();
+}
+
+void tst_RequestSource::simulatedJobWorksAndGivesBackOnCancel()
+{
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
+    QVERIFY(pool.start(2));
+    pool.submit(costJob(1, "0"));
+    pool.submit(costJob(2, "25"));
+    QVERIFY(idle.wait(10000));
+    std::sort(outcomes.done.begin(), outcomes.done.end()); // two workers: either may report first
+    QCOMPARE(outcomes.done, (QList<quint64> {1, 2}));
+
+    // A minute of work reports progress (1% is 600 ms) and is given back on cancel(), long before its end.
+    pool.submit(costJob(3, "60000"));
+    QTRY_VERIFY_WITH_TIMEOUT(busyWith(pool, 3) && busyWith(pool, 3)->progressPercent >= 1, 10000);
+    QVERIFY(!busyWith(pool, 3)->hung);
+    pool.cancel();
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(outcomes.givenBack, QList<quint64> {3});
+    QCOMPARE(outcomes.done, (QList<quint64> {1, 2}));
+}
+
+void tst_RequestSource::simulatedHangIsChosenByIdAndDeafToCancel()
+{
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
+    QVERIFY(pool.start(2));
+    // What the engine does with RequestSource::hangChosen(): the job with that id hangs, the others do not.
+    p.simulated.addHang(7);
+    pool.submit(costJob(7, "0"));
+    pool.submit(costJob(8, "60000"));
+    QTRY_VERIFY(busyWith(pool, 7) && busyWith(pool, 7)->hung);
+    QTRY_VERIFY(busyWith(pool, 8));
+    QVERIFY(!busyWith(pool, 8)->hung);
+    pool.cancel();
+    QTRY_COMPARE_WITH_TIMEOUT(outcomes.givenBack, QList<quint64> {8}, 10000);
+    // Deaf to the cancel: still blocked, still reported as such.
+    QVERIFY(busyWith(pool, 7) && busyWith(pool, 7)->hung);
+    SimulatedJob::releaseHangsForTesting();
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(outcomes.done, QList<quint64> {7});
+    // A hang is simulated once: the same id run again goes through.
+    pool.submit(costJob(7, "0"));
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(outcomes.done, (QList<quint64> {7, 7}));
+}
+
+void tst_RequestSource::simulatedJobFailsOnABadPayload()
+{
+    SimulatedPool p;
+    WorkerPool &pool = p.pool;
+    Outcomes &outcomes = p.outcomes;
+    QSignalSpy &idle = p.idle;
+    QVERIFY(pool.start(1));
+    pool.submit(costJob(1, "twelve"));
+    pool.submit(costJob(2, "-5"));
+    QVERIFY(idle.wait(10000));
+    QCOMPARE(outcomes.failed.size(), qsizetype(2));
+    QCOMPARE(outcomes.failed.at(0).job.id, quint64(1));
+    QVERIFY2(outcomes.failed.at(0).reason.contains(QStringLiteral("not a cost")),
+             qPrintable(outcomes.failed.at(0).reason));
+    QCOMPARE(outcomes.failed.at(1).job.id, quint64(2));
+    QVERIFY(outcomes.done.isEmpty());
 }
 
 QTEST_GUILESS_MAIN(tst_RequestSource)
