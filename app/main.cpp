@@ -40,6 +40,23 @@ int runInspect(const Options &options)
     return ExitCode::Ok;
 }
 
+// requeue-failed / purge-failed: one line saying how many, or the error (73 in use, 65 corrupt).
+int runFailedCommand(const Options &options)
+{
+    const QString path = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
+    const bool requeue = options.command == Options::Command::RequeueFailed;
+    const FailedJobsResult result = requeue ? StateStore::requeueFailed(path) : StateStore::purgeFailed(path);
+    if (!result.ok) {
+        writeStderrLineBlocking(result.error);
+        return result.exitCode;
+    }
+    writeStdoutLineBlocking(QStringLiteral("%1 %2 failed requests in %3")
+                                .arg(requeue ? QStringLiteral("requeued") : QStringLiteral("purged"))
+                                .arg(result.count)
+                                .arg(path));
+    return ExitCode::Ok;
+}
+
 // Did we start with a terminal that can go away under us? stdin or stdout on a tty, or (headless) being in the
 // foreground process group of our controlling terminal (e.g. `quiesce --headless </dev/null >log` typed in a
 // shell). Under a supervisor (systemd, Docker, Kubernetes) there is no controlling terminal at all.
@@ -187,6 +204,10 @@ int main(int argc, char **argv)
     if (options.command == Options::Command::Inspect) {
         releaseSignals(signalBridge);
         return runInspect(options);
+    }
+    if (options.command == Options::Command::RequeueFailed || options.command == Options::Command::PurgeFailed) {
+        releaseSignals(signalBridge);
+        return runFailedCommand(options);
     }
     if (options.onHangup == OnHangup::Auto)
         options.onHangup = hangupStopsByDefault ? OnHangup::Stop : OnHangup::Reload;

@@ -128,6 +128,8 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
         t->workerTimeout = value;
         return true;
     }
+    if (key == QLatin1StringView("keep-done"))
+        return parseRetention(text, &t->keepDone, error);
     const QList<std::pair<QLatin1StringView, std::optional<std::chrono::milliseconds> *>> durations = {
         {QLatin1StringView("grace-period"), &t->gracePeriod},
         {QLatin1StringView("drain-timeout"), &t->drainTimeout},
@@ -148,8 +150,9 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
 const QStringList kTunableKeys = {QStringLiteral("rate"),           QStringLiteral("work-ms"),
                                   QStringLiteral("workers"),        QStringLiteral("queue-limit"),
                                   QStringLiteral("grace-period"),   QStringLiteral("drain-timeout"),
-                                  QStringLiteral("hard-timeout"),   QStringLiteral("isolation"),
-                                  QStringLiteral("worker-timeout"), QStringLiteral("max-attempts")};
+                                  QStringLiteral("hard-timeout"),   QStringLiteral("keep-done"),
+                                  QStringLiteral("isolation"),      QStringLiteral("worker-timeout"),
+                                  QStringLiteral("max-attempts")};
 
 // QSettings skips what it cannot parse without a word (a line without '=') and warns on its own for an empty key:
 // look at every line first, so a typo is one clear error, not a silently ignored setting.
@@ -190,6 +193,28 @@ bool parseDuration(const QString &text, std::chrono::milliseconds *out, QString 
         }
     }
     *error = QStringLiteral("'%1' is not a duration (use e.g. 500, 500ms or 10s; from 1 ms to 24 h)").arg(text);
+    return false;
+}
+
+bool parseRetention(const QString &text, std::chrono::milliseconds *out, QString *error)
+{
+    // The budgets' grammar (ms by default, s) plus the units a retention is said in: m, h, d.
+    static const QRegularExpression re(QStringLiteral("^\\s*([0-9]+(?:\\.[0-9]+)?)\\s*(ms|s|m|h|d)?\\s*$"));
+    const auto match = re.match(text);
+    if (match.hasMatch()) {
+        const QString unit = match.captured(2);
+        const double scale = unit == QLatin1StringView("s") ? 1e3
+            : unit == QLatin1StringView("m")                ? 60e3
+            : unit == QLatin1StringView("h")                ? 3600e3
+            : unit == QLatin1StringView("d")                ? 86400e3
+                                                            : 1.0;
+        const double ms = match.captured(1).toDouble() * scale;
+        if (ms <= 100.0 * 365 * 86400e3) {
+            *out = std::chrono::milliseconds(qint64(ms));
+            return true;
+        }
+    }
+    *error = QStringLiteral("keep-done must be 0 (keep forever) or a duration such as 12h or 7d, not '%1'").arg(text);
     return false;
 }
 
@@ -319,6 +344,7 @@ QString describeChanges(const Tunables &before, const Tunables &after)
     note("isolation", isolationName(before.isolation), isolationName(after.isolation));
     note("worker-timeout", QString::number(before.workerTimeout.count()), QString::number(after.workerTimeout.count()));
     note("max-attempts", QString::number(before.maxAttempts), QString::number(after.maxAttempts));
+    note("keep-done", QString::number(before.keepDone.count()), QString::number(after.keepDone.count()));
     return changes.join(QStringLiteral(", "));
 }
 
@@ -332,7 +358,8 @@ bool wantsHeadless(int argc, char **argv, bool *noDisplay)
     *noDisplay = qEnvironmentVariableIsEmpty("DISPLAY") && qEnvironmentVariableIsEmpty("WAYLAND_DISPLAY")
         && qEnvironmentVariableIsEmpty("QT_QPA_PLATFORM");
     for (int i = 1; i < argc; ++i) {
-        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "inspect") == 0)
+        if (std::strcmp(argv[i], "--headless") == 0 || std::strcmp(argv[i], "inspect") == 0
+            || std::strcmp(argv[i], "requeue-failed") == 0 || std::strcmp(argv[i], "purge-failed") == 0)
             return true;
         if (std::strcmp(argv[i], "--help") == 0 || std::strcmp(argv[i], "-h") == 0
             || std::strcmp(argv[i], "--version") == 0 || std::strcmp(argv[i], "-v") == 0)
@@ -365,8 +392,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
         valueOption("durability", "normal (survives a crash) or full (survives power loss).", "normal|full");
     const auto config = valueOption("config",
                                     "INI file with rate, workers, work-ms, queue-limit, grace-period, "
-                                    "drain-timeout, hard-timeout, isolation, worker-timeout, max-attempts; "
-                                    "SIGHUP reloads it.",
+                                    "drain-timeout, hard-timeout, keep-done, isolation, worker-timeout, "
+                                    "max-attempts; SIGHUP reloads it.",
                                     "file");
     const auto rate = valueOption("rate", "Requests per second, Poisson arrivals (0 = none). Default 2.", "R");
     const auto workMs = valueOption("work-ms", "Simulated work per request, uniform. Default 200-2000.", "MIN[-MAX]");
@@ -407,7 +434,11 @@ ParseResult parseCommandLine(const QStringList &arguments)
                                   "Watchdog deadline for the whole shutdown (exit 70). Default: the grace "
                                   "period less max(1s, 10%).",
                                   "D");
-    const auto ids = flag("ids", "With inspect: list the request ids per state.");
+    const auto keepDone = valueOption("keep-done",
+                                      "Done requests older than this are deleted from the state file at start "
+                                      "(12h, 7d; 0 = keep forever). Default 7d.",
+                                      "D");
+    const auto ids = flag("ids", "With inspect: list the request ids per state and the failed ones' reasons.");
     const auto screenshot = valueOption("screenshot", "Window: save a PNG of the window once it shows work.", "file");
     const auto preStop = valueOption("pre-stop",
                                      "Shell command run first when shutdown begins (like a Kubernetes "
@@ -423,9 +454,13 @@ ParseResult parseCommandLine(const QStringList &arguments)
                        logRequests, grace,   drain,    hard,    ids,        screenshot, preStop});
     parser.addOptions({isolation, workerTimeout, maxAttempts, crash});
     parser.addOption(onHangup);
+    parser.addOption(keepDone);
     parser.addPositionalArgument(QStringLiteral("command"),
-                                 QStringLiteral("Optional: 'inspect' prints the state file as JSON (use --state)."),
-                                 QStringLiteral("[inspect]"));
+                                 QStringLiteral("Optional, with --state: 'inspect' prints the state file as JSON; "
+                                                "'requeue-failed' makes its failed requests pending again (run by "
+                                                "the next start); 'purge-failed' deletes them. Both refuse (73) "
+                                                "while quiesce runs on the file."),
+                                 QStringLiteral("[inspect|requeue-failed|purge-failed]"));
 
     ParseResult result;
     auto fail = [&result](const QString &message) {
@@ -447,10 +482,19 @@ ParseResult parseCommandLine(const QStringList &arguments)
 
     Options o;
     const QStringList positional = parser.positionalArguments();
-    if (positional.size() > 1 || (positional.size() == 1 && positional.first() != QLatin1StringView("inspect")))
+    const QList<std::pair<QLatin1StringView, Options::Command>> commands {
+        {QLatin1StringView("inspect"), Options::Command::Inspect},
+        {QLatin1StringView("requeue-failed"), Options::Command::RequeueFailed},
+        {QLatin1StringView("purge-failed"), Options::Command::PurgeFailed}};
+    bool known = positional.isEmpty();
+    for (const auto &[name, command] : commands) {
+        if (positional.size() == 1 && positional.first() == name) {
+            o.command = command;
+            known = true;
+        }
+    }
+    if (positional.size() > 1 || !known)
         return fail(QStringLiteral("unexpected argument '%1' (see --help)").arg(positional.join(QLatin1Char(' '))));
-    if (positional.size() == 1)
-        o.command = Options::Command::Inspect;
 
     o.headless = parser.isSet(headless);
     o.statePath = parser.value(state);
@@ -524,7 +568,8 @@ ParseResult parseCommandLine(const QStringList &arguments)
         {hard, QStringLiteral("hard-timeout")},
         {isolation, QStringLiteral("isolation")},
         {workerTimeout, QStringLiteral("worker-timeout")},
-        {maxAttempts, QStringLiteral("max-attempts")}};
+        {maxAttempts, QStringLiteral("max-attempts")},
+        {keepDone, QStringLiteral("keep-done")}};
     for (const auto &[option, key] : tunableOptions) {
         if (!parser.isSet(option))
             continue;

@@ -48,13 +48,16 @@ struct Tunables
     std::chrono::milliseconds workerTimeout = kDefaultWorkerTimeout;
     /*! Process mode: a job that took its worker down this many times (crash, heartbeat kill) is marked failed. */
     int maxAttempts = kDefaultMaxAttempts;
+    /*! Done requests older than this are deleted from the journal at start; 0 = keep them forever. Read at start
+        only (a reload changes it for the next start). */
+    std::chrono::milliseconds keepDone = std::chrono::hours(24 * 7);
 
     bool operator==(const Tunables &) const = default;
 };
 
 struct Options
 {
-    enum class Command { Run, Inspect };
+    enum class Command { Run, Inspect, RequeueFailed, PurgeFailed };
     Command command = Command::Run;
     bool headless = false;
     QString statePath; //!< empty = StateStore::defaultPath()
@@ -118,5 +121,7 @@ bool wantsHeadless(int argc, char **argv, bool *noDisplay);
 /*! Value parsers shared by the command line and the config file; each returns false with a reason. */
 bool parseDuration(const QString &text, std::chrono::milliseconds *out, QString *error);
 bool parseWorkRange(const QString &text, int *minMs, int *maxMs, QString *error);
+/*! --keep-done: 0 (forever) or a duration with ms (default), s, m, h or d, up to 100 years. */
+bool parseRetention(const QString &text, std::chrono::milliseconds *out, QString *error);
 
 } // namespace Quiesce::App

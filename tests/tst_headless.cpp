@@ -188,6 +188,8 @@ void tst_Headless::badFlagExits64_data()
         << QStringList {QStringLiteral("--grace-period"), QStringLiteral("soon")} << QStringLiteral("grace-period");
     QTest::newRow("bad work range") << QStringList {QStringLiteral("--work-ms"), QStringLiteral("9-3")}
                                     << QStringLiteral("work-ms");
+    QTest::newRow("keep-done not a duration")
+        << QStringList {QStringLiteral("--keep-done"), QStringLiteral("forever")} << QStringLiteral("keep-done");
     QTest::newRow("bad durability") << QStringList {QStringLiteral("--durability"), QStringLiteral("maybe")}
                                     << QStringLiteral("durability");
     QTest::newRow("stray argument") << QStringList {QStringLiteral("frobnicate")} << QStringLiteral("frobnicate");

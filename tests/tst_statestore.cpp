@@ -8,6 +8,7 @@
 
 #include <QtCore/QCoreApplication>
 #include <QtCore/QCryptographicHash>
+#include <QtCore/QDateTime>
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
@@ -399,6 +400,8 @@ private Q_SLOTS:
     void upgradesAVersion1JournalInPlace();
     void upgradeNeverOverwritesABackup();
     void refusesSchemaVersion3Untouched();
+    void retentionPrunesOldDoneJobsInBatches_data();
+    void retentionPrunesOldDoneJobsInBatches();
 
 private:
     QTemporaryDir m_dir;
@@ -1795,6 +1798,65 @@ void tst_StateStore::refusesSchemaVersion3Untouched()
     QCOMPARE(listing(dir.path()), files); // no backup, no side file
     QCOMPARE(StateStore::requeueFailed(path).exitCode, 65);
     QCOMPARE(sha256(path), hash);
+}
+
+void tst_StateStore::retentionPrunesOldDoneJobsInBatches_data()
+{
+    QTest::addColumn<qint64>("keepDoneMs");
+    QTest::addColumn<int>("extra"); // more done rows updated 8 days ago: more than one prune batch (10 000) deletes
+    QTest::newRow("default 7 days") << StoreOptions().keepDoneMs << 25000;
+    QTest::newRow("0 keeps them forever") << qint64(0) << 25000;
+    QTest::newRow("1 day, a few rows") << qint64(24 * 3600 * 1000) << 2;
+}
+
+void tst_StateStore::retentionPrunesOldDoneJobsInBatches()
+{
+    QFETCH(qint64, keepDoneMs);
+    QFETCH(int, extra);
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const QString path = dir.filePath(QStringLiteral("retention.sqlite"));
+    {
+        // Through the store: 1-4 done, 5 failed, 6 in progress, 7 pending.
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        QSignalSpy completed(&store, &StateStore::completed);
+        QSignalSpy failed(&store, &StateStore::failed);
+        for (quint64 id = 1; id <= 7; ++id)
+            store.accept(request(id));
+        store.markInProgress({1, 2, 3, 4, 5, 6});
+        store.markDone({1, 2, 3, 4});
+        store.markFailed({failure(5, QStringLiteral("bad"))});
+        QTRY_COMPARE_WITH_TIMEOUT(collected(completed).size(), 4, kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(collected(failed).size(), 1, kWait);
+    } // no save: 6 stays in progress until recovery
+    // Age them: 1-3 and 5-6 were last updated 8 days ago (5 and 6 must stay whatever their age), plus many old done
+    // rows from 1000 on.
+    const qint64 eightDaysAgo = QDateTime::currentMSecsSinceEpoch() - qint64(8) * 24 * 3600 * 1000;
+    QVERIFY(withDatabase(path, [&](QSqlDatabase &db) {
+        return execAll(
+            db,
+            {QStringLiteral("UPDATE jobs SET updated = %1 WHERE id IN (1, 2, 3, 5, 6)").arg(eightDaysAgo),
+             QStringLiteral("WITH RECURSIVE n(i) AS (SELECT 1000 UNION ALL SELECT i + 1 FROM n WHERE i < %1) "
+                            "INSERT INTO jobs (id, state, payload, created, updated) "
+                            "SELECT i, 2, '1', %2, %2 FROM n")
+                 .arg(1000 + extra - 1)
+                 .arg(eightDaysAgo)});
+    }));
+    StoreOptions o = options(path);
+    o.keepDoneMs = keepDoneMs;
+    StateStore store;
+    QVERIFY2(store.open(o), qPrintable(store.errorString()));
+    QCOMPARE(store.recovery().pruned, keepDoneMs == 0 ? quint64(0) : quint64(3 + extra));
+    QCOMPARE(idsOf(store.pendingJobs()), (QList<quint64> {6, 7}));
+    QCOMPARE(store.recovery().failed, quint64(1));
+    QCOMPARE(store.nextId(), quint64(1000 + extra)); // pruned ids are never reused
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonCount(root, "done"), keepDoneMs == 0 ? qint64(4 + extra) : qint64(1));
+    QCOMPARE(jsonIds(root, "failed"), (QList<quint64> {5}));
+    if (keepDoneMs != 0)
+        QCOMPARE(jsonIds(root, "done"), (QList<quint64> {4}));
+    QCOMPARE(root.value(QStringLiteral("next_id")).toInteger(), qint64(1000 + extra)); // also once the rows are gone
 }
 
 int main(int argc, char **argv)

@@ -75,7 +75,7 @@ struct QUIESCE_JOURNAL_EXPORT RecoveryInfo
     quint64 walFramesDropped = 0;  //!< frames of the current WAL generation SQLite dropped
     quint64 walCommitsDropped = 0; //!< commit frames (transactions) among them
     quint64 walFirstBadFrame = 0;  //!< 1-based number of the first damaged frame; 0 for header damage or none
-    /*! The highest request id in the journal after recovery (0: none): with walDamaged, requests accepted above it
+    /*! The highest job id in the journal after recovery (0: none): with walDamaged, jobs accepted above it
         may be missing. */
     quint64 highestId = 0;
 };
@@ -184,7 +184,7 @@ public:
         \a key, replaces the note. */
     void noteSession(const QString &key, const QJsonObject &note);
 
-    /*! \brief Stop-intake: closes the journal to new requests, so that none is accepted after this call's answer.
+    /*! \brief Stop-intake: closes the journal to new jobs, so that none is accepted after this call's answer.
 
         From now on accept() is ignored. On the store thread, a batch already being committed finishes first; the
         accepts still queued are committed in batches until \a deadline; whatever accept is left uncommitted then,

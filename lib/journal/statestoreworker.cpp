@@ -351,6 +351,12 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
             return fail(StateStoreDb::queryError(next));
         }
         result->nextId = std::max<quint64>(1, next.value(0).toULongLong());
+        // Kept in the counter before the retention (or an operator's purge) may delete the row it came from.
+        QSqlQuery counter(m_db->database());
+        counter.prepare(StoreSql::raiseNextId());
+        counter.addBindValue(qint64(result->nextId));
+        if (!run(counter, "next_id", &detail))
+            return fail(detail);
     }
     if (!applyWalFindings(&result->recovery, &result->nextId, &detail))
         return fail(detail);
@@ -865,7 +871,7 @@ void StateStoreWorker::closeIntake(QDeadlineTimer deadline)
     }
     std::sort(discarded.begin(), discarded.end());
     Q_EMIT intakeClosed(discarded);
-    // What is left (state changes of requests already accepted) commits as usual.
+    // What is left (state changes of jobs already accepted) commits as usual.
     bool left = false;
     {
         const QMutexLocker locker(&m_mutex);
@@ -1012,6 +1018,13 @@ FailedJobsResult StateStoreWorker::operateOnFailed(const QString &path, FailedOp
     // another process holds the journal), the checks that leave a bad file untouched, the upgrade of an older
     // schema, recovery. No session row: the next run still sees how the previous one ended. Any WAL damage is
     // refused, as under durability full: an operator's tool never starts on a journal that lost commits.
+    // Never a fresh journal: a typo in the path must not "succeed" on a new empty file.
+    const QString absolute = canonicalStatePath(path);
+    if (!QFileInfo::exists(absolute)) {
+        result.error = storeFileMessage(absolute, QStringLiteral("does not exist"));
+        result.exitCode = StateStore::exitCode(StoreError::CannotOpen);
+        return result;
+    }
     StateStoreWorker worker;
     worker.m_operatorOnly = true;
     StoreOptions options;

@@ -136,8 +136,9 @@ bool readVarint(const uchar *page, qint64 end, qint64 *pos, quint64 *value)
 }
 
 // The smallest next id that reuses no id this page shows, if it is a table b-tree leaf, else 0: one past its largest
-// rowid (request ids are the requests table's rowids; every other table's rowids are small), and the value of the
-// store's ('next_id', N) row if it holds it. Both are written in the same transaction as the requests they count, so
+// rowid (job ids are the jobs table's rowids, the requests table's in v1; every other table's rowids are small), and
+// the value of the store's ('next_id', N) row if it holds it. Both are written in the same transaction as the jobs
+// they count, so
 // over the intact frames of a log they bound every id committed there, also when damage made SQLite drop them.
 quint64 idFloorOfPage(const uchar *page, qint64 pageSize, quint32 pageNumber)
 {
