@@ -683,10 +683,12 @@ void Engine::registerPhases()
         record.report = report.toJson();
         if (!m_stuckNote.isEmpty()) {
             // The final word on the note: still stuck (the watchdog will most likely end the process), or null
-            // when the worker came free after all.
+            // when the worker came free after all. A worker process never waits for the watchdog: stop-threads
+            // kills it, and the run ends in order.
             const quint64 id = quint64(m_stuckNote.value(QStringLiteral("request")).toInteger());
-            const bool stillBusy = std::any_of(workers.cbegin(), workers.cend(),
-                                               [id](const WorkerSnapshot &w) { return w.busy && w.jobId == id; });
+            const bool stillBusy = !m_processPool
+                && std::any_of(workers.cbegin(), workers.cend(),
+                               [id](const WorkerSnapshot &w) { return w.busy && w.jobId == id; });
             record.report.insert(QStringLiteral("stuck"), stillBusy ? QJsonValue(m_stuckNote) : QJsonValue());
         }
         connect(m_store.get(), &StateStore::saved, ctx, [ctx](bool ok, const QString &error) {

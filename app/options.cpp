@@ -71,6 +71,22 @@ bool parseRate(const QString &text, double *out, QString *error)
     return true;
 }
 
+// "workers must be a whole number from 1 to 256, not 'x'": \a out is left alone then.
+bool parseIntInRange(const QString &key, const QString &text, int lowest, int highest, int *out, QString *error)
+{
+    int n = 0;
+    if (!parseNonNegativeInt(text, &n) || n < lowest || n > highest) {
+        *error = QStringLiteral("%1 must be a whole number from %2 to %3, not '%4'")
+                     .arg(key)
+                     .arg(lowest)
+                     .arg(highest)
+                     .arg(text);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
 // One key of the tunables: applies \a text (from the command line or a config file) to \a t.
 bool applyTunable(Tunables *t, const QString &key, const QString &text, QString *error)
 {
@@ -78,15 +94,8 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
         return parseRate(text, &t->rate, error);
     if (key == QLatin1StringView("work-ms"))
         return parseWorkRange(text, &t->workMinMs, &t->workMaxMs, error);
-    if (key == QLatin1StringView("workers")) {
-        int n = 0;
-        if (!parseNonNegativeInt(text, &n) || n < 1 || n > 256) {
-            *error = QStringLiteral("workers must be a whole number from 1 to 256, not '%1'").arg(text);
-            return false;
-        }
-        t->workers = n;
-        return true;
-    }
+    if (key == QLatin1StringView("workers"))
+        return parseIntInRange(key, text, 1, 256, &t->workers, error);
     if (key == QLatin1StringView("queue-limit")) {
         if (!parseNonNegativeInt(text, &t->queueLimit)) {
             *error = QStringLiteral("queue-limit must be a whole number (0 = unbounded), not '%1'").arg(text);
@@ -106,15 +115,8 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
         }
         return true;
     }
-    if (key == QLatin1StringView("max-attempts")) {
-        int n = 0;
-        if (!parseNonNegativeInt(text, &n) || n < 1 || n > 1000) {
-            *error = QStringLiteral("max-attempts must be a whole number from 1 to 1000, not '%1'").arg(text);
-            return false;
-        }
-        t->maxAttempts = n;
-        return true;
-    }
+    if (key == QLatin1StringView("max-attempts"))
+        return parseIntInRange(key, text, 1, 1000, &t->maxAttempts, error);
     if (key == QLatin1StringView("worker-timeout")) {
         std::chrono::milliseconds value {};
         if (!parseDuration(text, &value, error))
@@ -147,12 +149,11 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
     return false;
 }
 
-const QStringList kTunableKeys = {QStringLiteral("rate"),           QStringLiteral("work-ms"),
-                                  QStringLiteral("workers"),        QStringLiteral("queue-limit"),
-                                  QStringLiteral("grace-period"),   QStringLiteral("drain-timeout"),
-                                  QStringLiteral("hard-timeout"),   QStringLiteral("keep-done"),
-                                  QStringLiteral("isolation"),      QStringLiteral("worker-timeout"),
-                                  QStringLiteral("max-attempts")};
+const QStringList kTunableKeys = {
+    QStringLiteral("rate"),           QStringLiteral("work-ms"),      QStringLiteral("workers"),
+    QStringLiteral("queue-limit"),    QStringLiteral("grace-period"), QStringLiteral("drain-timeout"),
+    QStringLiteral("hard-timeout"),   QStringLiteral("keep-done"),    QStringLiteral("isolation"),
+    QStringLiteral("worker-timeout"), QStringLiteral("max-attempts")};
 
 // QSettings skips what it cannot parse without a word (a line without '=') and warns on its own for an empty key:
 // look at every line first, so a typo is one clear error, not a silently ignored setting.
