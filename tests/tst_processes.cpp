@@ -141,6 +141,7 @@ private Q_SLOTS:
 
     void badFlagsAreRefused_data();
     void badFlagsAreRefused();
+    void missingWorkerExits71();
     void workerLinksNoGuiStack();
     void exampleUnitKeepsTheServiceOnOom();
     void workersStartClean();
@@ -280,6 +281,21 @@ void tst_Processes::badFlagsAreRefused()
     QVERIFY2(q.stderrText().contains(message), q.describe());
     QCOMPARE(q.stderrText().count(QLatin1Char('\n')), 1);
     QVERIFY2(!QFile::exists(statePath()), "a refused command line must not touch the state");
+}
+
+void tst_Processes::missingWorkerExits71()
+{
+    // A worker that cannot be spawned is an operating-system resource missing: one line, 71, the state untouched.
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"), QStringLiteral("0")}));
+    q.setEnvironmentValue(QStringLiteral("QUIESCE_WORKER"), m_dir->filePath(QStringLiteral("no-such-worker")));
+    QVERIFY(start(q));
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally() && q.exitCode() == 71, q.describe());
+    QVERIFY2(q.stderrText().contains(QStringLiteral("no-such-worker")), q.describe());
+    QCOMPARE(q.stderrText().count(QLatin1Char('\n')), 1);
+    QVERIFY2(q.indexOf(QStringLiteral("READY")) < 0, q.describe());
+    QVERIFY2(!QFile::exists(statePath()), "the state must not be touched when the workers cannot start");
 }
 
 void tst_Processes::workerLinksNoGuiStack()
