@@ -45,6 +45,7 @@
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QStyle>
+#include <QtWidgets/QTableView>
 #include <QtWidgets/QToolButton>
 
 #include <csignal>
@@ -71,6 +72,7 @@ private Q_SLOTS:
     void niceCeiling();
     void plotKeepsTheLastMinute();
     void workerModel();
+    void workerModelShowsProcesses();
     void dialogHidesButShutdownGoesOn();
     void describeWork_data();
     void describeWork();
@@ -332,6 +334,43 @@ void tst_MainWindow::workerModel()
     QCOMPARE(model.busyCount(), 1);
 }
 
+void tst_MainWindow::workerModelShowsProcesses()
+{
+    // --isolation process: each row also has the worker's pid and restarts, and the states a process has.
+    WorkerTableModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QList<WorkerSnapshot> workers(3);
+    for (int i = 0; i < 3; ++i) {
+        workers[i].index = i;
+        workers[i].threadName = QStringLiteral("quiesce-worker-%1").arg(i);
+    }
+    workers[0].pid = 4242;
+    workers[0].state = QStringLiteral("idle");
+    workers[1].state = QStringLiteral("backoff");
+    workers[1].restarts = 2;
+    workers[2].state = QStringLiteral("disabled");
+    workers[2].restarts = 6;
+    model.setSnapshot(workers);
+    auto cell = [&model](int row, int column) { return model.index(row, column).data(); };
+    QCOMPARE(cell(0, WorkerTableModel::PidColumn).toLongLong(), 4242);
+    QCOMPARE(cell(0, WorkerTableModel::RestartsColumn).toInt(), 0);
+    QCOMPARE(cell(0, WorkerTableModel::StateColumn).toString(), QStringLiteral("idle"));
+    QVERIFY(!cell(1, WorkerTableModel::PidColumn).isValid()); // none runs while it waits out its backoff
+    QCOMPARE(cell(1, WorkerTableModel::RestartsColumn).toInt(), 2);
+    QCOMPARE(cell(1, WorkerTableModel::StateColumn).toString(), QStringLiteral("restarting"));
+    QCOMPARE(cell(2, WorkerTableModel::StateColumn).toString(), QStringLiteral("disabled"));
+    QVERIFY(!model.index(2, WorkerTableModel::StateColumn).data(Qt::ToolTipRole).toString().isEmpty());
+    QCOMPARE(model.headerData(WorkerTableModel::PidColumn, Qt::Horizontal).toString(), QStringLiteral("PID"));
+
+    // A restart is a changed row, even when nothing else changed.
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    workers[0].pid = 4343;
+    workers[0].restarts = 1;
+    model.setSnapshot(workers);
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(cell(0, WorkerTableModel::PidColumn).toLongLong(), 4343);
+}
+
 void tst_MainWindow::dialogHidesButShutdownGoesOn()
 {
     ShutdownCoordinator coordinator;
@@ -472,6 +511,11 @@ void tst_MainWindow::showsWorkersAndCounters()
 
     WorkerTableModel *model = m_window->workerModel();
     QTRY_COMPARE(model->rowCount(), 3);
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("workerTable"));
+    QVERIFY(table);
+    // Threads have no pid or restarts of their own: those columns are for --isolation process.
+    QVERIFY(table->isColumnHidden(WorkerTableModel::PidColumn));
+    QVERIFY(table->isColumnHidden(WorkerTableModel::RestartsColumn));
     QTRY_VERIFY_WITH_TIMEOUT(model->busyCount() > 0, 10000);
     QTRY_VERIFY_WITH_TIMEOUT(counterValue("doneValue") >= 5, 15000);
     QVERIFY(counterValue("acceptedValue") >= counterValue("doneValue"));
@@ -1584,6 +1628,10 @@ void tst_MainWindow::closingWithProcessWorkersLeavesNoProcess()
         pids.insert(p.pid);
     WorkerTableModel *model = m_window->workerModel();
     QTRY_COMPARE(model->rowCount(), 3);
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("workerTable"));
+    QVERIFY(table);
+    QVERIFY(!table->isColumnHidden(WorkerTableModel::PidColumn));
+    QVERIFY(!table->isColumnHidden(WorkerTableModel::RestartsColumn));
     QSet<qint64> shown;
     for (int row = 0; row < 3; ++row)
         shown.insert(model->index(row, WorkerTableModel::PidColumn).data().toLongLong());
