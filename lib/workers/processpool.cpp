@@ -26,6 +26,7 @@
 #include <vector>
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -41,6 +42,10 @@ namespace {
 
 using namespace WorkerChannel;
 
+// A frame may hold MaxFrameBytes; a batch stays well below, and one job's payload must fit on its own.
+constexpr qsizetype MaxBatchPayloadBytes = 8 * 1024 * 1024;
+constexpr qsizetype MaxPayloadBytes = qsizetype(MaxFrameBytes) - 64 * 1024;
+
 qint64 monotonicMs()
 {
     static QElapsedTimer clock;
@@ -55,8 +60,8 @@ QString signalText(int signo)
 }
 
 // Between fork() and exec(): async-signal-safe calls only, everything else was prepared before the fork.
-[[noreturn]] void execChild(pid_t parent, int channel, int devNull, const char *program, char *const *argv,
-                            char *const *envp)
+[[noreturn]] void execChild(pid_t parent, int channel, int devNull, bool coreDumps, const char *program,
+                            char *const *argv, char *const *envp)
 {
     UnixSignalNotifier::resetSignalStateInChild();
     ::setpgid(0, 0);
@@ -65,6 +70,10 @@ QString signalText(int signo)
     if (::getppid() != parent)
         ::_exit(1);
     ResourceLimits::restoreDescriptorLimitInChild();
+    if (!coreDumps) {
+        const rlimit none {0, 0};
+        ::setrlimit(RLIMIT_CORE, &none);
+    }
     // channel and devNull are >= ChildFd + 1 (moved there before the fork), so none of these clobbers the other.
     if (::dup2(devNull, STDIN_FILENO) < 0 || ::dup2(devNull, STDOUT_FILENO) < 0
         || ::dup2(channel, ChildFd) < 0) // dup2 clears close-on-exec on the copy
@@ -136,6 +145,8 @@ struct Slot
     bool signalled = false; // SIGTERM/SIGKILL from stop() at its deadline
     QString killReason;     // why the pool killed it ("heartbeat timeout", "protocol error"), empty if not
 
+    double microsPerJob = -1; // how long its jobs took, on average (exponentially weighted); < 0: not known yet
+
     bool alive() const { return pidfd >= 0; }
     int load() const { return int(sent.size()) + int(started.size()); }
 };
@@ -164,8 +175,9 @@ public:
     int backoffInitialMs = 100;
     int backoffMaxMs = 10000;
     int healthyMs = 60000;
-    int batch = 16;
+    int batch = 1024;
     int terminateGraceMs = 100;
+    bool coreDumps = true;
     QString error;
 
     std::vector<std::unique_ptr<Slot>> slots;
@@ -215,6 +227,9 @@ public:
 
     // --- bookkeeping ---
     void dispatch();
+    void scheduleDispatch();
+    int batchFor(const Slot &slot) const;
+    bool dispatchPosted = false;
     void deliver();
     void afterChange();
     void onTick();
@@ -354,7 +369,7 @@ bool ProcessPoolPrivate::spawn(Slot &slot)
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid == 0)
-        execChild(parent, childEnd, devNull, programBytes.constData(), argv.data(), envp.data());
+        execChild(parent, childEnd, devNull, coreDumps, programBytes.constData(), argv.data(), envp.data());
     const int forkErrno = errno;
     ::close(childEnd);
     ::close(devNull);
@@ -489,6 +504,16 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
         }
         return false;
     };
+    // Jobs sent are mostly found at the front: the child reports them in the order it got them.
+    const auto takeSent = [&slot](quint64 id, Queued *queued) {
+        const auto it =
+            std::find_if(slot.sent.begin(), slot.sent.end(), [id](const Queued &j) { return j.job.id == id; });
+        if (it == slot.sent.end())
+            return false;
+        *queued = std::move(*it);
+        slot.sent.erase(it);
+        return true;
+    };
     switch (message.at(0).toInteger()) {
     case Hello:
         if (slot.state == Slot::State::Starting)
@@ -496,14 +521,12 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
         break;
     case Started: {
         const qint64 now = monotonicMs();
-        for (const QCborValue &v : message.at(1).toArray()) {
-            const quint64 id = quint64(v.toInteger());
-            auto it =
-                std::find_if(slot.sent.begin(), slot.sent.end(), [id](const Queued &j) { return j.job.id == id; });
-            if (it == slot.sent.end())
+        const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
+        for (quint64 id : ids) {
+            Queued queued;
+            if (!takeSent(id, &queued))
                 continue;
-            slot.started.append(Running {it->job, now, 0, false});
-            slot.sent.erase(it);
+            slot.started.append(Running {queued.job, now, 0, false});
             startedIds.append(id);
         }
         break;
@@ -511,10 +534,16 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
     case Done:
     case GivenBack: {
         const bool isDone = message.at(0).toInteger() == Done;
-        for (const QCborValue &v : message.at(1).toArray()) {
+        const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
+        for (quint64 id : ids) {
             Job job;
-            if (takeStarted(quint64(v.toInteger()), &job))
+            if (takeStarted(id, &job))
                 (isDone ? done : givenBack).append(job);
+        }
+        if (isDone && !ids.isEmpty()) {
+            // How long this child's jobs take sizes its next batches (see batchFor()).
+            const double perJob = double(qMax<qint64>(0, message.at(2).toInteger())) / double(ids.size());
+            slot.microsPerJob = slot.microsPerJob < 0 ? perJob : 0.7 * slot.microsPerJob + 0.3 * perJob;
         }
         break;
     }
@@ -528,14 +557,11 @@ void ProcessPoolPrivate::handleMessage(Slot &slot, const QCborArray &message)
         break;
     case Returned: {
         // Never started: back to their places in the queue.
-        for (const QCborValue &v : message.at(1).toArray()) {
-            const quint64 id = quint64(v.toInteger());
-            auto it =
-                std::find_if(slot.sent.begin(), slot.sent.end(), [id](const Queued &j) { return j.job.id == id; });
-            if (it == slot.sent.end())
-                continue;
-            requeue(*it);
-            slot.sent.erase(it);
+        const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
+        for (quint64 id : ids) {
+            Queued queued;
+            if (takeSent(id, &queued))
+                requeue(queued);
         }
         break;
     }
@@ -566,8 +592,18 @@ void ProcessPoolPrivate::killGroup(Slot &slot, int signo)
 void ProcessPoolPrivate::onPidfd(Slot &slot)
 {
     siginfo_t info {};
-    if (::waitid(P_PIDFD, id_t(slot.pidfd), &info, WEXITED | WNOWAIT | WNOHANG) != 0 || info.si_pid == 0)
+    if (::waitid(P_PIDFD, id_t(slot.pidfd), &info, WEXITED | WNOWAIT | WNOHANG) != 0) {
+        if (errno != ECHILD)
+            return;
+        // Reaped by someone else (the application set SIGCHLD to SIG_IGN, or waits for any child): it is gone,
+        // with its status. A readable pidfd is all we know.
+        info.si_pid = slot.pid;
+        info.si_code = CLD_EXITED;
+        info.si_status = -1;
+        slot.killReason = QStringLiteral("reaped elsewhere, status unknown");
+    } else if (info.si_pid == 0) {
         return;
+    }
     // Exited, not reaped: read what it said last, take down its group (grandchildren), then reap.
     readChannel(slot);
     ::kill(-slot.pid, SIGKILL);
@@ -723,26 +759,77 @@ void ProcessPoolPrivate::dispatch()
     }
     if (targets.empty())
         return;
-    QHash<Slot *, QCborArray> batches;
+    struct Batch
+    {
+        QList<quint64> ids;
+        QByteArray payloads;
+        QList<qint32> counts;
+    };
+    QHash<Slot *, Batch> batches;
     while (!queue.empty()) {
         // The least loaded slot first: short jobs fill every child's batch, long ones spread out.
         Slot *best = nullptr;
         for (Slot *s : targets) {
-            if (s->load() < batch && (!best || s->load() < best->load()))
+            if (s->load() < batchFor(*s) && (!best || s->load() < best->load()))
                 best = s;
         }
         if (!best)
             break;
         const Job &job = queue.front().job;
-        batches[best].append(QCborArray {qint64(job.id), job.payload, job.attempts, job.crashes});
+        if (job.payload.size() > MaxPayloadBytes) {
+            // It could never cross the channel (a frame is limited): a failure with its reason, not a crash loop.
+            failed.append(JobFailure {job,
+                                      QStringLiteral("payload of %1 bytes exceeds the worker channel's limit of %2")
+                                          .arg(job.payload.size())
+                                          .arg(MaxPayloadBytes)});
+            queue.pop_front();
+            continue;
+        }
+        Batch &b = batches[best];
+        if (!b.ids.isEmpty() && b.payloads.size() + job.payload.size() > MaxBatchPayloadBytes) {
+            targets.erase(std::remove(targets.begin(), targets.end(), best), targets.end()); // full for this round
+            continue;
+        }
+        b.ids.append(job.id);
+        b.payloads.append(job.payload);
+        b.counts.append(qint32(job.payload.size()));
+        b.counts.append(job.attempts);
+        b.counts.append(job.crashes);
         best->sent.push_back(std::move(queue.front()));
         queue.pop_front();
         hadWork = true;
     }
     for (auto it = batches.cbegin(); it != batches.cend(); ++it) {
-        send(*it.key(), QCborArray {Jobs, it.value()});
+        send(*it.key(), QCborArray {Jobs, packIds(it->ids), it->payloads, packCounts(it->counts)});
         publish(*it.key());
     }
+    if (!failed.isEmpty())
+        deliver();
+}
+
+int ProcessPoolPrivate::batchFor(const Slot &slot) const
+{
+    // About BatchMicros of work per child and round trip: thousands of jobs of a microsecond, one of a second.
+    // Unknown durations start at one job, so long jobs are never piled onto one child.
+    constexpr double BatchMicros = 2000;
+    if (slot.microsPerJob < 0)
+        return 1;
+    return int(qBound(1.0, BatchMicros / qMax(slot.microsPerJob, 1.0), double(batch)));
+}
+
+void ProcessPoolPrivate::scheduleDispatch()
+{
+    // A burst of submit() calls becomes one batch per child, not one message per job.
+    if (dispatchPosted)
+        return;
+    dispatchPosted = true;
+    QMetaObject::invokeMethod(
+        q,
+        [this] {
+            dispatchPosted = false;
+            dispatch();
+        },
+        Qt::QueuedConnection);
 }
 
 void ProcessPoolPrivate::deliver()
@@ -959,13 +1046,16 @@ ProcessPool::ProcessPool(QObject *parent)
 
 ProcessPool::~ProcessPool()
 {
-    // The last resort: no job is waited for. SIGKILL, then reap (a killed process exits at once).
+    // The last resort: no job is waited for. SIGKILL, then reap: a killed process exits at once, unless it is in
+    // an uninterruptible sleep; then we wait a second at most and leave it to init.
     for (auto &s : d->slots) {
         if (!s->alive())
             continue;
         d->killGroup(*s, SIGKILL);
+        pollfd exited {s->pidfd, POLLIN, 0};
         siginfo_t info {};
-        ::waitid(P_PIDFD, id_t(s->pidfd), &info, WEXITED);
+        if (::poll(&exited, 1, 1000) == 1)
+            ::waitid(P_PIDFD, id_t(s->pidfd), &info, WEXITED | WNOHANG);
         delete s->pidNotifier;
         delete s->readNotifier;
         delete s->writeNotifier;
@@ -1037,6 +1127,16 @@ void ProcessPool::setDispatchBatch(int jobs)
 int ProcessPool::dispatchBatch() const
 {
     return d->batch;
+}
+
+void ProcessPool::setWorkerCoreDumps(bool enabled)
+{
+    d->coreDumps = enabled;
+}
+
+bool ProcessPool::workerCoreDumps() const
+{
+    return d->coreDumps;
 }
 
 void ProcessPool::setTerminateGrace(int ms)
@@ -1171,7 +1271,7 @@ void ProcessPool::submit(const Job &job)
         --d->reserved;
     d->queue.push_back(Queued {job, d->nextSeq++});
     d->hadWork = true;
-    d->dispatch();
+    d->scheduleDispatch();
 }
 
 void ProcessPool::stopIntake()

@@ -55,8 +55,9 @@ class ProcessPoolPrivate;
     StopReport::lostJobIds (the jobs of killed children: requeue them). For the immediate exit there is
     killAllNow().
 
-    Dispatch is batched: a child is sent up to dispatchBatch() jobs at once and reports outcomes in batches,
-    which keeps the per-job cost of a round trip small; jobs are spread over the slots with the fewest jobs first.
+    Dispatch is batched both ways: a child is sent as many jobs as make about 2 ms of its work (at most
+    dispatchBatch()) and reports outcomes in batches, which keeps the per-job cost of a round trip small; jobs are
+    spread over the slots with the fewest jobs first.
 
     Diagnostics go to the logging category \c quiesce.pool; the pool prints nothing.
 
@@ -79,6 +80,7 @@ class QUIESCE_WORKERS_EXPORT ProcessPool : public JobPool
     Q_OBJECT
 
 public:
+    /*! A pool with no worker program yet (setWorkerProgram()) and the default supervision parameters. */
     explicit ProcessPool(QObject *parent = nullptr);
     /*! Kills what still runs (SIGKILL to every worker's group) and reaps it. Call stop() first for an orderly
         end; the destructor is the last resort and does not wait for jobs. */
@@ -113,11 +115,19 @@ public:
     /*! The initial delay of setRestartBackoff(), in ms. */
     int restartBackoff() const;
 
-    /*! At most \a jobs (>= 1, default 16) jobs are sent to one child before it reports back. Larger batches
-        dispatch short jobs faster; 1 gives the fairest spread of long jobs. */
+    /*! At most \a jobs (>= 1, default 1024) jobs are sent to one child before it reports back. Within that
+        limit the batch adapts to how long the child's jobs take (about 2 ms of work per batch; one job while the
+        duration is not known yet), so short jobs travel in large batches and long ones spread over the children.
+        1 gives the strictest spread. */
     void setDispatchBatch(int jobs);
     /*! The batch size set by setDispatchBatch(). */
     int dispatchBatch() const;
+
+    /*! With false, workers start with \c RLIMIT_CORE 0 (set between fork and exec): a crash leaves no core file,
+        e.g. while crashes are simulated on purpose. Default true: the limit is inherited. */
+    void setWorkerCoreDumps(bool enabled);
+    /*! The setting of setWorkerCoreDumps(). */
+    bool workerCoreDumps() const;
 
     /*! How long before the stop() deadline a still-running child gets SIGTERM (default 100 ms; the SIGKILL to
         its group follows at the deadline). */

@@ -5,6 +5,53 @@
 
 namespace Quiesce::WorkerChannel {
 
+namespace {
+
+template<typename T>
+QByteArray pack(const QList<T> &values)
+{
+    QByteArray bytes(values.size() * qsizetype(sizeof(T)), Qt::Uninitialized);
+    char *out = bytes.data();
+    for (T v : values) {
+        qToLittleEndian<T>(v, out);
+        out += sizeof(T);
+    }
+    return bytes;
+}
+
+template<typename T>
+QList<T> unpack(const QByteArray &bytes)
+{
+    QList<T> values;
+    const qsizetype n = bytes.size() / qsizetype(sizeof(T));
+    values.reserve(n);
+    for (qsizetype i = 0; i < n; ++i)
+        values.append(qFromLittleEndian<T>(bytes.constData() + i * qsizetype(sizeof(T))));
+    return values;
+}
+
+} // namespace
+
+QByteArray packIds(const QList<quint64> &ids)
+{
+    return pack(ids);
+}
+
+QList<quint64> unpackIds(const QByteArray &bytes)
+{
+    return unpack<quint64>(bytes);
+}
+
+QByteArray packCounts(const QList<qint32> &counts)
+{
+    return pack(counts);
+}
+
+QList<qint32> unpackCounts(const QByteArray &bytes)
+{
+    return unpack<qint32>(bytes);
+}
+
 QByteArray frame(const QCborArray &messages)
 {
     const QByteArray body = messages.toCborValue().toCbor();

@@ -15,7 +15,8 @@ namespace Quiesce::WorkerChannel {
 
 enum Message : int {
     // parent -> child
-    Jobs = 1,    // [Jobs, [[id, payload, attempts, crashes], ...]]: run these, in order
+    Jobs = 1,    // [Jobs, ids, payloads, counts]: run these, in order. payloads: all of them, concatenated;
+                 // counts: per job its payload's length, attempts and crashes
     Reclaim = 2, // [Reclaim]: give back (Returned) every job received and not started
     Cancel = 3,  // [Cancel]: ask the running job to give up
     Stop = 4,    // [Stop]: Reclaim + Cancel, then exit 0
@@ -23,11 +24,11 @@ enum Message : int {
 
     // child -> parent
     Hello = 10,     // [Hello, pid]
-    Started = 11,   // [Started, [ids]]
-    Done = 12,      // [Done, [ids]]
-    GivenBack = 13, // [GivenBack, [ids]]: started, then given back unfinished
+    Started = 11,   // [Started, ids]
+    Done = 12,      // [Done, ids, microseconds]: the time the jobs took together, which sizes the next batches
+    GivenBack = 13, // [GivenBack, ids]: started, then given back unfinished
     Failed = 14,    // [Failed, [[id, reason], ...]]
-    Returned = 15,  // [Returned, [ids]]: received, never started
+    Returned = 15,  // [Returned, ids]: received, never started
     Progress = 16,  // [Progress, id, percent, blocking]
     Heartbeat = 17, // [Heartbeat]
 };
@@ -39,6 +40,13 @@ inline constexpr char HeartbeatVariable[] = "QUIESCE_WORKER_HEARTBEAT_MS";
 
 // A frame larger than this is a protocol error (a corrupt or hostile peer), not an allocation to attempt.
 inline constexpr quint32 MaxFrameBytes = 64u * 1024u * 1024u;
+
+// Lists of ids (and of counts) travel as one CBOR byte string of packed little-endian integers: a batch of
+// thousands of short jobs costs a copy, not thousands of CBOR items.
+QByteArray packIds(const QList<quint64> &ids);
+QList<quint64> unpackIds(const QByteArray &bytes);
+QByteArray packCounts(const QList<qint32> &counts);
+QList<qint32> unpackCounts(const QByteArray &bytes);
 
 // One frame holding \a messages.
 QByteArray frame(const QCborArray &messages);

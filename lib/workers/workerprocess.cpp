@@ -112,8 +112,9 @@ struct Event
     {}
     Message type;
     quint64 id = 0;
-    QString reason;  // Failed
-    int percent = 0; // Progress
+    qint64 micros = 0; // Done: how long the job ran
+    QString reason;    // Failed
+    int percent = 0;   // Progress
     bool blocking = false;
 };
 
@@ -185,22 +186,31 @@ private:
     {
         switch (message.at(0).toInteger()) {
         case Jobs: {
-            const QCborArray jobs = message.at(1).toArray();
+            const QList<quint64> ids = unpackIds(message.at(1).toByteArray());
+            const QByteArray payloads = message.at(2).toByteArray();
+            const QList<qint32> counts = unpackCounts(message.at(3).toByteArray());
+            if (counts.size() != 3 * ids.size())
+                ::_exit(ExitCode::DataError);
             std::lock_guard lock(m_mutex);
-            for (const QCborValue &v : jobs) {
-                const QCborArray a = v.toArray();
+            qsizetype offset = 0;
+            for (qsizetype i = 0; i < ids.size(); ++i) {
                 Job job;
-                job.id = quint64(a.at(0).toInteger());
-                job.payload = a.at(1).toByteArray();
-                job.attempts = int(a.at(2).toInteger());
-                job.crashes = int(a.at(3).toInteger());
-                if (m_draining || m_stopping)
+                job.id = ids.at(i);
+                const qint32 length = counts.at(3 * i);
+                if (length < 0 || offset + length > payloads.size())
+                    ::_exit(ExitCode::DataError);
+                job.payload = payloads.mid(offset, length);
+                offset += length;
+                job.attempts = counts.at(3 * i + 1);
+                job.crashes = counts.at(3 * i + 2);
+                if (m_draining || m_stopping) {
                     m_outbox.push_back({Returned, job.id});
-                else
+                    flushLocked();
+                } else {
                     m_local.push_back(std::move(job));
+                }
             }
             m_jobCond.notify_one();
-            m_outCond.notify_one();
             break;
         }
         case Reclaim: {
@@ -244,16 +254,31 @@ private:
         for (const Job &job : m_local)
             m_outbox.push_back({Returned, job.id});
         m_local.clear();
+        flushLocked();
+    }
+
+    // Wakes the writer for what is in the outbox now. Not done for every event: while the job thread works through
+    // a batch, the writer waits (at most FlushDelay) and then sends everything at once.
+    void flushLocked()
+    {
+        m_flushWanted = true;
         m_outCond.notify_one();
+    }
+
+    // The first event after a frame wakes the writer, which then gives the batch FlushDelay to fill up.
+    void pushLocked(Event event)
+    {
+        const bool first = m_outbox.empty();
+        m_outbox.push_back(std::move(event));
+        if (first)
+            m_outCond.notify_one();
     }
 
     void post(Event event)
     {
-        {
-            std::lock_guard lock(m_mutex);
-            m_outbox.push_back(std::move(event));
-        }
-        m_outCond.notify_one();
+        std::lock_guard lock(m_mutex);
+        m_outbox.push_back(std::move(event));
+        flushLocked();
     }
 
     void jobLoop()
@@ -268,8 +293,8 @@ private:
                 } else {
                     m_outbox.push_back({Progress, id, {}, percent, blocking});
                 }
+                flushLocked(); // a blocked job must be seen as such at once
             }
-            m_outCond.notify_one();
         };
         std::unique_lock lock(m_mutex);
         for (;;) {
@@ -282,26 +307,33 @@ private:
             m_local.pop_front();
             ChildJobContext context(job.id, report);
             m_current = &context;
-            m_outbox.push_back({Started, job.id});
-            m_outCond.notify_one();
+            pushLocked({Started, job.id});
             lock.unlock();
 
+            const auto began = std::chrono::steady_clock::now();
             const JobResult result = context.run(m_function, job);
+            const auto micros =
+                std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began);
 
             lock.lock();
             m_current = nullptr;
             switch (result.outcome) {
-            case JobOutcome::Done:
-                m_outbox.push_back({Done, job.id});
-                break;
-            case JobOutcome::GiveBack:
-                m_outbox.push_back({GivenBack, job.id});
-                break;
-            case JobOutcome::Failed:
-                m_outbox.push_back({Failed, job.id, result.reason});
+            case JobOutcome::Done: {
+                Event done(Done, job.id);
+                done.micros = micros.count();
+                pushLocked(std::move(done));
                 break;
             }
-            m_outCond.notify_one();
+            case JobOutcome::GiveBack:
+                pushLocked({GivenBack, job.id});
+                break;
+            case JobOutcome::Failed:
+                pushLocked({Failed, job.id, result.reason});
+                break;
+            }
+            // The end of a batch, or a full outbox: send now.
+            if (m_local.empty() || m_outbox.size() >= MaxEventsPerFrame)
+                flushLocked();
         }
         lock.unlock();
         const char byte = 'D';
@@ -309,45 +341,55 @@ private:
     }
 
     // Consecutive events of one kind travel as one message with a list of ids.
+    // One message per kind, in an order that keeps every job's story straight for the parent: hello, starts,
+    // progress, outcomes, jobs given back unstarted. (Events of one frame happened in that order per job anyway.)
     static QCborArray encode(const std::vector<Event> &events)
     {
         QCborArray messages;
-        QCborArray ids;
-        int idsType = 0;
-        const auto flushIds = [&] {
-            if (idsType != 0)
-                messages.append(QCborArray {idsType, ids});
-            ids = {};
-            idsType = 0;
-        };
+        QList<quint64> started, done, givenBack, returned;
+        QCborArray failed;
+        QCborArray progress;
+        qint64 doneMicros = 0;
         for (const Event &e : events) {
             switch (e.type) {
+            case Hello:
+                messages.append(QCborArray {Hello, qint64(e.id)});
+                break;
             case Started:
+                started.append(e.id);
+                break;
             case Done:
+                done.append(e.id);
+                doneMicros += e.micros;
+                break;
             case GivenBack:
+                givenBack.append(e.id);
+                break;
             case Returned:
-                if (idsType != e.type)
-                    flushIds();
-                idsType = e.type;
-                ids.append(qint64(e.id));
+                returned.append(e.id);
                 break;
             case Failed:
-                flushIds();
-                messages.append(QCborArray {Failed, QCborArray {QCborArray {qint64(e.id), e.reason}}});
+                failed.append(QCborArray {qint64(e.id), e.reason});
                 break;
             case Progress:
-                flushIds();
-                messages.append(QCborArray {Progress, qint64(e.id), e.percent, e.blocking});
-                break;
-            case Hello:
-                flushIds();
-                messages.append(QCborArray {Hello, qint64(e.id)});
+                progress.append(QCborArray {Progress, qint64(e.id), e.percent, e.blocking});
                 break;
             default:
                 break;
             }
         }
-        flushIds();
+        if (!started.isEmpty())
+            messages.append(QCborArray {Started, packIds(started)});
+        for (const QCborValue &p : std::as_const(progress))
+            messages.append(p);
+        if (!done.isEmpty())
+            messages.append(QCborArray {Done, packIds(done), doneMicros});
+        if (!givenBack.isEmpty())
+            messages.append(QCborArray {GivenBack, packIds(givenBack)});
+        if (!failed.isEmpty())
+            messages.append(QCborArray {Failed, failed});
+        if (!returned.isEmpty())
+            messages.append(QCborArray {Returned, packIds(returned)});
         return messages;
     }
 
@@ -371,16 +413,30 @@ private:
     {
         std::unique_lock lock(m_mutex);
         for (;;) {
-            const bool woken =
-                m_outCond.wait_for(lock, m_heartbeat, [this] { return !m_outbox.empty() || m_writerQuit; });
+            bool heartbeatDue = false;
+            if (!m_flushWanted && !m_writerQuit) {
+                if (m_outbox.empty()) {
+                    // Idle: wake for the first event of a batch, a flush, or the heartbeat.
+                    heartbeatDue = m_outCond.wait_for(lock, m_heartbeat) == std::cv_status::timeout;
+                    if (!heartbeatDue && !m_flushWanted && !m_writerQuit)
+                        continue;
+                } else {
+                    // Events without a flush (a job started, more of the batch to run): they wait for the rest of
+                    // the batch, FlushDelay at most, so a long job's start is not held back.
+                    m_outCond.wait_for(lock, FlushDelay);
+                }
+            }
             if (m_outbox.empty() && m_writerQuit)
                 return;
+            m_flushWanted = false;
             std::vector<Event> events;
             events.swap(m_outbox);
+            if (events.empty() && !heartbeatDue)
+                continue;
             lock.unlock();
-            // What piles up while this frame is written goes into the next one: batching by itself.
-            QCborArray messages = events.empty() ? QCborArray {} : encode(events);
-            if (!woken || messages.isEmpty())
+            // What piles up while this frame is written goes into the next one.
+            QCborArray messages = encode(events);
+            if (messages.isEmpty())
                 messages.append(QCborArray {Heartbeat});
             writeAll(frame(messages));
             lock.lock();
@@ -390,6 +446,9 @@ private:
             }
         }
     }
+
+    static constexpr std::chrono::milliseconds FlushDelay {2};
+    static constexpr size_t MaxEventsPerFrame = 4096;
 
     const int m_fd;
     const std::chrono::milliseconds m_heartbeat;
@@ -405,6 +464,7 @@ private:
     bool m_stopping = false; // cancel the running job, then exit
     bool m_writerQuit = false;
     bool m_helloSent = false;
+    bool m_flushWanted = false;
 
     std::thread m_writer;
     std::thread m_jobs;
