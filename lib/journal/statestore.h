@@ -37,10 +37,10 @@ enum class StoreError {
 /*! Where the journal lives and how it commits. */
 struct QUIESCE_JOURNAL_EXPORT StoreOptions
 {
-    QString path;
-    Durability durability = Durability::Normal;
-    int flushIntervalMs = 5; //!< a queued change waits at most this long before its batch commits
-    int maxBatch = 1000;     //!< a batch commits as soon as this many changes are queued
+    QString path;                               //!< the journal file; open() creates it and its directory
+    Durability durability = Durability::Normal; //!< how hard a commit waits for the disk
+    int flushIntervalMs = 5;                    //!< a queued change waits at most this long before its batch commits
+    int maxBatch = 1000;                        //!< a batch commits as soon as this many changes are queued
     /*! Done rows last updated longer ago than this are deleted at open() (in bounded batches); 0 keeps every
         done row forever. Pending, in progress and failed rows are never pruned. */
     qint64 keepDoneMs = qint64(7) * 24 * 60 * 60 * 1000;
@@ -51,11 +51,11 @@ struct QUIESCE_JOURNAL_EXPORT RecoveryInfo
 {
     bool previousUnclean = false; //!< the previous session never recorded a clean end (crash, kill -9)
     qint64 previousSessionId = 0; //!< 0 when there was no previous session
-    qint64 previousPid = 0;
-    quint64 recovered = 0; //!< rows that were in_progress and are pending again
-    quint64 pending = 0;   //!< every pending row after recovery
-    quint64 failed = 0;    //!< rows in state failed (poison jobs an operator may requeue or purge)
-    quint64 pruned = 0;    //!< done rows deleted by the retention (StoreOptions::keepDoneMs)
+    qint64 previousPid = 0;       //!< the process of the previous session
+    quint64 recovered = 0;        //!< rows that were in_progress and are pending again
+    quint64 pending = 0;          //!< every pending row after recovery
+    quint64 failed = 0;           //!< rows in state failed (poison jobs an operator may requeue or purge)
+    quint64 pruned = 0;           //!< done rows deleted by the retention (StoreOptions::keepDoneMs)
     /*! The journal was written by an older schema and was upgraded in place; the file as it was is kept at
         backupPath. */
     int migratedFrom = 0;
@@ -83,16 +83,16 @@ struct QUIESCE_JOURNAL_EXPORT RecoveryInfo
 /*! The end of a session, written by save(): why it stopped, who asked, the exit code and the shutdown report. */
 struct QUIESCE_JOURNAL_EXPORT SessionRecord
 {
-    QString reason;
-    qint64 senderPid = 0;
-    int exitCode = 0;
-    QJsonObject report; //!< phases, counts, ... as the coordinator reports them
+    QString reason;       //!< why it stopped ("sigterm", "idle", ...)
+    qint64 senderPid = 0; //!< who asked (0: the kernel, a terminal, or nobody)
+    int exitCode = 0;     //!< the process's exit code
+    QJsonObject report;   //!< phases, counts, ... as the coordinator reports them
 };
 
 /*! \brief The result of an operator's requeueFailed() or purgeFailed(). */
 struct QUIESCE_JOURNAL_EXPORT FailedJobsResult
 {
-    bool ok = false;
+    bool ok = false;   //!< the change was committed
     quint64 count = 0; //!< rows requeued or deleted
     QString error;     //!< one line naming the path, when !ok
     int exitCode = 0;  //!< 0, or 65 (corrupt, newer), 73 (in use, cannot open), 74 (write failed)
@@ -132,6 +132,7 @@ class QUIESCE_JOURNAL_EXPORT StateStore : public QObject
     Q_OBJECT
 
 public:
+    /*! A closed store; open() opens it. */
     explicit StateStore(QObject *parent = nullptr);
     /*! If still open: commits what is queued, closes the connections and stops the thread (bounded). The
         session is NOT marked clean: only save() does that, so a store destroyed without save() looks like a
@@ -215,7 +216,7 @@ public:
         with \a error and \a exitCode (65 or 73). */
     static bool inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode);
 
-    /*! \brief --reset-state: renames \a path (and its -wal/-shm) to <name>.corrupt-<yyyyMMdd-HHmmss>[-N] in the
+    /*! \brief --reset-state: renames \a path (and its -wal/-shm) to `<name>.corrupt-<yyyyMMdd-HHmmss>[-N]` in the
         same directory and returns the new path in \a movedTo. Resolves \a path as open() does: through a symlink
         the real file is moved (next to itself) and the link is left. Refuses a dangling link, anything that is not
         a regular file (side files included) and a journal another live process holds open. */

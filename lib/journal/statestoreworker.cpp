@@ -264,6 +264,72 @@ QString StateStoreWorker::journalLost() const
             .arg(now.valid ? QStringLiteral("another file is there now") : QStringLiteral("it no longer exists")));
 }
 
+// The statements of every batch and of save(), prepared once per connection by open() (closeConnection() drops them
+// before the connection). Set-based: one statement per run of accepts and one per change list, each row set passed as a
+// JSON array through json_each(), and RETURNING to learn which rows really changed. Per-row statements through Qt Sql
+// cost a bindValue/exec round trip per row, about half of the store thread's time in the durable benchmark.
+struct StateStoreWorker::Statements
+{
+    explicit Statements(QSqlDatabase &db)
+        : insert(db)
+        , insertOne(db)
+        , start(db)
+        , done(db)
+        , back(db)
+        , crashed(db)
+        , failed(db)
+        , counter(db)
+        , session(db)
+        , sessionEnd(db)
+    {}
+
+    bool prepare(QString *error)
+    {
+        const auto prepared = [error](QSqlQuery &query, const QString &sql) {
+            if (query.prepare(sql))
+                return true;
+            *error = QStringLiteral("%1: %2").arg(sql, StateStoreDb::queryError(query));
+            return false;
+        };
+        // The payload travels as a JSON string (insert) when it is UTF-8 without NUL (the common case: text), else
+        // bound as a BLOB one row at a time (insertOne).
+        return prepared(insert,
+                        QStringLiteral("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
+                                       "updated) SELECT json_extract(value, '$[0]'), 0, "
+                                       "CAST(json_extract(value, '$[1]') AS BLOB), json_extract(value, '$[2]'), "
+                                       "json_extract(value, '$[3]'), ?, ? FROM json_each(?) RETURNING id"))
+            && prepared(insertOne,
+                        QStringLiteral("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
+                                       "updated) VALUES (?, 0, ?, ?, ?, ?, ?) RETURNING id"))
+            && prepared(start,
+                        QStringLiteral("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? "
+                                       "WHERE id IN (SELECT value FROM json_each(?)) AND state < 2"))
+            && prepared(done,
+                        QStringLiteral("UPDATE jobs SET state = 2, reason = NULL, updated = ? "
+                                       "WHERE id IN (SELECT value FROM json_each(?)) AND state <> 2 RETURNING id"))
+            && prepared(back, StoreSql::requeue()) && prepared(crashed, StoreSql::requeueCrashed())
+            && prepared(failed,
+                        QStringLiteral("UPDATE jobs SET state = 3, reason = ?, updated = ? "
+                                       "WHERE id = ? AND state <> 2 RETURNING id"))
+            && prepared(counter, StoreSql::raiseNextId())
+            && prepared(session, QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"))
+            && prepared(sessionEnd,
+                        QStringLiteral("UPDATE sessions SET ended = ?, clean = 1, reason = ?, sender = ?, "
+                                       "exit_code = ?, report = ? WHERE id = ?"));
+    }
+
+    QSqlQuery insert;
+    QSqlQuery insertOne;
+    QSqlQuery start;
+    QSqlQuery done;
+    QSqlQuery back;
+    QSqlQuery crashed;
+    QSqlQuery failed;
+    QSqlQuery counter;
+    QSqlQuery session;
+    QSqlQuery sessionEnd;
+};
+
 StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
                                         QString *error)
 {
@@ -380,6 +446,18 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
             return fail(StateStoreDb::queryError(failed));
         result->recovery.failed = failed.value(0).toULongLong();
     }
+    // Every statement of the batches and of save(), prepared once, here: a schema that passes quick_check but
+    // cannot be used (a column renamed behind our back) is refused now, untouched, instead of failing every
+    // commit of the run.
+    auto statements = std::make_unique<Statements>(m_db->database());
+    if (!statements->prepare(&detail)) {
+        statements.reset();
+        QString ignored;
+        m_db->exec(QStringLiteral("ROLLBACK"), &ignored);
+        *error = storeFileMessage(path, QStringLiteral("is damaged (its schema cannot be used: %1)").arg(detail));
+        return StoreError::Corrupt;
+    }
+    m_statements = std::move(statements);
     if (!m_db->exec(QStringLiteral("COMMIT"), &detail))
         return fail(detail);
     pruneDone(&result->recovery);
@@ -575,67 +653,6 @@ bool StateStoreWorker::injectedFailure(QString *error)
     return false;
 }
 
-// The statements of every batch, prepared once per connection (closeConnection() drops them before the
-// connection). Set-based: one statement per run of accepts and one per change list, each row set passed as a JSON
-// array through json_each(), and RETURNING to learn which rows really changed. Per-row statements through Qt Sql
-// cost a bindValue/exec round trip per row, about half of the store thread's time in the durable benchmark.
-struct StateStoreWorker::Statements
-{
-    explicit Statements(QSqlDatabase &db)
-        : insert(db)
-        , insertOne(db)
-        , start(db)
-        , done(db)
-        , back(db)
-        , crashed(db)
-        , failed(db)
-        , counter(db)
-        , session(db)
-    {}
-
-    bool prepare(QString *error)
-    {
-        const auto prepared = [error](QSqlQuery &query, const QString &sql) {
-            if (query.prepare(sql))
-                return true;
-            *error = QStringLiteral("%1: %2").arg(sql, StateStoreDb::queryError(query));
-            return false;
-        };
-        // The payload travels as a JSON string (insert) when it is UTF-8 without NUL (the common case: text), else
-        // bound as a BLOB one row at a time (insertOne).
-        return prepared(insert,
-                        QStringLiteral("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
-                                       "updated) SELECT json_extract(value, '$[0]'), 0, "
-                                       "CAST(json_extract(value, '$[1]') AS BLOB), json_extract(value, '$[2]'), "
-                                       "json_extract(value, '$[3]'), ?, ? FROM json_each(?) RETURNING id"))
-            && prepared(insertOne,
-                        QStringLiteral("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
-                                       "updated) VALUES (?, 0, ?, ?, ?, ?, ?) RETURNING id"))
-            && prepared(start,
-                        QStringLiteral("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? "
-                                       "WHERE id IN (SELECT value FROM json_each(?)) AND state < 2"))
-            && prepared(done,
-                        QStringLiteral("UPDATE jobs SET state = 2, reason = NULL, updated = ? "
-                                       "WHERE id IN (SELECT value FROM json_each(?)) AND state <> 2 RETURNING id"))
-            && prepared(back, StoreSql::requeue()) && prepared(crashed, StoreSql::requeueCrashed())
-            && prepared(failed,
-                        QStringLiteral("UPDATE jobs SET state = 3, reason = ?, updated = ? "
-                                       "WHERE id = ? AND state <> 2 RETURNING id"))
-            && prepared(counter, StoreSql::raiseNextId())
-            && prepared(session, QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"));
-    }
-
-    QSqlQuery insert;
-    QSqlQuery insertOne;
-    QSqlQuery start;
-    QSqlQuery done;
-    QSqlQuery back;
-    QSqlQuery crashed;
-    QSqlQuery failed;
-    QSqlQuery counter;
-    QSqlQuery session;
-};
-
 namespace {
 
 // Whether \a payload can travel inside a JSON string and come back byte for byte through CAST(... AS BLOB).
@@ -691,12 +708,7 @@ bool runReturning(QSqlQuery &query, const char *what, QList<quint64> *ids, QStri
 
 bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
 {
-    if (!m_statements) {
-        auto statements = std::make_unique<Statements>(m_db->database());
-        if (!statements->prepare(error))
-            return false;
-        m_statements = std::move(statements);
-    }
+    Q_ASSERT(m_statements); // prepared by open()
     if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
         return false;
     Statements &sql = *m_statements;
@@ -939,28 +951,23 @@ bool StateStoreWorker::commitSessionEnd(QString *error)
 {
     if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
         return false;
+    Statements &sql = *m_statements;
     bool ok = true;
-    {
-        const qint64 now = nowMs();
-        if (!m_saveRequeue.isEmpty()) {
-            QSqlQuery back(m_db->database());
-            back.prepare(StoreSql::requeue());
-            back.bindValue(0, now);
-            back.bindValue(1, QString::fromLatin1(idsJson(m_saveRequeue)));
-            ok = run(back, "requeue", error);
-        }
-        if (ok) {
-            QSqlQuery session(m_db->database());
-            session.prepare(QStringLiteral("UPDATE sessions SET ended = ?, clean = 1, reason = ?, sender = ?, "
-                                           "exit_code = ?, report = ? WHERE id = ?"));
-            session.addBindValue(nowIso());
-            session.addBindValue(m_saveRecord.reason);
-            session.addBindValue(m_saveRecord.senderPid);
-            session.addBindValue(m_saveRecord.exitCode);
-            session.addBindValue(sessionReport(m_saveRecord.report));
-            session.addBindValue(m_sessionId);
-            ok = run(session, "session end", error);
-        }
+    if (!m_saveRequeue.isEmpty()) {
+        sql.back.bindValue(0, nowMs());
+        sql.back.bindValue(1, QString::fromLatin1(idsJson(m_saveRequeue)));
+        ok = run(sql.back, "requeue", error);
+        sql.back.finish();
+    }
+    if (ok) {
+        sql.sessionEnd.bindValue(0, nowIso());
+        sql.sessionEnd.bindValue(1, m_saveRecord.reason);
+        sql.sessionEnd.bindValue(2, m_saveRecord.senderPid);
+        sql.sessionEnd.bindValue(3, m_saveRecord.exitCode);
+        sql.sessionEnd.bindValue(4, sessionReport(m_saveRecord.report));
+        sql.sessionEnd.bindValue(5, m_sessionId);
+        ok = run(sql.sessionEnd, "session end", error);
+        sql.sessionEnd.finish();
     }
     return finishTransaction(ok, error);
 }
