@@ -62,6 +62,8 @@ std::unique_ptr<JobPool> makePool(const Options &o)
     // outcome reached us) is charged to the job that finished, not to the one that crashed: an innocent job
     // could end up failed as poison, the poison one requeued without a mark.
     pool->setDispatchBatch(1);
+    // --simulate-crash aborts a worker on purpose: no core file for it (DECISIONS: RLIMIT_CORE 0).
+    pool->setWorkerCoreDumps(o.simulateCrash == 0);
     return pool;
 }
 
