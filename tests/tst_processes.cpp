@@ -154,6 +154,8 @@ private Q_SLOTS:
     void ctrlCToTheGroupIsGraceful();
     void secondRequestCancelsAtOnce();
     void thirdRequestKillsEveryWorker();
+    void workerStoppedBySomeoneElseIsNoCrash();
+    void controlGroupStopDrainsEveryWorker();
     void killedWorkerIsReplaced_data();
     void killedWorkerIsReplaced();
     void poisonJobIsMarkedFailed();
@@ -624,6 +626,52 @@ void tst_Processes::thirdRequestKillsEveryWorker()
     QVERIFY2(!next.waitForLine(QStringLiteral("RECOVERY previous run")).isEmpty(), next.describe());
     QVERIFY(next.sendSignal(SIGTERM));
     QVERIFY2(next.waitForExit() && next.exitedNormally() && next.exitCode() == 0, next.describe());
+}
+
+void tst_Processes::workerStoppedBySomeoneElseIsNoCrash()
+{
+    // `kill -TERM <worker>`: it finishes its job and exits 0. Not a crash: no LOST line, its job is done once, and
+    // the slot is simply filled again.
+    QuiesceProcess q(
+        args({QStringLiteral("--workers"), QStringLiteral("2"), QStringLiteral("--rate"), QStringLiteral("0"),
+              QStringLiteral("--burst"), QStringLiteral("4"), QStringLiteral("--work-ms"), QStringLiteral("1000"),
+              QStringLiteral("--exit-when-idle"), QStringLiteral("--log-requests")}));
+    const DumpOnFailure dump(q);
+    QList<Proc> workers;
+    QVERIFY2(startWorking(q, 2, 2, &workers), q.describe());
+    QVERIFY(::kill(pid_t(workers.at(0).pid), SIGTERM) == 0);
+    QVERIFY2(!q.waitForLine(QStringLiteral("WORKER slot=")).isEmpty(), q.describe());
+    QVERIFY2(q.waitForExit(60s), q.describe());
+    QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QVERIFY2(q.indexOf(QRegularExpression(QStringLiteral("^WORKER slot=\\d+ pid=%1 exited 0$").arg(workers.at(0).pid)))
+                 >= 0,
+             q.describe());
+    QVERIFY2(q.indexOf(QStringLiteral("LOST ")) < 0, q.describe());
+    const QList<quint64> accepted = Torture::idsWithPrefix(q.lines(), QStringLiteral("accepted id="));
+    const QList<quint64> done = Torture::idsWithPrefix(q.lines(), QStringLiteral("done id="));
+    QVERIFY2(Torture::duplicates(done).isEmpty(), q.describe());
+    QCOMPARE(Torture::toSet(done), Torture::toSet(accepted));
+}
+
+void tst_Processes::controlGroupStopDrainsEveryWorker()
+{
+    // systemd's KillMode=control-group: SIGTERM to every process of the service at once. Each worker drains its
+    // job and exits 0 on its own, the parent stops in order, nothing counts as a crash and nothing is respawned.
+    QuiesceProcess q(args({QStringLiteral("--workers"), QStringLiteral("3"), QStringLiteral("--rate"),
+                           QStringLiteral("0"), QStringLiteral("--burst"), QStringLiteral("3"),
+                           QStringLiteral("--work-ms"), QStringLiteral("1000"), QStringLiteral("--log-requests")}));
+    const DumpOnFailure dump(q);
+    QList<Proc> workers;
+    QVERIFY2(startWorking(q, 3, 3, &workers), q.describe());
+    QVERIFY(q.sendSignal(SIGTERM));
+    for (const Proc &w : std::as_const(workers))
+        QVERIFY(::kill(pid_t(w.pid), SIGTERM) == 0);
+    QVERIFY2(q.waitForExit(), q.describe());
+    QVERIFY2(q.exitedNormally() && q.exitCode() == 0, q.describe());
+    QVERIFY2(q.indexOf(QStringLiteral("LOST ")) < 0, q.describe());
+    QCOMPARE(q.count(QStringLiteral("WORKER slot=")), 6); // three started, three exited; no replacement
+    QCOMPARE(Torture::idsWithPrefix(q.lines(), QStringLiteral("done id=")).size(), 3);
+    QVERIFY2(ProcTree::survivors(workers).isEmpty(), qPrintable(ProcTree::describe(ProcTree::survivors(workers))));
 }
 
 void tst_Processes::killedWorkerIsReplaced_data()
