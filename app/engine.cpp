@@ -35,13 +35,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// Phase order, like Spring's SmartLifecycle phases: an application built on the library adds its own between.
-constexpr int kPreStopOrder = 50;
-constexpr int kStopIntakeOrder = 100;
-constexpr int kDrainOrder = 200;
-constexpr int kCancelOrder = 300;
-constexpr int kSaveOrder = 400;
-constexpr int kStopThreadsOrder = 500;
+// Phase order, like Spring's SmartLifecycle phases: the library's standard ones, and ours before them.
+constexpr int kPreStopOrder = PhaseOrder::StopIntake - 50;
+constexpr int kStopIntakeOrder = PhaseOrder::StopIntake;
+constexpr int kDrainOrder = PhaseOrder::Drain;
+constexpr int kCancelOrder = PhaseOrder::Cancel;
+constexpr int kSaveOrder = PhaseOrder::Save;
+constexpr int kStopThreadsOrder = PhaseOrder::StopThreads;
 
 // The phases' budgets derive from the grace period (budgets.h); this one is inside stop-threads, past them all.
 constexpr auto kThreadJoinBudget = 2s; // workers are idle or hung by now
@@ -273,6 +273,11 @@ Engine::Engine(const Options &options, QObject *parent)
         threads->setThreadNamePrefix(QStringLiteral("quiesce-worker-"));
     }
     m_coordinator->setOutput([this](const QString &text) { emitLines({text}); });
+    // Our words on the quit path (README "Stopping"): the library's SHUTDOWN lines (its default wording, which the
+    // README documents), our hint after the first one, our thread name.
+    m_coordinator->setFirstRequestHint(
+        QStringLiteral("SHUTDOWN hint: send the signal again (Ctrl+C) to stop fast, a third time to exit immediately"));
+    m_coordinator->setWatchdogThreadName(QStringLiteral("quiesce-watchdg"));
     m_coordinator->setHardTimeout(m_budgets.hard);
     // Runs on the watchdog thread: only the pool's thread-safe snapshot, nothing of the main thread's state.
     // It also leaves the watchdog's record next to the state (raw write(2): the store may be what hung), so the
@@ -377,9 +382,9 @@ int Engine::descriptorsNeeded(int workers, bool window, Isolation isolation)
     //   4  the journal: SQLite's database, -wal and -shm descriptors, and the lock file
     //   5  while opening: the validation connection (database, -wal), the directory SQLite syncs, the plugin
     //      directory scan and the QSQLITE plugin being loaded
-    //   2  spare for the output writer thread's wake-up
+    //   2  the output writer thread's event dispatcher wake-up (a QThread, though it runs no event loop), spare
     //   4  --pre-stop's child at shutdown: its process descriptor and pipes
-    //   1  per worker thread: its event dispatcher's wake-up eventfd (the watchdog thread has no event loop);
+    //   1  per worker thread: its event dispatcher's wake-up eventfd (the watchdog's is a plain thread: none);
     //      2 per worker process instead: its channel (a socketpair end) and its pidfd
     //  48  with a window: the display connection, fonts, input method, D-Bus, icon themes (a guess with room)
     // plus whatever was open when main() began (stdin, stdout, stderr and anything inherited).

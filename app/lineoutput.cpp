@@ -1,6 +1,10 @@
 #include "lineoutput.h"
 
+#include <Quiesce/directoutput.h>
+#include <Quiesce/threadowner.h>
+
 #include <QtCore/QByteArray>
+#include <QtCore/QThread>
 
 #include <algorithm>
 #include <cerrno>
@@ -10,6 +14,7 @@
 #include <cstdio>
 #include <cstring>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -102,42 +107,13 @@ struct PipeRoom
 // commands call this). A descriptor that fails (EPIPE from a closed pipe, EBADF, EIO) costs the line, nothing more.
 void writeAllBlocking(int fd, const char *data, std::size_t size)
 {
-    while (size > 0) {
-        const ssize_t n = ::write(fd, data, size);
-        if (n > 0) {
-            data += n;
-            size -= std::size_t(n);
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && errno == EAGAIN) { // EWOULDBLOCK is the same value on Linux
-            // Someone gave us a non-blocking descriptor: wait for it the way a blocking write would.
-            pollfd p {fd, POLLOUT, 0};
-            ::poll(&p, 1, -1);
-            continue;
-        }
-        return;
-    }
+    Quiesce::writeLineDirect(fd, QByteArrayView(data, qsizetype(size)), QDeadlineTimer(QDeadlineTimer::Forever));
 }
 
 // Writes what the descriptor takes right now, never waiting; false if not all of it went out.
 bool writeNow(int fd, const char *data, std::size_t size)
 {
-    while (size > 0) {
-        pollfd p {fd, POLLOUT, 0};
-        if (::poll(&p, 1, 0) != 1 || (p.revents & POLLOUT) == 0)
-            return false;
-        // At most PIPE_BUF at a time: a pipe that polls writable takes that much without blocking.
-        const ssize_t n = ::write(fd, data, std::min<std::size_t>(size, PIPE_BUF));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        data += n;
-        size -= std::size_t(n);
-    }
-    return true;
+    return Quiesce::writeLineDirect(fd, QByteArrayView(data, qsizetype(size)), QDeadlineTimer(0));
 }
 
 std::string toLine(const QString &text, const char *prefix = nullptr)
@@ -180,7 +156,6 @@ private:
     };
 
     Writer() = default;
-    static void *threadMain(void *self);
     void run();
     PipeRoom pipeRoom(int fd);
     void noteReaderProgress(int fd, const PipeRoom &room, Clock::time_point now);
@@ -209,7 +184,8 @@ private:
     Counts m_reported; // the totals of the last OUTPUT dropped line
     FdState m_fds[3];
     bool m_running = false;
-    bool m_busy = false; // the writer is inside write(2) with a line taken off the queue
+    std::unique_ptr<ThreadOwner> m_thread; // never destroyed, see instance()
+    bool m_busy = false;                   // the writer is inside write(2) with a line taken off the queue
     Clock::time_point m_busySince;
     bool m_waitingForReader = false;
     int m_finishing = 0;       // flushes in progress: the watchdog's exit and main()'s may overlap
@@ -220,44 +196,23 @@ private:
 
 bool Writer::start(QString *error)
 {
-    std::lock_guard lock(m_mutex);
-    if (m_running)
-        return true;
-    // The thread is created with every asynchronous signal blocked (a new thread inherits the creator's mask): the
-    // signal bridge's handler belongs to the main thread, and no write of ours should ever see EINTR. Faults in the
-    // thread itself stay deliverable.
-    sigset_t blocked;
-    sigfillset(&blocked);
-    for (int signo : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS})
-        sigdelset(&blocked, signo);
-    sigset_t previous;
-    const bool masked = ::pthread_sigmask(SIG_BLOCK, &blocked, &previous) == 0;
-    pthread_attr_t attr;
-    int rc = ::pthread_attr_init(&attr);
-    if (rc == 0) {
-        ::pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED); // never joined: it may be stuck at exit
-        ::pthread_attr_setstacksize(&attr, kStackSize);
-        pthread_t thread;
-        rc = ::pthread_create(&thread, &attr, &Writer::threadMain, this);
-        if (rc == 0)
-            ::pthread_setname_np(thread, "quiesce-output");
-        ::pthread_attr_destroy(&attr);
+    {
+        std::lock_guard lock(m_mutex);
+        if (m_running)
+            return true;
     }
-    if (masked)
-        ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-    if (rc != 0) {
-        if (error != nullptr)
-            *error = QString::fromLocal8Bit(std::strerror(rc));
+    // Never stopped, never joined: the process may end with it stuck in write(2), so its owner (like the Writer) is
+    // never destroyed. Started with the signal bridge's signals blocked; run() blocks the rest. Started without
+    // m_mutex held: a Qt message during QThread::start() comes back here through the message handler.
+    auto thread = std::make_unique<ThreadOwner>([this] { run(); });
+    thread->setName(QStringLiteral("quiesce-output"));
+    thread->thread()->setStackSize(uint(kStackSize));
+    if (!thread->start(error))
         return false;
-    }
+    std::lock_guard lock(m_mutex);
+    m_thread = std::move(thread);
     m_running = true;
     return true;
-}
-
-void *Writer::threadMain(void *self)
-{
-    static_cast<Writer *>(self)->run();
-    return nullptr;
 }
 
 void Writer::post(int fd, LineKind kind, std::string bytes, bool force)
@@ -363,6 +318,14 @@ void Writer::takeDirectLines()
 
 void Writer::run()
 {
+    // Every asynchronous signal blocked, not only the bridge's: no write of ours should ever see EINTR. Faults in
+    // the thread itself stay deliverable.
+    sigset_t blocked;
+    sigfillset(&blocked);
+    for (int signo : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS})
+        sigdelset(&blocked, signo);
+    ::pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+
     std::unique_lock lock(m_mutex);
     for (;;) {
         if (m_queue.empty()) {
@@ -592,9 +555,7 @@ std::optional<QString> formatQtMessage(QtMsgType type, const QString &message)
     // Debug and info chatter is for whoever asked for it with logging rules; warnings and worse always show.
     if ((type == QtDebugMsg || type == QtInfoMsg) && qEnvironmentVariableIsEmpty("QT_LOGGING_RULES"))
         return std::nullopt;
-    QString text = message;
-    text.replace(QLatin1Char('\n'), QLatin1Char(' ')).replace(QLatin1Char('\r'), QLatin1Char(' '));
-    return text;
+    return Quiesce::oneLine(message);
 }
 
 void installQtMessageHandler()

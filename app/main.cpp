@@ -226,7 +226,7 @@ int main(int argc, char **argv)
     // stalls can never keep the event loop (and with it the quit path) from running.
     QString error;
     if (!startLineOutput(&error)) {
-        writeStderrLine(QStringLiteral("cannot start the output thread: %1").arg(error));
+        writeStderrLine(error); // "cannot start thread quiesce-output: <reason>", as for every thread
         return ExitCode::OsError;
     }
     const FlushLinesAtExit flushAtExit;

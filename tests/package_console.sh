@@ -6,36 +6,14 @@
 # Fails on a broken package config, installed header or exported target, and when the README's "Use the library"
 # code is no longer the example's.
 #
-# Environment (set by tests/CMakeLists.txt): QUIESCE_BUILD_DIR, QUIESCE_SOURCE_DIR, QUIESCE_WORK_DIR, CMAKE,
-# GENERATOR, CXX_COMPILER, CXX_FLAGS, EXE_LINKER_FLAGS, BUILD_TYPE, and optionally COMPILER_LAUNCHER.
+# Environment: see tests/package_support.sh.
 set -euo pipefail
+# shellcheck source=tests/package_support.sh
+source "$(dirname "${BASH_SOURCE[0]}")/package_support.sh"
 
-fail() { printf 'package test: FAIL: %s\n' "$*" >&2; exit 1; }
-step() { printf '== %s\n' "$*"; }
-
-work=${QUIESCE_WORK_DIR:?}
-prefix=$work/prefix
-rm -rf "$work"
-mkdir -p "$work"
-
-step "install the library components into $prefix"
-for component in Quiesce_Runtime Quiesce_Development; do
-    "$CMAKE" --install "$QUIESCE_BUILD_DIR" --prefix "$prefix" --component "$component" >/dev/null
-done
-[ -f "$prefix/lib/cmake/Quiesce/QuiesceConfig.cmake" ] || fail "no QuiesceConfig.cmake installed"
-[ -f "$prefix/include/Quiesce/shutdowncoordinator.h" ] || fail "no <Quiesce/shutdowncoordinator.h> installed"
+install_package
 private=$(find "$prefix" -name '*_p.h')
 [ -z "$private" ] || fail "private headers installed: $private"
-
-# The example is built with the tree's compiler and flags: a static Quiesce built with sanitizers needs them too.
-configure() { # configure <source dir> <build dir> [extra args...]
-    local src=$1 bld=$2
-    shift 2
-    "$CMAKE" -S "$src" -B "$bld" -G "$GENERATOR" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE="$BUILD_TYPE" \
-        -DCMAKE_CXX_COMPILER="$CXX_COMPILER" -DCMAKE_CXX_FLAGS="$CXX_FLAGS" \
-        -DCMAKE_EXE_LINKER_FLAGS="$EXE_LINKER_FLAGS" ${COMPILER_LAUNCHER:+-DCMAKE_CXX_COMPILER_LAUNCHER="$COMPILER_LAUNCHER"} \
-        "$@"
-}
 
 step "the README's \"Use the library\" code is examples/console, byte for byte"
 readme_block() { # readme_block <language>: the first fenced block of that language in the section
@@ -50,47 +28,16 @@ cmp -s <(readme_block cmake) "$QUIESCE_SOURCE_DIR/examples/console/CMakeLists.tx
 cmp -s <(readme_block cpp) "$QUIESCE_SOURCE_DIR/examples/console/main.cpp" ||
     fail "README's cpp block differs from examples/console/main.cpp"
 
-step "configure and build examples/console against the installed package"
-configure "$QUIESCE_SOURCE_DIR/examples/console" "$work/console" >"$work/console-configure.log" 2>&1 ||
-    { cat "$work/console-configure.log" >&2; fail "examples/console does not configure against the package"; }
-"$CMAKE" --build "$work/console" >"$work/console-build.log" 2>&1 ||
-    { cat "$work/console-build.log" >&2; fail "examples/console does not build against the package"; }
-binary=$work/console/console_service
-[ -x "$binary" ] || fail "no $binary"
+build_example console console_service
 
-step "what the binary needs (readelf -d)"
-needed=$(readelf -d "$binary" | grep NEEDED || true)
-printf '%s\n' "$needed"
-if grep -E 'libQt6(Gui|Widgets|Sql)' <<<"$needed"; then
-    fail "a Core-only user links Qt Gui, Widgets or Sql"
-fi
-grep -q 'libQt6Core' <<<"$needed" || fail "the binary does not link Qt6Core"
+check_needed Core-only 'libQt6Core' 'libQt6(Gui|Widgets|Sql)'
 
 step "run it, wait for its ready line, SIGTERM, read to the end"
-coproc service { exec "$binary" 2>&1; }
-service_pid=$service_PID
-exec {from_service}<&"${service[0]}"
-lines=()
-read -r -t 30 -u "$from_service" line || fail "no ready line within 30 s"
-[[ $line == ready* ]] || fail "first line is not the ready line: $line"
-kill -TERM "$service_pid"
-while read -r -t 30 -u "$from_service" line; do
-    printf '  %s\n' "$line"
-    lines+=("$line")
-done
-status=0
-wait "$service_pid" || status=$?
+run_and_stop sigterm "$binary"
+[ ${#before_ready[@]} -eq 0 ] || fail "first line is not the ready line: ${before_ready[0]}"
 [ "$status" -eq 0 ] || fail "exit code $status after SIGTERM, expected 0"
-
-expected=("SHUTDOWN begin reason=sigterm" "phase flush:" "SHUTDOWN phase=flush end outcome=ok" "phase close:"
-    "SHUTDOWN phase=close end outcome=ok" "SHUTDOWN done exit=0")
-next=0
-for line in "${lines[@]}"; do
-    if [ "$next" -lt ${#expected[@]} ] && [[ $line == "${expected[$next]}"* ]]; then
-        next=$((next + 1))
-    fi
-done
-[ "$next" -eq ${#expected[@]} ] || fail "missing or out of order: '${expected[$next]}'"
+expect_in_order "SHUTDOWN begin reason=sigterm" "phase flush:" "SHUTDOWN phase=flush end outcome=ok" "phase close:" \
+    "SHUTDOWN phase=close end outcome=ok" "SHUTDOWN done exit=0"
 
 # A consumer that asks for what the package does not have must not configure.
 mkdir -p "$work/refuse"

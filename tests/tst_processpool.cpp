@@ -10,6 +10,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QSet>
+#include <QtCore/QSocketNotifier>
 #include <QtCore/QTemporaryFile>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -19,8 +20,14 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <spawn.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+extern char **environ;
 
 using namespace Quiesce;
 
@@ -167,6 +174,7 @@ private Q_SLOTS:
     void killedChildIsReplaced();
     void grandchildrenDieWithTheirWorker();
     void terminatedChildIsReplacedWithoutCrash();
+    void crashChargedToItsJobInABatch();
     void crashLoopDisablesSlots();
     void stoppedChildKilledAfterHeartbeatTimeout();
     void parentStallIsNotChildSilence();
@@ -174,6 +182,8 @@ private Q_SLOTS:
     void growAndShrink();
     void killAllNowKillsEveryGroup();
     void badProgramRefused();
+    void workerExitsWhenTheChannelCloses();
+    void workerOutsideAPoolRefuses();
     void coreDumpsOff();
     void spawnOnlyFromTheMainThread();
 
@@ -498,6 +508,37 @@ void tst_ProcessPool::terminatedChildIsReplacedWithoutCrash()
     QVERIFY(stopAndWait(*pool, 5000).allStopped);
 }
 
+void tst_ProcessPool::crashChargedToItsJobInABatch()
+{
+    // Short jobs travel in large batches, and a worker dies before its last reports leave it: still, only the job
+    // it was running is charged; the others come back uncharged or are done.
+    auto pool = makePool();
+    QSignalSpy done(pool.get(), &JobPool::jobsDone);
+    QSignalSpy lost(pool.get(), &JobPool::jobsLost);
+    QSignalSpy idle(pool.get(), &JobPool::idle);
+    connect(pool.get(), &JobPool::jobsGivenBack, pool.get(), [&](const QList<Job> &jobs) {
+        for (const Job &j : jobs)
+            pool->submit(j);
+    });
+    QVERIFY(pool->start(1));
+    pool->submit(job(1, "0")); // teaches the pool that its jobs are short: the next batch is large
+    QVERIFY(idle.wait(5000));
+    for (quint64 id = 2; id <= 200; ++id)
+        pool->submit(job(id, id == 100 ? QByteArray("crash") : QByteArray("0")));
+    QVERIFY(lost.wait(5000));
+    const QList<JobFailure> charged = failuresFrom(lost);
+    QCOMPARE(charged.size(), 1);
+    QCOMPARE(charged.first().job.id, quint64(100));
+    QCOMPARE(charged.first().job.crashes, 1);
+    QTRY_COMPARE(idsOf(jobsFrom(done)).size(), 199); // every other job done, the replacement included
+    QSet<quint64> doneIds;
+    for (quint64 id : idsOf(jobsFrom(done)))
+        doneIds.insert(id);
+    QCOMPARE(doneIds.size(), 199);
+    QVERIFY(!doneIds.contains(100));
+    QVERIFY(stopAndWait(*pool, 5000).allStopped);
+}
+
 void tst_ProcessPool::crashLoopDisablesSlots()
 {
     auto pool = makePool();
@@ -674,6 +715,89 @@ void tst_ProcessPool::coreDumpsOff()
     }
     QVERIFY(saw);
     QVERIFY(stopAndWait(*pool, 5000).allStopped);
+}
+
+namespace {
+
+// Starts the test worker by hand (posix_spawn, not QProcess, so that TSan follows it), with \a channel as fd 3
+// when it is >= 0. Returns its pid and a pidfd to wait on.
+struct HandStarted
+{
+    pid_t pid = -1;
+    int pidfd = -1;
+};
+
+HandStarted spawnWorkerByHand(int channel)
+{
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (channel >= 0)
+        posix_spawn_file_actions_adddup2(&actions, channel, 3);
+    QByteArrayList envStore;
+    for (char **e = environ; *e; ++e) {
+        if (!QByteArray(*e).startsWith("QUIESCE_WORKER_FD="))
+            envStore.append(QByteArray(*e));
+    }
+    if (channel >= 0)
+        envStore.append("QUIESCE_WORKER_FD=3");
+    std::vector<char *> envp;
+    for (QByteArray &e : envStore)
+        envp.push_back(e.data());
+    envp.push_back(nullptr);
+    QByteArray program(QUIESCE_TEST_WORKER);
+    char *argv[] = {program.data(), nullptr};
+    HandStarted started;
+    if (::posix_spawn(&started.pid, program.constData(), &actions, nullptr, argv, envp.data()) != 0)
+        started.pid = -1;
+    posix_spawn_file_actions_destroy(&actions);
+    if (started.pid > 0)
+        started.pidfd = int(::syscall(SYS_pidfd_open, started.pid, 0));
+    return started;
+}
+
+// Waits (on the event loop) for the hand-started worker to end; its exit code, or -1.
+int waitForExit(const HandStarted &worker)
+{
+    QSocketNotifier exited(worker.pidfd, QSocketNotifier::Read);
+    QSignalSpy spy(&exited, &QSocketNotifier::activated);
+    if (!spy.wait(5000))
+        return -1;
+    exited.setEnabled(false);
+    siginfo_t info {};
+    if (::waitid(P_PIDFD, id_t(worker.pidfd), &info, WEXITED) != 0)
+        return -1;
+    ::close(worker.pidfd);
+    return info.si_code == CLD_EXITED ? info.si_status : -1;
+}
+
+} // namespace
+
+void tst_ProcessPool::workerExitsWhenTheChannelCloses()
+{
+    // The parent's death as the worker sees it: EOF on its channel (PostgreSQL's postmaster-death pipe). Started
+    // by hand here, so nothing but the channel can tell it.
+    int pair[2];
+    QVERIFY(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) == 0);
+    const HandStarted worker = spawnWorkerByHand(pair[1]);
+    ::close(pair[1]);
+    QVERIFY(worker.pid > 0 && worker.pidfd >= 0);
+    QCOMPARE(::write(pair[0], "Q", 1), ssize_t(1)); // the pool's first byte (here without the shared page)
+    {
+        // Its hello arrives: it runs and listens.
+        QSocketNotifier readable(pair[0], QSocketNotifier::Read);
+        QSignalSpy hello(&readable, &QSocketNotifier::activated);
+        QVERIFY(hello.wait(5000));
+        readable.setEnabled(false);
+    }
+    ::close(pair[0]);
+    QCOMPARE(waitForExit(worker), 0);
+}
+
+void tst_ProcessPool::workerOutsideAPoolRefuses()
+{
+    const HandStarted worker = spawnWorkerByHand(-1);
+    QVERIFY(worker.pid > 0 && worker.pidfd >= 0);
+    QCOMPARE(waitForExit(worker), 64);
 }
 
 void tst_ProcessPool::badProgramRefused()

@@ -71,6 +71,7 @@ public:
         coordinator = std::make_unique<ShutdownCoordinator>();
         coordinator->setDirectOutputFd(m_fd);
         coordinator->setOutput([this](const QString &line) { lines.append(line); });
+        coordinator->setFirstRequestHint(kHint); // the application says it (the library has no words of its own)
         coordinator->setExitFunction([this](int code) { exits.append(code); });
         coordinator->setImmediateExitFunction([this](int code) {
             immediateCode.store(code);
@@ -155,11 +156,14 @@ qsizetype s_earlyRanInsideRequest = -1;
 qsizetype s_earlyExitsInsideRequest = -1;
 
 /* The default exit functions end the process, so they are tested in a child: this same executable, started with
-   QUIESCE_TST_SCENARIO set, runs one scenario with every default in place (sink, exit, immediate exit). */
+   QUIESCE_TST_SCENARIO set, runs one scenario with the default exit and immediate exit in place. The library
+   never picks stdout by itself: the scenario names it, for the lines (no sink: they go there) and the direct ones. */
 int runScenario(int argc, char **argv, const QByteArray &scenario)
 {
     QCoreApplication app(argc, argv);
     ShutdownCoordinator coordinator;
+    if (!scenario.startsWith("silent"))
+        coordinator.setDirectOutputFd(STDOUT_FILENO);
     coordinator.setHardTimeout(scenario == "watchdog" ? 300ms : 20s);
     coordinator.addPhase(QStringLiteral("stuck"), 100, 10s, [scenario](ShutdownPhaseContext *ctx) {
         if (scenario == "watchdog") {
@@ -176,7 +180,7 @@ int runScenario(int argc, char **argv, const QByteArray &scenario)
         }
     });
     coordinator.setReady();
-    const int requests = scenario == "immediate" ? 3 : 1;
+    const int requests = scenario.endsWith("immediate") ? 3 : 1;
     for (int i = 0; i < requests; ++i)
         coordinator.requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM, 1));
     return app.exec();
@@ -216,8 +220,12 @@ private Q_SLOTS:
     void watchdogBlocksTheBridgesSignals();
     void noWatchdogWithoutAHardTimeout();
     void preparedWatchdogIsParkedUntilTheFirstRequest();
+    void watchdogSpeaksTheApplicationsWords();
+    void libraryHasNoHintOfItsOwn();
     void defaultExitPathsEndTheProcess_data();
     void defaultExitPathsEndTheProcess();
+    void libraryChoosesNoOutputOfItsOwn_data();
+    void libraryChoosesNoOutputOfItsOwn();
 };
 
 void tst_ShutdownCoordinator::requestBeforeTheEventLoopIsHandledOnceItRuns()
@@ -931,6 +939,59 @@ void tst_ShutdownCoordinator::preparedWatchdogIsParkedUntilTheFirstRequest()
                                          "no diagnostics; exit=70")}));
 }
 
+void tst_ShutdownCoordinator::watchdogSpeaksTheApplicationsWords()
+{
+    Harness h;
+    QVERIFY(h.valid());
+    h.coordinator->setHardTimeout(300ms);
+    h.coordinator->setWatchdogThreadName(QStringLiteral("svc-guard"));
+    h.coordinator->setDiagnostics([] { return QStringLiteral("worker 2\nbusy"); });
+    // The application's words for the lines it cares about, the library's for the others, none for one kind.
+    h.coordinator->setLineFormatter([](const Quiesce::ShutdownLine &line) {
+        switch (line.kind) {
+        case Quiesce::ShutdownLine::Kind::Watchdog:
+            return QStringLiteral("GUARD %1 %2 [%3] -> %4\nsecond line")
+                .arg(line.hardTimeoutMs)
+                .arg(line.phase, line.diagnostics)
+                .arg(line.exitCode);
+        case Quiesce::ShutdownLine::Kind::Begin:
+            return QStringLiteral("STOP asked by %1").arg(line.request.reason);
+        case Quiesce::ShutdownLine::Kind::PhaseEnd:
+            return QString();
+        default:
+            return ShutdownCoordinator::defaultLine(line);
+        }
+    });
+    QString error;
+    QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
+    QCOMPARE(threadsNamed("svc-guard").size(), 1);
+    QVERIFY(threadsNamed("quiesce-watchdg").isEmpty());
+    h.addPhase(QStringLiteral("drain"), Quiesce::PhaseOrder::Drain, ShutdownCoordinator::NoBudget, Harness::never());
+    h.coordinator->setReady();
+    h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
+    QTRY_COMPARE(h.immediateCalls.load(), 1);
+    // The formatter's text, on one line whatever it and the diagnostics put in it.
+    QCOMPARE(h.directLines(), QStringList({QStringLiteral("GUARD 300 drain [worker 2 busy] -> 70 second line")}));
+    QCOMPARE(h.lines,
+             QStringList({QStringLiteral("STOP asked by sigterm"), kHint,
+                          QStringLiteral("SHUTDOWN phase=drain begin budget_ms=-1")}));
+}
+
+void tst_ShutdownCoordinator::libraryHasNoHintOfItsOwn()
+{
+    Harness h;
+    QVERIFY(h.valid());
+    h.coordinator->setFirstRequestHint({});
+    h.addPhase(QStringLiteral("save"), Quiesce::PhaseOrder::Save, 1s, Harness::completeNow());
+    h.coordinator->setReady();
+    h.coordinator->requestShutdown(makeRequest(QStringLiteral("api")));
+    QTRY_COMPARE(h.exits.size(), 1);
+    const QStringList lines = withoutTimes(h.lines);
+    QCOMPARE(lines.at(0), QStringLiteral("SHUTDOWN begin reason=api sender=0 mode=graceful"));
+    QCOMPARE(lines.at(1), QStringLiteral("SHUTDOWN phase=save begin budget_ms=1000"));
+    QVERIFY(!lines.join(QLatin1Char('\n')).contains(QStringLiteral("hint")));
+}
+
 void tst_ShutdownCoordinator::noWatchdogWithoutAHardTimeout()
 {
     Harness h;
@@ -979,6 +1040,32 @@ void tst_ShutdownCoordinator::defaultExitPathsEndTheProcess()
     QVERIFY(!lines.isEmpty());
     QCOMPARE(lines.first(), QStringLiteral("SHUTDOWN begin reason=sigterm sender=1 mode=graceful"));
     QCOMPARE(lines.last(), lastLine);
+}
+
+void tst_ShutdownCoordinator::libraryChoosesNoOutputOfItsOwn_data()
+{
+    QTest::addColumn<QByteArray>("scenario");
+    QTest::addColumn<int>("exitCode");
+    QTest::newRow("graceful") << QByteArray("silent") << 0;
+    QTest::newRow("immediate") << QByteArray("silent-immediate") << 143;
+}
+
+void tst_ShutdownCoordinator::libraryChoosesNoOutputOfItsOwn()
+{
+    // No sink, no direct descriptor: the quit path runs and ends the process as usual, and prints nothing.
+    QFETCH(QByteArray, scenario);
+    QFETCH(int, exitCode);
+    QProcess child;
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QStringLiteral("QUIESCE_TST_SCENARIO"), QString::fromLatin1(scenario));
+    env.remove(QStringLiteral("QT_LOGGING_RULES"));
+    child.setProcessEnvironment(env);
+    child.start(QCoreApplication::applicationFilePath(), {});
+    QVERIFY2(child.waitForFinished(30000), "the child did not end");
+    QCOMPARE(child.exitStatus(), QProcess::NormalExit);
+    QCOMPARE(child.exitCode(), exitCode);
+    QCOMPARE(child.readAllStandardOutput(), QByteArray());
+    QCOMPARE(child.readAllStandardError(), QByteArray());
 }
 
 int main(int argc, char **argv)

@@ -25,14 +25,17 @@ int main(int argc, char *argv[])
 
     Quiesce::ShutdownCoordinator coordinator; // ordered phases with budgets, then QCoreApplication::exit(code)
     coordinator.setOutput(say);               // where its own SHUTDOWN lines go
-    coordinator.addPhase(QStringLiteral("flush"), 10, 2s, [&](Quiesce::ShutdownPhaseContext *phase) {
-        say(QStringLiteral("phase flush: writing buffered data"));
-        phase->complete();
-    });
-    coordinator.addPhase(QStringLiteral("close"), 20, 1s, [&](Quiesce::ShutdownPhaseContext *phase) {
-        say(QStringLiteral("phase close: closing connections"));
-        phase->complete();
-    });
+    coordinator.setDirectOutputFd(1);         // stdout: the third signal's and the watchdog's line, if ever
+    coordinator.addPhase(QStringLiteral("flush"), Quiesce::PhaseOrder::Save, 2s,
+                         [&](Quiesce::ShutdownPhaseContext *phase) {
+                             say(QStringLiteral("phase flush: writing buffered data"));
+                             phase->complete();
+                         });
+    coordinator.addPhase(QStringLiteral("close"), Quiesce::PhaseOrder::StopThreads, 1s,
+                         [&](Quiesce::ShutdownPhaseContext *phase) {
+                             say(QStringLiteral("phase close: closing connections"));
+                             phase->complete();
+                         });
     QObject::connect(&bridge, &Quiesce::UnixSignalNotifier::received, &coordinator, [&](const Quiesce::SignalEvent &e) {
         coordinator.requestShutdown({Quiesce::UnixSignalNotifier::signalName(e.signo), e.signo, e.senderPid});
     });

@@ -1,8 +1,8 @@
 #pragma once
 
 /*! \file
-    The process exit codes, shared by the library and the app (BSD sysexits.h values where one fits). They are
-    documented in `quiesce --help` and in the README; tests assert them. */
+    The process exit codes, shared by the library and the applications built on it (BSD sysexits.h values where one
+    fits). */
 
 namespace Quiesce::ExitCode {
 

@@ -1,5 +1,8 @@
 #include "shutdowncoordinator.h"
 
+#include "corelogging_p.h"
+#include "directoutput.h"
+#include "shutdowncoordinator_p.h"
 #include "shutdownwatchdog_p.h"
 
 #include <QtCore/QCoreApplication>
@@ -15,14 +18,14 @@
 
 namespace Quiesce {
 
+Q_LOGGING_CATEGORY(lcCoordinator, "quiesce.coordinator", QtWarningMsg)
+
+using Phase = ShutdownCoordinatorPrivate::Phase;
+
 namespace {
 
-// Keeps a SHUTDOWN line one line whatever a hook puts in its detail.
-QString oneLine(QString text)
-{
-    text.replace(QLatin1Char('\n'), QLatin1Char(' ')).replace(QLatin1Char('\r'), QLatin1Char(' '));
-    return text;
-}
+// How long a line written straight to the descriptor may wait for a reader: the quit path must go on without one.
+constexpr int kDirectWriteMs = 1000;
 
 void defaultImmediateExit(int code)
 {
@@ -51,6 +54,10 @@ PhaseOutcome outcomeFromName(const QString &name)
 }
 
 } // namespace
+
+// Out of line: ShutdownWatchdog is complete here.
+ShutdownCoordinatorPrivate::ShutdownCoordinatorPrivate() = default;
+ShutdownCoordinatorPrivate::~ShutdownCoordinatorPrivate() = default;
 
 QString shutdownModeName(ShutdownMode mode)
 {
@@ -146,36 +153,34 @@ ShutdownReport ShutdownReport::fromJson(const QJsonObject &json)
 ShutdownPhaseContext::ShutdownPhaseContext(ShutdownCoordinator *coordinator, const QString &name,
                                            QDeadlineTimer deadline)
     : QObject(coordinator)
-    , m_coordinator(coordinator)
-    , m_name(name)
-    , m_deadline(deadline)
+    , d(std::make_unique<ShutdownPhaseContextPrivate>(ShutdownPhaseContextPrivate {coordinator, name, deadline}))
 {}
 
 ShutdownPhaseContext::~ShutdownPhaseContext() = default;
 
 QString ShutdownPhaseContext::phaseName() const
 {
-    return m_name;
+    return d->name;
 }
 
 ShutdownMode ShutdownPhaseContext::mode() const
 {
-    return m_coordinator->mode();
+    return d->coordinator->mode();
 }
 
 QDeadlineTimer ShutdownPhaseContext::deadline() const
 {
-    return m_deadline;
+    return d->deadline;
 }
 
 const ShutdownReport &ShutdownPhaseContext::report() const
 {
-    return m_coordinator->m_report;
+    return d->coordinator->d->report;
 }
 
 bool ShutdownPhaseContext::isFinished() const
 {
-    return m_finished;
+    return d->finished;
 }
 
 void ShutdownPhaseContext::setCount(const QString &key, qint64 value)
@@ -185,7 +190,7 @@ void ShutdownPhaseContext::setCount(const QString &key, qint64 value)
             this, [this, key, value] { setCount(key, value); }, Qt::QueuedConnection);
         return;
     }
-    m_coordinator->m_report.counts.insert(key, value);
+    d->coordinator->d->report.counts.insert(key, value);
 }
 
 void ShutdownPhaseContext::complete(const QString &detail)
@@ -211,34 +216,25 @@ void ShutdownPhaseContext::finish(PhaseOutcome outcome, int exitCode, const QStr
             this, [this, outcome, exitCode, detail] { finish(outcome, exitCode, detail); }, Qt::QueuedConnection);
         return;
     }
-    if (m_finished)
+    if (d->finished)
         return; // a second call, or a late one after the budget ran out: the phase already ended
-    m_finished = true;
-    m_coordinator->onPhaseFinished(this, outcome, exitCode, detail);
+    d->finished = true;
+    d->coordinator->onPhaseFinished(this, outcome, exitCode, detail);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 
-struct ShutdownCoordinator::Phase
-{
-    QString name;
-    int order = 0;
-    std::chrono::milliseconds budget {0};
-    PhaseHook hook;
-    int timeoutExitCode = 0;
-};
-
 ShutdownCoordinator::ShutdownCoordinator(QObject *parent)
     : QObject(parent)
-    , m_budgetTimer(new QTimer(this))
-    , m_exit([](int code) { QCoreApplication::exit(code); })
-    , m_immediateExit(&defaultImmediateExit)
-    , m_directFd(STDOUT_FILENO)
+    , d(std::make_unique<ShutdownCoordinatorPrivate>())
 {
-    m_budgetTimer->setSingleShot(true);
+    d->budgetTimer = new QTimer(this);
+    d->exit = [](int code) { QCoreApplication::exit(code); };
+    d->immediateExit = &defaultImmediateExit;
+    d->budgetTimer->setSingleShot(true);
     // Precise: a coarse timer may be 5 % late, half a second on a 10 s drain budget.
-    m_budgetTimer->setTimerType(Qt::PreciseTimer);
-    connect(m_budgetTimer, &QTimer::timeout, this, &ShutdownCoordinator::onBudgetExpired);
+    d->budgetTimer->setTimerType(Qt::PreciseTimer);
+    connect(d->budgetTimer, &QTimer::timeout, this, &ShutdownCoordinator::onBudgetExpired);
 }
 
 ShutdownCoordinator::~ShutdownCoordinator()
@@ -248,26 +244,26 @@ ShutdownCoordinator::~ShutdownCoordinator()
 
 bool ShutdownCoordinator::addPhase(const QString &name, int order, std::chrono::milliseconds budget, PhaseHook hook)
 {
-    if (m_state != State::Idle) {
-        qWarning("Quiesce: phase %s added after the shutdown began; ignored", qPrintable(name));
+    if (d->state != ShutdownCoordinatorPrivate::State::Idle) {
+        qCWarning(lcCoordinator, "phase %s added after the shutdown began; ignored", qPrintable(name));
         return false;
     }
     const bool exists =
-        std::any_of(m_phases.cbegin(), m_phases.cend(), [&name](const Phase &phase) { return phase.name == name; });
+        std::any_of(d->phases.cbegin(), d->phases.cend(), [&name](const Phase &phase) { return phase.name == name; });
     if (exists || name.isEmpty()) {
-        qWarning("Quiesce: phase name \"%s\" is empty or taken; ignored", qPrintable(name));
+        qCWarning(lcCoordinator, "phase name \"%s\" is empty or taken; ignored", qPrintable(name));
         return false;
     }
-    m_phases.append(Phase {name, order, budget, std::move(hook), 0});
+    d->phases.append(Phase {name, order, budget, std::move(hook), 0});
     // Stable: equal orders keep the order in which they were added.
-    std::stable_sort(m_phases.begin(), m_phases.end(),
+    std::stable_sort(d->phases.begin(), d->phases.end(),
                      [](const Phase &a, const Phase &b) { return a.order < b.order; });
     return true;
 }
 
 bool ShutdownCoordinator::setPhaseBudget(const QString &name, std::chrono::milliseconds budget)
 {
-    for (Phase &phase : m_phases) {
+    for (Phase &phase : d->phases) {
         if (phase.name == name) {
             phase.budget = budget;
             return true;
@@ -278,7 +274,7 @@ bool ShutdownCoordinator::setPhaseBudget(const QString &name, std::chrono::milli
 
 std::chrono::milliseconds ShutdownCoordinator::phaseBudget(const QString &name) const
 {
-    for (const Phase &phase : m_phases) {
+    for (const Phase &phase : d->phases) {
         if (phase.name == name)
             return phase.budget;
     }
@@ -287,7 +283,7 @@ std::chrono::milliseconds ShutdownCoordinator::phaseBudget(const QString &name) 
 
 bool ShutdownCoordinator::setPhaseTimeoutExitCode(const QString &name, int exitCode)
 {
-    for (Phase &phase : m_phases) {
+    for (Phase &phase : d->phases) {
         if (phase.name == name) {
             phase.timeoutExitCode = exitCode;
             return true;
@@ -298,7 +294,7 @@ bool ShutdownCoordinator::setPhaseTimeoutExitCode(const QString &name, int exitC
 
 int ShutdownCoordinator::phaseTimeoutExitCode(const QString &name) const
 {
-    for (const Phase &phase : m_phases) {
+    for (const Phase &phase : d->phases) {
         if (phase.name == name)
             return phase.timeoutExitCode;
     }
@@ -308,61 +304,114 @@ int ShutdownCoordinator::phaseTimeoutExitCode(const QString &name) const
 QStringList ShutdownCoordinator::phaseNames() const
 {
     QStringList names;
-    for (const Phase &phase : m_phases)
+    for (const Phase &phase : d->phases)
         names.append(phase.name);
     return names;
 }
 
 void ShutdownCoordinator::setHardTimeout(std::chrono::milliseconds timeout)
 {
-    m_hardTimeout = timeout;
+    d->hardTimeout = timeout;
 }
 
 std::chrono::milliseconds ShutdownCoordinator::hardTimeout() const
 {
-    return m_hardTimeout;
+    return d->hardTimeout;
 }
 
 void ShutdownCoordinator::setDiagnostics(std::function<QString()> provider)
 {
-    m_diagnostics = std::move(provider);
+    d->diagnostics = std::move(provider);
 }
 
 void ShutdownCoordinator::setExitFunction(std::function<void(int)> exit)
 {
-    m_exit = std::move(exit);
+    d->exit = std::move(exit);
 }
 
 void ShutdownCoordinator::setImmediateExitFunction(std::function<void(int)> exit)
 {
-    m_immediateExit = std::move(exit);
+    d->immediateExit = std::move(exit);
 }
 
 void ShutdownCoordinator::setOutput(std::function<void(const QString &)> sink)
 {
-    m_output = std::move(sink);
+    d->output = std::move(sink);
 }
 
 void ShutdownCoordinator::setDirectOutputFd(int fd)
 {
-    m_directFd = fd;
+    d->directFd = fd;
 }
 
 int ShutdownCoordinator::directOutputFd() const
 {
-    return m_directFd;
+    return d->directFd;
+}
+
+void ShutdownCoordinator::setLineFormatter(ShutdownLineFormatter formatter)
+{
+    d->lineFormatter = std::move(formatter);
+}
+
+QString ShutdownCoordinator::defaultLine(const ShutdownLine &line)
+{
+    switch (line.kind) {
+    case ShutdownLine::Kind::Begin:
+        return QStringLiteral("SHUTDOWN begin reason=%1 sender=%2 mode=%3")
+            .arg(line.request.reason)
+            .arg(line.request.senderPid)
+            .arg(shutdownModeName(line.mode));
+    case ShutdownLine::Kind::Escalate:
+        return QStringLiteral("SHUTDOWN escalate mode=%1 reason=%2 sender=%3")
+            .arg(shutdownModeName(line.mode), line.request.reason)
+            .arg(line.request.senderPid);
+    case ShutdownLine::Kind::PhaseBegin:
+        return QStringLiteral("SHUTDOWN phase=%1 begin budget_ms=%2").arg(line.phase).arg(line.budgetMs);
+    case ShutdownLine::Kind::PhaseEnd: {
+        QString text = QStringLiteral("SHUTDOWN phase=%1 end outcome=%2 ms=%3")
+                           .arg(line.record.name, phaseOutcomeName(line.record.outcome))
+                           .arg(line.record.elapsedMs);
+        if (!line.record.detail.isEmpty())
+            text += QStringLiteral(" detail=") + line.record.detail;
+        return text;
+    }
+    case ShutdownLine::Kind::Report:
+        return line.summary.isEmpty() ? QStringLiteral("SHUTDOWN report")
+                                      : QStringLiteral("SHUTDOWN report ") + line.summary;
+    case ShutdownLine::Kind::Done:
+        return QStringLiteral("SHUTDOWN done exit=%1").arg(line.exitCode);
+    case ShutdownLine::Kind::Immediate:
+        return QStringLiteral("SHUTDOWN immediate exit=%1 reason=%2").arg(line.exitCode).arg(line.request.reason);
+    case ShutdownLine::Kind::Watchdog:
+        return QStringLiteral("SHUTDOWN watchdog: hard deadline of %1 ms passed in phase %2; %3; exit=%4")
+            .arg(line.hardTimeoutMs)
+            .arg(line.phase, line.diagnostics)
+            .arg(line.exitCode);
+    }
+    return {};
+}
+
+void ShutdownCoordinator::setWatchdogThreadName(const QString &name)
+{
+    d->watchdogThreadName = name;
+}
+
+void ShutdownCoordinator::setFirstRequestHint(const QString &line)
+{
+    d->firstRequestHint = line;
 }
 
 void ShutdownCoordinator::setReady()
 {
-    m_ready = true;
-    if (m_state == State::Pending)
+    d->ready = true;
+    if (d->state == ShutdownCoordinatorPrivate::State::Pending)
         scheduleAdvance(); // the sticky request: runs once the event loop gets to it
 }
 
 bool ShutdownCoordinator::isReady() const
 {
-    return m_ready;
+    return d->ready;
 }
 
 bool ShutdownCoordinator::requestShutdown(const ShutdownRequest &request)
@@ -373,43 +422,50 @@ bool ShutdownCoordinator::requestShutdown(const ShutdownRequest &request)
         return true;
     }
 
-    switch (m_state) {
-    case State::Finished:
+    switch (d->state) {
+    case ShutdownCoordinatorPrivate::State::Finished:
         return false;
 
-    case State::Idle:
-        m_state = State::Pending;
-        m_mode = ShutdownMode::Graceful;
-        m_report.request = request;
-        m_report.mode = m_mode;
-        m_report.requests = 1;
+    case ShutdownCoordinatorPrivate::State::Idle:
+        d->state = ShutdownCoordinatorPrivate::State::Pending;
+        d->mode = ShutdownMode::Graceful;
+        d->report.request = request;
+        d->report.mode = d->mode;
+        d->report.requests = 1;
         // The hard deadline counts from the first request, even one that waits for startup to finish.
         startWatchdog();
-        emitLine(QStringLiteral("SHUTDOWN begin reason=%1 sender=%2 mode=graceful")
-                     .arg(request.reason)
-                     .arg(request.senderPid));
-        emitLine(QStringLiteral("SHUTDOWN hint: send the signal again (Ctrl+C) to stop fast, "
-                                "a third time to exit immediately"));
+        {
+            ShutdownLine line;
+            line.kind = ShutdownLine::Kind::Begin;
+            line.request = request;
+            line.mode = d->mode;
+            emitLine(line);
+        }
+        // What a second and a third request do, in the application's words (none by default).
+        if (!d->firstRequestHint.isEmpty())
+            emitText(d->firstRequestHint);
         Q_EMIT shutdownStarted(request);
         // Never run the phases inside the caller (a signal slot, closeEvent, a hook): always from the loop.
-        if (m_ready && m_state == State::Pending)
+        if (d->ready && d->state == ShutdownCoordinatorPrivate::State::Pending)
             scheduleAdvance();
         return true;
 
-    case State::Pending:
-    case State::Running:
-        ++m_report.requests;
-        if (m_mode == ShutdownMode::Graceful) {
-            m_mode = ShutdownMode::Fast;
-            m_report.mode = m_mode;
-            emitLine(QStringLiteral("SHUTDOWN escalate mode=fast reason=%1 sender=%2")
-                         .arg(request.reason)
-                         .arg(request.senderPid));
-            Q_EMIT escalated(m_mode, request);
+    case ShutdownCoordinatorPrivate::State::Pending:
+    case ShutdownCoordinatorPrivate::State::Running:
+        ++d->report.requests;
+        if (d->mode == ShutdownMode::Graceful) {
+            d->mode = ShutdownMode::Fast;
+            d->report.mode = d->mode;
+            ShutdownLine line;
+            line.kind = ShutdownLine::Kind::Escalate;
+            line.request = request;
+            line.mode = d->mode;
+            emitLine(line);
+            Q_EMIT escalated(d->mode, request);
             // The running phase decides what fast means for it (the drain completes at once). A hook that ends
             // its phase from here is recorded now and the machine moves on from the event loop.
-            if (m_context != nullptr && !m_context->isFinished() && m_mode == ShutdownMode::Fast)
-                Q_EMIT m_context->modeChanged(m_mode);
+            if (d->context != nullptr && !d->context->isFinished() && d->mode == ShutdownMode::Fast)
+                Q_EMIT d->context->modeChanged(d->mode);
             return true;
         }
         exitImmediately(request);
@@ -420,41 +476,41 @@ bool ShutdownCoordinator::requestShutdown(const ShutdownRequest &request)
 
 bool ShutdownCoordinator::isShuttingDown() const
 {
-    return m_state != State::Idle;
+    return d->state != ShutdownCoordinatorPrivate::State::Idle;
 }
 
 bool ShutdownCoordinator::isFinished() const
 {
-    return m_state == State::Finished;
+    return d->state == ShutdownCoordinatorPrivate::State::Finished;
 }
 
 ShutdownMode ShutdownCoordinator::mode() const
 {
-    return m_mode;
+    return d->mode;
 }
 
 QString ShutdownCoordinator::currentPhase() const
 {
-    return m_context != nullptr ? m_context->phaseName() : QString();
+    return d->context != nullptr ? d->context->phaseName() : QString();
 }
 
 ShutdownReport ShutdownCoordinator::report() const
 {
-    return m_report;
+    return d->report;
 }
 
 int ShutdownCoordinator::exitCode() const
 {
-    if (m_watchdog && m_watchdog->hasFired())
+    if (d->watchdog && d->watchdog->hasFired())
         return ExitHardTimeout;
-    return m_report.exitCode;
+    return d->report.exitCode;
 }
 
 void ShutdownCoordinator::scheduleAdvance()
 {
-    if (m_advanceScheduled)
+    if (d->advanceScheduled)
         return;
-    m_advanceScheduled = true;
+    d->advanceScheduled = true;
     // Queued: runs only once the event loop runs (so a request made before exec() waits for it), and never inside
     // whoever completed a phase or asked to stop.
     QMetaObject::invokeMethod(
@@ -463,83 +519,88 @@ void ShutdownCoordinator::scheduleAdvance()
 
 void ShutdownCoordinator::advance()
 {
-    m_advanceScheduled = false;
-    if (m_inAdvance || !m_ready)
+    d->advanceScheduled = false;
+    if (d->inAdvance || !d->ready)
         return;
-    if (m_state == State::Pending)
-        m_state = State::Running;
-    m_inAdvance = true;
+    if (d->state == ShutdownCoordinatorPrivate::State::Pending)
+        d->state = ShutdownCoordinatorPrivate::State::Running;
+    d->inAdvance = true;
     // One step at a time until a phase waits for its hook: hooks that complete synchronously run back to back
     // without recursion. A hook, or a slot of our signals, may end the machine (immediate exit): check each time.
-    while (m_state == State::Running) {
-        if (m_context != nullptr) {
-            if (!m_phaseEnded)
+    while (d->state == ShutdownCoordinatorPrivate::State::Running) {
+        if (d->context != nullptr) {
+            if (!d->phaseEnded)
                 break; // the hook completes later, or the budget timer ends the phase
             endCurrentPhase();
             continue;
         }
-        if (m_watchdog && m_watchdog->hasFired()) {
-            m_state = State::Finished; // the watchdog ends the process; nothing more to run
+        if (d->watchdog && d->watchdog->hasFired()) {
+            d->state =
+                ShutdownCoordinatorPrivate::State::Finished; // the watchdog ends the process; nothing more to run
             break;
         }
         if (!startNextPhase())
             finishShutdown();
     }
-    m_inAdvance = false;
+    d->inAdvance = false;
 }
 
 bool ShutdownCoordinator::startNextPhase()
 {
-    ++m_phaseIndex;
-    if (m_phaseIndex >= m_phases.size())
+    ++d->phaseIndex;
+    if (d->phaseIndex >= d->phases.size())
         return false;
-    const Phase phase = m_phases.at(m_phaseIndex); // a copy: a hook must not see its own entry move
+    const Phase phase = d->phases.at(d->phaseIndex); // a copy: a hook must not see its own entry move
     const qint64 budgetMs = phase.budget.count() < 0 ? -1 : qint64(phase.budget.count());
     const QDeadlineTimer deadline =
         budgetMs < 0 ? QDeadlineTimer(QDeadlineTimer::Forever) : QDeadlineTimer(budgetMs, Qt::PreciseTimer);
 
-    m_context = new ShutdownPhaseContext(this, phase.name, deadline);
-    m_phaseEnded = false;
-    m_pendingOutcome = PhaseOutcome::Ok;
-    m_pendingDetail.clear();
-    m_pendingElapsedMs = 0;
-    m_phaseClock.start();
-    if (m_watchdog)
-        m_watchdog->setPhase(phase.name);
+    d->context = new ShutdownPhaseContext(this, phase.name, deadline);
+    d->phaseEnded = false;
+    d->pendingOutcome = PhaseOutcome::Ok;
+    d->pendingDetail.clear();
+    d->pendingElapsedMs = 0;
+    d->phaseClock.start();
+    if (d->watchdog)
+        d->watchdog->setPhase(phase.name);
 
-    emitLine(QStringLiteral("SHUTDOWN phase=%1 begin budget_ms=%2").arg(phase.name).arg(budgetMs));
+    ShutdownLine line;
+    line.kind = ShutdownLine::Kind::PhaseBegin;
+    line.mode = d->mode;
+    line.phase = phase.name;
+    line.budgetMs = budgetMs;
+    emitLine(line);
     Q_EMIT phaseStarted(phase.name, budgetMs);
-    if (m_state != State::Running || m_context == nullptr)
+    if (d->state != ShutdownCoordinatorPrivate::State::Running || d->context == nullptr)
         return true; // a slot exited immediately; advance() stops
 
     if (budgetMs >= 0) {
         // QTimer takes an int: a budget beyond 24 days is as good as none.
-        m_budgetTimer->start(int(std::min<qint64>(budgetMs, std::numeric_limits<int>::max())));
+        d->budgetTimer->start(int(std::min<qint64>(budgetMs, std::numeric_limits<int>::max())));
     }
     if (phase.hook)
-        phase.hook(m_context);
+        phase.hook(d->context);
     else
-        m_context->skip();
+        d->context->skip();
     return true;
 }
 
 void ShutdownCoordinator::endCurrentPhase()
 {
     PhaseRecord record;
-    record.name = m_context->phaseName();
-    record.elapsedMs = m_pendingElapsedMs;
-    record.outcome = m_pendingOutcome;
-    record.detail = m_pendingDetail;
-    m_report.phases.append(record);
+    record.name = d->context->phaseName();
+    record.elapsedMs = d->pendingElapsedMs;
+    record.outcome = d->pendingOutcome;
+    record.detail = d->pendingDetail;
+    d->report.phases.append(record);
     // The context stays alive (a child of ours) so that a late complete() from a hook is safe and ignored.
-    m_context = nullptr;
-    m_phaseEnded = false;
+    d->context = nullptr;
+    d->phaseEnded = false;
 
-    QString line = QStringLiteral("SHUTDOWN phase=%1 end outcome=%2 ms=%3")
-                       .arg(record.name, phaseOutcomeName(record.outcome))
-                       .arg(record.elapsedMs);
-    if (!record.detail.isEmpty())
-        line += QStringLiteral(" detail=") + oneLine(record.detail);
+    ShutdownLine line;
+    line.kind = ShutdownLine::Kind::PhaseEnd;
+    line.mode = d->mode;
+    line.record = record;
     emitLine(line);
     Q_EMIT phaseFinished(record);
 }
@@ -547,123 +608,150 @@ void ShutdownCoordinator::endCurrentPhase()
 void ShutdownCoordinator::onPhaseFinished(ShutdownPhaseContext *context, PhaseOutcome outcome, int exitCode,
                                           const QString &detail)
 {
-    if (context != m_context || m_phaseEnded || m_state != State::Running)
+    if (context != d->context || d->phaseEnded || d->state != ShutdownCoordinatorPrivate::State::Running)
         return;
-    m_budgetTimer->stop();
-    m_phaseEnded = true;
-    m_pendingOutcome = outcome;
-    m_pendingDetail = detail;
-    m_pendingElapsedMs = m_phaseClock.elapsed();
+    d->budgetTimer->stop();
+    d->phaseEnded = true;
+    d->pendingOutcome = outcome;
+    d->pendingDetail = detail;
+    d->pendingElapsedMs = d->phaseClock.elapsed();
     // The first failure is the root cause; what fails after it is usually a consequence.
-    if (outcome == PhaseOutcome::Failed && exitCode != 0 && m_report.exitCode == 0)
-        m_report.exitCode = exitCode;
-    if (!m_inAdvance)
+    if (outcome == PhaseOutcome::Failed && exitCode != 0 && d->report.exitCode == 0)
+        d->report.exitCode = exitCode;
+    if (!d->inAdvance)
         scheduleAdvance();
 }
 
 void ShutdownCoordinator::onBudgetExpired()
 {
-    if (m_context == nullptr || m_phaseEnded)
+    if (d->context == nullptr || d->phaseEnded)
         return;
     // Mark the context first: the hook's late complete() must be ignored, not end the next phase.
-    ShutdownPhaseContext *context = m_context;
-    context->m_finished = true;
-    // The entry that is running (m_phases is fixed once the shutdown began); a copy was handed to the hook.
-    const Phase &phase = m_phases.at(m_phaseIndex);
+    ShutdownPhaseContext *context = d->context;
+    context->d->finished = true;
+    // The entry that is running (d->phases is fixed once the shutdown began); a copy was handed to the hook.
+    const Phase &phase = d->phases.at(d->phaseIndex);
     if (phase.timeoutExitCode == 0) {
         onPhaseFinished(context, PhaseOutcome::TimedOut, 0, QString());
         return;
     }
     // A timeout that breaks a promise (an unfinished save) is a failure of the shutdown, not just a slow phase.
-    if (m_report.exitCode == 0)
-        m_report.exitCode = phase.timeoutExitCode;
+    if (d->report.exitCode == 0)
+        d->report.exitCode = phase.timeoutExitCode;
     onPhaseFinished(context, PhaseOutcome::TimedOut, 0,
-                    QStringLiteral("%1 timed out after %2 ms").arg(phase.name).arg(m_phaseClock.elapsed()));
+                    QStringLiteral("%1 timed out after %2 ms").arg(phase.name).arg(d->phaseClock.elapsed()));
 }
 
 void ShutdownCoordinator::finishShutdown()
 {
-    m_state = State::Finished;
-    if (m_watchdog)
-        m_watchdog->setPhase(QStringLiteral("finish")); // a slot of finished() that hangs is named as such
-    const int code = m_report.exitCode;
+    d->state = ShutdownCoordinatorPrivate::State::Finished;
+    if (d->watchdog)
+        d->watchdog->setPhase(QStringLiteral("finish")); // a slot of finished() that hangs is named as such
+    const int code = d->report.exitCode;
 
-    const QString summary = m_report.summary();
-    emitLine(summary.isEmpty() ? QStringLiteral("SHUTDOWN report") : QStringLiteral("SHUTDOWN report ") + summary);
-    emitLine(QStringLiteral("SHUTDOWN done exit=%1").arg(code));
-    Q_EMIT finished(code, m_report);
+    ShutdownLine line;
+    line.mode = d->mode;
+    line.kind = ShutdownLine::Kind::Report;
+    line.summary = d->report.summary();
+    emitLine(line);
+    line.kind = ShutdownLine::Kind::Done;
+    line.exitCode = code;
+    emitLine(line);
+    Q_EMIT finished(code, d->report);
 
     // The watchdog guards up to here (a slot of finished() may still write the session record); from now on the
     // exit is ours, and the watchdog stands down.
-    if (m_watchdog && !m_watchdog->claimExit())
+    if (d->watchdog && !d->watchdog->claimExit())
         return;
     stopWatchdog();
-    if (m_exit)
-        m_exit(code);
+    if (d->exit)
+        d->exit(code);
 }
 
 void ShutdownCoordinator::exitImmediately(const ShutdownRequest &request)
 {
-    m_mode = ShutdownMode::Immediate;
-    m_report.mode = m_mode;
+    d->mode = ShutdownMode::Immediate;
+    d->report.mode = d->mode;
     // 128 + signo, as a shell reports a death by that signal; a request without a signal counts as Ctrl+C.
     const int code = ExitCode::SignalBase + (request.signo > 0 ? request.signo : SIGINT);
-    m_report.exitCode = code;
-    m_state = State::Finished;
-    m_budgetTimer->stop();
+    d->report.exitCode = code;
+    d->state = ShutdownCoordinatorPrivate::State::Finished;
+    d->budgetTimer->stop();
 
-    if (m_watchdog && !m_watchdog->claimExit())
+    if (d->watchdog && !d->watchdog->claimExit())
         return; // the watchdog is ending the process right now
     // Straight to the descriptor: the sink may take locks or touch the GUI, and nothing after this line runs.
     flushStdioWithoutWaiting();
-    writeLineDirect(m_directFd,
-                    QStringLiteral("SHUTDOWN immediate exit=%1 reason=%2\n").arg(code).arg(request.reason).toUtf8());
-    if (m_immediateExit)
-        m_immediateExit(code);
+    ShutdownLine line;
+    line.kind = ShutdownLine::Kind::Immediate;
+    line.request = request;
+    line.mode = d->mode;
+    line.exitCode = code;
+    const QString text = d->lineFormatter ? d->lineFormatter(line) : defaultLine(line);
+    if (!text.isEmpty())
+        writeLineDirect(d->directFd, QString(oneLine(text) + QLatin1Char('\n')).toUtf8(),
+                        QDeadlineTimer(kDirectWriteMs));
+    if (d->immediateExit)
+        d->immediateExit(code);
     // Only an injected (test) function returns; the watchdog must not fire after it.
     stopWatchdog();
 }
 
-void ShutdownCoordinator::emitLine(const QString &line)
+void ShutdownCoordinator::emitLine(const ShutdownLine &line)
 {
-    if (m_output) {
-        m_output(line);
+    emitText(d->lineFormatter ? d->lineFormatter(line) : defaultLine(line));
+}
+
+void ShutdownCoordinator::emitText(const QString &text)
+{
+    if (text.isEmpty())
+        return; // the formatter wants no line for this
+    // One line, whatever a hook put in a detail or a formatter returned.
+    const QString line = oneLine(text);
+    if (d->output) {
+        d->output(line);
         return;
     }
-    writeLineDirect(m_directFd, QString(line + QLatin1Char('\n')).toUtf8());
+    // No sink: never stdout of our own accord.
+    if (d->directFd >= 0)
+        writeLineDirect(d->directFd, QString(line + QLatin1Char('\n')).toUtf8(), QDeadlineTimer(kDirectWriteMs));
+    else
+        qCInfo(lcCoordinator, "%s", qPrintable(line));
 }
 
 bool ShutdownCoordinator::prepareWatchdog(QString *error)
 {
-    if (!m_watchdog)
-        m_watchdog = std::make_unique<ShutdownWatchdog>();
-    return m_watchdog->park(error);
+    if (!d->watchdog)
+        d->watchdog = std::make_unique<ShutdownWatchdog>(d->watchdogThreadName);
+    return d->watchdog->park(error);
 }
 
 void ShutdownCoordinator::startWatchdog()
 {
-    if (m_hardTimeout.count() <= 0)
+    if (d->hardTimeout.count() <= 0)
         return; // a parked thread stays parked and is joined with the coordinator
     ShutdownWatchdog::Config config;
-    config.timeout = m_hardTimeout;
-    config.diagnostics = m_diagnostics;
-    config.immediateExit = m_immediateExit;
-    config.fd = m_directFd;
+    config.timeout = d->hardTimeout;
+    config.diagnostics = d->diagnostics;
+    config.formatter = d->lineFormatter;
+    config.immediateExit = d->immediateExit;
+    config.fd = d->directFd;
     config.exitCode = ExitHardTimeout;
-    if (!m_watchdog)
-        m_watchdog = std::make_unique<ShutdownWatchdog>();
+    if (!d->watchdog)
+        d->watchdog = std::make_unique<ShutdownWatchdog>(d->watchdogThreadName);
     QString error;
-    if (!m_watchdog->start(std::move(config), &error)) {
-        qWarning("Quiesce: the shutdown watchdog could not start (%s); only the phase budgets bound the shutdown",
-                 qPrintable(error));
-        m_watchdog.reset();
+    if (!d->watchdog->start(std::move(config), &error)) {
+        qCWarning(lcCoordinator,
+                  "the shutdown watchdog could not start (%s); only the phase budgets bound the shutdown",
+                  qPrintable(error));
+        d->watchdog.reset();
     }
 }
 
 void ShutdownCoordinator::stopWatchdog()
 {
-    if (m_watchdog)
-        m_watchdog->stop();
+    if (d->watchdog)
+        d->watchdog->stop();
 }
 
 bool ShutdownCoordinator::isOwnThread() const

@@ -3,7 +3,6 @@
 #include <Quiesce/quiesce_core_export.h>
 
 #include <QtCore/QDeadlineTimer>
-#include <QtCore/QElapsedTimer>
 #include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QMap>
@@ -16,8 +15,6 @@
 #include <chrono>
 #include <functional>
 #include <memory>
-
-class QTimer;
 
 /* The one Q_NAMESPACE of namespace Quiesce lives here (moc defines Quiesce::staticMetaObject from this header, in
    Core, which exports it for the other components and users): another header that declared Q_NAMESPACE for
@@ -48,6 +45,16 @@ QUIESCE_CORE_EXPORT QString shutdownModeName(ShutdownMode mode);
 /*! The lowercase word used in the SHUTDOWN lines and the JSON report: "ok", "failed", "timed-out", "skipped". */
 QUIESCE_CORE_EXPORT QString phaseOutcomeName(PhaseOutcome outcome);
 
+/*! \brief The standard phase orders (ShutdownCoordinator::addPhase()'s \c order), lowest first, with gaps so that
+    an application slots phases of its own between them (a pre-stop hook at 50, a flush at 450, ...). */
+namespace PhaseOrder {
+inline constexpr int StopIntake = 100;  //!< stop taking new work (close listeners, pause sources)
+inline constexpr int Drain = 200;       //!< let the work in flight finish, within its budget
+inline constexpr int Cancel = 300;      //!< cancel what is still in flight
+inline constexpr int Save = 400;        //!< persist what must survive (state, unfinished work)
+inline constexpr int StopThreads = 500; //!< stop and join the threads (join-or-leak at the deadline)
+} // namespace PhaseOrder
+
 /*! \brief Who asked the process to stop, and why. */
 struct QUIESCE_CORE_EXPORT ShutdownRequest
 {
@@ -59,10 +66,10 @@ struct QUIESCE_CORE_EXPORT ShutdownRequest
 /*! \brief One phase as it ran. */
 struct QUIESCE_CORE_EXPORT PhaseRecord
 {
-    QString name;
-    qint64 elapsedMs = 0;
-    PhaseOutcome outcome = PhaseOutcome::Ok;
-    QString detail;
+    QString name;                            //!< the name given to ShutdownCoordinator::addPhase()
+    qint64 elapsedMs = 0;                    //!< from the phase's start to its end
+    PhaseOutcome outcome = PhaseOutcome::Ok; //!< how it ended
+    QString detail;                          //!< what the hook passed to complete(), fail() or skip(), or the timeout
 };
 
 /*! \brief Everything the quit path did: printed at the end and stored with the session record. */
@@ -72,8 +79,8 @@ struct QUIESCE_CORE_EXPORT ShutdownReport
     ShutdownMode mode = ShutdownMode::Graceful; //!< the mode reached
     QList<PhaseRecord> phases;                  //!< phases that ended, in the order they ran
     QMap<QString, qint64> counts;               //!< set by the hooks: "finished", "cancelled", "requeued", "saved", ...
-    int exitCode = 0;
-    int requests = 0; //!< every request received while shutting down, the first included
+    int exitCode = 0;                           //!< the code the process exits with (0 unless a phase failed)
+    int requests = 0;                           //!< every request received while shutting down, the first included
 
     /*! {"reason", "signo", "sender", "mode", "phases": [{"name", "ms", "outcome", "detail"}], "counts": {...},
         "exit", "requests"}; mode and outcome as their lowercase names. */
@@ -85,7 +92,43 @@ struct QUIESCE_CORE_EXPORT ShutdownReport
     QString summary() const;
 };
 
+/*! \brief One line of the quit path before it is worded: what a ShutdownLineFormatter gets. The fields a kind
+    does not use keep their defaults. */
+struct QUIESCE_CORE_EXPORT ShutdownLine
+{
+    /*! \brief Which line. */
+    enum class Kind {
+        Begin,      //!< the first request: \c request ("SHUTDOWN begin reason=... sender=... mode=graceful")
+        Escalate,   //!< a second request: \c request, \c mode ("SHUTDOWN escalate mode=fast ...")
+        PhaseBegin, //!< a phase starts: \c phase, \c budgetMs (-1: none) ("SHUTDOWN phase=... begin budget_ms=...")
+        PhaseEnd,   //!< a phase ended: \c record ("SHUTDOWN phase=... end outcome=... ms=...[ detail=...]")
+        Report,     //!< the report's counts: \c summary, maybe empty ("SHUTDOWN report ...")
+        Done,       //!< the end of the quit path: \c exitCode ("SHUTDOWN done exit=...")
+        Immediate,  //!< the third request, written to the direct descriptor: \c request, \c exitCode
+        Watchdog,   //!< the hard deadline passed, worded on the WATCHDOG thread: \c phase, \c hardTimeoutMs,
+                    //!< \c diagnostics ("no diagnostics" without a provider), \c exitCode
+    };
+
+    Kind kind = Kind::Begin;                    //!< which line
+    ShutdownRequest request;                    //!< Begin, Escalate, Immediate: the request
+    ShutdownMode mode = ShutdownMode::Graceful; //!< the mode now
+    QString phase;                              //!< PhaseBegin, Watchdog: the phase ("pending", "finish" too)
+    qint64 budgetMs = -1;                       //!< PhaseBegin: the phase's budget, -1 for none
+    PhaseRecord record;                         //!< PhaseEnd: how the phase ended
+    QString summary;                            //!< Report: ShutdownReport::summary()
+    int exitCode = 0;                           //!< Done, Immediate, Watchdog: the process's exit code
+    qint64 hardTimeoutMs = 0;                   //!< Watchdog: the hard timeout that passed
+    QString diagnostics;                        //!< Watchdog: the diagnostics provider's text, on one line
+};
+
+/*! \brief Words a ShutdownLine (without its newline); an empty result writes no line. Runs on the main thread,
+    except for ShutdownLine::Kind::Watchdog (the watchdog thread: thread-safe, no waiting for the main thread).
+    Line breaks in what it returns become spaces. */
+using ShutdownLineFormatter = std::function<QString(const ShutdownLine &line)>;
+
 class ShutdownCoordinator;
+class ShutdownCoordinatorPrivate;
+class ShutdownPhaseContextPrivate;
 
 /*! \brief Handed to a phase hook: the phase's deadline, the mode, and the calls that end the phase.
 
@@ -101,6 +144,7 @@ class QUIESCE_CORE_EXPORT ShutdownPhaseContext : public QObject
 public:
     ~ShutdownPhaseContext() override;
 
+    /*! \brief The name of the phase this context belongs to. */
     QString phaseName() const;
     /*! The mode now; a hook that starts in Fast mode should do its fast variant (the drain phase completes at
         once). */
@@ -132,16 +176,11 @@ private:
     ShutdownPhaseContext(ShutdownCoordinator *coordinator, const QString &name, QDeadlineTimer deadline);
     void finish(PhaseOutcome outcome, int exitCode, const QString &detail);
 
-    ShutdownCoordinator *m_coordinator;
-    QString m_name;
-    QDeadlineTimer m_deadline;
-    bool m_finished = false;
+    std::unique_ptr<ShutdownPhaseContextPrivate> d;
 };
 
 /*! A phase's work. It starts whatever the phase does and ends the phase through the context, now or later. */
 using PhaseHook = std::function<void(ShutdownPhaseContext *context)>;
-
-class ShutdownWatchdog;
 
 /*! \brief The only way the process stops: a state machine of ordered, timed phases on the event loop.
 
@@ -168,6 +207,8 @@ public:
     /*! A budget meaning "no per-phase limit": only the hard timeout bounds the phase. */
     static constexpr std::chrono::milliseconds NoBudget {-1};
 
+    /*! \brief Creates an idle coordinator with no phases, not ready, with the default functions and a 30 s hard
+        timeout. */
     explicit ShutdownCoordinator(QObject *parent = nullptr);
     /*! Stops and joins the watchdog thread (it never outlives the coordinator). */
     ~ShutdownCoordinator() override;
@@ -180,6 +221,7 @@ public:
     /*! Changes a phase's budget (config reload); a phase that is running keeps the budget it started with.
         Returns false for an unknown name. */
     bool setPhaseBudget(const QString &name, std::chrono::milliseconds budget);
+    /*! \brief The budget of phase \a name (NoBudget for an unknown name or a phase without a limit). */
     std::chrono::milliseconds phaseBudget(const QString &name) const;
     /*! \brief Makes a timeout of phase \a name a failure of the shutdown: when its budget runs out, the phase is
         recorded TimedOut with the detail "<name> timed out after N ms" and the process exits with \a exitCode
@@ -187,7 +229,9 @@ public:
         0 (the default) leaves a timeout out of the exit code. For a phase whose unfinished work means a promise
         is broken, e.g. a save that did not end. Returns false for an unknown name. */
     bool setPhaseTimeoutExitCode(const QString &name, int exitCode);
+    /*! \brief The exit code set by setPhaseTimeoutExitCode() for phase \a name (0 when none). */
     int phaseTimeoutExitCode(const QString &name) const;
+    /*! \brief Every phase's name, in the order the phases run. */
     QStringList phaseNames() const;
 
     /*! Counted from the FIRST request: when it passes, the watchdog writes one line and calls the immediate exit
@@ -196,22 +240,41 @@ public:
         apply to no running shutdown. The line names the running phase ("pending" before the first phase starts,
         "finish" while the report is printed and finished() is emitted). */
     void setHardTimeout(std::chrono::milliseconds timeout);
+    /*! \brief The hard timeout set by setHardTimeout(). */
     std::chrono::milliseconds hardTimeout() const;
     /*! Called on the WATCHDOG thread when the hard timeout passes, so it must be thread-safe and must not wait for
-        the main thread; its text goes into the watchdog line ("worker quiesce-worker-2 request 17 busy 4.2 s"). */
+        the main thread; its text goes into the watchdog line (e.g. "worker-2 job 17 busy 4.2 s"). */
     void setDiagnostics(std::function<QString()> provider);
     /*! The normal end of the quit path; default QCoreApplication::exit(code), i.e. the return from exec(). */
     void setExitFunction(std::function<void(int)> exit);
     /*! Used by IMMEDIATE mode (main thread) and by the watchdog (its own thread); must not return in production.
-        Default: flush stdio without waiting for its locks, then ::_exit(code). */
+        Default: flush stdio without waiting for its locks, then \c _exit(code). */
     void setImmediateExitFunction(std::function<void(int)> exit);
-    /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). Default: write
-        the line to directOutputFd(). */
+    /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). The library
+        never picks an output by itself: without a sink the lines go to directOutputFd() if one was set, else to
+        the logging category \c quiesce.coordinator at info level (QT_LOGGING_RULES="quiesce.coordinator.info=true"
+        shows them). */
     void setOutput(std::function<void(const QString &line)> sink);
     /*! The file descriptor for the lines of the immediate path and of the watchdog, which bypass the sink and
-        write with ::write() (no Qt, no locks). Default STDOUT_FILENO; tests point it at a file. */
+        write with \c write(2) (no Qt, no locks; bounded, see writeLineDirect()). Default -1: no such line, until
+        the application names a descriptor (e.g. STDOUT_FILENO; tests point it at a file). */
     void setDirectOutputFd(int fd);
+    /*! \brief The descriptor set by setDirectOutputFd(). */
     int directOutputFd() const;
+    /*! \brief How the lines of the quit path are worded (default: defaultLine()). The watchdog takes it at the
+        first request, like the hard timeout. */
+    void setLineFormatter(ShutdownLineFormatter formatter);
+    /*! \brief The library's default wording of \a line: the \c SHUTDOWN lines (see ShutdownLine::Kind), e.g.
+        "SHUTDOWN watchdog: hard deadline of <ms> ms passed in phase <phase>; <diagnostics>; exit=<code>". A
+        formatter that changes some kinds returns this for the others. Thread-safe. */
+    static QString defaultLine(const ShutdownLine &line);
+    /*! \brief The watchdog thread's name (15 characters at most on Linux). Default "quiesce-watchdg". Taken when
+        the thread is created (prepareWatchdog() or the first request). */
+    void setWatchdogThreadName(const QString &name);
+    /*! \brief A line emitted once, right after the first request's "SHUTDOWN begin" line: what a second and a third
+        request would do, in the application's words (e.g. "SHUTDOWN hint: send the signal again to stop fast").
+        Empty (the default): none. */
+    void setFirstRequestHint(const QString &line);
 
     /*! Creates the watchdog thread now, parked until the first request arms it, so that the shutdown creates no
         thread: the hard deadline then holds even if the system can no longer create one by the time the process
@@ -223,6 +286,7 @@ public:
     /*! Startup (recovery) is complete. A request made before this is STICKY: remembered, and its phases run once
         the coordinator is ready AND the event loop runs, never in the middle of startup. Not ready by default. */
     void setReady();
+    /*! \brief True once setReady() was called. */
     bool isReady() const;
 
     /*! Asks the process to stop; idempotent and re-entrancy safe (phases never run inside this call). The first
@@ -234,28 +298,33 @@ public:
         called from any thread: from another thread it is queued to the coordinator's. */
     bool requestShutdown(const Quiesce::ShutdownRequest &request);
 
+    /*! \brief True from the first request on (also while a sticky request waits for setReady()). */
     bool isShuttingDown() const;
     /*! True once the quit path ended (exit function, immediate exit or watchdog). */
     bool isFinished() const;
+    /*! \brief The mode reached so far (Graceful before any request). */
     ShutdownMode mode() const;
     /*! The running phase, empty when none runs. */
     QString currentPhase() const;
+    /*! \brief The report so far: the phases that ended and the counts set. */
     ShutdownReport report() const;
+    /*! \brief The exit code the quit path ends with, as far as known now (70 once the watchdog fired). */
     int exitCode() const;
 
 Q_SIGNALS:
+    /*! \brief The first request arrived: \a request is the one that started the shutdown. */
     void shutdownStarted(const Quiesce::ShutdownRequest &request);
     /*! Emitted for FAST. IMMEDIATE exits without returning to anyone, so it is not announced. */
     void escalated(Quiesce::ShutdownMode mode, const Quiesce::ShutdownRequest &request);
+    /*! \brief Phase \a name starts with \a budgetMs to run (negative: no per-phase budget). */
     void phaseStarted(const QString &name, qint64 budgetMs);
+    /*! \brief A phase ended: \a record says how and after how long. */
     void phaseFinished(const Quiesce::PhaseRecord &record);
     /*! Just before the exit function is called. */
     void finished(int exitCode, const Quiesce::ShutdownReport &report);
 
 private:
     friend class ShutdownPhaseContext;
-    struct Phase;
-    enum class State { Idle, Pending, Running, Finished };
 
     void scheduleAdvance();
     void advance();
@@ -265,34 +334,13 @@ private:
     void onBudgetExpired();
     void finishShutdown();
     void exitImmediately(const ShutdownRequest &request);
-    void emitLine(const QString &line);
+    void emitLine(const ShutdownLine &line);
+    void emitText(const QString &text);
     void startWatchdog();
     void stopWatchdog();
     bool isOwnThread() const;
 
-    QList<Phase> m_phases;
-    State m_state = State::Idle;
-    ShutdownMode m_mode = ShutdownMode::Graceful;
-    ShutdownReport m_report;
-    bool m_ready = false;
-    bool m_advanceScheduled = false;
-    bool m_inAdvance = false;
-    qsizetype m_phaseIndex = -1;
-    ShutdownPhaseContext *m_context = nullptr;
-    QTimer *m_budgetTimer = nullptr;
-    QElapsedTimer m_phaseClock;
-    PhaseOutcome m_pendingOutcome = PhaseOutcome::Ok;
-    QString m_pendingDetail;
-    qint64 m_pendingElapsedMs = 0;
-    bool m_phaseEnded = false;
-
-    std::chrono::milliseconds m_hardTimeout {30000};
-    std::function<QString()> m_diagnostics;
-    std::function<void(int)> m_exit;
-    std::function<void(int)> m_immediateExit;
-    std::function<void(const QString &)> m_output;
-    int m_directFd;
-    std::unique_ptr<ShutdownWatchdog> m_watchdog;
+    std::unique_ptr<ShutdownCoordinatorPrivate> d;
 };
 
 } // namespace Quiesce

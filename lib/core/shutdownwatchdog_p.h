@@ -6,22 +6,24 @@
 // Private to the Quiesce library: an implementation detail of ShutdownCoordinator.
 //
 
-#include <QtCore/QByteArray>
+#include "shutdowncoordinator.h"
+#include "threadowner.h"
+
 #include <QtCore/QString>
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
-#include <thread>
 
 namespace Quiesce {
 
 /* The hard deadline of the quit path, on a thread of its own. It must fire even when the main thread is stuck (a
-   busy loop, a blocking system call, a deadlock), so it depends on nothing of the main thread: no event loop, no
-   QObject, no Qt lock. It sleeps on a condition variable until start() (the thread may be parked long before, see
-   park()), then until the deadline or until stop().
+   busy loop, a blocking system call, a deadlock), so it depends on nothing of the main thread: no event loop of
+   its, no QObject of its, no Qt lock. It sleeps on a condition variable until start() (the thread may be parked
+   long before, see park()), then until the deadline or until stop().
 
    Exactly one party may end the process: the coordinator (normal or immediate exit) or the watchdog. Both claim
    the exit through claimExit() first; whoever loses stands down. */
@@ -32,13 +34,15 @@ public:
     {
         std::chrono::milliseconds timeout {0};
         std::function<QString()> diagnostics; // runs on the watchdog thread
+        ShutdownLineFormatter formatter;      // runs on the watchdog thread; empty: defaultLine()
         std::function<void(int)> immediateExit;
         int fd = 1;
         int exitCode = 70;
     };
 
-    ShutdownWatchdog();
-    /* Stops and joins the thread: the watchdog never outlives its owner. */
+    /* \a threadName: the thread's name (15 characters at most on Linux). */
+    explicit ShutdownWatchdog(const QString &threadName);
+    /* Stops and joins the thread (bounded; see stop()). */
     ~ShutdownWatchdog();
 
     ShutdownWatchdog(const ShutdownWatchdog &) = delete;
@@ -53,8 +57,9 @@ public:
        park() was not called. Returns false (and fills \a error) if no thread could be created, in which case
        nothing bounds the shutdown but the phases' budgets. */
     bool start(Config config, QString *error);
-    /* Wakes the thread and joins it. Joining is bounded: a thread told to stop returns at once, unless it is in
-       the middle of firing (then it is ending the process anyway). Safe to call more than once. */
+    /* Wakes the thread and joins it. A thread told to stop returns at once, unless it is in the middle of firing
+       (then it is ending the process anyway): the join waits kStopTimeout at most, then leaves it (ThreadOwner).
+       Safe to call more than once. */
     void stop();
 
     /* The phase named in the watchdog line; called by the main thread as phases start. */
@@ -66,26 +71,28 @@ public:
     bool hasFired() const;
 
 private:
-    void run();
+    // Shared with the thread: a thread left running by a bounded stop() must never find it gone.
+    struct State
+    {
+        std::mutex mutex;
+        std::condition_variable wakeUp;
+        Config config;                                  // guarded by mutex
+        bool armed = false;                             // guarded by mutex
+        bool stop = false;                              // guarded by mutex
+        QString phase;                                  // guarded by mutex
+        std::chrono::steady_clock::time_point deadline; // guarded by mutex
+        std::atomic<bool> exitClaimed {false};
+        std::atomic<bool> fired {false};
+    };
+    static void run(const std::shared_ptr<State> &state);
 
-    std::thread m_thread;
-    std::mutex m_mutex;
-    std::condition_variable m_wakeUp;
-    Config m_config;                                  // guarded by m_mutex
-    bool m_armed = false;                             // guarded by m_mutex
-    bool m_stop = false;                              // guarded by m_mutex
-    QString m_phase;                                  // guarded by m_mutex
-    std::chrono::steady_clock::time_point m_deadline; // guarded by m_mutex
-    std::atomic<bool> m_exitClaimed {false};
-    std::atomic<bool> m_fired {false};
+    std::shared_ptr<State> m_state;
+    QString m_threadName;
+    std::unique_ptr<ThreadOwner> m_thread;
 };
 
 /* Flushes stdout and stderr unless another thread holds their locks or the descriptor would block for long: the
    caller is about to _exit() and must not hang on a stdio lock that a stuck thread holds. */
 void flushStdioWithoutWaiting();
-
-/* Writes \a line to \a fd with ::write() (no Qt, no locks), retrying on EINTR and partial writes, giving up after
-   a bounded wait if the descriptor stays unwritable (e.g. a full pipe nobody reads). */
-void writeLineDirect(int fd, const QByteArray &line);
 
 } // namespace Quiesce

@@ -1,6 +1,9 @@
 #include "systemdnotifier.h"
 
+#include "corelogging_p.h"
+#include "directoutput.h"
 #include "shutdowncoordinator.h"
+#include "systemdnotifier_p.h"
 
 #include <QtCore/QtGlobal>
 
@@ -15,6 +18,8 @@
 #include <unistd.h>
 
 namespace Quiesce {
+
+Q_LOGGING_CATEGORY(lcSystemd, "quiesce.systemd", QtWarningMsg)
 
 namespace {
 
@@ -60,6 +65,7 @@ qint64 monotonicMicroseconds()
 
 SystemdNotifier::SystemdNotifier(QObject *parent)
     : QObject(parent)
+    , d(std::make_unique<SystemdNotifierPrivate>())
 {}
 
 SystemdNotifier::~SystemdNotifier() = default;
@@ -86,15 +92,13 @@ bool SystemdNotifier::stopping()
 
 bool SystemdNotifier::status(const QString &text)
 {
-    QString oneLine = text;
-    oneLine.replace(QLatin1Char('\n'), QLatin1Char(' ')).replace(QLatin1Char('\r'), QLatin1Char(' '));
-    return notify(QByteArray("STATUS=" + oneLine.toUtf8()));
+    return notify(QByteArray("STATUS=" + oneLine(text).toUtf8()));
 }
 
 bool SystemdNotifier::extendTimeout(std::chrono::microseconds extension)
 {
     if (extension.count() <= 0) {
-        m_errorString = QStringLiteral("the timeout extension must be positive");
+        d->errorString = QStringLiteral("the timeout extension must be positive");
         return false;
     }
     return notify(QByteArray("EXTEND_TIMEOUT_USEC=" + QByteArray::number(qint64(extension.count()))));
@@ -104,17 +108,17 @@ bool SystemdNotifier::notify(const QByteArray &state)
 {
     const QByteArray name = qgetenv("NOTIFY_SOCKET");
     if (name.isEmpty()) {
-        m_errorString = kNotEnabled;
+        d->errorString = kNotEnabled;
         return false;
     }
     sockaddr_un address;
     socklen_t length = 0;
-    if (!notifyAddress(name, &address, &length, &m_errorString))
+    if (!notifyAddress(name, &address, &length, &d->errorString))
         return false;
     // A socket per message, as sd_notify does: nothing to keep open across fork() or exec(), CLOEXEC anyway.
     const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-        m_errorString = systemError("sd_notify failed: socket");
+        d->errorString = systemError("sd_notify failed: socket");
         return false;
     }
     // A full queue (a busy or stalled manager) may hold the caller, the main thread, half a second at most.
@@ -133,80 +137,81 @@ bool SystemdNotifier::notify(const QByteArray &state)
     } while (sent < 0 && errno == EINTR);
     const bool ok = sent == ssize_t(state.size());
     if (!ok)
-        m_errorString = systemError("sd_notify failed: sendmsg");
+        d->errorString = systemError("sd_notify failed: sendmsg");
     ::close(fd);
     if (ok)
-        m_errorString.clear();
+        d->errorString.clear();
     return ok;
 }
 
 QString SystemdNotifier::errorString() const
 {
-    return m_errorString;
+    return d->errorString;
 }
 
 void SystemdNotifier::setExtendMargin(std::chrono::milliseconds margin)
 {
-    m_extendMargin = margin;
+    d->extendMargin = margin;
 }
 
 std::chrono::milliseconds SystemdNotifier::extendMargin() const
 {
-    return m_extendMargin;
+    return d->extendMargin;
 }
 
 void SystemdNotifier::setPhaseStatus(const QString &phase, const QString &text)
 {
-    m_phaseStatus.insert(phase, text);
+    d->phaseStatus.insert(phase, text);
 }
 
 void SystemdNotifier::notifyStopping(const QByteArray &first, const QString &text, qint64 budgetMs)
 {
     QByteArray state = first;
-    QString oneLine = text;
-    oneLine.replace(QLatin1Char('\n'), QLatin1Char(' '));
-    state += "STATUS=" + oneLine.toUtf8();
+    state += "STATUS=" + oneLine(text).toUtf8();
     // The watchdog ends the process by the hard deadline, so promising the rest of it (plus the time to exit) is
     // always safe, and enough for every phase whatever its budget. Without a deadline, the phase's own budget.
     qint64 extensionMs = -1;
-    if (!m_hardDeadline.isForever())
-        extensionMs = m_hardDeadline.remainingTime() + m_extendMargin.count();
+    if (!d->hardDeadline.isForever())
+        extensionMs = d->hardDeadline.remainingTime() + d->extendMargin.count();
     else if (budgetMs >= 0)
-        extensionMs = budgetMs + m_extendMargin.count();
+        extensionMs = budgetMs + d->extendMargin.count();
     if (extensionMs > 0)
         state += "\nEXTEND_TIMEOUT_USEC=" + QByteArray::number(extensionMs * 1000);
-    notify(state);
+    // Nobody to return an error to along the quit path: said once per failure, in the library's category.
+    if (!notify(state) && isEnabled())
+        qCWarning(lcSystemd, "%s", qPrintable(d->errorString));
 }
 
 void SystemdNotifier::attach(ShutdownCoordinator *coordinator)
 {
     Q_ASSERT(coordinator != nullptr);
-    connect(
-        coordinator, &ShutdownCoordinator::shutdownStarted, this, [this, coordinator](const ShutdownRequest &request) {
-            // Emitted right after the coordinator armed its watchdog: the same deadline, within microseconds.
-            m_hardDeadline = coordinator->hardTimeout().count() > 0 ? QDeadlineTimer(coordinator->hardTimeout())
-                                                                    : QDeadlineTimer(QDeadlineTimer::Forever);
-            m_reason = request.reason;
-            notifyStopping(QByteArrayLiteral("STOPPING=1\n"),
-                           QStringLiteral("Stopping (%1): intake closes, work in flight may finish").arg(m_reason), -1);
-        });
+    connect(coordinator, &ShutdownCoordinator::shutdownStarted, this,
+            [this, coordinator](const ShutdownRequest &request) {
+                // Emitted right after the coordinator armed its watchdog: the same deadline, within microseconds.
+                d->hardDeadline = coordinator->hardTimeout().count() > 0 ? QDeadlineTimer(coordinator->hardTimeout())
+                                                                         : QDeadlineTimer(QDeadlineTimer::Forever);
+                d->reason = request.reason;
+                notifyStopping(QByteArrayLiteral("STOPPING=1\n"),
+                               QStringLiteral("Stopping (%1): intake closes, work in flight may finish").arg(d->reason),
+                               -1);
+            });
     connect(coordinator, &ShutdownCoordinator::escalated, this,
             [this](ShutdownMode mode, const ShutdownRequest &request) {
                 notifyStopping({},
                                QStringLiteral("Stopping %1 (%2, first %3): work in flight is cancelled now")
-                                   .arg(shutdownModeName(mode), request.reason, m_reason),
+                                   .arg(shutdownModeName(mode), request.reason, d->reason),
                                -1);
             });
     connect(coordinator, &ShutdownCoordinator::phaseStarted, this, [this](const QString &name, qint64 budgetMs) {
-        QString text = QStringLiteral("Stopping (%1): %2").arg(m_reason, name);
-        const QString what = m_phaseStatus.value(name);
+        QString text = QStringLiteral("Stopping (%1): %2").arg(d->reason, name);
+        const QString what = d->phaseStatus.value(name);
         if (!what.isEmpty())
             text += QStringLiteral(" - ") + what;
         // A budget past the hard deadline (stop-threads') is not what bounds the phase: the watchdog is.
-        if (budgetMs >= 0 && (m_hardDeadline.isForever() || budgetMs <= m_hardDeadline.remainingTime()))
+        if (budgetMs >= 0 && (d->hardDeadline.isForever() || budgetMs <= d->hardDeadline.remainingTime()))
             text += QStringLiteral(", up to %1 ms").arg(budgetMs);
-        else if (!m_hardDeadline.isForever())
-            text += QStringLiteral(", until the hard deadline in %1 ms").arg(m_hardDeadline.remainingTime());
+        else if (!d->hardDeadline.isForever())
+            text += QStringLiteral(", until the hard deadline in %1 ms").arg(d->hardDeadline.remainingTime());
         notifyStopping({}, text, budgetMs);
     });
     connect(coordinator, &ShutdownCoordinator::finished, this, [this](int exitCode, const ShutdownReport &report) {

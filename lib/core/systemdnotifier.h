@@ -3,22 +3,22 @@
 #include <Quiesce/quiesce_core_export.h>
 
 #include <QtCore/QByteArray>
-#include <QtCore/QDeadlineTimer>
-#include <QtCore/QHash>
 #include <QtCore/QObject>
 #include <QtCore/QString>
 
 #include <chrono>
+#include <memory>
 
 namespace Quiesce {
 
 class ShutdownCoordinator;
+class SystemdNotifierPrivate;
 struct ShutdownRequest;
 
 /*! \brief Tells systemd how the service is doing, through the sd_notify(3) protocol: READY=1, RELOADING=1,
     STOPPING=1, STATUS=..., EXTEND_TIMEOUT_USEC=...
 
-    The protocol is spoken natively (one AF_UNIX datagram to \c $NOTIFY_SOCKET, a path or an abstract \c @name),
+    The protocol is spoken natively (one AF_UNIX datagram to \c $NOTIFY_SOCKET, a path or an abstract \c \@name),
     so there is no libsystemd link and the same code runs in every build. Active only when the service manager
     asked for it (NOTIFY_SOCKET is set, as with Type=notify); otherwise every call is a no-op that returns false,
     so callers need no isEnabled() check. Messages come from the calling process, which is what NotifyAccess=main
@@ -34,6 +34,7 @@ class QUIESCE_CORE_EXPORT SystemdNotifier : public QObject
     Q_OBJECT
 
 public:
+    /*! \brief A notifier; whether it sends depends on \c NOTIFY_SOCKET (see isEnabled()). */
     explicit SystemdNotifier(QObject *parent = nullptr);
     ~SystemdNotifier() override;
 
@@ -42,7 +43,7 @@ public:
 
     /*! READY=1: startup (recovery) is complete, or a reload finished; systemd considers the service running. */
     bool ready();
-    /*! RELOADING=1 with MONOTONIC_USEC=<CLOCK_MONOTONIC now>: a reload begins (systemd 253+ needs the timestamp
+    /*! RELOADING=1 with `MONOTONIC_USEC=<CLOCK_MONOTONIC now>`: a reload begins (systemd 253+ needs the timestamp
         for Type=notify-reload; older versions ignore it). End it with ready(). */
     bool reloading();
     /*! STOPPING=1: the service began to stop. */
@@ -57,11 +58,13 @@ public:
         notifications are disabled or sending failed. */
     bool notify(const QByteArray &state);
 
+    /*! \brief Why the last call returned false. */
     QString errorString() const;
 
     /*! Added to the coordinator's remaining hard deadline in the EXTEND_TIMEOUT_USEC that attach() sends: the
         time the process needs after the deadline to end (the watchdog's line and exit). Default 5 s. */
     void setExtendMargin(std::chrono::milliseconds margin);
+    /*! \brief The margin set by setExtendMargin(). */
     std::chrono::milliseconds extendMargin() const;
 
     /*! What phase \a phase does, in a few words of C-locale English ("waiting for requests in flight"): the
@@ -69,12 +72,12 @@ public:
     void setPhaseStatus(const QString &phase, const QString &text);
 
     /*! Reports \a coordinator's quit path to systemd (does nothing when disabled), one datagram each:
-        - shutdownStarted: STOPPING=1, STATUS=Stopping (<reason>): ..., EXTEND_TIMEOUT_USEC
-        - phaseStarted:    STATUS=Stopping (<reason>): <phase> - <what it does>, up to <budget> ms (or "until
-                           the hard deadline in <n> ms" for a phase without a budget, or one reaching past
-                           it); EXTEND_TIMEOUT_USEC
-        - escalated:       STATUS=Stopping fast (<reason>): ..., EXTEND_TIMEOUT_USEC
-        - finished:        STATUS=Stopped exit=<code> mode=<mode>: <the report's summary()>
+        - shutdownStarted: `STOPPING=1`, `STATUS=Stopping (<reason>): ...`, `EXTEND_TIMEOUT_USEC`
+        - phaseStarted:    `STATUS=Stopping (<reason>): <phase> - <what it does>, up to <budget> ms` (or `until
+                           the hard deadline in <n> ms` for a phase without a budget, or one reaching past
+                           it); `EXTEND_TIMEOUT_USEC`
+        - escalated:       `STATUS=Stopping fast (<reason>): ...`, `EXTEND_TIMEOUT_USEC`
+        - finished:        `STATUS=Stopped exit=<code> mode=<mode>: <the report's summary()>`
         The extension is what is left of the coordinator's hard timeout (counted from the first request, as the
         watchdog counts it) plus extendMargin(): the watchdog guarantees the process ends by then, so systemd
         never kills a stop that is within its budgets, however long the drain. Without a hard timeout a phase's
@@ -85,11 +88,7 @@ public:
 private:
     void notifyStopping(const QByteArray &first, const QString &text, qint64 budgetMs);
 
-    QString m_errorString;
-    std::chrono::milliseconds m_extendMargin {5000};
-    QHash<QString, QString> m_phaseStatus;
-    QDeadlineTimer m_hardDeadline {QDeadlineTimer::Forever}; //!< the watchdog's, from the first request
-    QString m_reason;
+    std::unique_ptr<SystemdNotifierPrivate> d;
 };
 
 } // namespace Quiesce

@@ -1,6 +1,8 @@
 #include "unixsignalnotifier.h"
 
+#include "corelogging_p.h"
 #include "resourcelimits.h"
+#include "unixsignalnotifier_p.h"
 
 #include <QtCore/QAbstractEventDispatcher>
 #include <QtCore/QCoreApplication>
@@ -24,6 +26,8 @@
 #include <unistd.h>
 
 namespace Quiesce {
+
+Q_LOGGING_CATEGORY(lcSignal, "quiesce.signal", QtWarningMsg)
 
 namespace {
 
@@ -166,7 +170,7 @@ public:
         if (--slot.refs == 0) {
             // Restore exactly what was there before the first watch (handler, flags and mask).
             if (::sigaction(signo, &slot.previous, nullptr) == -1)
-                qWarning("Quiesce: restoring the disposition of signal %d failed: %s", signo, std::strerror(errno));
+                qCWarning(lcSignal, "restoring the disposition of signal %d failed: %s", signo, std::strerror(errno));
             s_counts[size_t(signo)].store(0, std::memory_order_relaxed);
         }
     }
@@ -310,11 +314,12 @@ quint64 SignalEvent::distinctCount() const
 
 UnixSignalNotifier::UnixSignalNotifier(QObject *parent)
     : QObject(parent)
+    , d(std::make_unique<UnixSignalNotifierPrivate>())
 {}
 
 UnixSignalNotifier::~UnixSignalNotifier()
 {
-    const auto signos = m_signals;
+    const auto signos = d->signos;
     for (int signo : signos)
         unwatch(signo);
 }
@@ -322,14 +327,14 @@ UnixSignalNotifier::~UnixSignalNotifier()
 bool UnixSignalNotifier::watch(int signo)
 {
     if (signo <= 0 || signo >= NSIG || signo == SIGKILL || signo == SIGSTOP) {
-        m_errorString = QStringLiteral("signal %1 cannot be caught").arg(signo);
+        d->errorString = QStringLiteral("signal %1 cannot be caught").arg(signo);
         return false;
     }
-    if (m_signals.contains(signo))
+    if (d->signos.contains(signo))
         return true;
-    if (!SignalBridge::instance().watch(this, signo, &m_errorString))
+    if (!SignalBridge::instance().watch(this, signo, &d->errorString))
         return false;
-    m_signals.append(signo);
+    d->signos.append(signo);
     return true;
 }
 
@@ -344,19 +349,19 @@ bool UnixSignalNotifier::watch(const QList<int> &signos)
 
 void UnixSignalNotifier::unwatch(int signo)
 {
-    if (!m_signals.removeOne(signo))
+    if (!d->signos.removeOne(signo))
         return;
     SignalBridge::instance().unwatch(this, signo);
 }
 
 QList<int> UnixSignalNotifier::watchedSignals() const
 {
-    return m_signals;
+    return d->signos;
 }
 
 QString UnixSignalNotifier::errorString() const
 {
-    return m_errorString;
+    return d->errorString;
 }
 
 sigset_t UnixSignalNotifier::handledSignals()
@@ -364,10 +369,10 @@ sigset_t UnixSignalNotifier::handledSignals()
     return SignalBridge::instance().handledSignals();
 }
 
-bool UnixSignalNotifier::blockHandledSignalsInCurrentThread(QString *error)
+bool UnixSignalNotifier::blockHandledSignalsInCurrentThread(QString *error, sigset_t *previous)
 {
     const sigset_t set = handledSignals();
-    const int rc = ::pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    const int rc = ::pthread_sigmask(SIG_BLOCK, &set, previous);
     if (rc != 0) {
         if (error != nullptr)
             *error = errnoString("pthread_sigmask", rc);
@@ -427,7 +432,7 @@ QString UnixSignalNotifier::signalName(int signo)
 
 void UnixSignalNotifier::deliver(const SignalEvent &event)
 {
-    if (m_signals.contains(event.signo))
+    if (d->signos.contains(event.signo))
         Q_EMIT received(event);
 }
 

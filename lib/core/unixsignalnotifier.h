@@ -8,10 +8,13 @@
 
 #include <chrono>
 #include <csignal>
+#include <memory>
 
 class QProcess;
 
 namespace Quiesce {
+
+class UnixSignalNotifierPrivate;
 
 /*! \brief One delivery of a Unix signal on the event loop.
 
@@ -27,11 +30,11 @@ namespace Quiesce {
     sender, so the rule is applied there; distinctCount() is what a consumer counting requests wants. */
 struct QUIESCE_CORE_EXPORT SignalEvent
 {
-    int signo = 0;
+    int signo = 0;          //!< the signal number (SIGTERM, ...)
     quint64 count = 0;      //!< arrivals since the previous delivery of this number
     quint64 duplicates = 0; //!< of \c count, the repeats by the same sender within the duplicate window
-    qint64 senderPid = 0;
-    qint64 senderUid = 0;
+    qint64 senderPid = 0;   //!< the last sender's process id, 0 when the kernel did not say
+    qint64 senderUid = 0;   //!< the last sender's real user id, 0 when the kernel did not say
 
     /*! "sigterm", "sigint", ... the lowercase name used in logs and reasons. */
     QString name() const;
@@ -57,6 +60,7 @@ class QUIESCE_CORE_EXPORT UnixSignalNotifier : public QObject
     Q_OBJECT
 
 public:
+    /*! \brief A notifier that watches nothing yet; see watch(). */
     explicit UnixSignalNotifier(QObject *parent = nullptr);
     ~UnixSignalNotifier() override;
 
@@ -69,16 +73,20 @@ public:
     /*! Stops watching \a signo; restores the previous disposition once nobody watches it. */
     void unwatch(int signo);
 
+    /*! \brief The signals this notifier watches, in the order watch() added them. */
     QList<int> watchedSignals() const;
+    /*! \brief Why the last watch() failed. */
     QString errorString() const;
 
     /*! Every signal that some notifier in the process watches now. */
     static sigset_t handledSignals();
 
     /*! Blocks handledSignals() in the calling thread (pthread_sigmask), so that only threads that want them see
-        them and no worker system call is interrupted. Call it first thing in a worker thread (e.g. from a
-        DirectConnection to QThread::started). Returns false and fills \a error on failure. */
-    static bool blockHandledSignalsInCurrentThread(QString *error = nullptr);
+        them and no worker system call is interrupted. A new thread inherits its creator's mask: ThreadOwner::start()
+        calls this around the creation, so the thread never has a moment with the signals open, and every thread of
+        the library starts that way. Returns false and fills \a error on failure; fills \a previous (if given) with
+        the mask before, for pthread_sigmask(SIG_SETMASK, previous, nullptr). */
+    static bool blockHandledSignalsInCurrentThread(QString *error = nullptr, sigset_t *previous = nullptr);
 
     /*! Async-signal-safe: resets every signal's disposition to SIG_DFL and empties the signal mask. Meant to
         run in a forked child before exec (QProcess::setChildProcessModifier), so that a child never inherits an
@@ -113,14 +121,15 @@ public:
     static QString signalName(int signo);
 
 Q_SIGNALS:
+    /*! \brief Signal \a event.signo arrived (\a event.count times since its previous delivery), emitted on the
+        main thread's event loop, never in the handler. */
     void received(const Quiesce::SignalEvent &event);
 
 private:
     friend class SignalBridge;
     void deliver(const SignalEvent &event);
 
-    QList<int> m_signals;
-    QString m_errorString;
+    std::unique_ptr<UnixSignalNotifierPrivate> d;
 };
 
 } // namespace Quiesce

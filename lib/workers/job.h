@@ -24,10 +24,10 @@ namespace Quiesce {
     it. */
 struct Job
 {
-    quint64 id = 0;      //!< unique, increasing across runs
-    QByteArray payload;  //!< the application's bytes
-    int attempts = 0;    //!< times processing has started before this one
-    int crashes = 0;     //!< times its worker died while processing it (kills at shutdown do not count)
+    quint64 id = 0;     //!< unique, increasing across runs
+    QByteArray payload; //!< the application's bytes
+    int attempts = 0;   //!< times processing has started before this one
+    int crashes = 0;    //!< times its worker died while processing it (kills at shutdown do not count)
 };
 
 /*! \brief How a job left its worker. */
@@ -38,23 +38,23 @@ enum class JobOutcome {
 };
 
 /*! \brief What a job function returns: the outcome and, for JobOutcome::Failed, why. Converts from JobOutcome,
-    so a job function may simply \c{return JobOutcome::Done;}. */
+    so a job function may simply `return JobOutcome::Done;`. */
 struct JobResult
 {
+    /*! \brief A result with \a jobOutcome and, for JobOutcome::Failed, \a failureReason. */
     JobResult(JobOutcome jobOutcome = JobOutcome::Done, QString failureReason = {}) // NOLINT: implicit on purpose
         : outcome(jobOutcome)
         , reason(std::move(failureReason))
-    {
-    }
-    JobOutcome outcome;
-    QString reason; //!< one line, for JobOutcome::Failed
+    {}
+    JobOutcome outcome; //!< how the job ended
+    QString reason;     //!< one line, for JobOutcome::Failed
 };
 
 /*! \brief A job that ended as JobOutcome::Failed, with its reason. */
 struct JobFailure
 {
-    Job job;
-    QString reason;
+    Job job;        //!< the job as it was handed to the worker (Job::crashes raised if its worker died)
+    QString reason; //!< one line: the job function's reason, or how its worker died
 };
 
 class JobContextPrivate;

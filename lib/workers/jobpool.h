@@ -34,14 +34,14 @@ struct QUIESCE_WORKERS_EXPORT StopReport
     /*! \brief A worker still running when the deadline passed. */
     struct Stuck
     {
-        int worker = 0;        //!< slot index
-        QString threadName;    //!< its name (see WorkerSnapshot::threadName)
-        quint64 jobId = 0;     //!< 0 if it was not busy with a job
-        qint64 busyMs = 0;     //!< how long it had been at that job
+        int worker = 0;     //!< slot index
+        QString threadName; //!< its name (see WorkerSnapshot::threadName)
+        quint64 jobId = 0;  //!< 0 if it was not busy with a job
+        qint64 busyMs = 0;  //!< how long it had been at that job
     };
-    QList<Stuck> stuck; //!< workers still running when the deadline passed
-    int stopped = 0;    //!< workers that ended by themselves
-    int killed = 0;     //!< process mode: workers killed at the deadline (SIGTERM, then SIGKILL to the group)
+    QList<Stuck> stuck;        //!< workers still running when the deadline passed
+    int stopped = 0;           //!< workers that ended by themselves
+    int killed = 0;            //!< process mode: workers killed at the deadline (SIGTERM, then SIGKILL to the group)
     QList<quint64> lostJobIds; //!< jobs in flight on a killed or stuck worker: the caller requeues them
 
     /*! One line naming each stuck worker, its job and for how long it has been at it. */
@@ -60,7 +60,9 @@ class QUIESCE_WORKERS_EXPORT JobPool : public QObject
     Q_OBJECT
 
 public:
+    /*! \brief A pool with no workers yet; start() starts them. */
     explicit JobPool(QObject *parent = nullptr);
+    /*! \brief Implementations end their workers as their own destructors document. */
     ~JobPool() override;
 
     /*! Starts \a workerCount (>= 1) workers; jobs submitted before are dispatched now. Returns false and sets

@@ -27,6 +27,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -145,7 +146,8 @@ struct Slot
     bool signalled = false; // SIGTERM/SIGKILL from stop() at its deadline
     QString killReason;     // why the pool killed it ("heartbeat timeout", "protocol error"), empty if not
 
-    double microsPerJob = -1; // how long its jobs took, on average (exponentially weighted); < 0: not known yet
+    SharedState *shared = nullptr; // the page it shares with us (see WorkerChannel::SharedState), if any
+    double microsPerJob = -1;      // how long its jobs took, on average (exponentially weighted); < 0: not known yet
 
     bool alive() const { return pidfd >= 0; }
     int load() const { return int(sent.size()) + int(started.size()); }
@@ -216,6 +218,7 @@ public:
 
     // --- spawning and reaping ---
     bool spawn(Slot &slot);
+    static SharedState *shareState(int channel);
     void onPidfd(Slot &slot);
     void readChannel(Slot &slot);
     void handleMessage(Slot &slot, const QCborArray &message);
@@ -395,6 +398,7 @@ bool ProcessPoolPrivate::spawn(Slot &slot)
         return false;
     }
     ::fcntl(parentEnd, F_SETFL, ::fcntl(parentEnd, F_GETFL) | O_NONBLOCK);
+    slot.shared = shareState(parentEnd);
 
     if (slot.everStarted)
         ++slot.restarts;
@@ -429,6 +433,42 @@ bool ProcessPoolPrivate::spawn(Slot &slot)
     publish(slot);
     Q_EMIT q->workerStarted(slot.index, qint64(pid));
     return true;
+}
+
+SharedState *ProcessPoolPrivate::shareState(int channel)
+{
+    // Created after the fork, so the child never inherits it; it gets it over its channel, and maps it.
+    SharedState *shared = nullptr;
+    const int memfd = ::memfd_create("quiesce-worker-state", MFD_CLOEXEC);
+    if (memfd >= 0 && ::ftruncate(memfd, sizeof(SharedState)) == 0) {
+        void *page = ::mmap(nullptr, sizeof(SharedState), PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+        if (page != MAP_FAILED)
+            shared = new (page) SharedState {}; // zero-filled page: no job running
+    }
+    // The marker goes even without a memfd: the child always reads it first.
+    char marker = FdMarker;
+    iovec iov {&marker, 1};
+    alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+    msghdr msg {};
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (shared) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+        cmsg->cmsg_level = SOL_SOCKET;
+        cmsg->cmsg_type = SCM_RIGHTS;
+        cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+        std::memcpy(CMSG_DATA(cmsg), &memfd, sizeof(int));
+    }
+    // A fresh, empty socket: this cannot block or be partial.
+    if (::sendmsg(channel, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != 1 && shared) {
+        ::munmap(shared, sizeof(SharedState));
+        shared = nullptr;
+    }
+    if (memfd >= 0)
+        ::close(memfd);
+    return shared;
 }
 
 void ProcessPoolPrivate::send(Slot &slot, const QCborArray &message)
@@ -619,14 +659,38 @@ void ProcessPoolPrivate::onPidfd(Slot &slot)
     if (!slot.killReason.isEmpty())
         how += QStringLiteral(" (%1)").arg(slot.killReason);
     const qint64 uptime = monotonicMs() - slot.spawnedAtMs;
+    // What it was running when it died, from the page it shared with us (nothing if it was between jobs).
+    const bool knowsWhatRan = slot.shared != nullptr;
+    const bool wasRunning = knowsWhatRan && slot.shared->running.load(std::memory_order_acquire) != 0;
+    const quint64 runningId = wasRunning ? slot.shared->jobId.load(std::memory_order_relaxed) : 0;
     closeSlot(slot);
 
     QList<Running> inFlightJobs = std::exchange(slot.started, {});
+    QList<Job> notRunning; // started as far as we know, but not what it was at when it died: back, uncharged
     const bool crashed = !exitedZero && !stopping && !slot.retiring;
-    // A job that kills its worker at once may do so before the worker's "started" reached us. The worker runs
-    // what it was sent in order, so the first of them was the one it was at: it counts as in flight, or a poison
-    // job would never be caught. (Not before the worker said hello: then the crash is the worker's own.)
-    if (!exitedZero && inFlightJobs.isEmpty() && slot.state == Slot::State::Running && !slot.sent.empty()) {
+    if (!exitedZero && knowsWhatRan) {
+        // Exact: only the job it was running is charged, whether or not its "started" had reached us. Others we
+        // saw start may have finished without our hearing it; they go back (at least once).
+        QList<Running> culprit;
+        for (const Running &r : std::as_const(inFlightJobs)) {
+            if (wasRunning && r.job.id == runningId)
+                culprit.append(r);
+            else
+                notRunning.append(r.job);
+        }
+        if (wasRunning && culprit.isEmpty()) {
+            // Its "started" never reached us: the job is still among those sent.
+            const auto it = std::find_if(slot.sent.begin(), slot.sent.end(),
+                                         [runningId](const Queued &j) { return j.job.id == runningId; });
+            if (it != slot.sent.end()) {
+                culprit.append(Running {it->job, 0, 0, false});
+                slot.sent.erase(it);
+            }
+        }
+        inFlightJobs = culprit;
+    } else if (!exitedZero && inFlightJobs.isEmpty() && slot.state == Slot::State::Running && !slot.sent.empty()) {
+        // Without the shared page: the worker runs what it was sent in order, so the first of them was the one
+        // it was at (only after its hello: before, the crash is the worker's own).
         inFlightJobs.append(Running {slot.sent.front().job, 0, 0, false});
         slot.sent.pop_front();
     }
@@ -636,18 +700,20 @@ void ProcessPoolPrivate::onPidfd(Slot &slot)
     slot.sent.clear();
 
     if (stopping) {
-        if (slot.signalled)
+        if (slot.signalled || !slot.killReason.isEmpty()) // at the deadline, or silent while stopping
             ++report.killed;
         else if (exitedZero)
             ++report.stopped;
         for (const Running &r : inFlightJobs)
             report.lostJobIds.append(r.job.id);
+        report.lostJobIds += idsOf(notRunning);
     } else if (!exitedZero) {
         for (const Running &r : inFlightJobs) {
             Job job = r.job;
             ++job.crashes;
             lost.append(JobFailure {job, QStringLiteral("worker process %1 %2").arg(pid).arg(how)});
         }
+        givenBack += notRunning;
     } else {
         for (const Running &r : inFlightJobs)
             givenBack.append(r.job); // exited 0 with a job: not a crash, so the job just goes back
@@ -683,6 +749,9 @@ void ProcessPoolPrivate::closeSlot(Slot &slot)
         ::close(slot.channel);
     if (slot.pidfd >= 0)
         ::close(slot.pidfd);
+    if (slot.shared)
+        ::munmap(slot.shared, sizeof(SharedState));
+    slot.shared = nullptr;
     slot.channel = -1;
     slot.pidfd = -1;
     slot.pid = 0;

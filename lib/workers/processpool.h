@@ -32,8 +32,10 @@ class ProcessPoolPrivate;
     \c waitpid(-1) and never uses QProcess.
 
     Supervision while running:
-    - A worker that dies (crash, signal, OOM kill) is reaped at once; the jobs it had started come back through
-      jobsLost() with Job::crashes raised; jobs it had been sent but not started go back to the front of the
+    - A worker that dies (crash, signal, OOM kill) is reaped at once; the job it was running comes back through
+      jobsLost() with Job::crashes raised (known exactly, from a page the worker shares with the pool, even when
+      its last reports never left it); jobs it had started as far as the pool knows but was no longer running
+      come back through jobsGivenBack(); jobs it had been sent but not started go back to their places in the
       queue. A replacement starts after a backoff (restartBackoff(): 100 ms doubling to 10 s, reset once a
       worker ran for a healthy minute).
     - Each child sends a heartbeat from a thread of its own; a child silent for heartbeatTimeout() (stopped,

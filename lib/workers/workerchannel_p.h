@@ -11,6 +11,8 @@
 #include <QtCore/QCborArray>
 #include <QtCore/QList>
 
+#include <atomic>
+
 namespace Quiesce::WorkerChannel {
 
 enum Message : int {
@@ -37,6 +39,17 @@ enum Message : int {
 inline constexpr int ChildFd = 3;
 inline constexpr char FdVariable[] = "QUIESCE_WORKER_FD";
 inline constexpr char HeartbeatVariable[] = "QUIESCE_WORKER_HEARTBEAT_MS";
+
+// Right after the start, before any frame, the parent sends one byte, FdMarker, carrying (SCM_RIGHTS) a memfd
+// of sizeof(SharedState) bytes that both map: the job the worker is running, readable after the worker died. So a
+// crash is charged to the job that caused it, even when the worker's last messages never left it (batches).
+// Not inherited: the worker's only inherited descriptor stays its channel.
+inline constexpr char FdMarker = 'Q';
+struct SharedState
+{
+    std::atomic<quint64> jobId;
+    std::atomic<quint32> running; // 1 while the job thread is inside the job function for jobId
+};
 
 // A frame larger than this is a protocol error (a corrupt or hostile peer), not an allocation to attempt.
 inline constexpr quint32 MaxFrameBytes = 64u * 1024u * 1024u;

@@ -27,6 +27,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -129,6 +130,7 @@ public:
 
     int run(int wakeRead)
     {
+        receiveSharedState();
         post({Hello, quint64(::getpid())});
         try {
             m_writer = std::thread([this] { writerLoop(); });
@@ -182,6 +184,38 @@ public:
     }
 
 private:
+    // The parent's first byte, with the page we share (see WorkerChannel::SharedState). Blocking: nothing else can
+    // happen before it.
+    void receiveSharedState()
+    {
+        char marker = 0;
+        iovec iov {&marker, 1};
+        alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
+        msghdr msg {};
+        msg.msg_iov = &iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        ssize_t n;
+        do {
+            n = ::recvmsg(m_fd, &msg, MSG_CMSG_CLOEXEC);
+        } while (n < 0 && errno == EINTR);
+        if (n == 0)
+            ::_exit(0); // the parent is gone already
+        if (n != 1 || marker != FdMarker)
+            ::_exit(ExitCode::DataError);
+        for (cmsghdr *cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+            if (cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+                continue;
+            int memfd = -1;
+            std::memcpy(&memfd, CMSG_DATA(cmsg), sizeof(int));
+            void *page = ::mmap(nullptr, sizeof(SharedState), PROT_READ | PROT_WRITE, MAP_SHARED, memfd, 0);
+            if (page != MAP_FAILED)
+                m_shared = static_cast<SharedState *>(page);
+            ::close(memfd);
+        }
+    }
+
     void handle(const QCborArray &message)
     {
         switch (message.at(0).toInteger()) {
@@ -310,8 +344,14 @@ private:
             pushLocked({Started, job.id});
             lock.unlock();
 
+            if (m_shared) {
+                m_shared->jobId.store(job.id, std::memory_order_relaxed);
+                m_shared->running.store(1, std::memory_order_release);
+            }
             const auto began = std::chrono::steady_clock::now();
             const JobResult result = context.run(m_function, job);
+            if (m_shared)
+                m_shared->running.store(0, std::memory_order_release);
             const auto micros =
                 std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - began);
 
@@ -460,8 +500,9 @@ private:
     std::deque<Job> m_local;
     std::vector<Event> m_outbox;
     ChildJobContext *m_current = nullptr;
-    bool m_draining = false; // finish the running job, then exit
-    bool m_stopping = false; // cancel the running job, then exit
+    SharedState *m_shared = nullptr; // set before the threads start, never changed
+    bool m_draining = false;         // finish the running job, then exit
+    bool m_stopping = false;         // cancel the running job, then exit
     bool m_writerQuit = false;
     bool m_helloSent = false;
     bool m_flushWanted = false;

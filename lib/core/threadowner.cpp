@@ -1,0 +1,193 @@
+#include "threadowner.h"
+
+#include "resourcelimits.h"
+#include "threadowner_p.h"
+#include "unixsignalnotifier.h"
+
+#include <QtCore/QSemaphore>
+
+#include <csignal>
+#include <system_error>
+
+#include <pthread.h>
+
+namespace Quiesce {
+
+namespace {
+
+// A new thread inherits its creator's mask: with the bridge's signals blocked around the creation it never has a
+// moment in which the handler could run on it. Pending signals arrive on the creator once the mask is back.
+template<typename Create>
+bool createWithHandledSignalsBlocked(Create create)
+{
+    sigset_t previous;
+    const bool masked = UnixSignalNotifier::blockHandledSignalsInCurrentThread(nullptr, &previous);
+    const bool ok = create();
+    if (masked)
+        ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return ok;
+}
+
+} // namespace
+
+ThreadOwner::ThreadOwner(QThread *thread)
+    : d(std::make_unique<ThreadOwnerPrivate>())
+{
+    Q_ASSERT(thread != nullptr && thread->parent() == nullptr && !thread->isRunning());
+    d->thread = thread;
+}
+
+ThreadOwner::ThreadOwner(std::function<void()> function, Kind kind)
+    : d(std::make_unique<ThreadOwnerPrivate>())
+{
+    if (kind == Kind::QtThread) {
+        d->thread = QThread::create(std::move(function));
+        return;
+    }
+    d->plainFunction = std::move(function);
+    d->plain = std::make_shared<ThreadOwnerPrivate::Plain>();
+}
+
+ThreadOwner::~ThreadOwner()
+{
+    if (d->thread != nullptr && !d->started) {
+        delete d->thread; // never ran: nothing to wait for
+        return;
+    }
+    stop(QDeadlineTimer(d->destructionTimeout));
+}
+
+QThread *ThreadOwner::thread() const
+{
+    return d->thread;
+}
+
+void ThreadOwner::setName(const QString &name)
+{
+    d->name = name;
+    if (d->thread != nullptr)
+        d->thread->setObjectName(name);
+}
+
+bool ThreadOwner::start(QString *error)
+{
+    if (d->started)
+        return true;
+    if (d->plain) {
+        // The function and the flag are the thread's own (captured by value): a leaked thread keeps them alive.
+        auto body = [plain = d->plain, function = d->plainFunction] {
+            UnixSignalNotifier::blockHandledSignalsInCurrentThread(); // what was watched since the creation
+            function();
+            {
+                std::lock_guard lock(plain->mutex);
+                plain->done = true;
+            }
+            plain->returned.notify_all();
+        };
+        const bool ok = createWithHandledSignalsBlocked([this, &body, error] {
+            try {
+                // The one place that meets an exception: std::thread reports a failed pthread_create by throwing.
+                d->plainThread = std::thread(std::move(body));
+                return true;
+            } catch (const std::system_error &e) {
+                if (error != nullptr)
+                    *error =
+                        QStringLiteral("cannot start thread %1: %2").arg(d->name, QString::fromLocal8Bit(e.what()));
+                return false;
+            }
+        });
+        if (!ok)
+            return false;
+        // Named by the creator, so the name is there as soon as start() returns.
+        if (!d->name.isEmpty())
+            ::pthread_setname_np(d->plainThread.native_handle(), d->name.left(15).toLocal8Bit().constData());
+        d->started = true;
+        return true;
+    }
+
+    if (d->thread == nullptr)
+        return false;
+    QThread *thread = d->thread;
+    const auto running = std::make_shared<QSemaphore>();
+    // First thing in the thread (Qt named it just before): block what the bridge watches by now, too; then let
+    // start() return, so that a caller sees the thread under its name and with its mask.
+    QObject::connect(
+        thread, &QThread::started, thread,
+        [running] {
+            UnixSignalNotifier::blockHandledSignalsInCurrentThread();
+            running->release();
+        },
+        Qt::DirectConnection);
+    // The last thing the thread does: if its owner gave up on it, it deletes itself (on the owner's loop).
+    QObject::connect(
+        thread, &QThread::finished, thread,
+        [thread, fate = d->fate] {
+            if (fate->exchange(ThreadOwnerPrivate::Finished) == ThreadOwnerPrivate::Leaked)
+                thread->deleteLater();
+        },
+        Qt::DirectConnection);
+    if (!createWithHandledSignalsBlocked([thread, error] { return ResourceLimits::startThread(thread, error); }))
+        return false;
+    running->acquire();
+    d->started = true;
+    return true;
+}
+
+bool ThreadOwner::isRunning() const
+{
+    return d->started;
+}
+
+ThreadOwner::StopResult ThreadOwner::stop(QDeadlineTimer deadline)
+{
+    if (!d->started)
+        return StopResult::NotRunning;
+    d->started = false;
+
+    if (d->plain) {
+        std::unique_lock lock(d->plain->mutex);
+        const auto done = [this] { return d->plain->done; };
+        if (deadline.isForever())
+            d->plain->returned.wait(lock, done);
+        else
+            d->plain->returned.wait_for(lock, std::chrono::milliseconds(qMax<qint64>(0, deadline.remainingTime())),
+                                        done);
+        const bool ended = d->plain->done;
+        lock.unlock();
+        if (ended) {
+            d->plainThread.join(); // it returned from its function: only the thread's own end is left
+            return StopResult::Stopped;
+        }
+        d->plainThread.detach(); // join-or-leak: it holds what it uses
+        return StopResult::Leaked;
+    }
+
+    QThread *thread = d->thread;
+    Q_ASSERT(QThread::currentThread() != thread);
+    d->thread = nullptr;
+    thread->requestInterruption();
+    thread->quit();
+    if (thread->wait(deadline)) {
+        delete thread;
+        return StopResult::Stopped;
+    }
+    // Join-or-leak: never destroy a running thread, never terminate() one. Whoever comes second deletes it.
+    if (d->fate->exchange(ThreadOwnerPrivate::Leaked) == ThreadOwnerPrivate::Finished) {
+        thread->wait(); // it emitted finished() already: only Qt's last steps are left
+        delete thread;
+        return StopResult::Stopped;
+    }
+    return StopResult::Leaked;
+}
+
+void ThreadOwner::setDestructionTimeout(std::chrono::milliseconds timeout)
+{
+    d->destructionTimeout = timeout;
+}
+
+std::chrono::milliseconds ThreadOwner::destructionTimeout() const
+{
+    return d->destructionTimeout;
+}
+
+} // namespace Quiesce

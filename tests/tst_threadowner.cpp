@@ -1,0 +1,172 @@
+#include <Quiesce/threadowner.h>
+#include <Quiesce/unixsignalnotifier.h>
+
+#include "procstatus.h"
+
+#include <QtCore/QPointer>
+#include <QtCore/QSemaphore>
+#include <QtCore/QThread>
+#include <QtTest/QSignalSpy>
+#include <QtTest/QTest>
+
+#include <csignal>
+
+using Quiesce::ThreadOwner;
+using StopResult = Quiesce::ThreadOwner::StopResult;
+
+class tst_ThreadOwner : public QObject
+{
+    Q_OBJECT
+
+private Q_SLOTS:
+    void startsNamedWithTheBridgesSignalsBlocked();
+    void stopsAnEventLoopThread();
+    void stopsAWorkerLoopThatPollsForInterruption();
+    void leaksAThreadThatDoesNotEndInTime();
+    void destructorWaitsThenLeaks();
+    void neverStartedNeedsNoStop();
+    void plainThreadStartsNamedAndStops();
+    void plainThreadIsLeakedWithWhatItUses();
+};
+
+void tst_ThreadOwner::startsNamedWithTheBridgesSignalsBlocked()
+{
+    Quiesce::UnixSignalNotifier bridge;
+    QVERIFY(bridge.watch({SIGUSR1, SIGUSR2}));
+    QSemaphore release;
+    ThreadOwner owner([&release] { release.acquire(); });
+    owner.thread()->setObjectName(QStringLiteral("tst-owned"));
+    QString error;
+    QVERIFY2(owner.start(&error), qPrintable(error));
+    QVERIFY(owner.isRunning());
+    // As soon as start() returns: under its name, with the bridge's signals blocked; the caller keeps them.
+    const QList<qint64> tids = ProcStatus::threadsNamed(0, "tst-owned");
+    QCOMPARE(tids.size(), 1);
+    const quint64 wanted = ProcStatus::signalBit(SIGUSR1) | ProcStatus::signalBit(SIGUSR2);
+    QCOMPARE(ProcStatus::mask(0, tids.constFirst(), "SigBlk") & wanted, wanted);
+    QCOMPARE(ProcStatus::mask(0, 0, "SigBlk") & wanted, quint64(0));
+    release.release();
+    QCOMPARE(owner.stop(QDeadlineTimer(QDeadlineTimer::Forever)), StopResult::Stopped);
+    QVERIFY(ProcStatus::threadsNamed(0, "tst-owned").isEmpty());
+    QVERIFY(!owner.isRunning());
+    QCOMPARE(owner.thread(), nullptr);
+}
+
+void tst_ThreadOwner::stopsAnEventLoopThread()
+{
+    ThreadOwner owner(new QThread);
+    QPointer<QThread> thread = owner.thread();
+    QString error;
+    QVERIFY2(owner.start(&error), qPrintable(error));
+    // quit() ends the event loop: the thread ends and is destroyed by stop().
+    QCOMPARE(owner.stop(QDeadlineTimer(QDeadlineTimer::Forever)), StopResult::Stopped);
+    QVERIFY(thread.isNull());
+    QCOMPARE(owner.stop(QDeadlineTimer(0)), StopResult::NotRunning); // a second stop has nothing to do
+}
+
+void tst_ThreadOwner::stopsAWorkerLoopThatPollsForInterruption()
+{
+    QSemaphore looping;
+    ThreadOwner owner([&looping] {
+        looping.release();
+        while (!QThread::currentThread()->isInterruptionRequested())
+            QThread::yieldCurrentThread();
+    });
+    QString error;
+    QVERIFY2(owner.start(&error), qPrintable(error));
+    looping.acquire();
+    QCOMPARE(owner.stop(QDeadlineTimer(QDeadlineTimer::Forever)), StopResult::Stopped);
+}
+
+void tst_ThreadOwner::leaksAThreadThatDoesNotEndInTime()
+{
+    // Deaf to interruption and without an event loop: stop() cannot end it, so it is left running, not destroyed.
+    auto release = std::make_shared<QSemaphore>();
+    ThreadOwner owner([release] { release->acquire(); });
+    owner.thread()->setObjectName(QStringLiteral("tst-leaked"));
+    QPointer<QThread> thread = owner.thread();
+    QString error;
+    QVERIFY2(owner.start(&error), qPrintable(error));
+    QCOMPARE(owner.stop(QDeadlineTimer(20)), StopResult::Leaked);
+    QVERIFY(!thread.isNull());
+    QVERIFY(thread->isRunning());
+    QCOMPARE(ProcStatus::threadsNamed(0, "tst-leaked").size(), 1);
+    QCOMPARE(owner.thread(), nullptr); // no longer ours
+    // Once it ends, it deletes itself (on this thread's event loop).
+    release->release();
+    QTRY_VERIFY(thread.isNull());
+    QVERIFY(ProcStatus::threadsNamed(0, "tst-leaked").isEmpty());
+}
+
+void tst_ThreadOwner::destructorWaitsThenLeaks()
+{
+    auto release = std::make_shared<QSemaphore>();
+    QPointer<QThread> thread;
+    {
+        ThreadOwner owner([release] { release->acquire(); });
+        owner.setDestructionTimeout(std::chrono::milliseconds(20));
+        thread = owner.thread();
+        QString error;
+        QVERIFY2(owner.start(&error), qPrintable(error));
+    }
+    // The owner is gone, the thread is not: destroying it while it runs would abort the process.
+    QVERIFY(!thread.isNull());
+    release->release();
+    QTRY_VERIFY(thread.isNull());
+}
+
+void tst_ThreadOwner::neverStartedNeedsNoStop()
+{
+    QPointer<QThread> thread;
+    {
+        ThreadOwner owner(new QThread);
+        thread = owner.thread();
+        QCOMPARE(owner.stop(QDeadlineTimer(0)), StopResult::NotRunning);
+    }
+    QVERIFY(thread.isNull());
+}
+
+void tst_ThreadOwner::plainThreadStartsNamedAndStops()
+{
+    Quiesce::UnixSignalNotifier bridge;
+    QVERIFY(bridge.watch(SIGUSR1));
+    auto release = std::make_shared<QSemaphore>();
+    ThreadOwner owner([release] { release->acquire(); }, ThreadOwner::Kind::PlainThread);
+    owner.setName(QStringLiteral("tst-plain"));
+    QCOMPARE(owner.thread(), nullptr); // no QThread behind it
+    QString error;
+    QVERIFY2(owner.start(&error), qPrintable(error));
+    const QList<qint64> tids = ProcStatus::threadsNamed(0, "tst-plain");
+    QCOMPARE(tids.size(), 1);
+    const quint64 wanted = ProcStatus::signalBit(SIGUSR1);
+    QCOMPARE(ProcStatus::mask(0, tids.constFirst(), "SigBlk") & wanted, wanted);
+    release->release();
+    QCOMPARE(owner.stop(QDeadlineTimer(QDeadlineTimer::Forever)), StopResult::Stopped);
+    QVERIFY(ProcStatus::threadsNamed(0, "tst-plain").isEmpty());
+}
+
+void tst_ThreadOwner::plainThreadIsLeakedWithWhatItUses()
+{
+    auto release = std::make_shared<QSemaphore>();
+    auto returned = std::make_shared<QSemaphore>();
+    {
+        ThreadOwner owner(
+            [release, returned] {
+                release->acquire();
+                returned->release();
+            },
+            ThreadOwner::Kind::PlainThread);
+        owner.setName(QStringLiteral("tst-plainleak"));
+        QString error;
+        QVERIFY2(owner.start(&error), qPrintable(error));
+        QCOMPARE(owner.stop(QDeadlineTimer(20)), StopResult::Leaked);
+    }
+    // The owner is gone; the thread still runs its function, with everything it captured.
+    QCOMPARE(ProcStatus::threadsNamed(0, "tst-plainleak").size(), 1);
+    release->release();
+    QVERIFY(returned->tryAcquire(1, 30000));
+    QTRY_VERIFY(ProcStatus::threadsNamed(0, "tst-plainleak").isEmpty());
+}
+
+QTEST_GUILESS_MAIN(tst_ThreadOwner)
+#include "tst_threadowner.moc"
