@@ -57,11 +57,6 @@ std::unique_ptr<JobPool> makePool(const Options &o)
     auto pool = std::make_unique<ProcessPool>();
     pool->setWorkerProgram(Engine::workerProgram(), {});
     pool->setHeartbeatTimeout(int(o.tunables.workerTimeout.count()));
-    // One job per worker at a time. The simulated requests are long (hundreds of ms), so batching gains nothing
-    // and spreads them worse; and with more than one job sent, a crash right after a job finished (before its
-    // outcome reached us) is charged to the job that finished, not to the one that crashed: an innocent job
-    // could end up failed as poison, the poison one requeued without a mark.
-    pool->setDispatchBatch(1);
     // --simulate-crash aborts a worker on purpose: no core file for it (DECISIONS: RLIMIT_CORE 0).
     pool->setWorkerCoreDumps(o.simulateCrash == 0);
     return pool;
@@ -345,6 +340,10 @@ Engine::Engine(const Options &options, QObject *parent)
     connect(m_store.get(), &StateStore::accepted, this, &Engine::onAccepted);
     connect(m_store.get(), &StateStore::intakeClosed, this, &Engine::onIntakeClosed);
     connect(m_store.get(), &StateStore::completed, this, &Engine::onCompleted);
+    connect(m_store.get(), &StateStore::failed, this, [this](const QList<quint64> &ids) {
+        m_failedCommitted += quint64(ids.size()); // closed: what checkIdle() waits for
+        checkIdle();
+    });
     connect(m_store.get(), &StateStore::commitFailed, this, [this](const QString &error) {
         emitLines({QStringLiteral("STATE write failed, retrying: %1").arg(error)});
     });
@@ -852,7 +851,7 @@ void Engine::checkIdle()
     if (!m_options.exitWhenIdle || m_coordinator->isShuttingDown())
         return;
     const bool idle = m_source->isExhausted() && m_awaitingCommit.isEmpty() && m_pool->queuedCount() == 0
-        && m_pool->inFlightCount() == 0 && m_jobsDone == m_counters.done;
+        && m_pool->inFlightCount() == 0 && m_jobsDone == m_counters.done && m_counters.failed == m_failedCommitted;
     if (idle)
         requestShutdown(QStringLiteral("idle"));
 }

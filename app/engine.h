@@ -170,6 +170,7 @@ private:
     QSet<quint64> m_hangIds;       //!< process mode: --simulate-hang's request, marked in the payload the pool gets
     bool m_noSlotLeft = false;     //!< every slot crash-looped: the drain phase fails with 69
     quint64 m_jobsDone = 0;        //!< reported done by the pool (committed ones: m_counters.done)
+    quint64 m_failedCommitted = 0; //!< committed as failed (StateStore::failed); handed over: m_counters.failed
     QElapsedTimer m_shutdownClock; //!< since the first stop request: what is left of the hard deadline
 };
 

@@ -1427,10 +1427,10 @@ void tst_MainWindow::recoveryBarAfterAnUncleanStop()
         QVERIFY2(store.open(storeOptions), qPrintable(store.errorString()));
         QSignalSpy completed(&store, &StateStore::completed);
         for (quint64 id = 1; id <= 10; ++id) {
-            Job job;
-            job.id = id;
-            job.payload = "60000"; // the app's payload: the cost in ms
-            store.accept(job);
+            Job r;
+            r.id = id;
+            r.payload = "60000";
+            store.accept(r);
         }
         store.markInProgress({1, 2, 3, 4});
         store.markDone({1, 2});
@@ -1502,10 +1502,10 @@ void tst_MainWindow::recoveryBarFromTheJournalRecord()
         w.jobId = 5;
         w.threadName = QStringLiteral("quiesce-worker-2");
         store.noteSession(QStringLiteral("stuck"), stuckNote(w, QStringLiteral("cancel")));
-        Job job;
-        job.id = 5;
-        job.payload = "60000";
-        store.accept(job); // committed in the note's batch or after it: once accepted, the note is in the journal
+        Job r;
+        r.id = 5;
+        r.payload = "60000";
+        store.accept(r); // committed in the note's batch or after it: once accepted, the note is in the journal
         QTRY_VERIFY_WITH_TIMEOUT(!accepted.isEmpty(), 10000);
     }
     QVERIFY(!QFile::exists(watchdogRecordPath(o.statePath)));

@@ -230,9 +230,17 @@ StoreError backupJournal(const QString &path, int version, QString *backupPath, 
     sqlite3_close_v2(destination);
     sqlite3_close_v2(source);
     if (rc == SQLITE_OK && ::link(nativePartial.constData(), nativeTarget.constData()) != 0) {
-        const int error = errno;
-        failure = QStringLiteral("cannot name it %1: %2").arg(target, QString::fromLocal8Bit(std::strerror(error)));
-        rc = SQLITE_ERROR;
+        int error = errno;
+        // A filesystem without hard links (vfat, some FUSE): a rename, checked first. We hold the journal's lock,
+        // so no other Quiesce races us for the name.
+        if ((error == EPERM || error == EOPNOTSUPP || error == ENOSYS) && !QFileInfo::exists(target)
+            && !QFileInfo(target).isSymLink()) {
+            error = ::rename(nativePartial.constData(), nativeTarget.constData()) == 0 ? 0 : errno;
+        }
+        if (error != 0) {
+            failure = QStringLiteral("cannot name it %1: %2").arg(target, QString::fromLocal8Bit(std::strerror(error)));
+            rc = SQLITE_ERROR;
+        }
     }
     QFile::remove(partial);
     QFile::remove(QString(partial + QStringLiteral("-journal")));
@@ -467,7 +475,7 @@ StoreError StateStoreDb::classify(const QString &path, StoreFileInfo *info, QStr
     return StoreError::None;
 }
 
-StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QString *message)
+StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QString *message, StateStoreDb *readWrite)
 {
     *info = StoreFileInfo();
 
@@ -527,10 +535,12 @@ StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QStr
         }
     }
 
-    // 2. SQLite, read-only.
-    StateStoreDb db("validate");
+    // 2. SQLite: on a read-only connection of its own, or on the caller's read-write one (see the header), which
+    //    reads only here and is closed again when the file is refused.
+    StateStoreDb readOnly("validate");
+    StateStoreDb &db = readWrite != nullptr ? *readWrite : readOnly;
     QString error;
-    if (!db.openReadOnly(path, &error)) {
+    if (!(readWrite != nullptr ? db.openReadWrite(path, &error) : db.openReadOnly(path, &error))) {
         *message = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(error));
         return StoreError::CannotOpen;
     }
@@ -551,7 +561,9 @@ StoreError StateStoreDb::validate(const QString &path, StoreFileInfo *info, QStr
             }
         }
     }
-    return result; // db closes here, removing any side file it created
+    if (result != StoreError::None)
+        db.close(); // the caller's connection too: nothing was written through it
+    return result;  // a read-only db closes here, removing any side file it created
 }
 
 } // namespace Quiesce

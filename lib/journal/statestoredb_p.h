@@ -56,10 +56,17 @@ public:
         \a code when given). */
     bool value(const QString &sql, QVariant *result, QString *error, int *code = nullptr);
 
-    /*! Validates the existing file at \a path read-only: raw header (magic, page size, truncation), then SQLite
-        (application_id, user_version, tables, quick_check). Never writes; removes any -wal/-shm the read-only
-        connection itself created. Returns StoreError::None and fills \a info, or the error with \a message. */
-    static StoreError validate(const QString &path, StoreFileInfo *info, QString *message);
+    /*! Validates the existing file at \a path without writing to it: raw header (magic, page size, truncation), then
+        SQLite (application_id, user_version, tables, quick_check). Returns StoreError::None and fills \a info, or
+        the error with \a message.
+
+        Without \a readWrite, on a read-only connection of its own, closed again (removing any -wal/-shm it
+        created). With \a readWrite, the checks run on that connection opened read-write, which the caller keeps
+        for its writes when the file is accepted (one connection at start instead of two); when the file is
+        refused it is closed again. Only for a file without -wal/-shm: then the last close leaves the file as it
+        was, whereas with a WAL holding commits it would checkpoint them into a file being refused. */
+    static StoreError validate(const QString &path, StoreFileInfo *info, QString *message,
+                               StateStoreDb *readWrite = nullptr);
 
     /*! On an open connection: application_id, user_version and tables decide whether this is a fresh database,
         one of our journals (schema version in \a info), a foreign one or a newer one. */

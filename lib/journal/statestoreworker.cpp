@@ -206,9 +206,14 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
     }
 
     // Validate read-only before anything writes: a file we refuse keeps every byte.
+    // Without -wal/-shm (a clean stop leaves none) nothing can be waiting in a WAL, and the connection the run
+    // writes through does the checks; after an unclean stop they run on a read-only connection of their own.
     StoreFileInfo info;
     if (QFileInfo::exists(path)) {
-        error = StateStoreDb::validate(path, &info, &message);
+        const bool sideFiles = QFileInfo::exists(storeWalPath(path)) || QFileInfo::exists(storeShmPath(path));
+        if (!sideFiles)
+            m_db = std::make_unique<StateStoreDb>("store");
+        error = StateStoreDb::validate(path, &info, &message, m_db.get());
         if (error != StoreError::None) {
             closeConnection();
             result.error = error;
@@ -220,6 +225,7 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
     // An older schema is upgraded in place (initialise()), after a copy of the file as it is: whatever the upgrade
     // does, the operator keeps the journal the previous release wrote.
     if (!info.fresh && info.userVersion < kStoreSchemaVersion) {
+        m_db.reset(); // the copy is made with connections of its own, none of ours open
         error = backupJournal(path, info.userVersion, &result.recovery.backupPath, &message);
         if (error != StoreError::None) {
             closeConnection();
@@ -333,9 +339,10 @@ struct StateStoreWorker::Statements
 StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
                                         QString *error)
 {
-    m_db = std::make_unique<StateStoreDb>("store");
+    if (!m_db)
+        m_db = std::make_unique<StateStoreDb>("store");
     QString detail;
-    if (!m_db->openReadWrite(path, &detail)) {
+    if (!m_db->isOpen() && !m_db->openReadWrite(path, &detail)) {
         *error = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(detail));
         return StoreError::CannotOpen;
     }
