@@ -124,9 +124,9 @@ struct FlushLinesAtExit
 
 // One line and exit 71 when the descriptor limit cannot carry \a workers: checked before anything is opened, so
 // that no open() or thread start meets EMFILE where Qt or GLib abort (exit 133) instead of failing.
-bool descriptorsFit(int workers, bool window, const QString &who)
+bool descriptorsFit(int workers, bool window, const QString &who, Isolation isolation = Isolation::Thread)
 {
-    const int needed = Engine::descriptorsNeeded(workers, window);
+    const int needed = Engine::descriptorsNeeded(workers, window, isolation);
     const quint64 limit = ResourceLimits::descriptorLimit();
     if (quint64(needed) <= limit)
         return true;
@@ -235,7 +235,7 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
     }
 
     if (!descriptorsFit(options.tunables.workers, !headless,
-                        QStringLiteral("--workers %1").arg(options.tunables.workers)))
+                        QStringLiteral("--workers %1").arg(options.tunables.workers), options.tunables.isolation))
         return ExitCode::OsError;
 
     // A run: from here on no line is written on the main thread. The writer thread takes them, so a reader that
@@ -259,7 +259,11 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
     // The library's direct lines (the third stop request's, the watchdog's) go into a private pipe that the exit
     // moves into the queue: they come after every line queued before them, and never block.
     engine.coordinator()->setDirectOutputFd(directLineFd());
-    engine.coordinator()->setImmediateExitFunction(&exitAfterFlush);
+    // The third stop request SIGKILLs every worker process group first (--isolation process), then exits.
+    engine.coordinator()->setImmediateExitFunction([&engine](int code) {
+        engine.killWorkersNow();
+        exitAfterFlush(code);
+    });
 
     int exitCode = ExitCode::Ok;
     const QString statePath = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
