@@ -66,6 +66,16 @@ void runJobPool(JobPool &pool, benchmark::State &state)
         if (finished >= target)
             loop.quit();
     });
+    // A job that never comes back done (a worker process died) must fail the run, not hang it.
+    bool lost = false;
+    const auto countLost = [&](const QList<Quiesce::JobFailure> &failures) {
+        lost = true;
+        finished += quint64(failures.size());
+        if (finished >= target)
+            loop.quit();
+    };
+    QObject::connect(&pool, &JobPool::jobsLost, &loop, countLost);
+    QObject::connect(&pool, &JobPool::jobsFailed, &loop, countLost);
     quint64 nextId = 1;
     auto runBatch = [&](int count) {
         target += quint64(count);
@@ -81,6 +91,8 @@ void runJobPool(JobPool &pool, benchmark::State &state)
     for (auto _ : state)
         runBatch(s_requests);
     state.SetItemsProcessed(state.iterations() * s_requests);
+    if (lost)
+        state.SkipWithError("jobs were lost or failed");
 
     bool stopped = false;
     QObject::connect(&pool, &JobPool::stopped, &loop, [&] {
