@@ -7,7 +7,6 @@
 #include <QtCore/QThread>
 
 #include <algorithm>
-#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <condition_variable>
@@ -122,18 +121,18 @@ bool writeNow(int fd, const char *data, std::size_t size)
 // all of it, or nothing when the pipe has no room now (such a write is atomic). A descriptor that fails (EPIPE,
 // EBADF) counts as all: the line is lost, as the writer thread would lose it. RWF_NOWAIT makes "no room" part of the
 // write itself, so another writer that fills the pipe between a check and the write (a shell sharing it, `2>&1`)
-// cannot make it block; a kernel without RWF_NOWAIT for pipes gets the poll(2) check instead, whose POLLOUT means
-// at least one free page slot, which a write of at most PIPE_BUF bytes fits into.
-std::size_t writeToPipeNow(int fd, const char *data, std::size_t size)
+// cannot make it block. Where the kernel does not take RWF_NOWAIT (named FIFOs, kernels before pipes took it),
+// \a noWait is cleared and the poll(2) check is used instead: POLLOUT means at least one free page slot, which a
+// write of at most PIPE_BUF bytes fits into.
+std::size_t writeToPipeNow(int fd, const char *data, std::size_t size, bool *noWait)
 {
-    static std::atomic<bool> noWaitUnsupported {false};
     iovec part {const_cast<char *>(data), size};
     for (;;) {
         ssize_t n = -1;
-        if (!noWaitUnsupported.load(std::memory_order_relaxed)) {
+        if (*noWait) {
             n = ::pwritev2(fd, &part, 1, -1, RWF_NOWAIT);
             if (n < 0 && (errno == EOPNOTSUPP || errno == EINVAL || errno == ENOSYS)) {
-                noWaitUnsupported.store(true, std::memory_order_relaxed);
+                *noWait = false;
                 continue;
             }
         } else {
@@ -186,6 +185,7 @@ private:
     struct FdState
     {
         FdType type = FdType::Unknown;
+        bool noWait = true;                         // pwritev2(RWF_NOWAIT) works on it, as far as we know
         std::optional<Clock::time_point> overSince; // since when a managed pipe is above the request limit
     };
 
@@ -476,7 +476,7 @@ bool Writer::writeDirect(int fd, LineKind kind, std::string *bytes)
             if (room.fill + bytes->size() > limit)
                 return false;
         }
-        const std::size_t written = writeToPipeNow(fd, bytes->data(), bytes->size());
+        const std::size_t written = writeToPipeNow(fd, bytes->data(), bytes->size(), &m_fds[fd].noWait);
         bytes->erase(0, written);
         return bytes->empty();
     }

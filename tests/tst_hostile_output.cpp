@@ -30,8 +30,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The read side of a FIFO the test holds open O_RDWR: the child never sees EOF or EPIPE, and the test decides when
-// (and whether) to read.
+// The read side of a FIFO the test holds open O_RDWR, or of an anonymous pipe whose write end it holds too: the child
+// never sees EOF or EPIPE, and the test decides when (and whether) to read.
 class Fifo
 {
 public:
@@ -41,23 +41,37 @@ public:
         const QByteArray name = QFile::encodeName(path);
         if (::mkfifo(name.constData(), 0600) == 0)
             m_fd = ::open(name.constData(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        m_writeFd = m_fd;
+    }
+    /*! An anonymous pipe. Its write end stays blocking: that is what a child given it as stdout sees. */
+    Fifo()
+    {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            return;
+        m_fd = fds[0];
+        m_writeFd = fds[1];
+        ::fcntl(m_fd, F_SETFL, O_NONBLOCK);
     }
     ~Fifo()
     {
+        if (m_writeFd >= 0 && m_writeFd != m_fd)
+            ::close(m_writeFd);
         if (m_fd >= 0)
             ::close(m_fd);
     }
     Fifo(const Fifo &) = delete;
     Fifo &operator=(const Fifo &) = delete;
 
-    bool isValid() const { return m_fd >= 0; }
+    bool isValid() const { return m_fd >= 0 && m_writeFd >= 0; }
     QString path() const { return m_path; }
+    int writeFd() const { return m_writeFd; }
 
     /*! Sets the pipe's capacity (F_SETPIPE_SZ); returns the capacity it got, or -1. */
     int setCapacity(int bytes) { return ::fcntl(m_fd, F_SETPIPE_SZ, bytes); }
 
-    /*! Fills the FIFO to the last byte with whole lines of 64 bytes ("FILL...\n"), written a page at a time so that
-        every page slot is full; returns how many bytes it took, or -1. */
+    /*! Fills the pipe with whole lines of 64 bytes ("FFF...\n"), a page at a time, until poll(2) says it takes no
+        more: every page slot is full. Returns how many bytes it took, or -1. */
     qsizetype fillToTheBrim()
     {
         QByteArray page;
@@ -65,24 +79,17 @@ public:
             page += QByteArray(63, 'F') + '\n';
         qsizetype total = 0;
         for (;;) {
-            const ssize_t n = ::write(m_fd, page.constData(), size_t(page.size()));
-            if (n > 0) {
-                total += n;
-                if (n != page.size())
-                    return -1; // a torn fill: the lines would not be whole
-                continue;
-            }
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0 && errno == EAGAIN)
-                break;
-            return -1;
+            pollfd p {m_writeFd, POLLOUT, 0};
+            const int ready = ::poll(&p, 1, 0);
+            if (ready == 0)
+                return total;
+            if (ready < 0 || (p.revents & POLLOUT) == 0)
+                return -1;
+            // A free slot takes a page without blocking, even on the blocking write end.
+            if (::write(m_writeFd, page.constData(), size_t(page.size())) != page.size())
+                return -1; // a torn fill: the lines would not be whole
+            total += page.size();
         }
-        // Not a byte more fits, and poll(2) says so too.
-        pollfd p {m_fd, POLLOUT, 0};
-        if (::write(m_fd, "x", 1) != -1 || errno != EAGAIN || ::poll(&p, 1, 0) != 0)
-            return -1;
-        return total;
     }
 
     /*! Bytes written into the FIFO and not read yet. */
@@ -136,6 +143,7 @@ public:
 private:
     QString m_path;
     int m_fd = -1;
+    int m_writeFd = -1;
     QByteArray m_text;
 };
 
@@ -322,28 +330,43 @@ void tst_HostileOutput::closedStdoutStillStopsInOrder()
 
 void tst_HostileOutput::fullStdoutNeverBlocksTheMainThread_data()
 {
+    QTest::addColumn<bool>("named");
     QTest::addColumn<int>("capacity");
-    QTest::newRow("default pipe, room kept for lifecycle lines") << 0;
+    // An anonymous pipe takes pwritev2(RWF_NOWAIT); a named FIFO does not, and gets the poll(2) check instead.
+    QTest::newRow("pipe") << false << 0;
+    QTest::newRow("FIFO") << true << 0;
     // Below four pages the writer keeps no room in the pipe: only the kernel's answer stands between a line and a
     // write(2) that blocks.
-    QTest::newRow("one-page pipe") << 4096;
+    QTest::newRow("one-page pipe") << false << 4096;
+    QTest::newRow("one-page FIFO") << true << 4096;
 }
 
 // Lines mostly go out directly from the thread that makes them (no hop to the writer thread), but only where that
-// cannot block. Here stdout is a FIFO filled to the last byte after READY and never read until the stop is over:
+// cannot block. Here stdout is a pipe filled to the brim after READY and never read until the stop is over:
 // SIGUSR1 (a STATUS line) and SIGTERM (the SHUTDOWN lines) each have a line to write into it. Were any of them
 // written on the main thread with a plain write(2), the main thread would block there and the session would never
 // close. The session closes cleanly while the pipe is still full; read afterwards, the lines are whole.
 void tst_HostileOutput::fullStdoutNeverBlocksTheMainThread()
 {
+    QFETCH(bool, named);
     QFETCH(int, capacity);
-    Fifo fifo(m_dir->filePath(QStringLiteral("stdout.fifo")));
+    const std::unique_ptr<Fifo> pipe =
+        named ? std::make_unique<Fifo>(m_dir->filePath(QStringLiteral("stdout.fifo"))) : std::make_unique<Fifo>();
+    Fifo &fifo = *pipe;
     QVERIFY(fifo.isValid());
     if (capacity > 0)
         QCOMPARE(fifo.setCapacity(capacity), capacity);
     QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), statePath(), QStringLiteral("--rate"),
                       QStringLiteral("0")});
-    q.process().setStandardOutputFile(fifo.path());
+    if (named) {
+        q.process().setStandardOutputFile(fifo.path());
+    } else {
+        const int writeFd = fifo.writeFd();
+        q.process().setChildProcessModifier([writeFd] {
+            Quiesce::UnixSignalNotifier::resetSignalStateInChild();
+            ::dup2(writeFd, STDOUT_FILENO);
+        });
+    }
     QVERIFY(q.start());
     const qint64 pid = q.pid();
     QVERIFY2(fifo.readUntilLine("READY pid=", QDeadlineTimer(20s)), fifo.text().constData());
