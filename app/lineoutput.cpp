@@ -452,17 +452,19 @@ PipeRoom Writer::pipeRoom(int fd)
     return room;
 }
 
-/* The fast path (the caller holds the lock): a line written at once by the thread that posts it, which saves the
-   hop to the writer thread (a wake-up and a second thread scheduled, some 0.1 ms on a busy two-core machine). Taken
-   only where that can never block and never reorders: nothing queued ahead and no write in progress (so every
-   earlier line is out), no OUTPUT dropped line owed, and a descriptor that takes the line without waiting for a
-   reader: a pipe with room for it (within the same limits the writer keeps, written so that a full pipe refuses
-   instead of blocking), or a regular file. A terminal, a socket or anything else keeps the hop: a write there may
-   wait for the other side. Returns true when the line is done with; false leaves in \a bytes what still has to be
+/* The fast path (the caller holds the lock): a lifecycle line written at once by the thread that posts it, which
+   saves the hop to the writer thread (a wake-up and a second thread scheduled, some 0.1 ms on a busy two-core
+   machine: most of SIGUSR1 -> STATUS). Taken only where that can never block and never reorders: nothing queued
+   ahead and no write in progress (so every earlier line is out), no OUTPUT dropped line owed, and a descriptor that
+   takes the line without waiting for a reader: a pipe with room for it (within the same limits the writer keeps,
+   written so that a full pipe refuses instead of blocking), or a regular file. A terminal, a socket or anything else
+   keeps the hop: a write there may wait for the other side. Request lines always take the queue: thousands a
+   second under --log-requests, their system calls stay off the main thread, and their dropping and counting stay
+   the writer's alone. Returns true when the line is done with; false leaves in \a bytes what still has to be
    queued (all of it, or what a pipe did not take). */
 bool Writer::writeDirect(int fd, LineKind kind, std::string *bytes)
 {
-    if (!m_queue.empty() || m_busy || oweNotice() || bytes->size() > PIPE_BUF)
+    if (isRequest(kind) || !m_queue.empty() || m_busy || oweNotice() || bytes->size() > PIPE_BUF)
         return false;
     switch (fdType(fd)) {
     case FdType::File:
@@ -472,8 +474,7 @@ bool Writer::writeDirect(int fd, LineKind kind, std::string *bytes)
         const PipeRoom room = pipeRoom(fd);
         if (room.managed) {
             noteReaderProgress(fd, room, Clock::now());
-            const std::size_t limit = isRequest(kind) ? room.requestLimit : room.lifecycleLimit;
-            if (room.fill + bytes->size() > limit)
+            if (room.fill + bytes->size() > room.lifecycleLimit)
                 return false;
         }
         const std::size_t written = writeToPipeNow(fd, bytes->data(), bytes->size(), &m_fds[fd].noWait);
