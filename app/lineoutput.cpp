@@ -456,12 +456,12 @@ PipeRoom Writer::pipeRoom(int fd)
    saves the hop to the writer thread (a wake-up and a second thread scheduled, some 0.1 ms on a busy two-core
    machine: most of SIGUSR1 -> STATUS). Taken only where that can never block and never reorders: nothing queued
    ahead and no write in progress (so every earlier line is out), no OUTPUT dropped line owed, and a descriptor that
-   takes the line without waiting for a reader: a pipe with room for it (within the same limits the writer keeps,
-   written so that a full pipe refuses instead of blocking), or a regular file. A terminal, a socket or anything else
-   keeps the hop: a write there may wait for the other side. Request lines always take the queue: thousands a
-   second under --log-requests, their system calls stay off the main thread, and their dropping and counting stay
-   the writer's alone. Returns true when the line is done with; false leaves in \a bytes what still has to be
-   queued (all of it, or what a pipe did not take). */
+   takes the line without waiting for a reader: a pipe with a free page slot (written so that a full pipe refuses
+   instead of blocking), or a regular file. A terminal, a socket or anything else keeps the hop: a write there may
+   wait for the other side. Request lines always take the queue: thousands a second under --log-requests, their
+   system calls stay off the main thread, and their dropping and counting stay the writer's alone. Returns true
+   when the line is done with; false leaves in \a bytes what still has to be queued (all of it, or what a pipe did
+   not take). */
 bool Writer::writeDirect(int fd, LineKind kind, std::string *bytes)
 {
     if (isRequest(kind) || !m_queue.empty() || m_busy || oweNotice() || bytes->size() > PIPE_BUF)
@@ -471,12 +471,8 @@ bool Writer::writeDirect(int fd, LineKind kind, std::string *bytes)
         writeAllBlocking(fd, bytes->data(), bytes->size());
         return true;
     case FdType::Pipe: {
-        const PipeRoom room = pipeRoom(fd);
-        if (room.managed) {
-            noteReaderProgress(fd, room, Clock::now());
-            if (room.fill + bytes->size() > room.lifecycleLimit)
-                return false;
-        }
+        // No look at the fill level first (two system calls): the room the writer keeps in a pipe is for request
+        // lines, and this write cannot block whatever the level, as it takes a free page slot or nothing.
         const std::size_t written = writeToPipeNow(fd, bytes->data(), bytes->size(), &m_fds[fd].noWait);
         bytes->erase(0, written);
         return bytes->empty();
