@@ -312,9 +312,12 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
     // ours runs any more (both checked above), so the destructors, Qt's teardown and the unloading of the libraries
     // would only delay the exit a supervisor waits for (about 1 ms, measured from "SHUTDOWN done" to the reap). The
     // window keeps the full teardown (QApplication hands the clipboard over to the clipboard manager), and so do
-    // sanitizer builds, whose leak and race checks run in exit().
-    if (headless && !kSanitizerBuild)
+    // sanitizer builds, whose leak and race checks run in exit(). Worker processes were stopped by the quit path;
+    // one still there goes as ~ProcessPool would send it.
+    if (headless && !kSanitizerBuild) {
+        engine.killWorkersNow();
         exitAfterFlush(code);
+    }
     return code;
 }
 
