@@ -1165,21 +1165,15 @@ QString Engine::statusLine() const
 {
     const EngineCounters c = counters();
     const QString phase = m_coordinator->isShuttingDown() ? m_coordinator->currentPhase() : QStringLiteral("running");
-    return QStringLiteral("STATUS phase=%1 accepted=%2 done=%3 queued=%4 in_flight=%5 shed=%6 recovered=%7 "
-                          "workers=%8 busy=%9 paused=%10 rate=%11 throughput=%12")
-               .arg(phase.isEmpty() ? QStringLiteral("exiting") : phase)
-               .arg(c.accepted)
-               .arg(c.done)
-               .arg(c.queued)
-               .arg(c.inFlight)
-               .arg(c.shed)
-               .arg(c.recovered)
-               .arg(c.workers)
-               .arg(c.busy)
-               .arg(c.paused ? 1 : 0)
-               .arg(m_options.tunables.rate)
-               .arg(c.throughput)
-        + (m_processPool ? workersStatus() : QString());
+    // Appended in one go, not with a chain of twelve QString::arg(): each arg() scans the whole text again for its
+    // %N and copies it, which cost some 30 000 instructions per SIGUSR1, a good part of the signal's latency.
+    // QString::number() formats like arg() does (C locale; 'g' with 6 digits for the doubles).
+    return u"STATUS phase=" % (phase.isEmpty() ? QStringLiteral("exiting") : phase) % u" accepted="
+        % QString::number(c.accepted) % u" done=" % QString::number(c.done) % u" queued=" % QString::number(c.queued)
+        % u" in_flight=" % QString::number(c.inFlight) % u" shed=" % QString::number(c.shed) % u" recovered="
+        % QString::number(c.recovered) % u" workers=" % QString::number(c.workers) % u" busy=" % QString::number(c.busy)
+        % u" paused=" % QString::number(c.paused ? 1 : 0) % u" rate=" % QString::number(m_options.tunables.rate, 'g', 6)
+        % u" throughput=" % QString::number(c.throughput, 'g', 6) % (m_processPool ? workersStatus() : QString());
 }
 
 bool Engine::hasStuckThreads() const

@@ -821,8 +821,12 @@ private:
 
 void Bench::signalLatency()
 {
-    for (const bool busy : {false, true}) {
-        const char *caseName = busy ? "busy" : "idle";
+    // idle: nothing to do; busy: every worker mid-request; loaded: the main thread handling accept and done batches
+    // at 1000 requests per second, the queue filling and then held at its limit. The targets are issue 16's.
+    enum class Case { Idle, Busy, Loaded };
+    for (const Case which : {Case::Idle, Case::Busy, Case::Loaded}) {
+        const bool busy = which == Case::Busy;
+        const char *caseName = which == Case::Idle ? "idle" : busy ? "busy" : "loaded";
         progress("signal latency (%s): %d samples per program, interleaved", caseName, m_o.samples);
         const std::string state = freshState();
         const std::string workers = std::to_string(busy ? m_o.busyWorkers : 2);
@@ -831,6 +835,8 @@ void Bench::signalLatency()
             ? quiesceArgs({"--headless", "--rate", "0", "--burst", std::to_string(4 * m_o.busyWorkers), "--work-ms",
                            "100000", "--workers", workers, "--drain-timeout", "100"},
                           state)
+            : which == Case::Loaded
+            ? quiesceArgs({"--headless", "--rate", "1000", "--work-ms", "5-20", "--workers", workers}, state)
             : quiesceArgs({"--headless", "--rate", "0", "--workers", workers}, state);
         if (!start(programs[0], "quiesce", quiesce) || !start(programs[1], "floor_signal", {m_o.floorSignal})
             || !start(programs[2], "qt_signal_minimal", {m_o.qtSignal})) {
@@ -873,7 +879,9 @@ void Bench::signalLatency()
             return;
 
         const std::string figure = format("signal → STATUS line, %s%s", caseName,
-                                          busy ? format(" (%d workers busy)", m_o.busyWorkers).c_str() : "");
+                                          busy ? format(" (%d workers busy)", m_o.busyWorkers).c_str()
+                                              : which == Case::Loaded ? " (--rate 1000 --work-ms 5-20 --workers 2)"
+                                                                      : "");
         const std::string key = format("signal-%s", caseName);
         m_r->add(key, "quiesce", latency[0]);
         m_r->add(key, "floor_signal", latency[1]);
@@ -897,10 +905,15 @@ void Bench::signalLatency()
                    statsOf(latency[2]),
                    0,
                    false,
-                   busy ? "p50 ≤ 1.5×, p99 < 1 ms" : "p50 ≤ 1.5×",
+                   which == Case::Idle ? "p50 ≤ 1.2×"
+                       : busy          ? "p50 ≤ 1.2×, p99 < 1 ms"
+                                       : "p99 < 0.5 ms",
                    nullptr,
                    ""};
-        qtRow.met = [busy](const Row &r) { return r.ratioP50() <= 1.5 && (!busy || r.subject.p99 < 1.0); };
+        if (which == Case::Loaded)
+            qtRow.met = [](const Row &r) { return r.subject.p99 < 0.5; };
+        else
+            qtRow.met = [busy](const Row &r) { return r.ratioP50() <= 1.2 && (!busy || r.subject.p99 < 1.0); };
         addRow(qtRow);
     }
 }
