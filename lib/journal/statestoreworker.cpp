@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 
 #include <sys/stat.h>
@@ -292,6 +293,8 @@ struct StateStoreWorker::Statements
     bool prepare(QString *error)
     {
         const auto prepared = [error](QSqlQuery &query, const QString &sql) {
+            // Forward only: RETURNING's rows are read once, in order; the driver need not cache them all.
+            query.setForwardOnly(true);
             if (query.prepare(sql))
                 return true;
             *error = QStringLiteral("%1: %2").arg(sql, StateStoreDb::queryError(query));
@@ -671,6 +674,14 @@ bool jsonSafe(const QByteArray &payload)
 void appendJsonString(QByteArray *json, const QByteArray &text)
 {
     json->append('"');
+    // The common payload (plain text) needs no escape: one append instead of one per byte.
+    const bool plain =
+        std::none_of(text.cbegin(), text.cend(), [](char c) { return c == '"' || c == '\\' || uchar(c) < 0x20; });
+    if (plain) {
+        json->append(text);
+        json->append('"');
+        return;
+    }
     for (const char c : text) {
         if (c == '"' || c == '\\') {
             json->append('\\');
@@ -687,13 +698,24 @@ void appendJsonString(QByteArray *json, const QByteArray &text)
     json->append('"');
 }
 
+// Appends \a value in decimal without a temporary QByteArray (the batch JSON holds thousands of numbers).
+template<typename Integer>
+void appendNumber(QByteArray *json, Integer value)
+{
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    json->append(digits, end - digits);
+}
+
 QByteArray idsJson(const QList<quint64> &ids)
 {
-    QByteArray json("[");
+    QByteArray json;
+    json.reserve(2 + ids.size() * 8);
+    json += '[';
     for (qsizetype k = 0; k < ids.size(); ++k) {
         if (k > 0)
             json += ',';
-        json += QByteArray::number(ids.at(k));
+        appendNumber(&json, ids.at(k));
     }
     json += ']';
     return json;
@@ -734,14 +756,22 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
             const qsizetype submitted = end - i;
             const qsizetype firstNew = result->acceptedIds.size();
             if (allSafe) {
-                QByteArray json("[");
+                QByteArray json;
+                json.reserve(2 + submitted * 24);
+                json += '[';
                 for (; i < end; ++i) {
                     const Job &job = m_batch.at(i).job;
                     if (json.size() > 1)
                         json += ',';
-                    json += '[' + QByteArray::number(job.id) + ',';
+                    json += '[';
+                    appendNumber(&json, job.id);
+                    json += ',';
                     appendJsonString(&json, job.payload);
-                    json += ',' + QByteArray::number(job.attempts) + ',' + QByteArray::number(job.crashes) + ']';
+                    json += ',';
+                    appendNumber(&json, job.attempts);
+                    json += ',';
+                    appendNumber(&json, job.crashes);
+                    json += ']';
                 }
                 json += ']';
                 sql.insert.bindValue(0, now);
