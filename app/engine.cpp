@@ -393,6 +393,7 @@ bool Engine::open(QString *error, int *exitCode)
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
     so.keepDoneMs = m_options.tunables.keepDone.count();
+    so.threadName = QStringLiteral("quiesce-store");
     if (m_store->open(so)) {
         // Ours to take now: we hold the state's lock. The sidecar first, else the journal's "stuck" record.
         m_watchdogRecord = withJournalRecord(takeWatchdogRecord(so.path), m_store->recovery());
