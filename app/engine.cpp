@@ -301,6 +301,20 @@ Engine::Engine(const Options &options, QObject *parent)
     m_systemd->setPhaseStatus(QStringLiteral("cancel"), QStringLiteral("cancelling the requests still in flight"));
     m_systemd->setPhaseStatus(QStringLiteral("save"), QStringLiteral("saving the state, requeueing unfinished work"));
     m_systemd->setPhaseStatus(QStringLiteral("stop-threads"), QStringLiteral("stopping the worker threads"));
+    // The STATUS= texts are ours: what each mode means for this application's requests.
+    m_systemd->setStatusFormatter([](const SystemdStatus &status) {
+        switch (status.kind) {
+        case SystemdStatus::Kind::Stopping:
+            return QStringLiteral("Stopping (%1): intake closes, work in flight may finish").arg(status.reason);
+        case SystemdStatus::Kind::Escalate:
+            return QStringLiteral("Stopping %1 (%2, first %3): work in flight is cancelled now")
+                .arg(shutdownModeName(status.mode), status.request.reason, status.reason);
+        case SystemdStatus::Kind::PhaseBegin:
+        case SystemdStatus::Kind::Stopped:
+            break;
+        }
+        return SystemdNotifier::defaultStatus(status);
+    });
     m_systemd->attach(m_coordinator.get());
 
     connect(m_source.get(), &RequestSource::generated, this, &Engine::onGenerated);
