@@ -23,6 +23,17 @@ namespace {
 enum class Call { Ready, Stopping, Status, ExtendTimeout, Notify };
 using Address = NotifySocket::Address;
 
+// Notifications go to \a socket; the coordinator prints nothing, records its exit code instead of exiting, and has a
+// 20 s hard timeout.
+void prepareQuitPath(const NotifySocket &socket, ShutdownCoordinator &coordinator, QList<int> *exits)
+{
+    qputenv("NOTIFY_SOCKET", socket.name());
+    coordinator.setOutput([](const QString &) {});
+    coordinator.setExitFunction([exits](int code) { exits->append(code); });
+    coordinator.setImmediateExitFunction([](int) {});
+    coordinator.setHardTimeout(20s);
+}
+
 } // namespace
 
 class tst_SystemdNotifier : public QObject
@@ -195,14 +206,9 @@ void tst_SystemdNotifier::attachReportsTheQuitPath()
 {
     NotifySocket socket;
     QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
-    qputenv("NOTIFY_SOCKET", socket.name());
-
     ShutdownCoordinator coordinator;
-    coordinator.setOutput([](const QString &) {});
     QList<int> exits;
-    coordinator.setExitFunction([&exits](int code) { exits.append(code); });
-    coordinator.setImmediateExitFunction([](int) {});
-    coordinator.setHardTimeout(20s);
+    prepareQuitPath(socket, coordinator, &exits);
     coordinator.addPhase(QStringLiteral("drain"), 200, 10s, [](ShutdownPhaseContext *ctx) {
         QObject::connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, [ctx] { ctx->complete(); });
     });
@@ -267,14 +273,9 @@ void tst_SystemdNotifier::statusFormatterWordsTheTexts()
 
     NotifySocket socket;
     QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
-    qputenv("NOTIFY_SOCKET", socket.name());
-
     ShutdownCoordinator coordinator;
-    coordinator.setOutput([](const QString &) {});
     QList<int> exits;
-    coordinator.setExitFunction([&exits](int code) { exits.append(code); });
-    coordinator.setImmediateExitFunction([](int) {});
-    coordinator.setHardTimeout(20s);
+    prepareQuitPath(socket, coordinator, &exits);
     coordinator.addPhase(QStringLiteral("save"), Quiesce::PhaseOrder::Save, 10s,
                          [](ShutdownPhaseContext *ctx) { ctx->complete(); });
     coordinator.setReady();
