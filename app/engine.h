@@ -7,23 +7,27 @@
 #include <Quiesce/job.h>
 #include <Quiesce/shutdowncoordinator.h>
 
+#include <QtCore/QElapsedTimer>
 #include <QtCore/QHash>
 #include <QtCore/QJsonObject>
 #include <QtCore/QList>
 #include <QtCore/QObject>
+#include <QtCore/QSet>
 #include <QtCore/QTimer>
 
 #include <memory>
 
 namespace Quiesce {
 class RequestSource;
-class WorkerPool;
+class JobPool;
+class ProcessPool;
 class StateStore;
 class SystemdNotifier;
 class UnixSignalNotifier;
 struct SignalEvent;
 struct RecoveryInfo;
 struct StopReport;
+struct JobFailure;
 } // namespace Quiesce
 
 namespace Quiesce::App {
@@ -39,7 +43,9 @@ struct EngineCounters
     int inFlight = 0;
     int workers = 0;
     int busy = 0;
-    double throughput = 0; //!< done per second over the last second
+    int disabledWorkers = 0; //!< --isolation process: slots the crash-loop guard disabled (the pool is degraded)
+    quint64 failed = 0;      //!< --isolation process: requests marked failed in this run (poison: --max-attempts)
+    double throughput = 0;   //!< done per second over the last second
     bool paused = false;
 };
 
@@ -61,9 +67,9 @@ public:
         event loop runs. On failure returns false with a one-line error and the documented exit code (71 when a
         thread could not be created; the state file is not touched then); nothing runs then. */
     bool open(QString *error, int *exitCode);
-    /*! Descriptors the process needs with \a workers worker threads (and a window): the figure the descriptor
-        limit is checked against at start and when a reload raises the worker count. */
-    static int descriptorsNeeded(int workers, bool window);
+    /*! Descriptors the process needs with \a workers worker threads or processes (and a window): the figure the
+       descriptor limit is checked against at start and when a reload raises the worker count. */
+    static int descriptorsNeeded(int workers, bool window, Isolation isolation = Isolation::Thread);
     /*! Connects the signal bridge (created first thing in main()) to the quit path and the other handlers. */
     void attachSignals(UnixSignalNotifier *notifier);
     /*! Starts the workers and intake, marks startup complete and prints READY. */
@@ -73,7 +79,14 @@ public:
     void requestShutdown(const QString &reason);
 
     ShutdownCoordinator *coordinator() const;
-    WorkerPool *pool() const;
+    /*! The workers: a WorkerPool (threads) or a ProcessPool (--isolation process), driven through one path. */
+    JobPool *pool() const;
+    /*! The worker executable of --isolation process: $QUIESCE_WORKER if set (tests, packagers), else
+        quiesce-worker next to this executable. */
+    static QString workerProgram();
+    /*! For the immediate exit (third stop request): SIGKILL to every worker process group, synchronously, on the
+        main thread only (the watchdog's exit leaves them to PR_SET_PDEATHSIG and the closed channels). */
+    void killWorkersNow();
     RequestSource *source() const;
     EngineCounters counters() const;
     Tunables tunables() const;
@@ -125,7 +138,8 @@ private:
     Budgets m_budgets;
     SimulatedJob m_simulatedJob; //!< the workers' job function; declared before the pool, which runs it
     std::unique_ptr<StateStore> m_store;
-    std::unique_ptr<WorkerPool> m_pool;
+    std::unique_ptr<JobPool> m_pool;
+    ProcessPool *m_processPool = nullptr; //!< m_pool in process mode, else null
     std::unique_ptr<RequestSource> m_source;
     std::unique_ptr<ShutdownCoordinator> m_coordinator;
     std::unique_ptr<SystemdNotifier> m_systemd;
@@ -144,6 +158,20 @@ private:
     bool m_intakeSealed = false;          //!< the stop-intake phase ended: nothing is accepted or printed any more
     quint64 m_discarded = 0;              //!< generated, never committed: dropped when intake closed
     quint64 m_acceptedLate = 0;           //!< committed after stop-intake ended (a commit that outlasted its budget)
+
+    // Process isolation (--isolation process).
+    void connectProcessPool();
+    void onJobsLost(const QList<Quiesce::JobFailure> &lost);
+    void onNoSlotsLeft();
+    QString workersStatus() const;
+    /*! How long stop-threads gives the pool's stop(): within the hard deadline for worker processes. */
+    std::chrono::milliseconds workerStopBudget() const;
+    quint64 m_crashId = 0;         //!< --simulate-crash: the id of the request that crashes its worker, 0 = none
+    QSet<quint64> m_hangIds;       //!< process mode: --simulate-hang's request, marked in the payload the pool gets
+    bool m_noSlotLeft = false;     //!< every slot crash-looped: the drain phase fails with 69
+    quint64 m_jobsDone = 0;        //!< reported done by the pool (committed ones: m_counters.done)
+    quint64 m_failedCommitted = 0; //!< committed as failed (StateStore::failed); handed over: m_counters.failed
+    QElapsedTimer m_shutdownClock; //!< since the first stop request: what is left of the hard deadline
 };
 
 } // namespace Quiesce::App

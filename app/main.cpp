@@ -35,6 +35,14 @@ sigset_t handledSignals()
 
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool kSanitizerBuild = true;
+#elif defined(__has_feature)
+constexpr bool kSanitizerBuild = __has_feature(address_sanitizer) || __has_feature(thread_sanitizer);
+#else
+constexpr bool kSanitizerBuild = false;
+#endif
+
 int runInspect(const Options &options)
 {
     QByteArray json;
@@ -124,9 +132,9 @@ struct FlushLinesAtExit
 
 // One line and exit 71 when the descriptor limit cannot carry \a workers: checked before anything is opened, so
 // that no open() or thread start meets EMFILE where Qt or GLib abort (exit 133) instead of failing.
-bool descriptorsFit(int workers, bool window, const QString &who)
+bool descriptorsFit(int workers, bool window, const QString &who, Isolation isolation = Isolation::Thread)
 {
-    const int needed = Engine::descriptorsNeeded(workers, window);
+    const int needed = Engine::descriptorsNeeded(workers, window, isolation);
     const quint64 limit = ResourceLimits::descriptorLimit();
     if (quint64(needed) <= limit)
         return true;
@@ -235,7 +243,7 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
     }
 
     if (!descriptorsFit(options.tunables.workers, !headless,
-                        QStringLiteral("--workers %1").arg(options.tunables.workers)))
+                        QStringLiteral("--workers %1").arg(options.tunables.workers), options.tunables.isolation))
         return ExitCode::OsError;
 
     // A run: from here on no line is written on the main thread. The writer thread takes them, so a reader that
@@ -259,7 +267,11 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
     // The library's direct lines (the third stop request's, the watchdog's) go into a private pipe that the exit
     // moves into the queue: they come after every line queued before them, and never block.
     engine.coordinator()->setDirectOutputFd(directLineFd());
-    engine.coordinator()->setImmediateExitFunction(&exitAfterFlush);
+    // The third stop request SIGKILLs every worker process group first (--isolation process), then exits.
+    engine.coordinator()->setImmediateExitFunction([&engine](int code) {
+        engine.killWorkersNow();
+        exitAfterFlush(code);
+    });
 
     int exitCode = ExitCode::Ok;
     const QString statePath = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
@@ -296,6 +308,16 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
     // a crash would leave it (the next start recovers), and the thread is neither destroyed nor waited for.
     if (engine.isStoreRunning())
         exitAfterFlush(code);
+    // Headless, a run that got this far leaves without tearing down: the state is saved and closed and no thread of
+    // ours runs any more (both checked above), so the destructors, Qt's teardown and the unloading of the libraries
+    // would only delay the exit a supervisor waits for (about 1 ms, measured from "SHUTDOWN done" to the reap). The
+    // window keeps the full teardown (QApplication hands the clipboard over to the clipboard manager), and so do
+    // sanitizer builds, whose leak and race checks run in exit(). Worker processes were stopped by the quit path;
+    // one still there goes as ~ProcessPool would send it.
+    if (headless && !kSanitizerBuild) {
+        engine.killWorkersNow();
+        exitAfterFlush(code);
+    }
     return code;
 }
 

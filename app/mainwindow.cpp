@@ -376,6 +376,10 @@ void MainWindow::buildCentralWidget()
     header->resizeSection(WorkerTableModel::StateColumn, 80);
     header->resizeSection(WorkerTableModel::RequestColumn, 90);
     header->resizeSection(WorkerTableModel::ElapsedColumn, 90);
+    // A worker process's pid and restarts; threads have neither.
+    const bool processes = m_engine->tunables().isolation == Isolation::Process;
+    m_table->setColumnHidden(WorkerTableModel::PidColumn, !processes);
+    m_table->setColumnHidden(WorkerTableModel::RestartsColumn, !processes);
 
     m_log->setObjectName(QStringLiteral("logView"));
     m_log->setReadOnly(true);
@@ -949,6 +953,10 @@ void MainWindow::updateStatus()
         const QString phase = coordinator->currentPhase();
         const QString how = coordinator->mode() == ShutdownMode::Graceful ? tr("Shutting down") : tr("Stopping now");
         text = phase.isEmpty() ? how : tr("%1: %2").arg(how, ShutdownDialog::humanPhaseName(phase));
+    } else if (const EngineCounters counters = m_engine->counters(); counters.disabledWorkers > 0) {
+        // Process isolation's crash-loop guard took slots out: said first, it is what needs attention.
+        text = tr("Degraded: %1 of %2 worker processes disabled after crashing repeatedly")
+                   .arg(QLocale().toString(counters.disabledWorkers), QLocale().toString(counters.workers));
     } else if (m_pauseAction->isChecked()) {
         text = tr("Intake paused");
     } else if (m_engine->source()->isHeld()) {

@@ -26,9 +26,12 @@ const QString kExitCodes =
                    "  64   bad command line or configuration value, or budgets that do not fit --grace-period\n"
                    "  65   state file corrupt, not a Quiesce state file, or created by a newer version,\n"
                    "       or (with --durability full) a damaged write-ahead log (left untouched)\n"
+                   "  69   --isolation process: no worker slot left (every slot crash-looping); the stop\n"
+                   "       was still orderly, state saved\n"
                    "  70   hard deadline passed: the watchdog ended a shutdown that hung\n"
                    "  71   an operating-system resource failed at start: signal handlers, threads,\n"
-                   "       descriptors (ulimit -n too low for --workers, /dev/null for a closed fd 0-2)\n"
+                   "       descriptors (ulimit -n too low for --workers, /dev/null for a closed fd 0-2),\n"
+                   "       spawning a worker process (quiesce-worker missing or not executable)\n"
                    "  73   state cannot be created, opened or locked: in use by another instance (any\n"
                    "       path to the same file), not a regular file (a FIFO, device or symbolic link\n"
                    "       at the journal, its -wal, -shm or .lock), read-only\n"
@@ -68,6 +71,22 @@ bool parseRate(const QString &text, double *out, QString *error)
     return true;
 }
 
+// "workers must be a whole number from 1 to 256, not 'x'": \a out is left alone then.
+bool parseIntInRange(const QString &key, const QString &text, int lowest, int highest, int *out, QString *error)
+{
+    int n = 0;
+    if (!parseNonNegativeInt(text, &n) || n < lowest || n > highest) {
+        *error = QStringLiteral("%1 must be a whole number from %2 to %3, not '%4'")
+                     .arg(key)
+                     .arg(lowest)
+                     .arg(highest)
+                     .arg(text);
+        return false;
+    }
+    *out = n;
+    return true;
+}
+
 // One key of the tunables: applies \a text (from the command line or a config file) to \a t.
 bool applyTunable(Tunables *t, const QString &key, const QString &text, QString *error)
 {
@@ -75,20 +94,40 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
         return parseRate(text, &t->rate, error);
     if (key == QLatin1StringView("work-ms"))
         return parseWorkRange(text, &t->workMinMs, &t->workMaxMs, error);
-    if (key == QLatin1StringView("workers")) {
-        int n = 0;
-        if (!parseNonNegativeInt(text, &n) || n < 1 || n > 256) {
-            *error = QStringLiteral("workers must be a whole number from 1 to 256, not '%1'").arg(text);
-            return false;
-        }
-        t->workers = n;
-        return true;
-    }
+    if (key == QLatin1StringView("workers"))
+        return parseIntInRange(key, text, 1, 256, &t->workers, error);
     if (key == QLatin1StringView("queue-limit")) {
         if (!parseNonNegativeInt(text, &t->queueLimit)) {
             *error = QStringLiteral("queue-limit must be a whole number (0 = unbounded), not '%1'").arg(text);
             return false;
         }
+        return true;
+    }
+    if (key == QLatin1StringView("isolation")) {
+        const QString v = text.trimmed();
+        if (v == QLatin1StringView("thread"))
+            t->isolation = Isolation::Thread;
+        else if (v == QLatin1StringView("process"))
+            t->isolation = Isolation::Process;
+        else {
+            *error = QStringLiteral("isolation must be thread or process, not '%1'").arg(text);
+            return false;
+        }
+        return true;
+    }
+    if (key == QLatin1StringView("max-attempts"))
+        return parseIntInRange(key, text, 1, 1000, &t->maxAttempts, error);
+    if (key == QLatin1StringView("worker-timeout")) {
+        std::chrono::milliseconds value {};
+        if (!parseDuration(text, &value, error))
+            return false;
+        if (value < kMinimumWorkerTimeout) {
+            *error = QStringLiteral("worker-timeout must be at least %1 ms, not '%2'")
+                         .arg(kMinimumWorkerTimeout.count())
+                         .arg(text);
+            return false;
+        }
+        t->workerTimeout = value;
         return true;
     }
     if (key == QLatin1StringView("keep-done"))
@@ -110,10 +149,11 @@ bool applyTunable(Tunables *t, const QString &key, const QString &text, QString 
     return false;
 }
 
-const QStringList kTunableKeys = {QStringLiteral("rate"),         QStringLiteral("work-ms"),
-                                  QStringLiteral("workers"),      QStringLiteral("queue-limit"),
-                                  QStringLiteral("grace-period"), QStringLiteral("drain-timeout"),
-                                  QStringLiteral("hard-timeout"), QStringLiteral("keep-done")};
+const QStringList kTunableKeys = {
+    QStringLiteral("rate"),           QStringLiteral("work-ms"),      QStringLiteral("workers"),
+    QStringLiteral("queue-limit"),    QStringLiteral("grace-period"), QStringLiteral("drain-timeout"),
+    QStringLiteral("hard-timeout"),   QStringLiteral("keep-done"),    QStringLiteral("isolation"),
+    QStringLiteral("worker-timeout"), QStringLiteral("max-attempts")};
 
 // QSettings skips what it cannot parse without a word (a line without '=') and warns on its own for an empty key:
 // look at every line first, so a typo is one clear error, not a silently ignored setting.
@@ -302,8 +342,16 @@ QString describeChanges(const Tunables &before, const Tunables &after)
     note("grace-period", duration(before.gracePeriod), duration(after.gracePeriod));
     note("drain-timeout", duration(before.drainTimeout), duration(after.drainTimeout));
     note("hard-timeout", duration(before.hardTimeout), duration(after.hardTimeout));
+    note("isolation", isolationName(before.isolation), isolationName(after.isolation));
+    note("worker-timeout", QString::number(before.workerTimeout.count()), QString::number(after.workerTimeout.count()));
+    note("max-attempts", QString::number(before.maxAttempts), QString::number(after.maxAttempts));
     note("keep-done", QString::number(before.keepDone.count()), QString::number(after.keepDone.count()));
     return changes.join(QStringLiteral(", "));
+}
+
+QString isolationName(Isolation isolation)
+{
+    return isolation == Isolation::Process ? QStringLiteral("process") : QStringLiteral("thread");
 }
 
 bool wantsHeadless(int argc, char **argv, bool *noDisplay)
@@ -345,16 +393,33 @@ ParseResult parseCommandLine(const QStringList &arguments)
         valueOption("durability", "normal (survives a crash) or full (survives power loss).", "normal|full");
     const auto config = valueOption("config",
                                     "INI file with rate, workers, work-ms, queue-limit, grace-period, "
-                                    "drain-timeout, hard-timeout, keep-done; SIGHUP reloads it.",
+                                    "drain-timeout, hard-timeout, keep-done, isolation, worker-timeout, "
+                                    "max-attempts; SIGHUP reloads it.",
                                     "file");
     const auto rate = valueOption("rate", "Requests per second, Poisson arrivals (0 = none). Default 2.", "R");
     const auto workMs = valueOption("work-ms", "Simulated work per request, uniform. Default 200-2000.", "MIN[-MAX]");
     const auto burst = valueOption("burst", "Requests enqueued at start.", "N");
     const auto seed = valueOption("seed", "Random seed for reproducible runs (0 = random).", "S");
-    const auto workers = valueOption("workers", "Worker threads (default: the ideal thread count).", "N");
+    const auto workers = valueOption("workers", "Worker threads or processes (default: the ideal thread count).", "N");
     const auto queueLimit = valueOption("queue-limit", "Bounded queue size; 0 = unbounded. Default 1000.", "N");
     const auto overflow = valueOption("overflow", "When the queue is full: wait (hold intake) or shed.", "wait|shed");
     const auto hang = valueOption("simulate-hang", "The N-th request blocks, ignoring cancellation.", "N");
+    const auto crash = valueOption("simulate-crash",
+                                   "The N-th request aborts its worker process (SIGABRT, no core dump) on every "
+                                   "attempt: a poison job. Needs --isolation process.",
+                                   "N");
+    const auto isolation = valueOption("isolation",
+                                       "Where the workers run: thread (in this process) or process (each worker a "
+                                       "quiesce-worker child process, supervised and restarted). Default thread.",
+                                       "thread|process");
+    const auto workerTimeout = valueOption("worker-timeout",
+                                           "Process isolation: a worker silent this long (no heartbeat: stopped, "
+                                           "wedged) is killed and replaced. Default 30s.",
+                                           "D");
+    const auto maxAttempts = valueOption("max-attempts",
+                                         "Process isolation: a request whose worker died under it this many times "
+                                         "is marked failed instead of requeued. Default 3.",
+                                         "N");
     const auto exitWhenIdle = flag("exit-when-idle", "Shut down once intake is exhausted and no work is left.");
     const auto logRequests = flag("log-requests", "Print 'accepted id=N' and 'done id=N' once durable.");
     const auto grace = valueOption("grace-period",
@@ -388,6 +453,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
     parser.addOptions({help,        version, headless, state,   resetState, durability, config, rate,
                        workMs,      burst,   seed,     workers, queueLimit, overflow,   hang,   exitWhenIdle,
                        logRequests, grace,   drain,    hard,    ids,        screenshot, preStop});
+    parser.addOptions({isolation, workerTimeout, maxAttempts, crash});
     parser.addOption(onHangup);
     parser.addOption(keepDone);
     parser.addPositionalArgument(QStringLiteral("command"),
@@ -484,7 +550,7 @@ ParseResult parseCommandLine(const QStringList &arguments)
     QString why;
     quint64 burstValue = 0;
     if (!parseCount(burst, &burstValue, &why) || !parseCount(seed, &o.seed, &why)
-        || !parseCount(hang, &o.simulateHang, &why))
+        || !parseCount(hang, &o.simulateHang, &why) || !parseCount(crash, &o.simulateCrash, &why))
         return fail(why);
     if (burstValue > 100000000)
         return fail(QStringLiteral("--burst must be at most 100000000"));
@@ -494,10 +560,17 @@ ParseResult parseCommandLine(const QStringList &arguments)
     if (parser.isSet(config))
         o.configPath = parser.value(config);
     const QList<std::pair<QCommandLineOption, QString>> tunableOptions = {
-        {rate, QStringLiteral("rate")},          {workMs, QStringLiteral("work-ms")},
-        {workers, QStringLiteral("workers")},    {queueLimit, QStringLiteral("queue-limit")},
-        {grace, QStringLiteral("grace-period")}, {drain, QStringLiteral("drain-timeout")},
-        {hard, QStringLiteral("hard-timeout")},  {keepDone, QStringLiteral("keep-done")}};
+        {rate, QStringLiteral("rate")},
+        {workMs, QStringLiteral("work-ms")},
+        {workers, QStringLiteral("workers")},
+        {queueLimit, QStringLiteral("queue-limit")},
+        {grace, QStringLiteral("grace-period")},
+        {drain, QStringLiteral("drain-timeout")},
+        {hard, QStringLiteral("hard-timeout")},
+        {isolation, QStringLiteral("isolation")},
+        {workerTimeout, QStringLiteral("worker-timeout")},
+        {maxAttempts, QStringLiteral("max-attempts")},
+        {keepDone, QStringLiteral("keep-done")}};
     for (const auto &[option, key] : tunableOptions) {
         if (!parser.isSet(option))
             continue;
@@ -507,6 +580,10 @@ ParseResult parseCommandLine(const QStringList &arguments)
     // Every budget must fit the grace period (one line, exit 64), or it widens to fit them (one line, runs on).
     if (!resolveTunables(o, &o.tunables, &why, &result.notice))
         return fail(why);
+    // A crashing request only makes sense where a crash takes down a worker process, not the whole service.
+    if (o.simulateCrash != 0 && o.tunables.isolation != Isolation::Process)
+        return fail(QStringLiteral("--simulate-crash needs --isolation process (a crash in thread mode would take "
+                                   "down the whole process)"));
     result.options = o;
     return result;
 }

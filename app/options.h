@@ -19,6 +19,16 @@ enum class Overflow { Wait, Shed };
     engine takes an Auto that nobody resolved as Reload. */
 enum class OnHangup { Auto, Stop, Reload };
 
+/*! Where the workers run (--isolation): threads of this process, or child processes (quiesce-worker). */
+enum class Isolation { Thread, Process };
+
+/*! The default --worker-timeout: a worker process silent this long (no heartbeat) is killed and replaced. */
+inline constexpr std::chrono::milliseconds kDefaultWorkerTimeout {30000};
+/*! The default --max-attempts: a job whose worker died this many times under it is marked failed. */
+inline constexpr int kDefaultMaxAttempts = 3;
+/*! The shortest --worker-timeout accepted: the heartbeat must have room to arrive several times within it. */
+inline constexpr std::chrono::milliseconds kMinimumWorkerTimeout {500};
+
 /*! The settings that SIGHUP may change: the same keys in --config files and on the command line. */
 struct Tunables
 {
@@ -31,6 +41,13 @@ struct Tunables
     std::optional<std::chrono::milliseconds> gracePeriod;
     std::optional<std::chrono::milliseconds> drainTimeout; //!< unset = derived from the grace period
     std::optional<std::chrono::milliseconds> hardTimeout;  //!< unset = derived from the grace period
+    /*! Threads or worker processes. Read at start only: a reload that changes it keeps the running one (one
+        CONFIG line says so). */
+    Isolation isolation = Isolation::Thread;
+    /*! Process mode: a worker silent (no heartbeat) this long is SIGKILLed and replaced. */
+    std::chrono::milliseconds workerTimeout = kDefaultWorkerTimeout;
+    /*! Process mode: a job that took its worker down this many times (crash, heartbeat kill) is marked failed. */
+    int maxAttempts = kDefaultMaxAttempts;
     /*! Done requests older than this are deleted from the journal at start; 0 = keep them forever. Read at start
         only (a reload changes it for the next start). */
     std::chrono::milliseconds keepDone = std::chrono::hours(24 * 7);
@@ -57,6 +74,7 @@ struct Options
     int burst = 0;
     quint64 seed = 0;
     quint64 simulateHang = 0;
+    quint64 simulateCrash = 0; //!< 1-based: the N-th generated request aborts its worker process on every attempt
     Overflow overflow = Overflow::Wait;
     bool exitWhenIdle = false;
     bool logRequests = false;
@@ -92,6 +110,9 @@ bool resolveTunables(const Options &options, Tunables *tunables, QString *error,
 
 /*! "rate 2 -> 5, workers 4 -> 8" — the changes from \a before to \a after, empty when none. */
 QString describeChanges(const Tunables &before, const Tunables &after);
+
+/*! "thread" or "process", as --isolation and the config file spell it. */
+QString isolationName(Isolation isolation);
 
 /*! True when \a arguments ask for the headless front end, decided before any QCoreApplication exists. Also true
     when there is no display to show a window on (no DISPLAY / WAYLAND_DISPLAY and no QT_QPA_PLATFORM). */

@@ -4,8 +4,13 @@
 #include <QtCore/QSet>
 
 #include <algorithm>
+#include <atomic>
 #include <condition_variable>
+#include <cstdlib>
 #include <mutex>
+
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 namespace Quiesce::App {
 
@@ -39,6 +44,48 @@ void waitLikeAStuckBlockingCall()
     gate.released.wait(lock, [&gate, generation] { return gate.generation != generation; });
 }
 
+// Set once in quiesce-worker's main() before any job runs: only a worker process may crash on purpose.
+std::atomic<bool> s_crashesAllowed {false};
+
+/* --simulate-crash: the worker process dies as a native crash would (SIGABRT), but leaves no core file behind:
+   RLIMIT_CORE 0 covers a core_pattern file, PR_SET_DUMPABLE 0 a piped core_pattern (systemd-coredump, apport),
+   which ignores the limit. */
+[[noreturn]] void crashWithoutCoreDump()
+{
+    const rlimit none {0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    std::abort();
+}
+
+/* The payload: the cost in ms, then optional words. "crash" (--simulate-crash: written into the journal with the
+   request, so it follows it across attempts and runs) and "hang" (--simulate-hang with --isolation process: only
+   in the copy the worker process gets, so a recovered request never hangs). */
+struct Payload
+{
+    int costMs = -1;
+    bool crash = false;
+    bool hang = false;
+};
+
+bool parsePayload(const QByteArray &payload, Payload *out)
+{
+    const QList<QByteArray> words = payload.split(' ');
+    bool ok = false;
+    out->costMs = words.constFirst().toInt(&ok);
+    if (!ok || out->costMs < 0)
+        return false;
+    for (qsizetype i = 1; i < words.size(); ++i) {
+        if (words.at(i) == "crash")
+            out->crash = true;
+        else if (words.at(i) == "hang")
+            out->hang = true;
+        else
+            return false;
+    }
+    return true;
+}
+
 } // namespace
 
 struct SimulatedJob::HangIds
@@ -65,6 +112,11 @@ void SimulatedJob::addHang(quint64 id)
     m_hangIds->ids.insert(id);
 }
 
+void SimulatedJob::allowCrashes()
+{
+    s_crashesAllowed.store(true);
+}
+
 void SimulatedJob::releaseHangsForTesting()
 {
     HangGate &gate = hangGate();
@@ -78,12 +130,16 @@ void SimulatedJob::releaseHangsForTesting()
 Quiesce::JobFunction SimulatedJob::function() const
 {
     return [hangIds = m_hangIds](const Job &job, JobContext &context) -> JobResult {
-        bool ok = false;
-        const int costMs = job.payload.toInt(&ok);
-        if (!ok || costMs < 0)
+        Payload payload;
+        if (!parsePayload(job.payload, &payload))
             return JobResult(JobOutcome::Failed, QStringLiteral("payload is not a cost in ms"));
+        const int costMs = payload.costMs;
+        // In a worker process only: a crash marker that a thread-mode run recovered from the journal is ignored
+        // (it would take down the whole service).
+        if (payload.crash && s_crashesAllowed.load())
+            crashWithoutCoreDump();
         // Taken out when it runs: a hang is simulated once, not again if the request is given back and retried.
-        if (hangIds->take(job.id)) {
+        if (hangIds->take(job.id) || payload.hang) {
             context.setBlocking(true);
             waitLikeAStuckBlockingCall();
             context.setBlocking(false);

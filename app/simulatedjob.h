@@ -30,6 +30,10 @@ public:
     /*! The job with this id is to simulate a hang when it runs. Thread-safe. */
     void addHang(quint64 id);
 
+    /*! quiesce-worker only: a payload marked "crash" (--simulate-crash) aborts this process, without a core dump.
+        Elsewhere the marker is ignored: a crash in thread mode would take down the whole service. */
+    static void allowCrashes();
+
     /*! Test hook: lets every job blocked in a simulated hang now go on (the process-wide gate they wait on). */
     static void releaseHangsForTesting();
 

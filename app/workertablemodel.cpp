@@ -72,7 +72,21 @@ QString WorkerTableModel::stateName(const WorkerSnapshot &worker)
 {
     if (worker.hung)
         return tr("hung");
-    return worker.busy ? tr("busy") : tr("idle");
+    if (worker.busy)
+        return tr("busy");
+    // A worker process has states a thread has not: the pool names them (C locale), the window translates them.
+    const QString &state = worker.state;
+    if (state == QLatin1StringView("starting"))
+        return tr("starting");
+    if (state == QLatin1StringView("backoff"))
+        return tr("restarting");
+    if (state == QLatin1StringView("disabled"))
+        return tr("disabled");
+    if (state == QLatin1StringView("draining") || state == QLatin1StringView("stopping"))
+        return tr("stopping");
+    if (state == QLatin1StringView("stopped"))
+        return tr("stopped");
+    return tr("idle");
 }
 
 int WorkerTableModel::rowCount(const QModelIndex &parent) const
@@ -106,6 +120,10 @@ QVariant WorkerTableModel::data(const QModelIndex &index, int role) const
         case ElapsedColumn:
             return working ? QVariant(tr("%1 s").arg(QLocale().toString(double(w.elapsedMs) / 1000.0, 'f', 1)))
                            : QVariant();
+        case PidColumn:
+            return w.pid > 0 ? QVariant(w.pid) : QVariant();
+        case RestartsColumn:
+            return w.pid > 0 || w.restarts > 0 ? QVariant(w.restarts) : QVariant();
         default:
             return {};
         }
@@ -115,7 +133,8 @@ QVariant WorkerTableModel::data(const QModelIndex &index, int role) const
             return percentText(w.progressPercent);
         return data(index, Qt::DisplayRole);
     case Qt::TextAlignmentRole:
-        if (index.column() == RequestColumn || index.column() == ElapsedColumn)
+        if (index.column() == RequestColumn || index.column() == ElapsedColumn || index.column() == PidColumn
+            || index.column() == RestartsColumn)
             return QVariant::fromValue(Qt::Alignment(Qt::AlignRight | Qt::AlignVCenter));
         return QVariant::fromValue(Qt::Alignment(Qt::AlignLeft | Qt::AlignVCenter));
     case Qt::ForegroundRole:
@@ -133,6 +152,12 @@ QVariant WorkerTableModel::data(const QModelIndex &index, int role) const
         }
         return {};
     case Qt::ToolTipRole:
+        if (w.hung && w.pid > 0)
+            return tr("Blocked in a simulated hang: deaf to cancellation. Should it stay stuck through a shutdown, its "
+                      "worker process is killed at the deadline and the request requeued.");
+        if (w.state == QLatin1StringView("disabled"))
+            return tr("This worker process crashed too often in a short time and is not restarted any more: the "
+                      "others carry on (degraded).");
         if (w.hung)
             return tr("Blocked in a simulated hang: deaf to cancellation. Should it stay stuck through a shutdown, "
                       "the watchdog ends the process at the hard deadline.");
@@ -157,6 +182,10 @@ QVariant WorkerTableModel::headerData(int section, Qt::Orientation orientation, 
         return tr("Progress");
     case ElapsedColumn:
         return tr("Elapsed");
+    case PidColumn:
+        return tr("PID");
+    case RestartsColumn:
+        return tr("Restarts");
     default:
         return {};
     }
@@ -165,7 +194,8 @@ QVariant WorkerTableModel::headerData(int section, Qt::Orientation orientation, 
 bool WorkerTableModel::sameRow(const WorkerSnapshot &a, const WorkerSnapshot &b)
 {
     return a.index == b.index && a.busy == b.busy && a.jobId == b.jobId && a.progressPercent == b.progressPercent
-        && a.elapsedMs / 100 == b.elapsedMs / 100 && a.hung == b.hung && a.threadName == b.threadName;
+        && a.elapsedMs / 100 == b.elapsedMs / 100 && a.hung == b.hung && a.threadName == b.threadName && a.pid == b.pid
+        && a.restarts == b.restarts && a.state == b.state;
 }
 
 } // namespace Quiesce::App

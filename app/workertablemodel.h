@@ -18,7 +18,17 @@ class WorkerTableModel : public QAbstractTableModel
     Q_OBJECT
 
 public:
-    enum Column { ThreadColumn, StateColumn, RequestColumn, ProgressColumn, ElapsedColumn, ColumnCount };
+    /*! PidColumn and RestartsColumn have data only with --isolation process (the window hides them otherwise). */
+    enum Column {
+        ThreadColumn,
+        StateColumn,
+        RequestColumn,
+        ProgressColumn,
+        ElapsedColumn,
+        PidColumn,
+        RestartsColumn,
+        ColumnCount
+    };
     Q_ENUM(Column)
 
     explicit WorkerTableModel(QObject *parent = nullptr);
@@ -34,7 +44,8 @@ public:
     /*! "93 %", in the person's number format: the progress cell's text and what a screen reader says. */
     static QString percentText(int percent);
 
-    /*! "idle", "busy" or "hung". */
+    /*! "idle", "busy" or "hung"; a worker process may also be "starting", "restarting" (waiting out its backoff),
+        "disabled" (crash loop), "stopping" or "stopped". */
     static QString stateName(const Quiesce::WorkerSnapshot &worker);
 
     int rowCount(const QModelIndex &parent = QModelIndex()) const override;

@@ -9,10 +9,15 @@
 //                          buffer and at most one pending queued call (what WorkerPool does): the same result, the
 //                          leanest idiomatic way (the baseline the target refers to)
 //   QThreadPool/wait       start() M tasks that only count; waitForDone() (no hand-back: the floor)
+//   ProcessPool            as WorkerPool, through the library's ProcessPool: N worker processes running
+//                          bench_dispatch_worker (runWorkerProcess() with the same empty job function), jobs and
+//                          outcomes over the batched channel (issue 14: at least 0.3x WorkerPool)
 //
-// Own flags (after Google Benchmark's): --threads=N (default: ideal thread count), --requests=M (default 100000).
+// Own flags (after Google Benchmark's): --threads=N (default: ideal thread count), --requests=M (default 100000),
+// --worker=PATH (default: bench_dispatch_worker next to this program).
 
 #include <Quiesce/job.h>
+#include <Quiesce/processpool.h>
 #include <Quiesce/workerpool.h>
 
 #include <QtCore/QCoreApplication>
@@ -33,19 +38,21 @@
 using Quiesce::Job;
 using Quiesce::JobContext;
 using Quiesce::JobOutcome;
+using Quiesce::JobPool;
 using Quiesce::JobResult;
+using Quiesce::ProcessPool;
 using Quiesce::WorkerPool;
 
 namespace {
 
 int s_threads = 0;
 int s_requests = 100000;
+std::string s_worker; // the worker program of ProcessPool
 constexpr int kWarmupRequests = 2000;
 
-void benchWorkerPool(benchmark::State &state)
+// Submits and counts through either pool (both are JobPools): the same loop, so the two differ only in the pool.
+void runJobPool(JobPool &pool, benchmark::State &state)
 {
-    WorkerPool pool;
-    pool.setJobFunction([](const Job &, JobContext &) { return JobResult(JobOutcome::Done); });
     pool.setQueueLimit(0);
     if (!pool.start(s_threads)) {
         state.SkipWithError(qPrintable(pool.errorString()));
@@ -54,11 +61,21 @@ void benchWorkerPool(benchmark::State &state)
     QEventLoop loop;
     quint64 finished = 0;
     quint64 target = 0;
-    QObject::connect(&pool, &WorkerPool::jobsDone, &loop, [&](const QList<Job> &jobs) {
+    QObject::connect(&pool, &JobPool::jobsDone, &loop, [&](const QList<Job> &jobs) {
         finished += quint64(jobs.size());
         if (finished >= target)
             loop.quit();
     });
+    // A job that never comes back done (a worker process died) must fail the run, not hang it.
+    bool lost = false;
+    const auto countLost = [&](const QList<Quiesce::JobFailure> &failures) {
+        lost = true;
+        finished += quint64(failures.size());
+        if (finished >= target)
+            loop.quit();
+    };
+    QObject::connect(&pool, &JobPool::jobsLost, &loop, countLost);
+    QObject::connect(&pool, &JobPool::jobsFailed, &loop, countLost);
     quint64 nextId = 1;
     auto runBatch = [&](int count) {
         target += quint64(count);
@@ -70,19 +87,35 @@ void benchWorkerPool(benchmark::State &state)
         loop.exec();
     };
 
-    runBatch(kWarmupRequests); // threads up and parked, caches warm: not timed
+    runBatch(kWarmupRequests); // threads (processes) up and parked, caches warm: not timed
     for (auto _ : state)
         runBatch(s_requests);
     state.SetItemsProcessed(state.iterations() * s_requests);
+    if (lost)
+        state.SkipWithError("jobs were lost or failed");
 
     bool stopped = false;
-    QObject::connect(&pool, &WorkerPool::stopped, &loop, [&] {
+    QObject::connect(&pool, &JobPool::stopped, &loop, [&] {
         stopped = true;
         loop.quit();
     });
     pool.stop(QDeadlineTimer(10000));
     if (!stopped)
         loop.exec();
+}
+
+void benchWorkerPool(benchmark::State &state)
+{
+    WorkerPool pool;
+    pool.setJobFunction([](const Job &, JobContext &) { return JobResult(JobOutcome::Done); });
+    runJobPool(pool, state);
+}
+
+void benchProcessPool(benchmark::State &state)
+{
+    ProcessPool pool;
+    pool.setWorkerProgram(QString::fromStdString(s_worker), {});
+    runJobPool(pool, state);
 }
 
 // Receives the batches on the main thread: the same hand-back WorkerPool does, built on QThreadPool.
@@ -171,14 +204,25 @@ bool parseIntFlag(const char *arg, const char *name, int *value)
     return true;
 }
 
+bool parseStringFlag(const char *arg, const char *name, std::string *value)
+{
+    const size_t length = std::strlen(name);
+    if (std::strncmp(arg, name, length) != 0 || arg[length] != '=')
+        return false;
+    *value = arg + length + 1;
+    return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv)
 {
     benchmark::Initialize(&argc, argv);
     for (int i = 1; i < argc; ++i) {
-        if (!parseIntFlag(argv[i], "--threads", &s_threads) && !parseIntFlag(argv[i], "--requests", &s_requests)) {
-            std::fprintf(stderr, "bench_dispatch: unknown argument %s (own flags: --threads=N --requests=M)\n",
+        if (!parseIntFlag(argv[i], "--threads", &s_threads) && !parseIntFlag(argv[i], "--requests", &s_requests)
+            && !parseStringFlag(argv[i], "--worker", &s_worker)) {
+            std::fprintf(stderr,
+                         "bench_dispatch: unknown argument %s (own flags: --threads=N --requests=M --worker=PATH)\n",
                          argv[i]);
             return 64;
         }
@@ -189,11 +233,14 @@ int main(int argc, char **argv)
         s_threads = QThread::idealThreadCount();
     if (s_requests <= 0)
         s_requests = 1;
+    if (s_worker.empty())
+        s_worker =
+            QString(QCoreApplication::applicationDirPath() + QStringLiteral("/bench_dispatch_worker")).toStdString();
 
     const std::string suffix = "/threads:" + std::to_string(s_threads) + "/requests:" + std::to_string(s_requests);
     for (auto [name, function] :
          {std::pair {"WorkerPool", &benchWorkerPool}, std::pair {"QThreadPool_batched", &benchQThreadPoolBatched},
-          std::pair {"QThreadPool_wait", &benchQThreadPoolWait}}) {
+          std::pair {"QThreadPool_wait", &benchQThreadPoolWait}, std::pair {"ProcessPool", &benchProcessPool}}) {
         benchmark::RegisterBenchmark((name + suffix).c_str(), function)
             ->Iterations(1)
             ->UseRealTime()

@@ -1,15 +1,26 @@
-/* Baseline for durable throughput: the SQLite C API doing the writes the quiesce state store does for each
-   request, in the same batch size, with the same schema and pragmas (WAL, synchronous=NORMAL or FULL):
+/* Baselines for durable throughput: the SQLite C API journaling the same jobs quiesce journals, with the same
+   pragmas (WAL, synchronous=NORMAL or FULL). Two contenders (the MODE argument):
 
-     per batch of B requests:  BEGIN IMMEDIATE; INSERT B rows as pending; bump meta.next_id; COMMIT
-                               BEGIN IMMEDIATE; UPDATE B rows -> in_progress, attempts + 1;  COMMIT
-                               BEGIN IMMEDIATE; UPDATE B rows -> done;                       COMMIT
+   same  (default) the state store's schema v2 and the very statements its store thread runs per batch, verbatim
+         (lib/journal/statestoredb.cpp migrateSchema(), lib/journal/statestoreworker.cpp Statements::prepare(),
+         commitBatch()), prepared once and reused: per batch of B jobs (the store's batch is 1000)
+           BEGIN IMMEDIATE; INSERT ... SELECT ... FROM json_each(?) RETURNING id; raise meta.next_id; COMMIT
+           BEGIN IMMEDIATE; UPDATE jobs SET state = 1, attempts + 1 WHERE id IN (json_each(?)); COMMIT
+           BEGIN IMMEDIATE; UPDATE jobs SET state = 2 WHERE id IN (json_each(?)) RETURNING id;  COMMIT
+         What is left between quiesce and this is Qt Sql, the threads and the signalling around the store.
+   lean  the leanest journal that still records the three transitions (issue 16): INTEGER state without a CHECK,
+         no secondary index, no id counter (the rowid is the id), one prepared statement per row, batches of B
+         (256 by default in this mode), the three transitions as separate transactions:
+           BEGIN IMMEDIATE; INSERT B rows (state 0);                 COMMIT
+           BEGIN IMMEDIATE; UPDATE B rows -> 1, attempts + 1;         COMMIT
+           BEGIN IMMEDIATE; UPDATE B rows -> 2;                       COMMIT
 
-   Prepared statements are made once and reused (the natural C API way). Prints "READY pid=N" once the database
-   is open and its schema created, "DONE requests=N" after the last commit (the driver times READY -> DONE, as it
-   times quiesce's READY -> "SHUTDOWN begin"), then checkpoints (TRUNCATE) and closes like quiesce's save phase.
+   Each job's payload is "0" (the app's payload for --work-ms 0: the cost in ms as ASCII decimal). Prints
+   "READY pid=N" once the database is open and its schema created, "DONE requests=N" after the last commit (the
+   driver times READY -> DONE, as it times quiesce's READY -> "SHUTDOWN begin"), then checkpoints (TRUNCATE) and
+   closes like quiesce's save phase.
 
-   usage: sqlite_baseline PATH REQUESTS [BATCH [normal|full]] */
+   usage: sqlite_baseline PATH REQUESTS [BATCH [normal|full [same|lean]]]   (BATCH 0: the mode's default) */
 
 #define _POSIX_C_SOURCE 200809L
 
@@ -53,6 +64,22 @@ static void step(sqlite3_stmt *statement, const char *what)
     sqlite3_reset(statement);
 }
 
+/* Steps through a RETURNING statement, reading each id as the store does; returns how many rows it gave. */
+static long stepReturning(sqlite3_stmt *statement, const char *what)
+{
+    long rows = 0;
+    int rc;
+    sqlite3_int64 sum = 0;
+    while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
+        sum += sqlite3_column_int64(statement, 0);
+        ++rows;
+    }
+    if (rc != SQLITE_DONE || sum < rows)
+        die(what);
+    sqlite3_reset(statement);
+    return rows;
+}
+
 static sqlite3_int64 nowMs(void)
 {
     struct timespec ts;
@@ -67,48 +94,147 @@ static void printLine(const char *line)
         exit(1);
 }
 
-int main(int argc, char **argv)
+/* A growing text buffer for the JSON arrays the store binds. */
+struct Text
 {
-    if (argc < 3) {
-        fprintf(stderr, "usage: sqlite_baseline PATH REQUESTS [BATCH [normal|full]]\n");
-        return 64;
-    }
-    const char *path = argv[1];
-    const long requests = strtol(argv[2], NULL, 10);
-    const long batch = argc > 3 ? strtol(argv[3], NULL, 10) : 1000;
-    const int full = argc > 4 && strcmp(argv[4], "full") == 0;
-    if (requests < 1 || batch < 1) {
-        fprintf(stderr, "sqlite_baseline: REQUESTS and BATCH must be positive\n");
-        return 64;
-    }
+    char *data;
+    size_t size;
+    size_t capacity;
+};
 
-    if (sqlite3_open_v2(path, &s_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
-        die("open");
-    sqlite3_busy_timeout(s_db, 5000);
-    exec("PRAGMA journal_mode=WAL");
-    exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-    /* The state store's schema v1, verbatim. */
+static void append(struct Text *text, const char *piece)
+{
+    const size_t length = strlen(piece);
+    if (text->size + length + 1 > text->capacity) {
+        text->capacity = (text->size + length + 1) * 2;
+        text->data = realloc(text->data, text->capacity);
+        if (text->data == NULL) {
+            fprintf(stderr, "sqlite_baseline: out of memory\n");
+            exit(1);
+        }
+    }
+    memcpy(text->data + text->size, piece, length + 1);
+    text->size += length;
+}
+
+/* "[first,...,last]", or with \a jobs "[[id,"0",0,0],...]" (id, payload, attempts, crashes), as commitBatch()
+   builds them. */
+static void idsJson(struct Text *text, long first, long last, int jobs)
+{
+    char number[48];
+    text->size = 0;
+    append(text, "[");
+    for (long id = first; id <= last; ++id) {
+        snprintf(number, sizeof number, jobs ? "%s[%ld,\"0\",0,0]" : "%s%ld", id == first ? "" : ",", id);
+        append(text, number);
+    }
+    append(text, "]");
+}
+
+static void runSame(long requests, long batch)
+{
+    /* Schema v2, verbatim from migrateSchema() (a fresh file). */
     exec("BEGIN IMMEDIATE");
-    exec("CREATE TABLE IF NOT EXISTS requests ("
+    exec("CREATE TABLE jobs ("
          " id INTEGER PRIMARY KEY,"
-         " state TEXT NOT NULL CHECK (state = 'pending' OR state = 'in_progress' OR state = 'done'),"
-         " cost_ms INTEGER NOT NULL,"
+         " state INTEGER NOT NULL CHECK (state = 0 OR state = 1 OR state = 2 OR state = 3),"
+         " payload BLOB NOT NULL,"
          " attempts INTEGER NOT NULL DEFAULT 0,"
+         " crashes INTEGER NOT NULL DEFAULT 0,"
+         " reason TEXT,"
          " created INTEGER NOT NULL,"
          " updated INTEGER NOT NULL)");
-    exec("CREATE INDEX IF NOT EXISTS requests_state ON requests (state)");
-    exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)");
-    exec("INSERT OR IGNORE INTO meta (key, value) VALUES ('next_id', 1)");
+    exec("CREATE INDEX jobs_pending ON jobs (id) WHERE state = 0");
+    exec("CREATE TABLE sessions ("
+         " id INTEGER PRIMARY KEY,"
+         " pid INTEGER NOT NULL,"
+         " started TEXT NOT NULL,"
+         " ended TEXT,"
+         " clean INTEGER NOT NULL DEFAULT 0,"
+         " reason TEXT,"
+         " sender INTEGER,"
+         " exit_code INTEGER,"
+         " report TEXT)");
+    exec("CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL)");
+    exec("INSERT INTO meta (key, value) VALUES ('next_id', 1)");
+    exec("PRAGMA application_id = 1364543813"); /* 0x51554945, kStoreApplicationId */
+    exec("PRAGMA user_version = 2");
     exec("COMMIT");
+
+    /* The statements commitBatch() runs, verbatim. */
+    sqlite3_stmt *begin = prepare("BEGIN IMMEDIATE");
+    sqlite3_stmt *commit = prepare("COMMIT");
+    sqlite3_stmt *insert = prepare("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
+                                   "updated) SELECT json_extract(value, '$[0]'), 0, "
+                                   "CAST(json_extract(value, '$[1]') AS BLOB), json_extract(value, '$[2]'), "
+                                   "json_extract(value, '$[3]'), ?, ? FROM json_each(?) RETURNING id");
+    sqlite3_stmt *counter = prepare("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
+                                    "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)");
+    sqlite3_stmt *start = prepare("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? "
+                                  "WHERE id IN (SELECT value FROM json_each(?)) AND state < 2");
+    sqlite3_stmt *done = prepare("UPDATE jobs SET state = 2, reason = NULL, updated = ? "
+                                 "WHERE id IN (SELECT value FROM json_each(?)) AND state <> 2 RETURNING id");
+
+    char line[96];
+    snprintf(line, sizeof line, "READY pid=%ld\n", (long)getpid());
+    printLine(line);
+
+    struct Text json = {NULL, 0, 0};
+    for (long first = 1; first <= requests; first += batch) {
+        const long last = first + batch - 1 < requests ? first + batch - 1 : requests;
+        sqlite3_int64 now = nowMs();
+
+        step(begin, "begin");
+        idsJson(&json, first, last, 1);
+        sqlite3_bind_int64(insert, 1, now);
+        sqlite3_bind_int64(insert, 2, now);
+        sqlite3_bind_text(insert, 3, json.data, (int)json.size, SQLITE_STATIC);
+        if (stepReturning(insert, "accept") != last - first + 1)
+            die("accept: rows missing");
+        sqlite3_bind_int64(counter, 1, last + 1);
+        step(counter, "next_id");
+        step(commit, "commit");
+
+        now = nowMs();
+        step(begin, "begin");
+        idsJson(&json, first, last, 0);
+        sqlite3_bind_int64(start, 1, now);
+        sqlite3_bind_text(start, 2, json.data, (int)json.size, SQLITE_STATIC);
+        step(start, "in_progress");
+        step(commit, "commit");
+
+        now = nowMs();
+        step(begin, "begin");
+        sqlite3_bind_int64(done, 1, now);
+        sqlite3_bind_text(done, 2, json.data, (int)json.size, SQLITE_STATIC);
+        if (stepReturning(done, "done") != last - first + 1)
+            die("done: rows missing");
+        step(commit, "commit");
+    }
+    free(json.data);
+
+    sqlite3_finalize(begin);
+    sqlite3_finalize(commit);
+    sqlite3_finalize(insert);
+    sqlite3_finalize(counter);
+    sqlite3_finalize(start);
+    sqlite3_finalize(done);
+}
+
+static void runLean(long requests, long batch)
+{
+    exec("CREATE TABLE jobs ("
+         " id INTEGER PRIMARY KEY,"
+         " state INTEGER NOT NULL,"
+         " payload BLOB NOT NULL,"
+         " attempts INTEGER NOT NULL DEFAULT 0,"
+         " updated INTEGER NOT NULL)");
 
     sqlite3_stmt *begin = prepare("BEGIN IMMEDIATE");
     sqlite3_stmt *commit = prepare("COMMIT");
-    sqlite3_stmt *insert = prepare("INSERT OR IGNORE INTO requests (id, state, cost_ms, attempts, created, updated) "
-                                   "VALUES (?, 'pending', ?, ?, ?, ?)");
-    sqlite3_stmt *counter = prepare("UPDATE meta SET value = MAX(value, ?) WHERE key = 'next_id'");
-    sqlite3_stmt *start = prepare("UPDATE requests SET state = 'in_progress', attempts = attempts + 1, updated = ? "
-                                  "WHERE id = ? AND state <> 'done'");
-    sqlite3_stmt *done = prepare("UPDATE requests SET state = 'done', updated = ? WHERE id = ? AND state <> 'done'");
+    sqlite3_stmt *insert = prepare("INSERT INTO jobs (id, state, payload, updated) VALUES (?, 0, ?, ?)");
+    sqlite3_stmt *start = prepare("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? WHERE id = ?");
+    sqlite3_stmt *done = prepare("UPDATE jobs SET state = 2, updated = ? WHERE id = ?");
 
     char line[96];
     snprintf(line, sizeof line, "READY pid=%ld\n", (long)getpid());
@@ -121,14 +247,10 @@ int main(int argc, char **argv)
         step(begin, "begin");
         for (long id = first; id <= last; ++id) {
             sqlite3_bind_int64(insert, 1, id);
-            sqlite3_bind_int(insert, 2, 0);
-            sqlite3_bind_int(insert, 3, 0);
-            sqlite3_bind_int64(insert, 4, now);
-            sqlite3_bind_int64(insert, 5, now);
+            sqlite3_bind_blob(insert, 2, "0", 1, SQLITE_STATIC);
+            sqlite3_bind_int64(insert, 3, now);
             step(insert, "insert");
         }
-        sqlite3_bind_int64(counter, 1, last + 1);
-        step(counter, "next_id");
         step(commit, "commit");
 
         now = nowMs();
@@ -150,15 +272,46 @@ int main(int argc, char **argv)
         step(commit, "commit");
     }
 
-    snprintf(line, sizeof line, "DONE requests=%ld\n", requests);
-    printLine(line);
-
     sqlite3_finalize(begin);
     sqlite3_finalize(commit);
     sqlite3_finalize(insert);
-    sqlite3_finalize(counter);
     sqlite3_finalize(start);
     sqlite3_finalize(done);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 3) {
+        fprintf(stderr, "usage: sqlite_baseline PATH REQUESTS [BATCH [normal|full [same|lean]]]\n");
+        return 64;
+    }
+    const char *path = argv[1];
+    const long requests = strtol(argv[2], NULL, 10);
+    const int lean = argc > 5 && strcmp(argv[5], "lean") == 0;
+    long batch = argc > 3 ? strtol(argv[3], NULL, 10) : 0;
+    if (batch == 0)
+        batch = lean ? 256 : 1000;
+    const int full = argc > 4 && strcmp(argv[4], "full") == 0;
+    if (requests < 1 || batch < 1 || (argc > 4 && !full && strcmp(argv[4], "normal") != 0)
+        || (argc > 5 && !lean && strcmp(argv[5], "same") != 0)) {
+        fprintf(stderr, "sqlite_baseline: REQUESTS and BATCH must be positive, then normal|full, then same|lean\n");
+        return 64;
+    }
+
+    if (sqlite3_open_v2(path, &s_db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK)
+        die("open");
+    sqlite3_busy_timeout(s_db, 5000);
+    exec("PRAGMA journal_mode=WAL");
+    exec(full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    if (lean)
+        runLean(requests, batch);
+    else
+        runSame(requests, batch);
+
+    char line[96];
+    snprintf(line, sizeof line, "DONE requests=%ld\n", requests);
+    printLine(line);
+
     exec("PRAGMA wal_checkpoint(TRUNCATE)");
     if (sqlite3_close(s_db) != SQLITE_OK)
         die("close");

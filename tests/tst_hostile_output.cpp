@@ -30,8 +30,8 @@ using namespace std::chrono_literals;
 
 namespace {
 
-// The read side of a FIFO the test holds open O_RDWR: the child never sees EOF or EPIPE, and the test decides when
-// (and whether) to read.
+// The read side of a FIFO the test holds open O_RDWR, or of an anonymous pipe whose write end it holds too: the child
+// never sees EOF or EPIPE, and the test decides when (and whether) to read.
 class Fifo
 {
 public:
@@ -41,17 +41,56 @@ public:
         const QByteArray name = QFile::encodeName(path);
         if (::mkfifo(name.constData(), 0600) == 0)
             m_fd = ::open(name.constData(), O_RDWR | O_NONBLOCK | O_CLOEXEC);
+        m_writeFd = m_fd;
+    }
+    /*! An anonymous pipe. Its write end stays blocking: that is what a child given it as stdout sees. */
+    Fifo()
+    {
+        int fds[2];
+        if (::pipe2(fds, O_CLOEXEC) != 0)
+            return;
+        m_fd = fds[0];
+        m_writeFd = fds[1];
+        ::fcntl(m_fd, F_SETFL, O_NONBLOCK);
     }
     ~Fifo()
     {
+        if (m_writeFd >= 0 && m_writeFd != m_fd)
+            ::close(m_writeFd);
         if (m_fd >= 0)
             ::close(m_fd);
     }
     Fifo(const Fifo &) = delete;
     Fifo &operator=(const Fifo &) = delete;
 
-    bool isValid() const { return m_fd >= 0; }
+    bool isValid() const { return m_fd >= 0 && m_writeFd >= 0; }
     QString path() const { return m_path; }
+    int writeFd() const { return m_writeFd; }
+
+    /*! Sets the pipe's capacity (F_SETPIPE_SZ); returns the capacity it got, or -1. */
+    int setCapacity(int bytes) { return ::fcntl(m_fd, F_SETPIPE_SZ, bytes); }
+
+    /*! Fills the pipe with whole lines of 64 bytes ("FFF...\n"), a page at a time, until poll(2) says it takes no
+        more: every page slot is full. Returns how many bytes it took, or -1. */
+    qsizetype fillToTheBrim()
+    {
+        QByteArray page;
+        while (page.size() < 4096)
+            page += QByteArray(63, 'F') + '\n';
+        qsizetype total = 0;
+        for (;;) {
+            pollfd p {m_writeFd, POLLOUT, 0};
+            const int ready = ::poll(&p, 1, 0);
+            if (ready == 0)
+                return total;
+            if (ready < 0 || (p.revents & POLLOUT) == 0)
+                return -1;
+            // A free slot takes a page without blocking, even on the blocking write end.
+            if (::write(m_writeFd, page.constData(), size_t(page.size())) != page.size())
+                return -1; // a torn fill: the lines would not be whole
+            total += page.size();
+        }
+    }
 
     /*! Bytes written into the FIFO and not read yet. */
     int pending() const
@@ -104,6 +143,7 @@ public:
 private:
     QString m_path;
     int m_fd = -1;
+    int m_writeFd = -1;
     QByteArray m_text;
 };
 
@@ -143,6 +183,8 @@ private Q_SLOTS:
     void init();
     void stalledStdoutStillStopsInOrder();
     void closedStdoutStillStopsInOrder();
+    void fullStdoutNeverBlocksTheMainThread_data();
+    void fullStdoutNeverBlocksTheMainThread();
     void qtWarningIsOneStderrLine();
     void messageFormatting();
     void lineClassification();
@@ -284,6 +326,99 @@ void tst_HostileOutput::closedStdoutStillStopsInOrder()
     const QJsonArray sessions = inspect().value(QStringLiteral("sessions")).toArray();
     QVERIFY(!sessions.isEmpty());
     QVERIFY(sessions.last().toObject().value(QStringLiteral("clean")).toBool());
+}
+
+void tst_HostileOutput::fullStdoutNeverBlocksTheMainThread_data()
+{
+    QTest::addColumn<bool>("named");
+    QTest::addColumn<int>("capacity");
+    // An anonymous pipe takes pwritev2(RWF_NOWAIT); a named FIFO does not, and gets the poll(2) check instead.
+    QTest::newRow("pipe") << false << 0;
+    QTest::newRow("FIFO") << true << 0;
+    // Below four pages the writer keeps no room in the pipe: only the kernel's answer stands between a line and a
+    // write(2) that blocks.
+    QTest::newRow("one-page pipe") << false << 4096;
+    QTest::newRow("one-page FIFO") << true << 4096;
+}
+
+// Lines mostly go out directly from the thread that makes them (no hop to the writer thread), but only where that
+// cannot block. Here stdout is a pipe filled to the brim after READY and never read until the stop is over:
+// SIGUSR1 (a STATUS line) and SIGTERM (the SHUTDOWN lines) each have a line to write into it. Were any of them
+// written on the main thread with a plain write(2), the main thread would block there and the session would never
+// close. The session closes cleanly while the pipe is still full; read afterwards, the lines are whole.
+void tst_HostileOutput::fullStdoutNeverBlocksTheMainThread()
+{
+    QFETCH(bool, named);
+    QFETCH(int, capacity);
+    const std::unique_ptr<Fifo> pipe =
+        named ? std::make_unique<Fifo>(m_dir->filePath(QStringLiteral("stdout.fifo"))) : std::make_unique<Fifo>();
+    Fifo &fifo = *pipe;
+    QVERIFY(fifo.isValid());
+    if (capacity > 0)
+        QCOMPARE(fifo.setCapacity(capacity), capacity);
+    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), statePath(), QStringLiteral("--rate"),
+                      QStringLiteral("0")});
+    if (named) {
+        q.process().setStandardOutputFile(fifo.path());
+    } else {
+        const int writeFd = fifo.writeFd();
+        q.process().setChildProcessModifier([writeFd] {
+            Quiesce::UnixSignalNotifier::resetSignalStateInChild();
+            ::dup2(writeFd, STDOUT_FILENO);
+        });
+    }
+    QVERIFY(q.start());
+    const qint64 pid = q.pid();
+    QVERIFY2(fifo.readUntilLine("READY pid=", QDeadlineTimer(20s)), fifo.text().constData());
+    const QByteArray before = fifo.text();
+
+    const qsizetype filled = fifo.fillToTheBrim();
+    QVERIFY2(filled > 0, "could not fill the FIFO exactly");
+    for (int i = 0; i < 3; ++i)
+        QVERIFY(q.sendSignal(SIGUSR1));
+    QVERIFY(q.sendSignal(SIGTERM));
+
+    // The quit path ran to its save with the pipe full all along (nothing reads it yet).
+    auto sessionClosedCleanly = [this, pid] {
+        const QJsonArray sessions = inspect(true).value(QStringLiteral("sessions")).toArray();
+        if (sessions.isEmpty())
+            return false;
+        const QJsonObject last = sessions.last().toObject();
+        return last.value(QStringLiteral("pid")).toInteger() == pid && !last.value(QStringLiteral("ended")).isNull()
+            && last.value(QStringLiteral("clean")).toBool();
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(sessionClosedCleanly(), 20000);
+    QCOMPARE(fifo.pending(), int(filled));
+
+    // Now read, so that the lines still queued can go out; the process ends whether they do or not (the final
+    // flush is bounded). A hang guard, not a timing assertion.
+    const QDeadlineTimer guard(20s);
+    while (!q.waitForExit(20ms) && !guard.hasExpired())
+        fifo.readAvailable();
+    QVERIFY2(guard.remainingTime() > 0, q.describe());
+    fifo.readAvailable();
+    QVERIFY2(q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
+
+    // The filler comes out as it went in, and whatever followed it is whole lines, in order.
+    const QByteArray all = fifo.text();
+    QVERIFY(all.startsWith(before));
+    const QByteArray after = all.mid(before.size());
+    QVERIFY(after.size() >= filled);
+    for (qsizetype at = 0; at < filled; at += 64)
+        QCOMPARE(after.mid(at, 64), QByteArray(63, 'F') + '\n');
+    const QByteArray rest = after.mid(filled);
+    QVERIFY2(rest.isEmpty() || rest.endsWith('\n'), rest.constData());
+    QList<QByteArray> lines = rest.split('\n');
+    lines.removeLast();
+    static const QRegularExpression whole(QStringLiteral("^(STATUS|SHUTDOWN|OUTPUT) .+$"));
+    for (const QByteArray &l : lines)
+        QVERIFY2(whole.match(QString::fromUtf8(l)).hasMatch(), rest.constData());
+    const int begin = int(lines.indexOf(QByteArrayLiteral("SHUTDOWN begin reason=sigterm sender=")
+                                        + QByteArray::number(::getpid()) + " mode=graceful"));
+    const int done = int(lines.indexOf("SHUTDOWN done exit=0"));
+    if (done >= 0)
+        QVERIFY2(begin >= 0 && begin < done, rest.constData());
 }
 
 // Qt's own messages go through the handler: one "quiesce: " line each, newlines folded, and qFatal still aborts.

@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "mainwindow.h"
 #include "messagebar.h"
+#include "proctree.h"
 #include "shutdowndialog.h"
 #include "simulatedjob.h"
 #include "singleinstance.h"
@@ -44,6 +45,7 @@
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QStyle>
+#include <QtWidgets/QTableView>
 #include <QtWidgets/QToolButton>
 
 #include <csignal>
@@ -70,6 +72,7 @@ private Q_SLOTS:
     void niceCeiling();
     void plotKeepsTheLastMinute();
     void workerModel();
+    void workerModelShowsProcesses();
     void dialogHidesButShutdownGoesOn();
     void describeWork_data();
     void describeWork();
@@ -108,6 +111,7 @@ private Q_SLOTS:
     void singleInstanceSocket();
     void grabIsNotBlank();
     void screenshotOption();
+    void closingWithProcessWorkersLeavesNoProcess();
 
 private:
     Options options(double rate, int workMinMs, int workMaxMs, int workers);
@@ -340,6 +344,43 @@ void tst_MainWindow::workerModel()
     QCOMPARE(model.busyCount(), 1);
 }
 
+void tst_MainWindow::workerModelShowsProcesses()
+{
+    // --isolation process: each row also has the worker's pid and restarts, and the states a process has.
+    WorkerTableModel model;
+    QAbstractItemModelTester tester(&model, QAbstractItemModelTester::FailureReportingMode::QtTest);
+    QList<WorkerSnapshot> workers(3);
+    for (int i = 0; i < 3; ++i) {
+        workers[i].index = i;
+        workers[i].threadName = QStringLiteral("quiesce-worker-%1").arg(i);
+    }
+    workers[0].pid = 4242;
+    workers[0].state = QStringLiteral("idle");
+    workers[1].state = QStringLiteral("backoff");
+    workers[1].restarts = 2;
+    workers[2].state = QStringLiteral("disabled");
+    workers[2].restarts = 6;
+    model.setSnapshot(workers);
+    auto cell = [&model](int row, int column) { return model.index(row, column).data(); };
+    QCOMPARE(cell(0, WorkerTableModel::PidColumn).toLongLong(), 4242);
+    QCOMPARE(cell(0, WorkerTableModel::RestartsColumn).toInt(), 0);
+    QCOMPARE(cell(0, WorkerTableModel::StateColumn).toString(), QStringLiteral("idle"));
+    QVERIFY(!cell(1, WorkerTableModel::PidColumn).isValid()); // none runs while it waits out its backoff
+    QCOMPARE(cell(1, WorkerTableModel::RestartsColumn).toInt(), 2);
+    QCOMPARE(cell(1, WorkerTableModel::StateColumn).toString(), QStringLiteral("restarting"));
+    QCOMPARE(cell(2, WorkerTableModel::StateColumn).toString(), QStringLiteral("disabled"));
+    QVERIFY(!model.index(2, WorkerTableModel::StateColumn).data(Qt::ToolTipRole).toString().isEmpty());
+    QCOMPARE(model.headerData(WorkerTableModel::PidColumn, Qt::Horizontal).toString(), QStringLiteral("PID"));
+
+    // A restart is a changed row, even when nothing else changed.
+    QSignalSpy changed(&model, &QAbstractItemModel::dataChanged);
+    workers[0].pid = 4343;
+    workers[0].restarts = 1;
+    model.setSnapshot(workers);
+    QCOMPARE(changed.count(), 1);
+    QCOMPARE(cell(0, WorkerTableModel::PidColumn).toLongLong(), 4343);
+}
+
 void tst_MainWindow::dialogHidesButShutdownGoesOn()
 {
     ShutdownCoordinator coordinator;
@@ -504,6 +545,11 @@ void tst_MainWindow::showsWorkersAndCounters()
 
     WorkerTableModel *model = m_window->workerModel();
     QTRY_COMPARE(model->rowCount(), 3);
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("workerTable"));
+    QVERIFY(table);
+    // Threads have no pid or restarts of their own: those columns are for --isolation process.
+    QVERIFY(table->isColumnHidden(WorkerTableModel::PidColumn));
+    QVERIFY(table->isColumnHidden(WorkerTableModel::RestartsColumn));
     QTRY_VERIFY_WITH_TIMEOUT(model->busyCount() > 0, 10000);
     QTRY_VERIFY_WITH_TIMEOUT(counterValue("doneValue") >= 5, 15000);
     QVERIFY(counterValue("acceptedValue") >= counterValue("doneValue"));
@@ -1597,6 +1643,50 @@ void tst_MainWindow::screenshotOption()
     QCOMPARE(started.count(), 1);
     QCOMPARE(started.at(0).at(0).value<ShutdownRequest>().reason, QStringLiteral("quit"));
     QTRY_COMPARE_WITH_TIMEOUT(m_exitCode, 0, 20000);
+}
+
+void tst_MainWindow::closingWithProcessWorkersLeavesNoProcess()
+{
+    // The window's close takes the one quit path with worker processes too: each is stopped in order and reaped,
+    // and nothing of the tree is left once the window is gone. The worker table shows each worker's pid.
+    if (qEnvironmentVariableIsEmpty("QUIESCE_WORKER"))
+        QSKIP("QUIESCE_WORKER is not set (run through ctest)");
+    Options o = options(20, 100, 400, 3);
+    o.tunables.isolation = Isolation::Process;
+    QVERIFY(launch(o));
+    const qint64 self = QCoreApplication::applicationPid();
+    QTRY_COMPARE_WITH_TIMEOUT(ProcTree::workersOf(self).size(), 3, 20000);
+    const QList<ProcTree::Proc> workers = ProcTree::workersOf(self);
+    QSet<qint64> pids;
+    for (const ProcTree::Proc &p : workers)
+        pids.insert(p.pid);
+    WorkerTableModel *model = m_window->workerModel();
+    QTRY_COMPARE(model->rowCount(), 3);
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("workerTable"));
+    QVERIFY(table);
+    QVERIFY(!table->isColumnHidden(WorkerTableModel::PidColumn));
+    QVERIFY(!table->isColumnHidden(WorkerTableModel::RestartsColumn));
+    QSet<qint64> shown;
+    for (int row = 0; row < 3; ++row)
+        shown.insert(model->index(row, WorkerTableModel::PidColumn).data().toLongLong());
+    QCOMPARE(shown, pids);
+    QTRY_VERIFY_WITH_TIMEOUT(m_engine->counters().done > 0, 20000);
+
+    QSignalSpy finished(m_engine->coordinator(), &ShutdownCoordinator::finished);
+    QVERIFY(!m_window->close());
+    QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 30000);
+    QCOMPARE(m_exitCode, 0);
+    QTRY_VERIFY(!m_window->isVisible());
+    // Reaped by the pool before the quit path ended: gone now, not only soon, and no zombie of them left.
+    QVERIFY2(ProcTree::survivors(workers).isEmpty(), qPrintable(ProcTree::describe(ProcTree::survivors(workers))));
+    QVERIFY(ProcTree::workersOf(self).isEmpty());
+    const QList<ProcTree::Proc> zombies = ProcTree::zombieChildrenOf(self);
+    for (const ProcTree::Proc &z : zombies)
+        QVERIFY2(z.comm != QByteArrayLiteral("quiesce-worker"), qPrintable(z.describe()));
+    const QStringList report = m_lines.filter(QStringLiteral("SHUTDOWN report"));
+    QCOMPARE(report.size(), 1);
+    QVERIFY2(report.constFirst().contains(QStringLiteral(" workers_stopped=3")), qPrintable(report.constFirst()));
+    QVERIFY2(report.constFirst().contains(QStringLiteral(" workers_killed=0")), qPrintable(report.constFirst()));
 }
 
 QTEST_MAIN(tst_MainWindow)

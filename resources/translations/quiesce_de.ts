@@ -367,6 +367,10 @@
         <source>Last time Quiesce had to be ended by its watchdog: its shutdown did not finish in time.</source>
         <translation>Beim letzten Mal musste der Wachhund Quiesce beenden: das Beenden wurde nicht rechtzeitig fertig.</translation>
     </message>
+    <message>
+        <source>Degraded: %1 of %2 worker processes disabled after crashing repeatedly</source>
+        <translation>Eingeschränkt: %1 von %2 Arbeitsprozessen nach wiederholten Abstürzen abgeschaltet</translation>
+    </message>
 </context>
 <context>
     <name>Quiesce::App::MessageBar</name>
@@ -725,6 +729,42 @@
     <message>
         <source>%1 %</source>
         <translation>%1 %</translation>
+    </message>
+    <message>
+        <source>starting</source>
+        <translation>startet</translation>
+    </message>
+    <message>
+        <source>restarting</source>
+        <translation>startet neu</translation>
+    </message>
+    <message>
+        <source>disabled</source>
+        <translation>abgeschaltet</translation>
+    </message>
+    <message>
+        <source>stopping</source>
+        <translation>hält an</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>angehalten</translation>
+    </message>
+    <message>
+        <source>Blocked in a simulated hang: deaf to cancellation. Should it stay stuck through a shutdown, its worker process is killed at the deadline and the request requeued.</source>
+        <translation>In einem simulierten Hänger blockiert: taub für Abbruch. Bleibt er beim Beenden hängen, wird sein Arbeitsprozess bei Fristablauf beendet und die Anfrage wieder eingereiht.</translation>
+    </message>
+    <message>
+        <source>This worker process crashed too often in a short time and is not restarted any more: the others carry on (degraded).</source>
+        <translation>Dieser Arbeitsprozess ist in kurzer Zeit zu oft abgestürzt und wird nicht mehr neu gestartet: die anderen arbeiten weiter (eingeschränkt).</translation>
+    </message>
+    <message>
+        <source>PID</source>
+        <translation>PID</translation>
+    </message>
+    <message>
+        <source>Restarts</source>
+        <translation>Neustarts</translation>
     </message>
 </context>
 </TS>
