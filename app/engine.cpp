@@ -59,6 +59,7 @@ std::unique_ptr<JobPool> makePool(const Options &o)
     pool->setHeartbeatTimeout(int(o.tunables.workerTimeout.count()));
     // --simulate-crash aborts a worker on purpose: no core file for it (DECISIONS: RLIMIT_CORE 0).
     pool->setWorkerCoreDumps(o.simulateCrash == 0);
+    pool->setThreadNamePrefix(QStringLiteral("quiesce-worker-")); // the slots' names, as the threads' below
     return pool;
 }
 
