@@ -59,6 +59,7 @@ std::unique_ptr<JobPool> makePool(const Options &o)
     pool->setHeartbeatTimeout(int(o.tunables.workerTimeout.count()));
     // --simulate-crash aborts a worker on purpose: no core file for it (DECISIONS: RLIMIT_CORE 0).
     pool->setWorkerCoreDumps(o.simulateCrash == 0);
+    pool->setThreadNamePrefix(QStringLiteral("quiesce-worker-")); // the slots' names, as the threads' below
     return pool;
 }
 
@@ -321,6 +322,20 @@ Engine::Engine(const Options &options, QObject *parent)
     m_systemd->setPhaseStatus(QStringLiteral("cancel"), QStringLiteral("cancelling the requests still in flight"));
     m_systemd->setPhaseStatus(QStringLiteral("save"), QStringLiteral("saving the state, requeueing unfinished work"));
     m_systemd->setPhaseStatus(QStringLiteral("stop-threads"), QStringLiteral("stopping the worker threads"));
+    // The STATUS= texts are ours: what each mode means for this application's requests.
+    m_systemd->setStatusFormatter([](const SystemdStatus &status) {
+        switch (status.kind) {
+        case SystemdStatus::Kind::Stopping:
+            return QStringLiteral("Stopping (%1): intake closes, work in flight may finish").arg(status.reason);
+        case SystemdStatus::Kind::Escalate:
+            return QStringLiteral("Stopping %1 (%2, first %3): work in flight is cancelled now")
+                .arg(shutdownModeName(status.mode), status.request.reason, status.reason);
+        case SystemdStatus::Kind::PhaseBegin:
+        case SystemdStatus::Kind::Stopped:
+            break;
+        }
+        return SystemdNotifier::defaultStatus(status);
+    });
     m_systemd->attach(m_coordinator.get());
 
     connect(m_source.get(), &RequestSource::generated, this, &Engine::onGenerated);
@@ -422,6 +437,7 @@ bool Engine::open(QString *error, int *exitCode)
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
     so.keepDoneMs = m_options.tunables.keepDone.count();
+    so.threadName = QStringLiteral("quiesce-store");
     if (m_store->open(so)) {
         // Ours to take now: we hold the state's lock. The sidecar first, else the journal's "stuck" record.
         m_watchdogRecord = withJournalRecord(takeWatchdogRecord(so.path), m_store->recovery());

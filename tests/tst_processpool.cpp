@@ -338,11 +338,15 @@ void tst_ProcessPool::cancelGivesBack()
     auto pool = makePool();
     QSignalSpy started(pool.get(), &JobPool::jobsStarted);
     QSignalSpy givenBack(pool.get(), &JobPool::jobsGivenBack);
+    QCOMPARE(pool->threadNamePrefix(), QStringLiteral("worker-")); // neutral: the application names its slots
+    pool->setThreadNamePrefix(QStringLiteral("tst-slot-"));
     QVERIFY(pool->start(1));
+    pool->setThreadNamePrefix(QStringLiteral("too-late-")); // after start(): ignored
     pool->submit(job(7, "sleep:60000"));
     QVERIFY(started.wait(5000));
     QTRY_VERIFY(pool->snapshot().first().busy);
     QCOMPARE(pool->snapshot().first().jobId, quint64(7));
+    QCOMPARE(pool->snapshot().first().threadName, QStringLiteral("tst-slot-0"));
     pool->cancel();
     QVERIFY(givenBack.wait(5000));
     QCOMPARE(idsOf(jobsFrom(givenBack)), QList<quint64>({7}));

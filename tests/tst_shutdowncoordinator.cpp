@@ -871,16 +871,16 @@ void tst_ShutdownCoordinator::watchdogDoesNotFireAfterANormalFinish()
     h.coordinator->setHardTimeout(1500ms);
     h.addPhase(QStringLiteral("drain"), 200, 60s, Harness::never());
     h.coordinator->setReady();
-    QVERIFY(threadsNamed("quiesce-watchdg").isEmpty()); // started by the first request, not before
+    QVERIFY(threadsNamed("watchdog").isEmpty()); // started by the first request, not before
     const QDeadlineTimer pastTheDeadline(1700);
     h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
     QTRY_COMPARE(h.coordinator->currentPhase(), QStringLiteral("drain"));
-    QCOMPARE(threadsNamed("quiesce-watchdg").size(), 1);
+    QCOMPARE(threadsNamed("watchdog").size(), 1);
 
     h.contexts.value(QStringLiteral("drain"))->complete();
     QTRY_COMPARE(h.exits.size(), 1);
     // Joined at the finish: it cannot fire any more ...
-    QVERIFY(threadsNamed("quiesce-watchdg").isEmpty());
+    QVERIFY(threadsNamed("watchdog").isEmpty());
     // ... and indeed does not, once its deadline has passed.
     QTRY_VERIFY(pastTheDeadline.hasExpired());
     QCOMPARE(h.immediateCalls.load(), 0);
@@ -897,8 +897,8 @@ void tst_ShutdownCoordinator::watchdogBlocksTheBridgesSignals()
     h.coordinator->setHardTimeout(60s);
     h.addPhase(QStringLiteral("drain"), 200, 60s, Harness::never());
     h.coordinator->requestShutdown(makeRequest(QStringLiteral("api")));
-    QTRY_COMPARE(threadsNamed("quiesce-watchdg").size(), 1);
-    const qint64 tid = threadsNamed("quiesce-watchdg").constFirst();
+    QTRY_COMPARE(threadsNamed("watchdog").size(), 1);
+    const qint64 tid = threadsNamed("watchdog").constFirst();
     const quint64 wanted = (quint64(1) << (SIGUSR1 - 1)) | (quint64(1) << (SIGTERM - 1));
     QTRY_COMPARE(blockedSignalsOf(tid) & wanted, wanted);
     // The main thread keeps them.
@@ -913,9 +913,9 @@ void tst_ShutdownCoordinator::preparedWatchdogIsParkedUntilTheFirstRequest()
         QVERIFY(h.valid());
         QString error;
         QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
-        QCOMPARE(threadsNamed("quiesce-watchdg").size(), 1);
+        QCOMPARE(threadsNamed("watchdog").size(), 1);
         h.coordinator.reset();
-        QVERIFY(threadsNamed("quiesce-watchdg").isEmpty());
+        QVERIFY(threadsNamed("watchdog").isEmpty());
         QCOMPARE(h.immediateCalls.load(), 0);
     }
     Harness h;
@@ -924,14 +924,14 @@ void tst_ShutdownCoordinator::preparedWatchdogIsParkedUntilTheFirstRequest()
     h.coordinator->setHardTimeout(60s);
     QString error;
     QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
-    const QList<qint64> parked = threadsNamed("quiesce-watchdg");
+    const QList<qint64> parked = threadsNamed("watchdog");
     QCOMPARE(parked.size(), 1);
     h.coordinator->setHardTimeout(500ms);
     h.addPhase(QStringLiteral("drain"), 200, ShutdownCoordinator::NoBudget, Harness::never());
     h.coordinator->setReady();
     h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
     // The stop created no thread: the parked one was armed.
-    QCOMPARE(threadsNamed("quiesce-watchdg"), parked);
+    QCOMPARE(threadsNamed("watchdog"), parked);
     QTRY_COMPARE(h.immediateCalls.load(), 1);
     QCOMPARE(h.immediateCode.load(), 70);
     QCOMPARE(h.directLines(),
@@ -965,7 +965,7 @@ void tst_ShutdownCoordinator::watchdogSpeaksTheApplicationsWords()
     QString error;
     QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
     QCOMPARE(threadsNamed("svc-guard").size(), 1);
-    QVERIFY(threadsNamed("quiesce-watchdg").isEmpty());
+    QVERIFY(threadsNamed("watchdog").isEmpty());
     h.addPhase(QStringLiteral("drain"), Quiesce::PhaseOrder::Drain, ShutdownCoordinator::NoBudget, Harness::never());
     h.coordinator->setReady();
     h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
@@ -1001,7 +1001,7 @@ void tst_ShutdownCoordinator::noWatchdogWithoutAHardTimeout()
     h.coordinator->setReady();
     h.coordinator->requestShutdown(makeRequest(QStringLiteral("api")));
     QTRY_COMPARE(h.coordinator->currentPhase(), QStringLiteral("drain"));
-    QVERIFY(threadsNamed("quiesce-watchdg").isEmpty());
+    QVERIFY(threadsNamed("watchdog").isEmpty());
     h.contexts.value(QStringLiteral("drain"))->complete();
     QTRY_COMPARE(h.exits.size(), 1);
 }

@@ -503,7 +503,7 @@ void tst_StateStore::storeThreadBlocksHandledSignals()
     QVERIFY2(store.open(options(m_dir.filePath(QStringLiteral("mask.sqlite")))), qPrintable(store.errorString()));
 
     // Find the store thread by its name (QThread names the OS thread after objectName()).
-    const QList<qint64> storeTasks = ProcStatus::threadsNamed(0, "quiesce-store");
+    const QList<qint64> storeTasks = ProcStatus::threadsNamed(0, "journal");
     QCOMPARE(storeTasks.size(), 1);
     const quint64 storeBlocked = ProcStatus::mask(0, storeTasks.first(), "SigBlk");
     QVERIFY(storeBlocked & ProcStatus::signalBit(SIGUSR1));

@@ -16,11 +16,23 @@ using Quiesce::ShutdownCoordinator;
 using Quiesce::ShutdownPhaseContext;
 using Quiesce::ShutdownRequest;
 using Quiesce::SystemdNotifier;
+using Quiesce::SystemdStatus;
 
 namespace {
 
 enum class Call { Ready, Stopping, Status, ExtendTimeout, Notify };
 using Address = NotifySocket::Address;
+
+// Notifications go to \a socket; the coordinator prints nothing, records its exit code instead of exiting, and has a
+// 20 s hard timeout.
+void prepareQuitPath(const NotifySocket &socket, ShutdownCoordinator &coordinator, QList<int> *exits)
+{
+    qputenv("NOTIFY_SOCKET", socket.name());
+    coordinator.setOutput([](const QString &) {});
+    coordinator.setExitFunction([exits](int code) { exits->append(code); });
+    coordinator.setImmediateExitFunction([](int) {});
+    coordinator.setHardTimeout(20s);
+}
 
 } // namespace
 
@@ -38,6 +50,7 @@ private Q_SLOTS:
     void reportsASendFailure_data();
     void reportsASendFailure();
     void attachReportsTheQuitPath();
+    void statusFormatterWordsTheTexts();
 
 private:
     QByteArray m_savedNotifySocket;
@@ -193,14 +206,9 @@ void tst_SystemdNotifier::attachReportsTheQuitPath()
 {
     NotifySocket socket;
     QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
-    qputenv("NOTIFY_SOCKET", socket.name());
-
     ShutdownCoordinator coordinator;
-    coordinator.setOutput([](const QString &) {});
     QList<int> exits;
-    coordinator.setExitFunction([&exits](int code) { exits.append(code); });
-    coordinator.setImmediateExitFunction([](int) {});
-    coordinator.setHardTimeout(20s);
+    prepareQuitPath(socket, coordinator, &exits);
     coordinator.addPhase(QStringLiteral("drain"), 200, 10s, [](ShutdownPhaseContext *ctx) {
         QObject::connect(ctx, &ShutdownPhaseContext::modeChanged, ctx, [ctx] { ctx->complete(); });
     });
@@ -253,6 +261,59 @@ void tst_SystemdNotifier::attachReportsTheQuitPath()
     QVERIFY2(checkExtension(m), m.constData());
     QCOMPARE(socket.receive(), QByteArray("STATUS=Stopped exit=0 mode=fast: saved=3"));
     QVERIFY(!socket.hasPending());
+}
+
+// The application words the STATUS= texts: what its formatter returns is sent (an empty text sends none), and the
+// library's own wording is there for the kinds it leaves alone.
+void tst_SystemdNotifier::statusFormatterWordsTheTexts()
+{
+    SystemdStatus begin;
+    begin.reason = QStringLiteral("sigterm");
+    QCOMPARE(SystemdNotifier::defaultStatus(begin), QStringLiteral("Stopping (sigterm): graceful"));
+
+    NotifySocket socket;
+    QVERIFY2(socket.isValid(), qPrintable(socket.errorString()));
+    ShutdownCoordinator coordinator;
+    QList<int> exits;
+    prepareQuitPath(socket, coordinator, &exits);
+    coordinator.addPhase(QStringLiteral("save"), Quiesce::PhaseOrder::Save, 10s,
+                         [](ShutdownPhaseContext *ctx) { ctx->complete(); });
+    coordinator.setReady();
+    SystemdNotifier notifier;
+    QList<SystemdStatus::Kind> kinds;
+    notifier.setStatusFormatter([&kinds](const SystemdStatus &status) {
+        kinds.append(status.kind);
+        switch (status.kind) {
+        case SystemdStatus::Kind::Stopping:
+            return QStringLiteral("going down (%1, %2)\nsoon").arg(status.reason, shutdownModeName(status.mode));
+        case SystemdStatus::Kind::PhaseBegin:
+            return QStringLiteral("%1 within %2 ms").arg(status.phase).arg(status.budgetMs);
+        case SystemdStatus::Kind::Stopped:
+            return QString(); // no STATUS= at all
+        case SystemdStatus::Kind::Escalate:
+            break;
+        }
+        return SystemdNotifier::defaultStatus(status);
+    });
+    notifier.attach(&coordinator);
+
+    ShutdownRequest request;
+    request.reason = QStringLiteral("sigterm");
+    request.signo = SIGTERM;
+    coordinator.requestShutdown(request);
+    QByteArray m = socket.receive();
+    // Its line break becomes a space: a newline would start another assignment.
+    QVERIFY2(m.startsWith("STOPPING=1\nSTATUS=going down (sigterm, graceful) soon\nEXTEND_TIMEOUT_USEC="),
+             m.constData());
+    QTRY_VERIFY(socket.hasPending()); // phases start from the event loop
+    m = socket.receive();
+    QVERIFY2(m.startsWith("STATUS=save within 10000 ms\nEXTEND_TIMEOUT_USEC="), m.constData());
+    QTRY_COMPARE(exits.size(), 1);
+    QCOMPARE(exits.constFirst(), 0);
+    QVERIFY(!socket.hasPending()); // the formatter said nothing for the end: nothing was sent
+    QCOMPARE(kinds,
+             (QList<SystemdStatus::Kind> {SystemdStatus::Kind::Stopping, SystemdStatus::Kind::PhaseBegin,
+                                          SystemdStatus::Kind::Stopped}));
 }
 
 QTEST_GUILESS_MAIN(tst_SystemdNotifier)

@@ -9,6 +9,7 @@
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
 
+#include <atomic>
 #include <csignal>
 
 using Quiesce::ThreadOwner;
@@ -23,6 +24,7 @@ private Q_SLOTS:
     void stopsAnEventLoopThread();
     void stopsAWorkerLoopThatPollsForInterruption();
     void leaksAThreadThatDoesNotEndInTime();
+    void alreadyRequestedOnlyWaits();
     void destructorWaitsThenLeaks();
     void neverStartedNeedsNoStop();
     void plainThreadStartsNamedAndStops();
@@ -96,6 +98,35 @@ void tst_ThreadOwner::leaksAThreadThatDoesNotEndInTime()
     release->release();
     QTRY_VERIFY(thread.isNull());
     QVERIFY(ProcStatus::threadsNamed(0, "tst-leaked").isEmpty());
+}
+
+void tst_ThreadOwner::alreadyRequestedOnlyWaits()
+{
+    // A thread that ends on interruption: asked with StopRequest::AlreadyRequested, stop() must not ask it (the
+    // caller told it to end its own way, e.g. a queued last call), so it is still running at the deadline.
+    auto release = std::make_shared<std::atomic<bool>>(false);
+    auto interrupted = std::make_shared<std::atomic<bool>>(false);
+    QSemaphore looping;
+    ThreadOwner owner([release, interrupted, &looping] {
+        looping.release();
+        while (!release->load()) {
+            if (QThread::currentThread()->isInterruptionRequested()) {
+                interrupted->store(true);
+                return;
+            }
+            QThread::yieldCurrentThread();
+        }
+    });
+    QPointer<QThread> thread = owner.thread();
+    QString error;
+    QVERIFY2(owner.start(&error), qPrintable(error));
+    looping.acquire();
+    QCOMPARE(owner.stop(QDeadlineTimer(20), ThreadOwner::StopRequest::AlreadyRequested), StopResult::Leaked);
+    QVERIFY(!interrupted->load());
+    // Told its own way now: it ends and, leaked, deletes itself.
+    release->store(true);
+    QTRY_VERIFY(thread.isNull());
+    QVERIFY(!interrupted->load());
 }
 
 void tst_ThreadOwner::destructorWaitsThenLeaks()

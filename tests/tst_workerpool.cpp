@@ -188,10 +188,10 @@ bool flushPostedEvents()
     return QTest::qWaitFor([&ran] { return ran; }, 5000);
 }
 
-// The kernel truncates thread names to 15 characters: quiesce-worker-<i> shows as "quiesce-worker-".
+// The kernel truncates thread names to 15 characters: a long prefix is cut; the default worker-<i> is whole.
 QList<qint64> workerTids()
 {
-    return ProcStatus::threadsNamed(0, "quiesce-worker");
+    return ProcStatus::threadsNamed(0, "worker-");
 }
 
 quint64 sigBlk(qint64 tid)
@@ -556,7 +556,7 @@ void tst_WorkerPool::stopWithBlockedJobNamesIt()
     QCOMPARE(report.stuck.size(), qsizetype(1));
     const StopReport::Stuck stuck = report.stuck.at(0);
     QCOMPARE(stuck.jobId, quint64(7));
-    QCOMPARE(stuck.threadName, QStringLiteral("quiesce-worker-%1").arg(stuck.worker));
+    QCOMPARE(stuck.threadName, QStringLiteral("worker-%1").arg(stuck.worker));
     QVERIFY(stuck.busyMs >= 0);
     const QString line = report.describe();
     QVERIFY2(line.contains(QStringLiteral("job 7")) && line.contains(stuck.threadName), qPrintable(line));
@@ -595,7 +595,7 @@ void tst_WorkerPool::destroyWithHungWorkerLeaksItsThread()
         QVERIFY(!stopped.at(0).at(0).value<StopReport>().allStopped);
     }
     QTest::ignoreMessage(QtWarningMsg,
-                         QRegularExpression(QStringLiteral("worker quiesce-worker-\\d did not stop \\(job 9\\)")));
+                         QRegularExpression(QStringLiteral("worker worker-\\d did not stop \\(job 9\\)")));
     // Must neither abort ("destroyed while running") nor hang.
     pool.reset();
     QTRY_COMPARE(workerTids().size(), qsizetype(1));
@@ -641,7 +641,7 @@ void tst_WorkerPool::setWorkerCountUpAndDown()
     const QList<WorkerSnapshot> initial = pool.snapshot();
     for (const WorkerSnapshot &s : initial)
         names.append(s.threadName);
-    QCOMPARE(names, (QList<QString> {QStringLiteral("quiesce-worker-0"), QStringLiteral("quiesce-worker-1")}));
+    QCOMPARE(names, (QList<QString> {QStringLiteral("worker-0"), QStringLiteral("worker-1")}));
 
     pool.setWorkerCount(5);
     QCOMPARE(pool.workerCount(), 5);
@@ -821,7 +821,7 @@ void tst_WorkerPool::threadNamePrefixNamesTheThreads()
 {
     TestPool pool;
     Recorder recorder(&pool);
-    QCOMPARE(pool.threadNamePrefix(), QStringLiteral("quiesce-worker-"));
+    QCOMPARE(pool.threadNamePrefix(), QStringLiteral("worker-"));
     pool.setThreadNamePrefix(QStringLiteral("tst-job-"));
     QVERIFY(pool.start(2));
     pool.setThreadNamePrefix(QStringLiteral("too-late-")); // after start(): ignored

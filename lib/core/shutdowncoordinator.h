@@ -250,8 +250,8 @@ public:
     /*! Used by IMMEDIATE mode (main thread) and by the watchdog (its own thread); must not return in production.
         Default: flush stdio without waiting for its locks, then \c _exit(code). */
     void setImmediateExitFunction(std::function<void(int)> exit);
-    /*! Where the SHUTDOWN lines go on the main thread (the app prints to stdout and its GUI log). The library
-        never picks an output by itself: without a sink the lines go to directOutputFd() if one was set, else to
+    /*! Where the SHUTDOWN lines go on the main thread (standard output, a log view: the application decides). The
+        library never picks an output by itself: without a sink the lines go to directOutputFd() if one was set, else to
         the logging category \c quiesce.coordinator at info level (QT_LOGGING_RULES="quiesce.coordinator.info=true"
         shows them). */
     void setOutput(std::function<void(const QString &line)> sink);
@@ -268,7 +268,7 @@ public:
         "SHUTDOWN watchdog: hard deadline of <ms> ms passed in phase <phase>; <diagnostics>; exit=<code>". A
         formatter that changes some kinds returns this for the others. Thread-safe. */
     static QString defaultLine(const ShutdownLine &line);
-    /*! \brief The watchdog thread's name (15 characters at most on Linux). Default "quiesce-watchdg". Taken when
+    /*! \brief The watchdog thread's name (15 characters at most on Linux). Default "watchdog". Taken when
         the thread is created (prepareWatchdog() or the first request). */
     void setWatchdogThreadName(const QString &name);
     /*! \brief A line emitted once, right after the first request's "SHUTDOWN begin" line: what a second and a third

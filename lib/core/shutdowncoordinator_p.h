@@ -64,7 +64,7 @@ public:
     std::function<void(const QString &)> output;
     int directFd = -1; // none until the application names one
     ShutdownLineFormatter lineFormatter;
-    QString watchdogThreadName = QStringLiteral("quiesce-watchdg");
+    QString watchdogThreadName = QStringLiteral("watchdog");
     QString firstRequestHint;
     std::unique_ptr<ShutdownWatchdog> watchdog;
 };

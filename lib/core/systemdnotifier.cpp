@@ -164,10 +164,47 @@ void SystemdNotifier::setPhaseStatus(const QString &phase, const QString &text)
     d->phaseStatus.insert(phase, text);
 }
 
-void SystemdNotifier::notifyStopping(const QByteArray &first, const QString &text, qint64 budgetMs)
+void SystemdNotifier::setStatusFormatter(SystemdStatusFormatter formatter)
+{
+    d->statusFormatter = std::move(formatter);
+}
+
+QString SystemdNotifier::defaultStatus(const SystemdStatus &status)
+{
+    switch (status.kind) {
+    case SystemdStatus::Kind::Stopping:
+        return QStringLiteral("Stopping (%1): %2").arg(status.reason, shutdownModeName(status.mode));
+    case SystemdStatus::Kind::Escalate:
+        return QStringLiteral("Stopping %1 (%2, first %3): %1")
+            .arg(shutdownModeName(status.mode), status.request.reason, status.reason);
+    case SystemdStatus::Kind::PhaseBegin: {
+        QString text = QStringLiteral("Stopping (%1): %2").arg(status.reason, status.phase);
+        if (!status.what.isEmpty())
+            text += QStringLiteral(" - ") + status.what;
+        // A budget past the hard deadline (stop-threads') is not what bounds the phase: the watchdog is.
+        if (status.budgetMs >= 0 && (status.deadlineMs < 0 || status.budgetMs <= status.deadlineMs))
+            text += QStringLiteral(", up to %1 ms").arg(status.budgetMs);
+        else if (status.deadlineMs >= 0)
+            text += QStringLiteral(", until the hard deadline in %1 ms").arg(status.deadlineMs);
+        return text;
+    }
+    case SystemdStatus::Kind::Stopped:
+        return QStringLiteral("Stopped exit=%1 mode=%2%3")
+            .arg(status.exitCode)
+            .arg(shutdownModeName(status.mode),
+                 status.summary.isEmpty() ? QString() : QStringLiteral(": ") + status.summary);
+    }
+    return {};
+}
+
+void SystemdNotifier::notifyStopping(const QByteArray &first, const SystemdStatus &status, qint64 budgetMs)
 {
     QByteArray state = first;
-    state += "STATUS=" + oneLine(text).toUtf8();
+    const QString text = d->word(status);
+    if (!text.isEmpty())
+        state += "STATUS=" + oneLine(text).toUtf8();
+    else if (state.endsWith('\n'))
+        state.chop(1);
     // The watchdog ends the process by the hard deadline, so promising the rest of it (plus the time to exit) is
     // always safe, and enough for every phase whatever its budget. Without a deadline, the phase's own budget.
     qint64 extensionMs = -1;
@@ -176,7 +213,10 @@ void SystemdNotifier::notifyStopping(const QByteArray &first, const QString &tex
     else if (budgetMs >= 0)
         extensionMs = budgetMs + d->extendMargin.count();
     if (extensionMs > 0)
-        state += "\nEXTEND_TIMEOUT_USEC=" + QByteArray::number(extensionMs * 1000);
+        state +=
+            QByteArray(state.isEmpty() ? "" : "\n") + "EXTEND_TIMEOUT_USEC=" + QByteArray::number(extensionMs * 1000);
+    if (state.isEmpty())
+        return; // nothing to say: no text and no extension
     // Nobody to return an error to along the quit path: said once per failure, in the library's category.
     if (!notify(state) && isEnabled())
         qCWarning(lcSystemd, "%s", qPrintable(d->errorString));
@@ -191,34 +231,44 @@ void SystemdNotifier::attach(ShutdownCoordinator *coordinator)
                 d->hardDeadline = coordinator->hardTimeout().count() > 0 ? QDeadlineTimer(coordinator->hardTimeout())
                                                                          : QDeadlineTimer(QDeadlineTimer::Forever);
                 d->reason = request.reason;
-                notifyStopping(QByteArrayLiteral("STOPPING=1\n"),
-                               QStringLiteral("Stopping (%1): intake closes, work in flight may finish").arg(d->reason),
-                               -1);
+                SystemdStatus status;
+                status.kind = SystemdStatus::Kind::Stopping;
+                status.reason = d->reason;
+                status.request = request;
+                status.mode = coordinator->mode();
+                notifyStopping(QByteArrayLiteral("STOPPING=1\n"), status, -1);
             });
     connect(coordinator, &ShutdownCoordinator::escalated, this,
             [this](ShutdownMode mode, const ShutdownRequest &request) {
-                notifyStopping({},
-                               QStringLiteral("Stopping %1 (%2, first %3): work in flight is cancelled now")
-                                   .arg(shutdownModeName(mode), request.reason, d->reason),
-                               -1);
+                SystemdStatus status;
+                status.kind = SystemdStatus::Kind::Escalate;
+                status.reason = d->reason;
+                status.request = request;
+                status.mode = mode;
+                notifyStopping({}, status, -1);
             });
-    connect(coordinator, &ShutdownCoordinator::phaseStarted, this, [this](const QString &name, qint64 budgetMs) {
-        QString text = QStringLiteral("Stopping (%1): %2").arg(d->reason, name);
-        const QString what = d->phaseStatus.value(name);
-        if (!what.isEmpty())
-            text += QStringLiteral(" - ") + what;
-        // A budget past the hard deadline (stop-threads') is not what bounds the phase: the watchdog is.
-        if (budgetMs >= 0 && (d->hardDeadline.isForever() || budgetMs <= d->hardDeadline.remainingTime()))
-            text += QStringLiteral(", up to %1 ms").arg(budgetMs);
-        else if (!d->hardDeadline.isForever())
-            text += QStringLiteral(", until the hard deadline in %1 ms").arg(d->hardDeadline.remainingTime());
-        notifyStopping({}, text, budgetMs);
-    });
+    connect(coordinator, &ShutdownCoordinator::phaseStarted, this,
+            [this, coordinator](const QString &name, qint64 budgetMs) {
+                SystemdStatus status;
+                status.kind = SystemdStatus::Kind::PhaseBegin;
+                status.reason = d->reason;
+                status.mode = coordinator->mode();
+                status.phase = name;
+                status.what = d->phaseStatus.value(name);
+                status.budgetMs = budgetMs;
+                status.deadlineMs = d->hardDeadline.isForever() ? -1 : d->hardDeadline.remainingTime();
+                notifyStopping({}, status, budgetMs);
+            });
     connect(coordinator, &ShutdownCoordinator::finished, this, [this](int exitCode, const ShutdownReport &report) {
-        const QString summary = report.summary();
-        status(QStringLiteral("Stopped exit=%1 mode=%2%3")
-                   .arg(exitCode)
-                   .arg(shutdownModeName(report.mode), summary.isEmpty() ? QString() : QStringLiteral(": ") + summary));
+        SystemdStatus status;
+        status.kind = SystemdStatus::Kind::Stopped;
+        status.reason = d->reason;
+        status.mode = report.mode;
+        status.exitCode = exitCode;
+        status.summary = report.summary();
+        const QString text = d->word(status);
+        if (!text.isEmpty())
+            this->status(text);
     });
 }
 

@@ -1,19 +1,48 @@
 #pragma once
 
 #include <Quiesce/quiesce_core_export.h>
+#include <Quiesce/shutdowncoordinator.h>
 
 #include <QtCore/QByteArray>
 #include <QtCore/QObject>
 #include <QtCore/QString>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 
 namespace Quiesce {
 
-class ShutdownCoordinator;
 class SystemdNotifierPrivate;
-struct ShutdownRequest;
+
+/*! \brief One \c STATUS= text of the quit path before it is worded: what a SystemdStatusFormatter gets. The fields
+    a kind does not use keep their defaults. */
+struct QUIESCE_CORE_EXPORT SystemdStatus
+{
+    /*! \brief Which text. */
+    enum class Kind {
+        Stopping,   //!< the first request, sent with STOPPING=1: \c request, \c reason, \c mode ("Stopping (sigterm):
+                    //!< ...")
+        Escalate,   //!< a later request changed the mode: \c request, \c mode ("Stopping fast (sigint, first ...")
+        PhaseBegin, //!< a phase starts: \c phase, \c what, \c budgetMs, \c deadlineMs ("Stopping (...): drain ...")
+        Stopped,    //!< the quit path ended: \c exitCode, \c mode, \c summary ("Stopped exit=0 mode=graceful: ...")
+    };
+
+    Kind kind = Kind::Stopping;                 //!< which text
+    QString reason;                             //!< the first request's reason (every kind but Stopped)
+    ShutdownRequest request;                    //!< Escalate: the request that changed the mode
+    ShutdownMode mode = ShutdownMode::Graceful; //!< the mode now
+    QString phase;                              //!< PhaseBegin: the phase's name
+    QString what;                               //!< PhaseBegin: what it does (setPhaseStatus()), maybe empty
+    qint64 budgetMs = -1;                       //!< PhaseBegin: the phase's budget, -1 for none
+    qint64 deadlineMs = -1; //!< PhaseBegin: what is left of the hard deadline, -1 without a hard timeout
+    int exitCode = 0;       //!< Stopped: the process's exit code
+    QString summary;        //!< Stopped: ShutdownReport::summary(), maybe empty
+};
+
+/*! \brief Words a SystemdStatus (C locale: a machine format); an empty result sends no \c STATUS= (the rest of
+    that datagram is still sent). Runs on the notifier's thread. Line breaks become spaces. */
+using SystemdStatusFormatter = std::function<QString(const SystemdStatus &status)>;
 
 /*! \brief Tells systemd how the service is doing, through the sd_notify(3) protocol: READY=1, RELOADING=1,
     STOPPING=1, STATUS=..., EXTEND_TIMEOUT_USEC=...
@@ -26,6 +55,11 @@ struct ShutdownRequest;
 
     \code
     SystemdNotifier notifier;
+    notifier.setStatusFormatter([](const SystemdStatus &s) {
+        if (s.kind == SystemdStatus::Kind::Stopping)
+            return QStringLiteral("Stopping (%1): finishing the open orders").arg(s.reason);
+        return SystemdNotifier::defaultStatus(s); // the other texts as the library words them
+    });
     notifier.attach(&coordinator);       // STOPPING=1, STATUS=, EXTEND_TIMEOUT_USEC= along the quit path
     notifier.ready();                    // once startup is complete
     \endcode */
@@ -71,12 +105,22 @@ public:
         STATUS= text of that phase says it. Phases without one show their name only. */
     void setPhaseStatus(const QString &phase, const QString &text);
 
-    /*! Reports \a coordinator's quit path to systemd (does nothing when disabled), one datagram each:
-        - shutdownStarted: `STOPPING=1`, `STATUS=Stopping (<reason>): ...`, `EXTEND_TIMEOUT_USEC`
+    /*! \brief How the \c STATUS= texts attach() sends are worded (default: defaultStatus()). Set it before the
+        first request. */
+    void setStatusFormatter(SystemdStatusFormatter formatter);
+    /*! \brief The library's default wording of \a status, the one attach() documents: "Stopping (<reason>):
+        <mode>", "Stopping <mode> (<reason>, first <first reason>): <mode>", the phase texts with their budget, and
+        "Stopped exit=<code> mode=<mode>: <summary>". A formatter that changes some kinds returns this for the
+        others. */
+    static QString defaultStatus(const SystemdStatus &status);
+
+    /*! Reports \a coordinator's quit path to systemd (does nothing when disabled), one datagram each; the
+        \c STATUS= texts as the status formatter words them (setStatusFormatter(); defaultStatus() shown here):
+        - shutdownStarted: `STOPPING=1`, `STATUS=Stopping (<reason>): <mode>`, `EXTEND_TIMEOUT_USEC`
         - phaseStarted:    `STATUS=Stopping (<reason>): <phase> - <what it does>, up to <budget> ms` (or `until
                            the hard deadline in <n> ms` for a phase without a budget, or one reaching past
                            it); `EXTEND_TIMEOUT_USEC`
-        - escalated:       `STATUS=Stopping fast (<reason>): ...`, `EXTEND_TIMEOUT_USEC`
+        - escalated:       `STATUS=Stopping fast (<reason>, first <first reason>): fast`, `EXTEND_TIMEOUT_USEC`
         - finished:        `STATUS=Stopped exit=<code> mode=<mode>: <the report's summary()>`
         The extension is what is left of the coordinator's hard timeout (counted from the first request, as the
         watchdog counts it) plus extendMargin(): the watchdog guarantees the process ends by then, so systemd
@@ -86,7 +130,7 @@ public:
     void attach(ShutdownCoordinator *coordinator);
 
 private:
-    void notifyStopping(const QByteArray &first, const QString &text, qint64 budgetMs);
+    void notifyStopping(const QByteArray &first, const SystemdStatus &status, qint64 budgetMs);
 
     std::unique_ptr<SystemdNotifierPrivate> d;
 };

@@ -10,6 +10,8 @@
 #include <QtCore/QHash>
 #include <QtCore/QString>
 
+#include <Quiesce/systemdnotifier.h>
+
 #include <chrono>
 
 namespace Quiesce {
@@ -22,6 +24,12 @@ public:
     QHash<QString, QString> phaseStatus;
     QDeadlineTimer hardDeadline {QDeadlineTimer::Forever}; // the watchdog's, from the first request
     QString reason;
+    SystemdStatusFormatter statusFormatter;
+
+    QString word(const SystemdStatus &status) const
+    {
+        return statusFormatter ? statusFormatter(status) : SystemdNotifier::defaultStatus(status);
+    }
 };
 
 } // namespace Quiesce

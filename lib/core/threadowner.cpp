@@ -138,7 +138,7 @@ bool ThreadOwner::isRunning() const
     return d->started;
 }
 
-ThreadOwner::StopResult ThreadOwner::stop(QDeadlineTimer deadline)
+ThreadOwner::StopResult ThreadOwner::stop(QDeadlineTimer deadline, StopRequest request)
 {
     if (!d->started)
         return StopResult::NotRunning;
@@ -165,8 +165,10 @@ ThreadOwner::StopResult ThreadOwner::stop(QDeadlineTimer deadline)
     QThread *thread = d->thread;
     Q_ASSERT(QThread::currentThread() != thread);
     d->thread = nullptr;
-    thread->requestInterruption();
-    thread->quit();
+    if (request == StopRequest::InterruptAndQuit) {
+        thread->requestInterruption();
+        thread->quit();
+    }
     if (thread->wait(deadline)) {
         delete thread;
         return StopResult::Stopped;

@@ -57,6 +57,13 @@ public:
         Leaked,     //!< the deadline passed first: the thread is left running and deletes itself when it finishes
     };
 
+    /*! \brief How stop() asks the thread to end. */
+    enum class StopRequest {
+        InterruptAndQuit, //!< QThread::requestInterruption() and QThread::quit(), then wait
+        AlreadyRequested, //!< only wait: the caller told the thread to end its own way (a queued last call that ends
+                          //!< its event loop), which a quit() now could cut short before that call ran
+    };
+
     /*! \brief What runs \a function in ThreadOwner(std::function<void()>, Kind). */
     enum class Kind {
         QtThread,    //!< a QThread (QThread::create()): thread() is it, it has an event dispatcher
@@ -88,8 +95,9 @@ public:
     bool isRunning() const;
 
     /*! \brief Asks the thread to end and waits for it until \a deadline: destroyed if it ended, leaked otherwise
-        (see the class comment). Call it on the owner's thread, never on the owned one. */
-    StopResult stop(QDeadlineTimer deadline);
+        (see the class comment). Call it on the owner's thread, never on the owned one. With
+        StopRequest::AlreadyRequested it only waits. */
+    StopResult stop(QDeadlineTimer deadline, StopRequest request = StopRequest::InterruptAndQuit);
 
     /*! \brief How long the destructor waits for a thread still running. Default 5 s. */
     void setDestructionTimeout(std::chrono::milliseconds timeout);

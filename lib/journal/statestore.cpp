@@ -8,8 +8,7 @@
 #include "statestoreworker_p.h"
 #include "walcheck_p.h"
 #include <Quiesce/exitcodes.h>
-#include <Quiesce/resourcelimits.h>
-#include <Quiesce/unixsignalnotifier.h>
+#include <Quiesce/threadowner.h>
 
 #include <QtCore/QDateTime>
 #include <QtCore/QDeadlineTimer>
@@ -52,7 +51,7 @@ public:
 
     StateStore *const q;
     State m_state = State::Closed;
-    QThread *m_thread = nullptr;
+    std::unique_ptr<ThreadOwner> m_thread; //!< the store thread; starts with the bridge's signals blocked
     StateStoreWorker *m_worker = nullptr;
     StoreError m_error = StoreError::None;
     QString m_errorString;
@@ -81,7 +80,7 @@ StateStore::~StateStore()
 
 bool StateStore::open(const StoreOptions &options)
 {
-    if (d->m_state != StateStorePrivate::State::Closed || d->m_thread != nullptr) {
+    if (d->m_state != StateStorePrivate::State::Closed || d->m_thread) {
         d->setError(StoreError::CannotOpen, QStringLiteral("the state store is already open"));
         return false;
     }
@@ -94,25 +93,17 @@ bool StateStore::open(const StoreOptions &options)
     d->m_intakeClosed = false;
     const quint64 generation = ++d->m_generation;
 
-    d->m_thread = new QThread;
-    d->m_thread->setObjectName(QStringLiteral("quiesce-store"));
+    // The owner starts it with the bridge's signals blocked, so that no SQLite system call there is interrupted
+    // by them (and the handler runs on a thread that expects it).
+    d->m_thread = std::make_unique<ThreadOwner>(new QThread);
+    d->m_thread->setName(options.threadName);
     // No parent: it moves. It is deleted here, after the thread has ended (not with deleteLater on the store
     // thread), so that m_worker stays valid for queued invocations for as long as this object can make them.
     d->m_worker = new StateStoreWorker;
-    d->m_worker->moveToThread(d->m_thread);
-    // First thing on the store thread: block the bridge's signals, so that no SQLite system call there is
-    // interrupted by them (and the handler runs on a thread that expects it).
-    connect(
-        d->m_thread, &QThread::started, d->m_worker,
-        [] {
-            QString error;
-            if (!UnixSignalNotifier::blockHandledSignalsInCurrentThread(&error))
-                qCWarning(lcJournal, "cannot block signals on the store thread: %s", qPrintable(error));
-        },
-        Qt::DirectConnection);
+    d->m_worker->moveToThread(d->m_thread->thread());
     StateStorePrivate *priv = d.get();
     connect(
-        d->m_thread, &QThread::finished, this,
+        d->m_thread->thread(), &QThread::finished, this,
         [priv, generation] {
             if (generation == priv->m_generation)
                 priv->onThreadFinished();
@@ -134,13 +125,12 @@ bool StateStore::open(const StoreOptions &options)
     StoreOpenResult result;
     QMutex resultMutex;
     QString threadError;
-    if (!ResourceLimits::startThread(d->m_thread, &threadError)) {
+    if (!d->m_thread->start(&threadError)) {
         // Never a BlockingQueuedConnection to a thread that does not run: it would wait forever. The thread never
         // ran, so both objects can go at once; nothing has touched the file.
         delete d->m_worker;
-        delete d->m_thread;
         d->m_worker = nullptr;
-        d->m_thread = nullptr;
+        d->m_thread.reset();
         d->setError(StoreError::SystemResource, threadError);
         return false;
     }
@@ -370,16 +360,16 @@ void StateStorePrivate::onSaveFinished(bool ok, const QString &error)
 
 void StateStorePrivate::onThreadFinished()
 {
-    if (m_state != State::Saving || m_thread == nullptr)
+    if (m_state != State::Saving || !m_thread)
         return; // a failed open() or the destructor stopped it themselves
     // finished() is emitted just before the thread really ends: the wait is bounded and short.
-    if (!m_thread->wait(QDeadlineTimer(kStopTimeoutMs))) {
+    if (m_thread->stop(QDeadlineTimer(kStopTimeoutMs), ThreadOwner::StopRequest::AlreadyRequested)
+        == ThreadOwner::StopResult::Leaked) {
         qCCritical(lcJournal, "the store thread did not end; leaving it running");
     } else {
         delete m_worker; // its thread is gone: nothing else can touch it now
-        delete m_thread;
     }
-    m_thread = nullptr;
+    m_thread.reset();
     m_worker = nullptr;
     m_state = State::Closed;
     if (!m_saveOk)
@@ -389,23 +379,24 @@ void StateStorePrivate::onThreadFinished()
 
 bool StateStorePrivate::stopThread(bool shutdownWorker)
 {
-    if (m_thread == nullptr)
+    if (!m_thread)
         return true;
     ++m_generation; // whatever the old thread still queues for us is stale now
+    // The worker's shutdown() commits what is queued and then ends the thread's loop itself: a quit() now could
+    // end the loop before that queued call ran. Without it, the owner's quit() ends the loop.
+    auto request = ThreadOwner::StopRequest::InterruptAndQuit;
     if (shutdownWorker && m_worker != nullptr && m_state != State::Closed) {
         StateStoreWorker *worker = m_worker;
         QMetaObject::invokeMethod(
             m_worker, [worker] { worker->shutdown(); }, Qt::QueuedConnection);
-    } else {
-        m_thread->quit();
+        request = ThreadOwner::StopRequest::AlreadyRequested;
     }
-    const bool stopped = m_thread->wait(QDeadlineTimer(kStopTimeoutMs));
-    if (stopped) {
+    const bool stopped = m_thread->stop(QDeadlineTimer(kStopTimeoutMs), request) != ThreadOwner::StopResult::Leaked;
+    if (stopped)
         delete m_worker; // its thread is gone: nothing else can touch it now (posted events die with it)
-        delete m_thread;
-    } else
+    else
         qCCritical(lcJournal, "the store thread did not stop within %d ms; leaving it running", kStopTimeoutMs);
-    m_thread = nullptr;
+    m_thread.reset();
     m_worker = nullptr;
     m_state = State::Closed;
     return stopped;

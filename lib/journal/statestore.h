@@ -44,6 +44,7 @@ struct QUIESCE_JOURNAL_EXPORT StoreOptions
     /*! Done rows last updated longer ago than this are deleted at open() (in bounded batches); 0 keeps every
         done row forever. Pending, in progress and failed rows are never pruned. */
     qint64 keepDoneMs = qint64(7) * 24 * 60 * 60 * 1000;
+    QString threadName = QStringLiteral("journal"); //!< the store thread's name (15 characters at most on Linux)
 };
 
 /*! What open() found and repaired. */
@@ -65,7 +66,7 @@ struct QUIESCE_JOURNAL_EXPORT RecoveryInfo
         a worker stuck on a request, and that worker was still stuck when the session ended (or it never ended). */
     bool previousStuck = false;
     quint64 previousStuckRequest = 0; //!< the job, 0 if unknown
-    QString previousStuckWorker;      //!< its worker thread, "quiesce-worker-0"
+    QString previousStuckWorker;      //!< its worker thread (WorkerSnapshot::threadName)
     QString previousStuckPhase;       //!< the step that overran, "drain" or "cancel"
 
     // The write-ahead log as SQLite's recovery found it (checked before SQLite opened it; docs/ARCHITECTURE.md).
@@ -106,8 +107,8 @@ struct QUIESCE_JOURNAL_EXPORT FailedJobsResult
     memory and committed in batches (group commit: one transaction, and at most one fsync, per batch); a failed
     batch is rolled back completely and retried with backoff, never half-applied.
 
-    The store thread ("quiesce-store") owns every connection it uses, blocks the signal bridge's signals, and ends
-    in save(). After a crash, the next open() finds the previous session without a clean end and turns its
+    The store thread (StoreOptions::threadName) owns every connection it uses, blocks the signal bridge's signals, and
+   ends in save(). After a crash, the next open() finds the previous session without a clean end and turns its
     in_progress rows back into pending ones (at-least-once).
 
     A file that is not this application's SQLite database, is damaged, or was written by a newer schema is
@@ -216,10 +217,11 @@ public:
         with \a error and \a exitCode (65 or 73). */
     static bool inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode);
 
-    /*! \brief --reset-state: renames \a path (and its -wal/-shm) to `<name>.corrupt-<yyyyMMdd-HHmmss>[-N]` in the
-        same directory and returns the new path in \a movedTo. Resolves \a path as open() does: through a symlink
-        the real file is moved (next to itself) and the link is left. Refuses a dangling link, anything that is not
-        a regular file (side files included) and a journal another live process holds open. */
+    /*! \brief Sets a refused journal aside to start afresh: renames \a path (and its -wal/-shm) to
+        `<name>.corrupt-<yyyyMMdd-HHmmss>[-N]` in the same directory and returns the new path in \a movedTo. Resolves \a
+       path as open() does: through a symlink the real file is moved (next to itself) and the link is left. Refuses a
+       dangling link, anything that is not a regular file (side files included) and a journal another live process holds
+       open. */
     static bool moveAside(const QString &path, QString *movedTo, QString *error);
 
     /*! QStandardPaths::AppDataLocation + "/state.sqlite"; open() creates the directory. */

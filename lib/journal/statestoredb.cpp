@@ -150,7 +150,7 @@ bool migrateSchema(StateStoreDb &db, bool fresh, int userVersion, QString *error
         };
     } else if (version == 1) {
         // v1 -> v2: every row kept with its id, attempts and times; the state names become numbers (an unknown
-        // one fails the NOT NULL, so the upgrade rolls back rather than guess) and the app's cost_ms becomes its
+        // one fails the NOT NULL, so the upgrade rolls back rather than guess) and v1's cost_ms becomes its
         // payload, the cost as ASCII decimal. sessions and meta are unchanged.
         statements = {
             QString::fromLatin1(jobsTable),

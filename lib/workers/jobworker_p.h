@@ -40,8 +40,7 @@ struct WorkerState
     qint64 startedAtMs = 0; // jobworker_nowMs() when the job was taken
     bool hung = false;      // JobContext::setBlocking(true)
 
-    std::atomic<bool> retiring {false};       // setWorkerCount() asked this one to leave after its job
-    std::atomic<bool> signalsBlocked {false}; // the handled Unix signals are blocked in its thread
+    std::atomic<bool> retiring {false}; // setWorkerCount() asked this one to leave after its job
 };
 
 /* Everything the pool's thread and the workers exchange. One mutex: the queue, the parked workers and the result

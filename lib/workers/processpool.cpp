@@ -171,6 +171,7 @@ public:
     QString program;
     QString resolvedProgram;
     QStringList arguments;
+    QString threadNamePrefix = QStringLiteral("worker-");
     int heartbeatTimeoutMs = 30000;
     int crashLimit = 5;
     int crashWindowMs = 10000;
@@ -1007,7 +1008,7 @@ void ProcessPoolPrivate::maybeFinishStop()
             continue;
         StopReport::Stuck stuck;
         stuck.worker = s->index;
-        stuck.threadName = QStringLiteral("quiesce-worker-%1").arg(s->index);
+        stuck.threadName = threadNamePrefix + QString::number(s->index);
         if (!s->started.isEmpty()) {
             stuck.jobId = s->started.first().job.id;
             stuck.busyMs = now - s->started.first().startedAtMs;
@@ -1030,7 +1031,7 @@ void ProcessPoolPrivate::publish(const Slot &slot)
     Published p;
     WorkerSnapshot &w = p.snapshot;
     w.index = slot.index;
-    w.threadName = QStringLiteral("quiesce-worker-%1").arg(slot.index);
+    w.threadName = threadNamePrefix + QString::number(slot.index);
     w.pid = slot.pid;
     w.restarts = slot.restarts;
     w.busy = !slot.started.isEmpty();
@@ -1216,6 +1217,17 @@ void ProcessPool::setTerminateGrace(int ms)
 int ProcessPool::terminateGrace() const
 {
     return d->terminateGraceMs;
+}
+
+void ProcessPool::setThreadNamePrefix(const QString &prefix)
+{
+    if (!d->started)
+        d->threadNamePrefix = prefix;
+}
+
+QString ProcessPool::threadNamePrefix() const
+{
+    return d->threadNamePrefix;
 }
 
 bool ProcessPool::start(int workerCount)

@@ -95,6 +95,11 @@ public:
     QString workerProgram() const;
     /*! The arguments set by setWorkerProgram(). */
     QStringList workerArguments() const;
+    /*! Each worker slot is named \a prefix followed by its index (default "worker-"): WorkerSnapshot::threadName
+        and StopReport::Stuck::threadName, as WorkerPool names its threads. Set before start(). */
+    void setThreadNamePrefix(const QString &prefix);
+    /*! See setThreadNamePrefix(). */
+    QString threadNamePrefix() const;
 
     /*! A child silent for longer than \a ms (default 30000) is SIGKILLed and replaced. Clamped to >= 50. The
         child's heartbeat interval is a fifth of it. Takes effect for children started afterwards (the heartbeat
@@ -179,7 +184,7 @@ Q_SIGNALS:
     void degradedChanged(bool degraded);
     /*! Every slot is disabled by the crash-loop guard: nothing will be processed any more. */
     void noSlotsLeft();
-    /*! A worker process started (for logging and the window). */
+    /*! A worker process started (for a log or a status view). */
     void workerStarted(int slot, qint64 pid);
     /*! A worker process was reaped. \a how is a short, C-locale text: "exited 0", "exited 3", "killed by
         sigsegv", "killed by sigkill (heartbeat timeout)", ... */

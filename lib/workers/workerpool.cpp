@@ -3,8 +3,7 @@
 #include "jobworker_p.h"
 #include "poollogging_p.h"
 #include "workerpool_p.h"
-#include <Quiesce/resourcelimits.h>
-#include <Quiesce/unixsignalnotifier.h>
+#include <Quiesce/threadowner.h>
 
 #include <QtCore/QThread>
 #include <QtCore/QTimer>
@@ -62,15 +61,13 @@ WorkerPool::~WorkerPool()
         workers.swap(d->workers);
     }
     for (const WorkerPoolPrivate::Worker &w : std::as_const(workers)) {
-        if (w.thread->wait(bound)) {
-            delete w.thread;
+        // Asked above already (all of them before the first wait); should a leaked one ever return, it deletes
+        // itself.
+        if (w.owner->stop(bound, ThreadOwner::StopRequest::AlreadyRequested) != ThreadOwner::StopResult::Leaked)
             continue;
-        }
         qCWarning(lcPool, "worker %s did not stop (job %llu); leaving its thread running on purpose",
                   qPrintable(w.state->threadName),
                   static_cast<unsigned long long>(WorkerPoolPrivate::snapshotOf(*w.state).jobId));
-        // Should it ever return, it cleans up after itself (~QThread waits for a thread that is in its finish).
-        connect(w.thread, &QThread::finished, w.thread, &QObject::deleteLater);
     }
 }
 
@@ -391,33 +388,22 @@ bool WorkerPoolPrivate::addWorker()
     state->index = index;
     state->threadName = threadNamePrefix + QString::number(index);
 
-    auto *thread = new QThread; // no parent: deleted only once it has finished, see onThreadFinished()
-    thread->setObjectName(state->threadName);
+    // The owner starts the thread with the bridge's signals blocked, i.e. before any work: no worker system call
+    // may be interrupted by (or steal) a signal the bridge handles. The thread is deleted only once it has
+    // finished (onThreadFinished()), or leaked by the destructor.
+    auto owner = std::make_shared<ThreadOwner>(new QThread);
+    owner->setName(state->threadName);
+    QThread *thread = owner->thread();
     auto *worker = new JobWorker(shared, state); // no parent: it moves
     worker->moveToThread(thread);
-
-    // Runs in the new thread before its event loop, i.e. before any work: no worker system call may be
-    // interrupted by (or steal) a signal the bridge handles.
-    QObject::connect(
-        thread, &QThread::started, thread,
-        [state] {
-            QString error;
-            const bool ok = UnixSignalNotifier::blockHandledSignalsInCurrentThread(&error);
-            state->signalsBlocked.store(ok, std::memory_order_relaxed);
-            if (!ok)
-                qCWarning(lcPool, "%s could not block the handled signals: %s", qPrintable(state->threadName),
-                          qPrintable(error));
-        },
-        Qt::DirectConnection);
     QObject::connect(thread, &QThread::finished, worker, &QObject::deleteLater);
     QObject::connect(thread, &QThread::finished, q, [this, thread] { onThreadFinished(thread); });
 
     // Started before it is listed anywhere: a thread that never runs must not be waited for, woken or reported.
     QString error;
-    if (!ResourceLimits::startThread(thread, &error)) {
+    if (!owner->start(&error)) {
         errorString = error;
-        delete worker; // it never ran on its thread: nothing else can have touched it
-        delete thread;
+        delete worker; // it never ran on its thread: nothing else can have touched it (the owner deletes the thread)
         return false;
     }
     {
@@ -427,7 +413,7 @@ bool WorkerPoolPrivate::addWorker()
     }
     {
         QMutexLocker locker(&workersMutex);
-        workers.append(Worker {thread, worker, state});
+        workers.append(Worker {thread, std::move(owner), worker, state});
     }
     return true;
 }
@@ -515,13 +501,13 @@ void WorkerPoolPrivate::onThreadFinished(QThread *thread)
         std::find_if(workers.cbegin(), workers.cend(), [thread](const Worker &w) { return w.thread == thread; });
     if (it == workers.cend())
         return;
-    // finished() is emitted from the thread right before it ends: this wait returns at once.
-    thread->wait();
+    const std::shared_ptr<ThreadOwner> owner = it->owner;
     {
         QMutexLocker locker(&workersMutex);
         workers.erase(it);
     }
-    delete thread;
+    // finished() is emitted from the thread right before it ends: this wait returns at once, then it is deleted.
+    owner->stop(QDeadlineTimer(QDeadlineTimer::Forever), ThreadOwner::StopRequest::AlreadyRequested);
     if (stopping && !stopDone && workers.isEmpty())
         finishStop(StopReport {});
 }

@@ -62,7 +62,7 @@ public:
     /*! The application's work, called in the worker threads (several at once). Set before start(); ignored
         after. */
     void setJobFunction(Quiesce::JobFunction function);
-    /*! Worker threads are named \a prefix followed by their index (default "quiesce-worker-"). Set before
+    /*! Worker threads are named \a prefix followed by their index (default "worker-"). Set before
         start(). */
     void setThreadNamePrefix(const QString &prefix);
     /*! See setThreadNamePrefix(). */

@@ -16,6 +16,7 @@ class QTimer;
 namespace Quiesce {
 
 class JobWorker;
+class ThreadOwner;
 struct WorkerPoolShared;
 struct WorkerState;
 
@@ -26,7 +27,8 @@ public:
 
     struct Worker
     {
-        QThread *thread = nullptr;
+        QThread *thread = nullptr;          // owner's thread, kept to find the worker by it
+        std::shared_ptr<ThreadOwner> owner; // starts it with the bridge's signals blocked; stops it join-or-leak
         JobWorker *worker = nullptr;
         std::shared_ptr<WorkerState> state;
     };
@@ -49,7 +51,7 @@ public:
 
     QTimer *stopTimer = nullptr;
     QString errorString;
-    QString threadNamePrefix = QStringLiteral("quiesce-worker-");
+    QString threadNamePrefix = QStringLiteral("worker-");
     quint64 done = 0;
     quint64 givenBack = 0;
     quint64 failed = 0;
