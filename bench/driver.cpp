@@ -769,6 +769,24 @@ private:
         }
     };
 
+    /* One stop of a SIGTERM figure: checks the quit path ended with exit 0 (when \a checkDone), then, unless this is
+       the warm-up run (-1), records the time, the timeline and (with \a phases) the phase durations. */
+    bool recordStop(const Child &child, bool checkDone, int run, Nanos t0, Nanos reaped, std::vector<double> &times,
+                    Timeline &timeline, std::map<std::string, std::vector<double>> *phases)
+    {
+        if (checkDone && !child.printed("SHUTDOWN done exit=0")) {
+            m_r->fail("quiesce: no \"SHUTDOWN done exit=0\" line\n" + child.diagnostics());
+            return false;
+        }
+        if (run >= 0) {
+            times.push_back(toMs(reaped - t0));
+            timeline.collect(child, t0, reaped);
+            if (phases)
+                collectPhases(child, phases);
+        }
+        return true;
+    }
+
     std::string phaseBreakdown(const std::map<std::string, std::vector<double>> &phases)
     {
         // In the order the quit path runs them.
@@ -939,18 +957,8 @@ void Bench::sigtermIdle()
             Nanos reaped = 0;
             if (!stop(child, false, &reaped))
                 return;
-            if (i == 0) {
-                if (!child.printed("SHUTDOWN done exit=0")) {
-                    m_r->fail("quiesce: no \"SHUTDOWN done exit=0\" line\n" + child.diagnostics());
-                    return;
-                }
-            }
-            if (run >= 0) {
-                times[i].push_back(toMs(reaped - t0));
-                timeline[i].collect(child, t0, reaped);
-                if (i == 0)
-                    collectPhases(child, &phases);
-            }
+            if (!recordStop(child, i == 0, run, t0, reaped, times[i], timeline[i], i == 0 ? &phases : nullptr))
+                return;
             removeState(state);
         }
     }
@@ -1524,16 +1532,8 @@ void Bench::procTerm()
                 m_r->fail(format("SIGTERM with worker processes: %d of them outlived the parent", alive));
                 return;
             }
-            if (!child.printed("SHUTDOWN done exit=0")) {
-                m_r->fail("quiesce: no \"SHUTDOWN done exit=0\" line\n" + child.diagnostics());
+            if (!recordStop(child, true, run, t0, reaped, times[i], timeline[i], i == 0 ? &phases : nullptr))
                 return;
-            }
-            if (run >= 0) {
-                times[i].push_back(toMs(reaped - t0));
-                timeline[i].collect(child, t0, reaped);
-                if (i == 0)
-                    collectPhases(child, &phases);
-            }
             removeState(state);
         }
     }
