@@ -623,7 +623,7 @@ void tst_ProcessPool::parentStallIsNotChildSilence()
 
 void tst_ProcessPool::descriptorsStableOverCrashCycles()
 {
-    const int cycles = qEnvironmentVariableIsSet("QUIESCE_LONG") ? 500 : 25;
+    const int cycles = qEnvironmentVariableIsSet("QUIESCE_TEST_LONG") ? 500 : 25;
     auto pool = makePool();
     pool->setCrashLoopLimit(1000000, 1000);
     pool->setRestartBackoff(0, 0, 60000);

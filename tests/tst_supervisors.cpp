@@ -298,8 +298,8 @@ void tst_Supervisors::exampleUnitAndConfigAgree()
     QFile iniFile(sources + QStringLiteral("/resources/quiesce.ini"));
     QVERIFY(iniFile.open(QIODevice::ReadOnly));
     QByteArray ini = iniFile.readAll();
-    for (const char *key : {"rate", "work-ms", "workers", "queue-limit", "grace-period", "drain-timeout", "hard-timeout",
-                            "isolation", "worker-timeout", "max-attempts"})
+    for (const char *key : {"rate", "work-ms", "workers", "queue-limit", "grace-period", "drain-timeout",
+                            "hard-timeout", "isolation", "worker-timeout", "max-attempts"})
         QVERIFY2(QRegularExpression(QStringLiteral("^;?%1 = ").arg(QLatin1StringView(key)),
                                     QRegularExpression::MultilineOption)
                      .match(QString::fromUtf8(ini))

@@ -53,13 +53,7 @@ public:
     State m_state = State::Closed;
     std::unique_ptr<ThreadOwner> m_thread; //!< the store thread; starts with the bridge's signals blocked
     StateStoreWorker *m_worker = nullptr;
-    StoreError m_error = StoreError::None;
-    QString m_errorString;
-    QString m_path;
-    RecoveryInfo m_recovery;
-    qint64 m_sessionId = 0;
-    quint64 m_nextId = 1;
-    QList<Job> m_pending;
+    StoreOpenResult m_opened; //!< what the last open() found (error and errorString also of later failures)
     bool m_saveOk = false;
     QString m_saveError;
     quint64 m_transactions = 0;
@@ -84,10 +78,9 @@ bool StateStore::open(const StoreOptions &options)
         d->setError(StoreError::CannotOpen, QStringLiteral("the state store is already open"));
         return false;
     }
-    d->m_error = StoreError::None;
-    d->m_errorString.clear();
-    d->m_recovery = RecoveryInfo();
-    d->m_pending.clear();
+    QString previousPath = std::move(d->m_opened.path); // path() keeps where the previous attempt was refused
+    d->m_opened = StoreOpenResult();
+    d->m_opened.path = std::move(previousPath);
     d->m_transactions = 0;
     d->m_warnedClosed = false;
     d->m_intakeClosed = false;
@@ -145,28 +138,23 @@ bool StateStore::open(const StoreOptions &options)
         Qt::BlockingQueuedConnection);
     const QMutexLocker locker(&resultMutex);
 
-    d->m_path = result.path;
-    if (result.error != StoreError::None) {
-        d->setError(result.error, result.errorString);
+    d->m_opened = std::move(result);
+    if (d->m_opened.error != StoreError::None) {
         d->stopThread(false); // the worker closed everything already
         return false;
     }
-    d->m_recovery = result.recovery;
-    d->m_sessionId = result.sessionId;
-    d->m_nextId = result.nextId;
-    d->m_pending = result.pending;
     d->m_state = StateStorePrivate::State::Open;
     return true;
 }
 
 StoreError StateStore::error() const
 {
-    return d->m_error;
+    return d->m_opened.error;
 }
 
 QString StateStore::errorString() const
 {
-    return d->m_errorString;
+    return d->m_opened.errorString;
 }
 
 int StateStore::exitCode(StoreError error)
@@ -189,27 +177,27 @@ int StateStore::exitCode(StoreError error)
 
 RecoveryInfo StateStore::recovery() const
 {
-    return d->m_recovery;
+    return d->m_opened.recovery;
 }
 
 qint64 StateStore::sessionId() const
 {
-    return d->m_sessionId;
+    return d->m_opened.sessionId;
 }
 
 QString StateStore::path() const
 {
-    return d->m_path;
+    return d->m_opened.path;
 }
 
 quint64 StateStore::nextId() const
 {
-    return d->m_nextId;
+    return d->m_opened.nextId;
 }
 
 QList<Job> StateStore::pendingJobs() const
 {
-    return d->m_pending;
+    return d->m_opened.pending;
 }
 
 bool StateStorePrivate::forwardable(const char *what)
@@ -404,8 +392,8 @@ bool StateStorePrivate::stopThread(bool shutdownWorker)
 
 void StateStorePrivate::setError(StoreError error, const QString &message)
 {
-    m_error = error;
-    m_errorString = message;
+    m_opened.error = error;
+    m_opened.errorString = message;
 }
 
 bool StateStore::inspect(const QString &path, bool withIds, QByteArray *json, QString *error, int *exitCode)
