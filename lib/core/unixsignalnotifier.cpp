@@ -12,9 +12,11 @@
 #include <QtCore/QProcess>
 #include <QtCore/QSocketNotifier>
 #include <QtCore/QThread>
+#include <QtCore/QVarLengthArray>
 
 #include <array>
 #include <atomic>
+#include <bit>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -43,6 +45,11 @@ std::atomic<int> s_writeFd {-1};
 constexpr quint64 kOneArrival = 1;
 constexpr quint64 kOneDuplicate = quint64(1) << 32;
 std::array<std::atomic<quint64>, NSIG> s_counts {};
+// One bit per signal with a count to take (bit signo - 1), so that dispatch() visits only those, not all NSIG
+// counters. Set after the count; a bit without a count (taken by an earlier dispatch()) is skipped.
+static_assert(NSIG - 1 <= 64, "one bit per signal must fit the pending mask");
+static_assert(std::atomic<quint64>::is_always_lock_free, "the pending mask must be lock-free");
+std::atomic<quint64> s_pending {0};
 std::array<std::atomic<int>, NSIG> s_senderPid {};
 std::array<std::atomic<unsigned>, NSIG> s_senderUid {};
 // The recent arrivals that counted (were no duplicate), per signal: sender pid and CLOCK_MONOTONIC time. A few
@@ -104,6 +111,7 @@ extern "C" void quiesceSignalHandler(int signo, siginfo_t *info, void * /*contex
         // Release: whoever exchanges the counter sees the sender fields written above.
         s_counts[signo].fetch_add(kOneArrival + (isDuplicate(signo, pid) ? kOneDuplicate : 0),
                                   std::memory_order_release);
+        s_pending.fetch_or(quint64(1) << (signo - 1), std::memory_order_release);
         const int fd = s_writeFd.load(std::memory_order_relaxed);
         if (fd >= 0) {
             const char byte = char(signo);
@@ -261,15 +269,19 @@ private:
     void dispatch()
     {
         // Drain the wake-up bytes first, then take the counters: a signal that lands in between leaves a byte
-        // behind and is picked up by the next activation, so none is lost.
+        // behind and is picked up by the next activation, so none is lost. A read that returns less than the
+        // buffer has emptied the stream socket, so no second read just to see EAGAIN (a system call per signal).
         char buffer[256];
         for (;;) {
             const ssize_t n = ::read(m_readFd, buffer, sizeof buffer);
-            if (n > 0 || (n < 0 && errno == EINTR))
+            if (n == ssize_t(sizeof buffer) || (n < 0 && errno == EINTR))
                 continue;
             break;
         }
-        for (int signo = 1; signo < NSIG; ++signo) {
+        quint64 pending = s_pending.exchange(0, std::memory_order_acquire);
+        while (pending != 0) {
+            const int signo = std::countr_zero(pending) + 1;
+            pending &= pending - 1;
             const quint64 counts = s_counts[size_t(signo)].exchange(0, std::memory_order_acquire);
             if (counts == 0)
                 continue;
@@ -280,15 +292,23 @@ private:
             event.senderPid = s_senderPid[size_t(signo)].load(std::memory_order_relaxed);
             event.senderUid = s_senderUid[size_t(signo)].load(std::memory_order_relaxed);
 
-            QList<QPointer<UnixSignalNotifier>> targets;
+            // On the stack for the usual one or two listeners: no allocation between the signal and its delivery.
+            QVarLengthArray<UnixSignalNotifier *, 4> listeners;
             {
                 QMutexLocker locker(&m_mutex);
-                const auto listeners = m_listeners.values(signo);
-                // QMultiHash::values() lists the newest first; deliver in the order listeners started watching.
-                for (auto it = listeners.crbegin(); it != listeners.crend(); ++it)
-                    targets.append(QPointer<UnixSignalNotifier>(*it));
+                auto [it, end] = m_listeners.equal_range(signo);
+                for (; it != end; ++it)
+                    listeners.append(*it);
             }
-            for (const auto &target : std::as_const(targets)) {
+            if (listeners.isEmpty())
+                continue;
+            // QMultiHash lists the newest first; deliver in the order listeners started watching. A slot may delete
+            // a listener that comes later, so those are guarded; the first is delivered to before any slot ran.
+            QVarLengthArray<QPointer<UnixSignalNotifier>, 4> later;
+            for (qsizetype i = listeners.size() - 2; i >= 0; --i)
+                later.append(QPointer<UnixSignalNotifier>(listeners[i]));
+            listeners.last()->deliver(event);
+            for (const auto &target : std::as_const(later)) {
                 if (target)
                     target->deliver(event);
             }
