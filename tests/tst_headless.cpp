@@ -67,6 +67,8 @@ private Q_SLOTS:
     void stopsInOrderOnSignal_data();
     void stopsInOrderOnSignal();
     void statusOnSigusr1();
+    void statusLineHasEveryFieldInOrder_data();
+    void statusLineHasEveryFieldInOrder();
     void survivesAClosedStdout();
     void sigusr2PausesAndResumesIntake();
     void fullQueueShedsCountedNeverSilently();
@@ -140,6 +142,37 @@ void tst_Headless::statusOnSigusr1()
     const QString status = q.waitForLine(QStringLiteral("STATUS "));
     QVERIFY2(status.contains(QStringLiteral("phase=running")), q.describe());
     QCOMPARE(q.count(QStringLiteral("STATUS ")), 1);
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+}
+
+void tst_Headless::statusLineHasEveryFieldInOrder_data()
+{
+    QTest::addColumn<QString>("rate");
+    QTest::addColumn<QString>("shown");
+    // The rate as given and as STATUS prints it: C locale, six significant digits, a whole number without ".0".
+    QTest::newRow("zero") << QStringLiteral("0") << QStringLiteral("0");
+    QTest::newRow("fraction") << QStringLiteral("12.5") << QStringLiteral("12.5");
+    QTest::newRow("small fraction") << QStringLiteral("0.25") << QStringLiteral("0.25");
+    QTest::newRow("whole") << QStringLiteral("3000") << QStringLiteral("3000");
+}
+
+void tst_Headless::statusLineHasEveryFieldInOrder()
+{
+    QFETCH(QString, rate);
+    QFETCH(QString, shown);
+    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"),
+                      m_dir.filePath(QStringLiteral("fields-%1.sqlite").arg(rate)), QStringLiteral("--rate"), rate,
+                      QStringLiteral("--workers"), QStringLiteral("3")});
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+    QVERIFY(q.sendSignal(SIGUSR1));
+    const QString status = q.waitForLine(QStringLiteral("STATUS "));
+    const QRegularExpression format(
+        QStringLiteral("^STATUS phase=running accepted=\\d+ done=\\d+ queued=\\d+ in_flight=\\d+ shed=0 recovered=0 "
+                       "workers=3 busy=[0-3] paused=0 rate=%1 throughput=\\d+$")
+            .arg(QRegularExpression::escape(shown)));
+    QVERIFY2(format.match(status).hasMatch(), QByteArray(status.toUtf8() + '\n' + q.describe()).constData());
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
 }
