@@ -69,6 +69,7 @@ private Q_SLOTS:
     void statusOnSigusr1();
     void statusLineHasEveryFieldInOrder_data();
     void statusLineHasEveryFieldInOrder();
+    void nonAsciiTextComesOutAsUtf8();
     void survivesAClosedStdout();
     void sigusr2PausesAndResumesIntake();
     void fullQueueShedsCountedNeverSilently();
@@ -175,6 +176,24 @@ void tst_Headless::statusLineHasEveryFieldInOrder()
     QVERIFY2(format.match(status).hasMatch(), QByteArray(status.toUtf8() + '\n' + q.describe()).constData());
     QVERIFY(q.sendSignal(SIGTERM));
     QVERIFY2(q.waitForExit() && q.exitedNormally() && q.exitCode() == 0, q.describe());
+}
+
+void tst_Headless::nonAsciiTextComesOutAsUtf8()
+{
+    // Most lines are ASCII and take a short cut to the output; one with other characters (here a path named by the
+    // user) must still come out as UTF-8, whole.
+    const QString blocker = m_dir.filePath(QStringLiteral("f\u00e4rbung-\u65e5\u672c"));
+    QFile file(blocker);
+    QVERIFY(file.open(QIODevice::WriteOnly));
+    file.close();
+    const QString state = blocker + QStringLiteral("/state.sqlite");
+    QuiesceProcess q({QStringLiteral("--headless"), QStringLiteral("--state"), state, QStringLiteral("--rate"),
+                      QStringLiteral("0")});
+    QVERIFY(q.start());
+    QVERIFY2(q.waitForExit() && q.exitedNormally(), q.describe());
+    QCOMPARE(q.exitCode(), 73);
+    QVERIFY2(q.stderrText().contains(QStringLiteral("quiesce: state file %1 cannot be created").arg(state)),
+             q.describe());
 }
 
 void tst_Headless::survivesAClosedStdout()
