@@ -302,8 +302,9 @@ private:
             }
             if (listeners.isEmpty())
                 continue;
-            // QMultiHash lists the newest first; deliver in the order listeners started watching. A slot may delete
-            // a listener that comes later, so those are guarded; the first is delivered to before any slot ran.
+            // QMultiHash lists the newest first; deliver in the order listeners started watching. Notifiers live on
+            // this (the main) thread, so only a slot run here can delete one: the first is delivered to before any
+            // slot ran, the later ones are guarded.
             QVarLengthArray<QPointer<UnixSignalNotifier>, 4> later;
             for (qsizetype i = listeners.size() - 2; i >= 0; --i)
                 later.append(QPointer<UnixSignalNotifier>(listeners[i]));
