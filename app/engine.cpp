@@ -1047,10 +1047,7 @@ EngineCounters Engine::counters() const
     c.queued = m_pool->queuedCount();
     c.inFlight = m_pool->inFlightCount();
     c.workers = m_pool->workerCount();
-    c.busy = 0;
-    const auto workers = m_pool->snapshot();
-    for (const WorkerSnapshot &w : workers)
-        c.busy += w.busy ? 1 : 0;
+    c.busy = m_pool->busyCount();
     c.paused = m_source->isPaused();
     c.disabledWorkers = m_processPool ? m_processPool->disabledSlotCount() : 0;
     return c;

@@ -539,9 +539,11 @@ void tst_WorkerPool::stopWithBlockedJobNamesIt()
     TestPool pool;
     Recorder recorder(&pool);
     QVERIFY(pool.start(2));
+    QCOMPARE(pool.busyCount(), 0);
     pool.submit(makeJob(7, 0, true));
     QTRY_VERIFY(recorder.startedIds.contains(7));
     QTRY_VERIFY(busyWith(pool, 7) && busyWith(pool, 7)->hung);
+    QCOMPARE(pool.busyCount(), 1); // the other worker is idle
     // Its elapsed time keeps growing while it hangs.
     const qint64 firstElapsed = busyWith(pool, 7)->elapsedMs;
     QTRY_VERIFY(busyWith(pool, 7)->elapsedMs > firstElapsed);
@@ -696,12 +698,16 @@ void tst_WorkerPool::snapshotIsSafeFromAnotherThread()
     std::atomic<bool> done {false};
     std::atomic<int> calls {0};
     std::atomic<int> sawBusy {0};
+    std::atomic<int> badBusyCount {0};
     // A watchdog-like reader hammering snapshot() while the pool works and changes size.
     std::unique_ptr<QThread> reader(QThread::create([&] {
         while (!done.load()) {
             const QList<WorkerSnapshot> s = pool.snapshot();
             if (std::any_of(s.cbegin(), s.cend(), [](const WorkerSnapshot &w) { return w.busy; }))
                 ++sawBusy;
+            const int busy = pool.busyCount();
+            if (busy < 0 || busy > 6)
+                ++badBusyCount;
             ++calls;
         }
     }));
@@ -715,6 +721,8 @@ void tst_WorkerPool::snapshotIsSafeFromAnotherThread()
     done = true;
     QVERIFY(reader->wait(10000));
     QCOMPARE(pool.doneCount(), quint64(3000));
+    QCOMPARE(badBusyCount.load(), 0);
+    QCOMPARE(pool.busyCount(), 0);
 }
 
 void tst_WorkerPool::startRefusesBadCounts()

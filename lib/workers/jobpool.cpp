@@ -4,6 +4,8 @@
 
 #include <QtCore/QStringList>
 
+#include <algorithm>
+
 namespace Quiesce {
 
 Q_LOGGING_CATEGORY(lcPool, "quiesce.pool")
@@ -13,6 +15,12 @@ JobPool::JobPool(QObject *parent)
 {}
 
 JobPool::~JobPool() = default;
+
+int JobPool::busyCount() const
+{
+    const QList<WorkerSnapshot> workers = snapshot();
+    return int(std::count_if(workers.cbegin(), workers.cend(), [](const WorkerSnapshot &w) { return w.busy; }));
+}
 
 QString StopReport::describe() const
 {

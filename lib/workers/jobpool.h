@@ -109,6 +109,9 @@ public:
     virtual QList<Quiesce::Job> queuedJobs() const = 0;
     /*! Thread-safe and cheap: never waits for a busy worker. */
     virtual QList<Quiesce::WorkerSnapshot> snapshot() const = 0;
+    /*! How many workers are busy with a job now: snapshot()'s busy entries, without building the snapshot.
+        Thread-safe like snapshot(). The default implementation counts snapshot(). */
+    virtual int busyCount() const;
 
 Q_SIGNALS:
     /*! Workers took these jobs. */

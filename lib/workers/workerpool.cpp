@@ -375,6 +375,18 @@ QList<WorkerSnapshot> WorkerPool::snapshot() const
     return result;
 }
 
+int WorkerPool::busyCount() const
+{
+    // snapshot()'s locking without its copies: a STATUS line on every SIGUSR1 asks for this.
+    QMutexLocker locker(&d->workersMutex);
+    int busy = 0;
+    for (const WorkerPoolPrivate::Worker &w : std::as_const(d->workers)) {
+        QMutexLocker stateLocker(&w.state->mutex);
+        busy += w.state->busy ? 1 : 0;
+    }
+    return busy;
+}
+
 bool WorkerPoolPrivate::addWorker()
 {
     int index = 0;

@@ -108,6 +108,7 @@ public:
     /*! Also called from a watchdog while the pool's thread may be blocked: never waits for a worker that is
         working or blocked. */
     QList<Quiesce::WorkerSnapshot> snapshot() const override;
+    int busyCount() const override;
 
     /*! Jobs reported done since start(). */
     quint64 doneCount() const;
