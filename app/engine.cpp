@@ -723,6 +723,17 @@ void Engine::registerPhases()
                 ctx->fail(ExitCode::IoError, error);
         });
         m_store->save(requeue, record);
+        // Worker threads with nothing in flight have nothing left to do but end: they end now, on the other core
+        // while the store thread waits for the disk, instead of one after the other once the save is over.
+        // stop-threads still waits for them (and bounds that wait) and reports them as before. Worker processes
+        // and busy threads keep their place in stop-threads: a process is ended with signals, and a busy thread
+        // keeps its job until the save has recorded it as requeued.
+        if (!m_processPool && m_pool->inFlightCount() == 0) {
+            m_earlyStopConnection = connect(m_pool.get(), &JobPool::stopped, this, [this](const StopReport &stop) {
+                m_earlyStop = std::make_unique<StopReport>(stop);
+            });
+            m_pool->stop(QDeadlineTimer(QDeadlineTimer::Forever));
+        }
     });
     // A save that does not end within its budget (a stalled disk) broke the promise as surely as a failed one:
     // 74, with "save timed out after N ms" in the phase's line. Its thread is never destroyed while running: see
@@ -734,7 +745,7 @@ void Engine::registerPhases()
     // ends such a process with exit code 70 at the hard deadline.
     m_coordinator->addPhase(
         QStringLiteral("stop-threads"), kStopThreadsOrder, m_budgets.hard + 60s, [this](ShutdownPhaseContext *ctx) {
-            connect(m_pool.get(), &JobPool::stopped, ctx, [this, ctx](const StopReport &report) {
+            const auto onStopped = [this, ctx](const StopReport &report) {
                 if (m_processPool) {
                     ctx->setCount(QStringLiteral("workers_stopped"), report.stopped);
                     ctx->setCount(QStringLiteral("workers_killed"), report.killed);
@@ -753,7 +764,15 @@ void Engine::registerPhases()
                 }
                 m_stuckThreads = true;
                 emitLines({QStringLiteral("SHUTDOWN stuck %1; left to the watchdog").arg(report.describe())});
-            });
+            };
+            // Stopped during the save already (idle threads): that report is the one. Otherwise this phase's
+            // deadline bounds the stop, also for threads the save phase asked to end that have not yet.
+            if (m_earlyStop) {
+                onStopped(*m_earlyStop);
+                return;
+            }
+            disconnect(m_earlyStopConnection);
+            connect(m_pool.get(), &JobPool::stopped, ctx, onStopped);
             m_pool->stop(QDeadlineTimer(workerStopBudget()));
         });
 }

@@ -172,6 +172,9 @@ private:
     quint64 m_jobsDone = 0;        //!< reported done by the pool (committed ones: m_counters.done)
     quint64 m_failedCommitted = 0; //!< committed as failed (StateStore::failed); handed over: m_counters.failed
     QElapsedTimer m_shutdownClock; //!< since the first stop request: what is left of the hard deadline
+    //! The pool's stop() report when the save phase already stopped the idle worker threads (stop-threads takes it)
+    std::unique_ptr<Quiesce::StopReport> m_earlyStop;
+    QMetaObject::Connection m_earlyStopConnection; //!< set while the save phase's stop of idle threads runs
 };
 
 } // namespace Quiesce::App

@@ -7,7 +7,8 @@
 #include <QtCore/QSemaphore>
 
 #include <csignal>
-#include <system_error>
+#include <cstring>
+#include <ctime>
 
 #include <pthread.h>
 
@@ -28,6 +29,14 @@ bool createWithHandledSignalsBlocked(Create create)
     return ok;
 }
 
+// The start routine of a Kind::PlainThread: runs the function start() put on the heap for it, then frees it.
+void *runPlainThread(void *argument)
+{
+    const std::unique_ptr<std::function<void()>> body(static_cast<std::function<void()> *>(argument));
+    (*body)();
+    return nullptr;
+}
+
 } // namespace
 
 ThreadOwner::ThreadOwner(QThread *thread)
@@ -45,7 +54,7 @@ ThreadOwner::ThreadOwner(std::function<void()> function, Kind kind)
         return;
     }
     d->plainFunction = std::move(function);
-    d->plain = std::make_shared<ThreadOwnerPrivate::Plain>();
+    d->plain = true;
 }
 
 ThreadOwner::~ThreadOwner()
@@ -74,33 +83,26 @@ bool ThreadOwner::start(QString *error)
     if (d->started)
         return true;
     if (d->plain) {
-        // The function and the flag are the thread's own (captured by value): a leaked thread keeps them alive.
-        auto body = [plain = d->plain, function = d->plainFunction] {
+        // The function is the thread's own (a copy on the heap, freed by the thread): a leaked thread keeps it.
+        auto *body = new std::function<void()>([function = d->plainFunction] {
             UnixSignalNotifier::blockHandledSignalsInCurrentThread(); // what was watched since the creation
             function();
-            {
-                std::lock_guard lock(plain->mutex);
-                plain->done = true;
-            }
-            plain->returned.notify_all();
-        };
-        const bool ok = createWithHandledSignalsBlocked([this, &body, error] {
-            try {
-                // The one place that meets an exception: std::thread reports a failed pthread_create by throwing.
-                d->plainThread = std::thread(std::move(body));
-                return true;
-            } catch (const std::system_error &e) {
-                if (error != nullptr)
-                    *error =
-                        QStringLiteral("cannot start thread %1: %2").arg(d->name, QString::fromLocal8Bit(e.what()));
-                return false;
-            }
         });
-        if (!ok)
+        int rc = 0;
+        createWithHandledSignalsBlocked([this, body, &rc] {
+            rc = ::pthread_create(&d->plainThread, nullptr, &runPlainThread, body);
+            return rc == 0;
+        });
+        if (rc != 0) {
+            delete body;
+            if (error != nullptr)
+                *error = QStringLiteral("cannot start thread %1: %2")
+                             .arg(d->name, QString::fromLocal8Bit(std::strerror(rc)));
             return false;
+        }
         // Named by the creator, so the name is there as soon as start() returns.
         if (!d->name.isEmpty())
-            ::pthread_setname_np(d->plainThread.native_handle(), d->name.left(15).toLocal8Bit().constData());
+            ::pthread_setname_np(d->plainThread, d->name.left(15).toLocal8Bit().constData());
         d->started = true;
         return true;
     }
@@ -145,20 +147,23 @@ ThreadOwner::StopResult ThreadOwner::stop(QDeadlineTimer deadline, StopRequest r
     d->started = false;
 
     if (d->plain) {
-        std::unique_lock lock(d->plain->mutex);
-        const auto done = [this] { return d->plain->done; };
+        // One wait for the thread's very end (the kernel wakes us as it exits), not a hand-off from the thread
+        // first and then the join: on a loaded machine each wake-up of the owner is another wait for a CPU.
         if (deadline.isForever())
-            d->plain->returned.wait(lock, done);
-        else
-            d->plain->returned.wait_for(lock, std::chrono::milliseconds(qMax<qint64>(0, deadline.remainingTime())),
-                                        done);
-        const bool ended = d->plain->done;
-        lock.unlock();
-        if (ended) {
-            d->plainThread.join(); // it returned from its function: only the thread's own end is left
-            return StopResult::Stopped;
+            return ::pthread_join(d->plainThread, nullptr) == 0 ? StopResult::Stopped : StopResult::Leaked;
+        // pthread_timedjoin_np() takes a CLOCK_REALTIME time: the remaining time from now on that clock.
+        const qint64 leftNs = qMax<qint64>(0, deadline.remainingTimeNSecs());
+        timespec until {};
+        ::clock_gettime(CLOCK_REALTIME, &until);
+        until.tv_sec += time_t(leftNs / 1000000000);
+        until.tv_nsec += long(leftNs % 1000000000);
+        if (until.tv_nsec >= 1000000000) {
+            ++until.tv_sec;
+            until.tv_nsec -= 1000000000;
         }
-        d->plainThread.detach(); // join-or-leak: it holds what it uses
+        if (::pthread_timedjoin_np(d->plainThread, nullptr, &until) == 0)
+            return StopResult::Stopped;
+        ::pthread_detach(d->plainThread); // join-or-leak: it holds what it uses
         return StopResult::Leaked;
     }
 

@@ -10,11 +10,10 @@
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
-#include <thread>
+
+#include <pthread.h>
 
 namespace Quiesce {
 
@@ -25,18 +24,13 @@ public:
        thread's own finished() (it finishes later). Shared with the connection, which may outlive the owner. */
     enum : int { Owned, Leaked, Finished };
 
-    // Kind::PlainThread: the function, its thread, and whether it returned (shared: a leaked thread outlives us).
-    struct Plain
-    {
-        std::mutex mutex;
-        std::condition_variable returned;
-        bool done = false; // guarded by mutex
-    };
-
     QThread *thread = nullptr;
+    // Kind::PlainThread: the function and, once started, its pthread. A raw pthread rather than a std::thread, so
+    // that stop() can wait for its end with a deadline in one join (pthread_timedjoin_np), without a hand-off from
+    // the thread first.
     std::function<void()> plainFunction;
-    std::thread plainThread;
-    std::shared_ptr<Plain> plain;
+    bool plain = false;
+    pthread_t plainThread {};
     QString name;
     bool started = false;
     std::shared_ptr<std::atomic<int>> fate = std::make_shared<std::atomic<int>>(Owned);

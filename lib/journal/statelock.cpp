@@ -187,10 +187,15 @@ bool StateLock::acquire(const QString &canonicalPath, QString *error)
             continue;
         }
         // Ours. The pid is for the "in use" message of others only; a failure to write it changes nothing.
+        // Written first and cut to its length after, never truncated to zero first: ext4 takes a file truncated to
+        // zero and written again for a "replace via truncate" and makes its close() start writeback of the new
+        // data (auto_da_alloc), which would put a disk write on the stop path (release() closes this descriptor
+        // after the save) for a file that is removed right then anyway. A reader in between sees our pid with the
+        // tail of an older one after it, still a first line holderPid() reads as ours.
         char text[32];
         const int length = std::snprintf(text, sizeof text, "%lld\n", static_cast<long long>(::getpid()));
-        if (::ftruncate(fd, 0) == 0 && length > 0)
-            (void)!::pwrite(fd, text, size_t(length), 0);
+        if (length > 0 && ::pwrite(fd, text, size_t(length), 0) == length && opened.st_size > length)
+            (void)!::ftruncate(fd, length);
         m_fd = fd;
         m_lockPath = lock;
         return true;
