@@ -418,8 +418,12 @@ bool Engine::startThreads(QString *error, int *exitCode)
         return true;
     // Every thread the process needs, before the journal is touched: a thread that cannot be created (a pids
     // cgroup, RLIMIT_NPROC, address space) is one line and exit 71 with the file untouched, never a hang or an
-    // abort later. The watchdog is parked here, so the shutdown itself creates no thread.
+    // abort later. The watchdog is parked here, so the shutdown itself creates no thread. The store thread comes
+    // first: it loads the SQL driver plugin (about 0.5 M instructions, no file touched) while this thread creates
+    // the others, and open() below runs on it.
     *exitCode = ExitCode::OsError;
+    if (!m_store->startThread(QStringLiteral("quiesce-store"), error))
+        return false;
     if (!m_coordinator->prepareWatchdog(error))
         return false;
     m_pool->setQueueLimit(m_options.tunables.queueLimit);

@@ -364,6 +364,7 @@ private Q_SLOTS:
     void createsTheSchema_data();
     void createsTheSchema();
     void storeThreadBlocksHandledSignals();
+    void storeThreadStartedAheadIsTheOneOpenUses();
     void groupCommitBatchesChanges_data();
     void groupCommitBatchesChanges();
     void partialBatchCommitsOnTheTimer();
@@ -510,6 +511,46 @@ void tst_StateStore::storeThreadBlocksHandledSignals()
     // The main thread keeps it unblocked: the check above can fail.
     const quint64 mainBlocked = ProcStatus::mask(0, ::getpid(), "SigBlk");
     QCOMPARE(mainBlocked & ProcStatus::signalBit(SIGUSR1), quint64(0));
+}
+
+// startThread(): the store thread runs before open() (named, the bridge's signals blocked), touches nothing on disk
+// while it loads the driver, and open() runs on that very thread instead of starting another one.
+void tst_StateStore::storeThreadStartedAheadIsTheOneOpenUses()
+{
+    Quiesce::UnixSignalNotifier notifier;
+    QVERIFY(notifier.watch(SIGUSR1));
+    const QString directory = m_dir.filePath(QStringLiteral("ahead"));
+    {
+        StateStore store;
+        QString error;
+        QVERIFY2(store.startThread(QStringLiteral("store-ahead"), &error), qPrintable(error));
+        const QList<qint64> ahead = ProcStatus::threadsNamed(0, "store-ahead");
+        QCOMPARE(ahead.size(), 1);
+        QVERIFY(ProcStatus::mask(0, ahead.first(), "SigBlk") & ProcStatus::signalBit(SIGUSR1));
+        QVERIFY(store.startThread(QStringLiteral("store-ahead"))); // already there: no second thread
+        QCOMPARE(ProcStatus::threadsNamed(0, "store-ahead"), ahead);
+        QVERIFY(!QFileInfo::exists(directory));
+
+        StoreOptions o = options(directory + QStringLiteral("/ahead.sqlite"));
+        o.threadName = QStringLiteral("store-other"); // the thread started ahead keeps its name
+        QVERIFY2(store.open(o), qPrintable(store.errorString()));
+        QCOMPARE(ProcStatus::threadsNamed(0, "store-ahead"), ahead);
+        QVERIFY(ProcStatus::threadsNamed(0, "store-other").isEmpty());
+        store.accept(request(1));
+        QSignalSpy saved(&store, &StateStore::saved);
+        store.save({}, SessionRecord());
+        QVERIFY(saved.wait(kWait));
+        QCOMPARE(saved.first().at(0).toBool(), true);
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(ProcStatus::threadsNamed(0, "store-ahead").size(), 0, kWait); // the OS thread ends last
+
+    // Started ahead and never opened: the thread ends with the store.
+    {
+        StateStore store;
+        QVERIFY(store.startThread(QStringLiteral("store-never")));
+        QCOMPARE(ProcStatus::threadsNamed(0, "store-never").size(), 1);
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(ProcStatus::threadsNamed(0, "store-never").size(), 0, kWait);
 }
 
 void tst_StateStore::groupCommitBatchesChanges_data()

@@ -44,6 +44,7 @@ public:
     void onBatchCommitted(const BatchResult &batch);
     void onSaveFinished(bool ok, const QString &error);
     void onThreadFinished();
+    bool startThread(const QString &name, QString *error);
     bool stopThread(bool shutdownWorker);
     bool forwardable(const char *what);
     void setError(StoreError error, const QString &message);
@@ -60,6 +61,7 @@ public:
     quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
     bool m_warnedClosed = false;
     bool m_intakeClosed = false; //!< closeIntake() was called: accept() is ignored
+    bool m_threadAhead = false;  //!< startThread() started m_thread for the next open()
 };
 
 StateStore::StateStore(QObject *parent)
@@ -72,9 +74,70 @@ StateStore::~StateStore()
     d->stopThread(true);
 }
 
+bool StateStorePrivate::startThread(const QString &name, QString *error)
+{
+    const quint64 generation = ++m_generation;
+    // The owner starts it with the bridge's signals blocked, so that no SQLite system call there is interrupted
+    // by them (and the handler runs on a thread that expects it).
+    m_thread = std::make_unique<ThreadOwner>(new QThread);
+    m_thread->setName(name);
+    // No parent: it moves. It is deleted here, after the thread has ended (not with deleteLater on the store
+    // thread), so that m_worker stays valid for queued invocations for as long as this object can make them.
+    m_worker = new StateStoreWorker;
+    m_worker->moveToThread(m_thread->thread());
+    StateStorePrivate *priv = this;
+    QObject::connect(
+        m_thread->thread(), &QThread::finished, q,
+        [priv, generation] {
+            if (generation == priv->m_generation)
+                priv->onThreadFinished();
+        },
+        Qt::QueuedConnection);
+    QObject::connect(
+        m_worker, &StateStoreWorker::batchCommitted, q,
+        [priv](const BatchResult &batch) { priv->onBatchCommitted(batch); }, Qt::QueuedConnection);
+    QObject::connect(m_worker, &StateStoreWorker::commitFailed, q, &StateStore::commitFailed, Qt::QueuedConnection);
+    QObject::connect(m_worker, &StateStoreWorker::commitRecovered, q, &StateStore::commitRecovered,
+                     Qt::QueuedConnection);
+    QObject::connect(m_worker, &StateStoreWorker::intakeClosed, q, &StateStore::intakeClosed, Qt::QueuedConnection);
+    QObject::connect(
+        m_worker, &StateStoreWorker::saveFinished, q,
+        [priv](bool ok, const QString &message) { priv->onSaveFinished(ok, message); }, Qt::QueuedConnection);
+    if (!m_thread->start(error)) {
+        // Never a BlockingQueuedConnection to a thread that does not run: it would wait forever. The thread never
+        // ran, so both objects can go at once; nothing has touched the file.
+        delete m_worker;
+        m_worker = nullptr;
+        m_thread.reset();
+        return false;
+    }
+    return true;
+}
+
+bool StateStore::startThread(const QString &threadName, QString *error)
+{
+    if (d->m_thread)
+        return true;
+    QString threadError;
+    if (!d->startThread(threadName, &threadError)) {
+        d->setError(StoreError::SystemResource, threadError);
+        if (error != nullptr)
+            *error = threadError;
+        return false;
+    }
+    d->m_threadAhead = true;
+    // The driver plugin loads there while the caller goes on (creating its other threads): open() finds it loaded.
+    QMetaObject::invokeMethod(
+        d->m_worker, [] { StateStoreDb::loadDriver(); }, Qt::QueuedConnection);
+    return true;
+}
+
 bool StateStore::open(const StoreOptions &options)
 {
-    if (d->m_state != StateStorePrivate::State::Closed || d->m_thread) {
+    // A thread started ahead (startThread()) is this open()'s; any other means open already, or still saving.
+    const bool startedAhead = d->m_threadAhead;
+    d->m_threadAhead = false;
+    if (d->m_state != StateStorePrivate::State::Closed || (d->m_thread && !startedAhead)) {
         d->setError(StoreError::CannotOpen, QStringLiteral("the state store is already open"));
         return false;
     }
@@ -84,33 +147,7 @@ bool StateStore::open(const StoreOptions &options)
     d->m_transactions = 0;
     d->m_warnedClosed = false;
     d->m_intakeClosed = false;
-    const quint64 generation = ++d->m_generation;
 
-    // The owner starts it with the bridge's signals blocked, so that no SQLite system call there is interrupted
-    // by them (and the handler runs on a thread that expects it).
-    d->m_thread = std::make_unique<ThreadOwner>(new QThread);
-    d->m_thread->setName(options.threadName);
-    // No parent: it moves. It is deleted here, after the thread has ended (not with deleteLater on the store
-    // thread), so that m_worker stays valid for queued invocations for as long as this object can make them.
-    d->m_worker = new StateStoreWorker;
-    d->m_worker->moveToThread(d->m_thread->thread());
-    StateStorePrivate *priv = d.get();
-    connect(
-        d->m_thread->thread(), &QThread::finished, this,
-        [priv, generation] {
-            if (generation == priv->m_generation)
-                priv->onThreadFinished();
-        },
-        Qt::QueuedConnection);
-    connect(
-        d->m_worker, &StateStoreWorker::batchCommitted, this,
-        [priv](const BatchResult &batch) { priv->onBatchCommitted(batch); }, Qt::QueuedConnection);
-    connect(d->m_worker, &StateStoreWorker::commitFailed, this, &StateStore::commitFailed, Qt::QueuedConnection);
-    connect(d->m_worker, &StateStoreWorker::commitRecovered, this, &StateStore::commitRecovered, Qt::QueuedConnection);
-    connect(d->m_worker, &StateStoreWorker::intakeClosed, this, &StateStore::intakeClosed, Qt::QueuedConnection);
-    connect(
-        d->m_worker, &StateStoreWorker::saveFinished, this,
-        [priv](bool ok, const QString &error) { priv->onSaveFinished(ok, error); }, Qt::QueuedConnection);
     // Startup only, before the event loop runs: the caller waits for the store thread to open, validate,
     // migrate and recover (the one blocking call of this class). BlockingQueuedConnection orders the two threads
     // (a semaphore inside Qt); the mutex only makes that hand-off visible to ThreadSanitizer, which cannot see
@@ -118,12 +155,7 @@ bool StateStore::open(const StoreOptions &options)
     StoreOpenResult result;
     QMutex resultMutex;
     QString threadError;
-    if (!d->m_thread->start(&threadError)) {
-        // Never a BlockingQueuedConnection to a thread that does not run: it would wait forever. The thread never
-        // ran, so both objects can go at once; nothing has touched the file.
-        delete d->m_worker;
-        d->m_worker = nullptr;
-        d->m_thread.reset();
+    if (!startedAhead && !d->startThread(options.threadName, &threadError)) {
         d->setError(StoreError::SystemResource, threadError);
         return false;
     }
@@ -387,6 +419,7 @@ bool StateStorePrivate::stopThread(bool shutdownWorker)
     m_thread.reset();
     m_worker = nullptr;
     m_state = State::Closed;
+    m_threadAhead = false;
     return stopped;
 }
 

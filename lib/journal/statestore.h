@@ -140,6 +140,12 @@ public:
         crash to the next open(). */
     ~StateStore() override;
 
+    /*! \brief Starts the store thread (named \a threadName) ahead of open(), which then uses it, and loads the SQL
+        driver plugin there meanwhile; no file is touched. For an application that creates its other threads before
+        it opens the journal: the driver loads while it does. False with \a error (and error() SystemResource,
+        exit 71) when the thread cannot be created. Optional: open() starts the thread itself; true at once when a
+        thread is already there. */
+    bool startThread(const QString &threadName, QString *error = nullptr);
     /*! \brief Startup only: blocks the caller while the store thread opens, validates, migrates, starts a
         session and recovers. On failure returns false with error()/errorString() (one line naming the path); the
         file is then left byte-for-byte untouched and no -wal/-shm/lock file is left behind. May be called again

@@ -4,6 +4,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QStringList>
+#include <QtCore/QThread>
 #include <QtCore/QUrl>
 #include <QtCore/QVariant>
 #include <QtSql/QSqlError>
@@ -321,6 +322,16 @@ bool StateStoreDb::openWith(const QString &databaseName, const QString &connectO
         return false;
     }
     return true;
+}
+
+void StateStoreDb::loadDriver()
+{
+    // Named after the thread, so that two callers at once never share (and replace) one connection.
+    const QString name = QStringLiteral("quiesce-load-driver-%1").arg(quintptr(QThread::currentThreadId()));
+    {
+        const QSqlDatabase db = QSqlDatabase::addDatabase(QStringLiteral("QSQLITE"), name);
+    }
+    QSqlDatabase::removeDatabase(name);
 }
 
 void StateStoreDb::close()

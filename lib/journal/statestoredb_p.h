@@ -81,6 +81,9 @@ public:
     static StoreError errorForCode(int code);
     /*! Whether a process other than this one has the WAL index of \a path mapped (an SQLite connection to it). */
     static bool inUseByOtherProcess(const QString &path);
+    /*! Loads the QSQLITE driver plugin (a connection of the calling thread, removed again; no file opened), so that
+        the next connection of any thread finds it loaded: Qt keeps a loaded plugin until the process ends. */
+    static void loadDriver();
 
 private:
     bool openWith(const QString &databaseName, const QString &connectOptions, QString *error);

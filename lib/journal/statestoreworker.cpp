@@ -210,8 +210,10 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
     // Without -wal/-shm (a clean stop leaves none) nothing can be waiting in a WAL, and the connection the run
     // writes through does the checks; after an unclean stop they run on a read-only connection of their own.
     StoreFileInfo info;
+    m_cleanStart = false;
     if (QFileInfo::exists(path)) {
         const bool sideFiles = QFileInfo::exists(storeWalPath(path)) || QFileInfo::exists(storeShmPath(path));
+        m_cleanStart = !sideFiles;
         if (!sideFiles)
             m_db = std::make_unique<StateStoreDb>("store");
         error = StateStoreDb::validate(path, &info, &message, m_db.get());
@@ -362,7 +364,21 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     }
     const QString synchronous = m_options.durability == Durability::Full ? QStringLiteral("PRAGMA synchronous=FULL")
                                                                          : QStringLiteral("PRAGMA synchronous=NORMAL");
-    if (!m_db->exec(synchronous, &detail)) {
+    // After a clean stop under durability normal, open()'s transaction is the first write into a WAL that SQLite
+    // just created, and SQLite would sync that WAL's header and then its directory (two waits on the disk, about
+    // 1 ms each on an idle disk, tens under load) before READY. Under normal nothing the run commits is synced
+    // before the next checkpoint, this transaction included: the header sync only orders a header against older
+    // frames, and a new WAL has none. So this one transaction runs with synchronous=OFF; the WAL header and the
+    // directory are synced by the first checkpoint (its WAL sync keeps SQLite's pending directory sync), before
+    // any page of the database file changes. A power loss before that checkpoint loses what normal may lose
+    // anyway: the commits since the last checkpoint (here: this run's session row and recovery updates). No
+    // checkpoint may run without syncs, so the automatic one is off for that transaction too; an upgrade (a large
+    // rewrite, after its backup) keeps every sync.
+    const bool deferSyncs =
+        m_cleanStart && m_options.durability == Durability::Normal && (fresh || userVersion == kStoreSchemaVersion);
+    const QString syncMode = deferSyncs ? QStringLiteral("PRAGMA synchronous=OFF") : synchronous;
+    if (!m_db->exec(syncMode, &detail)
+        || (deferSyncs && !m_db->exec(QStringLiteral("PRAGMA wal_autocheckpoint=0"), &detail))) {
         *error = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(detail));
         return StoreError::CannotOpen;
     }
@@ -470,6 +486,13 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     m_statements = std::move(statements);
     if (!m_db->exec(QStringLiteral("COMMIT"), &detail))
         return fail(detail);
+    // SQLite's default automatic checkpoint (1000 pages), which the journal uses.
+    if (deferSyncs
+        && !(m_db->exec(synchronous, &detail)
+             && m_db->exec(QStringLiteral("PRAGMA wal_autocheckpoint=1000"), &detail))) {
+        *error = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(detail));
+        return StoreError::CannotOpen;
+    }
     pruneDone(&result->recovery);
     return StoreError::None;
 }

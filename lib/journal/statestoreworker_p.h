@@ -150,6 +150,8 @@ private:
     WalReport m_wal;        //!< what open() found in the WAL before SQLite read it
     QJsonObject m_recovery; //!< {"wal": ...} when the WAL was torn or damaged: kept in this session's report
     QJsonObject m_notes;    //!< noteSession()'s objects, committed: kept in this session's report
+    // open() found the journal without -wal/-shm (a clean stop): initialise() may leave the start's syncs to later.
+    bool m_cleanStart = false;
     struct Statements;
     std::unique_ptr<Statements> m_statements; //!< prepared once per connection (commitBatch())
     bool m_operatorOnly = false;              //!< operateOnFailed(): open without a session of its own
