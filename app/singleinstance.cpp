@@ -113,16 +113,16 @@ SingleInstance::SingleInstance(QObject *parent)
 
 SingleInstance::~SingleInstance()
 {
-    // Every connection still open, then the listening socket and its file (as QLocalServer did on close).
+    // Every connection still open, then the listening socket and its file (as QLocalServer did on close). Each
+    // notifier goes before its descriptor is closed, so that no dispatcher ever watches a closed (or reused) one.
     const QList<QSocketNotifier *> notifiers = findChildren<QSocketNotifier *>(Qt::FindDirectChildrenOnly);
     for (QSocketNotifier *notifier : notifiers) {
-        if (notifier != m_notifier)
-            ::close(int(notifier->socket()));
+        const int fd = int(notifier->socket());
+        delete notifier;
+        ::close(fd);
     }
-    if (m_fd >= 0) {
-        ::close(m_fd);
+    if (m_fd >= 0)
         ::unlink(QFile::encodeName(m_path).constData());
-    }
 }
 
 QString SingleInstance::socketPath(const QString &statePath)
@@ -245,6 +245,7 @@ void SingleInstance::onReadable(QSocketNotifier *connection)
 
 void SingleInstance::closeConnection(QSocketNotifier *connection)
 {
+    // Called from the notifier's own signal: it goes later, its descriptor now, and it watches nothing meanwhile.
     connection->setEnabled(false);
     ::close(int(connection->socket()));
     connection->setParent(nullptr);
