@@ -1,8 +1,9 @@
 #pragma once
 
 #include <QtCore/QObject>
+#include <QtCore/QString>
 
-class QLocalServer;
+class QSocketNotifier;
 
 namespace Quiesce::App {
 
@@ -13,7 +14,10 @@ namespace Quiesce::App {
     hash of the canonical state path, so that two windows on two state files do not meet, and the path stays far
     below the 108 bytes a socket path may have. The second launch connects, forwards DESKTOP_STARTUP_ID and
     XDG_ACTIVATION_TOKEN (the desktop's permission to take the focus) and exits 0 once the first one answered.
-    Only windowed starts listen or ask: a headless one on either side keeps the one-line 73. */
+    Only windowed starts listen or ask: a headless one on either side keeps the one-line 73.
+
+    Plain AF_UNIX sockets and QSocketNotifier, not QLocalServer: Qt Network (and the Kerberos, GSSAPI and proxy
+    libraries it needs) would be loaded, relocated and kept resident by every window for one line a launch. */
 class SingleInstance : public QObject
 {
     Q_OBJECT
@@ -41,8 +45,12 @@ Q_SIGNALS:
 
 private:
     void onNewConnection();
+    void onReadable(QSocketNotifier *connection);
+    void closeConnection(QSocketNotifier *connection);
 
-    QLocalServer *m_server;
+    int m_fd = -1;                         //!< the listening socket, or -1
+    QString m_path;                        //!< where it listens (removed again when this object goes)
+    QSocketNotifier *m_notifier = nullptr; //!< new connections on m_fd
 };
 
 } // namespace Quiesce::App

@@ -9,13 +9,20 @@
 
 #include <QtCore/QLocale>
 #include <QtGui/QFontDatabase>
+#include <QtGui/QImageReader>
 #include <QtWidgets/QApplication>
+
+#if QUIESCE_HAVE_FONTCONFIG
+#include <fontconfig/fontconfig.h>
+#endif
 
 #include <cerrno>
 #include <climits>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <future>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -28,49 +35,95 @@ using namespace Quiesce::App;
 
 namespace {
 
-// The window's application object. The first widget that measures text fills Qt's font database (fontconfig reads
-// its configuration and lists every font: about a third of the window's start-up work). Nothing needs it before
-// the window is built, so a helper thread fills it while the main thread parses the command line and waits for
-// the journal to open; the window waits for the helper first (QFontDatabase is thread-safe; the font engines
-// stay per thread and are loaded by the window itself). Without a thread (none can be started) the window fills it
-// as before.
-class WindowApplication final : public QApplication
+// Starts \a work on a helper thread named \a name, with the handled signals blocked from its first instruction on
+// (it inherits this mask): they belong to the bridge's main thread, and any that arrive meanwhile wait, pending,
+// for the mask's restore. No thread to spare: returns an empty one, and the window does the work itself.
+std::thread startHelper(const char *name, std::function<void()> work)
+{
+    const sigset_t handled = handledSignals();
+    sigset_t previous;
+    const bool masked = ::pthread_sigmask(SIG_BLOCK, &handled, &previous) == 0;
+    std::thread helper;
+    try {
+        helper = std::thread([name, work = std::move(work)] {
+            ::pthread_setname_np(::pthread_self(), name);
+            work();
+        });
+    } catch (const std::system_error &) {}
+    if (masked)
+        ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+    return helper;
+}
+
+// Filling Qt's font database is nine tenths fontconfig reading its configuration (FcInit(): some sixty XML files),
+// which needs no application object. The helper starts before QApplication and reads it while QApplication is
+// constructed, then waits for the application object and fills Qt's database (whose own FcInit() then finds the
+// configuration loaded). A base class, so that it is constructed before QApplication.
+class FontHelper
+{
+protected:
+    FontHelper()
+        : m_thread(startHelper("quiesce-fonts", [this] { run(); }))
+    {}
+
+    // The application object exists: the helper may go on to Qt's font database.
+    void applicationCreated() { m_applicationCreated.set_value(); }
+
+    void waitForFonts()
+    {
+        if (m_thread.joinable())
+            m_thread.join();
+    }
+
+private:
+    void run()
+    {
+#if QUIESCE_HAVE_FONTCONFIG
+        FcInit();
+#endif
+        m_created.wait();
+        QFontDatabase::families();
+    }
+
+    std::promise<void> m_applicationCreated;
+    std::shared_future<void> m_created = m_applicationCreated.get_future().share();
+    std::thread m_thread; // last: it starts once the members it uses exist
+};
+
+// The window's application object. Two things the window needs take a large part of its start-up and can be done
+// off the main thread, while it parses the command line and waits for the journal to open; the window waits for
+// both helpers before it is built (and the application object before it goes, on every way out).
+// - The first widget that measures text fills Qt's font database (FontHelper: about a third of the window's
+//   start-up work). QFontDatabase is thread-safe; the font engines stay per thread and are loaded by the window.
+// - The menu bar's and tool bar's extension buttons load a standard icon from a PNG file, and for that Qt loads
+//   every image format plugin to ask whether it reads PNG (and the SVG one brings libQt6Svg). The plugin loader is
+//   thread-safe and moves each plugin object to the main thread.
+class WindowApplication final : private FontHelper, public QApplication
 {
 public:
     WindowApplication(int &argc, char **argv)
-        : QApplication(argc, argv)
+        : FontHelper()
+        , QApplication(argc, argv)
+        , m_images(startHelper("quiesce-images", [] { QImageReader::supportedImageFormats(); }))
     {
-        // The helper blocks the handled signals from its first instruction on (it inherits this mask): they
-        // belong to the bridge's main thread. Any that arrive meanwhile wait, pending, for the mask's restore.
-        const sigset_t handled = handledSignals();
-        sigset_t previous;
-        const bool masked = ::pthread_sigmask(SIG_BLOCK, &handled, &previous) == 0;
-        try {
-            m_fonts = std::thread([] {
-                ::pthread_setname_np(::pthread_self(), "quiesce-fonts");
-                QFontDatabase::families();
-            });
-        } catch (const std::system_error &) {
-            // No thread to spare: the first widget fills the database, as it would anyway.
-        }
-        if (masked)
-            ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+        applicationCreated();
     }
 
     WindowApplication(const WindowApplication &) = delete;
     WindowApplication &operator=(const WindowApplication &) = delete;
 
     // Before the platform integration goes, on every way out (a bad command line, a journal that cannot open).
-    ~WindowApplication() override { waitForFonts(); }
+    ~WindowApplication() override { waitForHelpers(); }
 
-    void waitForFonts()
+    void waitForHelpers()
     {
-        if (m_fonts.joinable())
-            m_fonts.join();
+        waitForFonts();
+        if (m_images.joinable())
+            m_images.join();
     }
 
 private:
-    std::thread m_fonts;
+    std::thread m_images;
 };
 
 // The window's part of a run; the headless executable has none.
@@ -92,7 +145,7 @@ public:
 
     void show(Engine *engine, const Options &options, const QString &statePath) override
     {
-        m_application->waitForFonts();
+        m_application->waitForHelpers();
         m_window = std::make_unique<MainWindow>(engine, options);
         m_window->show();
         m_instance = std::make_unique<SingleInstance>();

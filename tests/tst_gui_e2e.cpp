@@ -31,6 +31,7 @@ private Q_SLOTS:
     void windowSystemClose();
     void ctrlQThroughTheWindowSystem();
     void secondWindowRaisesTheFirst();
+    void windowLoadsLessAndKeepsItsSocketPrivate();
     void watchdogLeavesARecord();
 
 private:
@@ -343,6 +344,52 @@ void tst_GuiE2e::secondWindowRaisesTheFirst()
     QVERIFY(first.sendSignal(SIGTERM));
     QVERIFY2(first.waitForExit(), first.describe());
     QCOMPARE(first.exitCode(), 0);
+}
+
+// The window's start-up: no Qt Network (the single-instance socket is a plain AF_UNIX socket), the start-up helper
+// threads joined before READY, and the socket only its user may use, gone again at exit with nothing left next to it.
+void tst_GuiE2e::windowLoadsLessAndKeepsItsSocketPrivate()
+{
+    const QString runtime = m_dir.filePath(QStringLiteral("runtime-private-%1").arg(++m_runs));
+    QVERIFY(QDir().mkpath(runtime));
+    QVERIFY(QFile::setPermissions(runtime, QFileDevice::ReadOwner | QFileDevice::WriteOwner | QFileDevice::ExeOwner));
+    QuiesceProcess q(baseArgs());
+    isolate(q);
+    q.setEnvironmentValue(QStringLiteral("XDG_RUNTIME_DIR"), runtime);
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+
+    QFile maps(QStringLiteral("/proc/%1/maps").arg(q.pid()));
+    QVERIFY(maps.open(QIODevice::ReadOnly));
+    const QByteArray mapped = maps.readAll();
+    QVERIFY(mapped.contains("libQt6Widgets"));
+    QVERIFY2(!mapped.contains("libQt6Network"), mapped.constData());
+    QStringList threads;
+    const QStringList tasks =
+        QDir(QStringLiteral("/proc/%1/task").arg(q.pid())).entryList(QDir::Dirs | QDir::NoDotAndDotDot);
+    for (const QString &task : tasks) {
+        QFile comm(QStringLiteral("/proc/%1/task/%2/comm").arg(q.pid()).arg(task));
+        if (comm.open(QIODevice::ReadOnly))
+            threads << QString::fromLocal8Bit(comm.readAll().trimmed());
+    }
+    QVERIFY2(threads.contains(QStringLiteral("quiesce-store")), qPrintable(threads.join(QLatin1Char(' '))));
+    QVERIFY2(!threads.contains(QStringLiteral("quiesce-fonts")), qPrintable(threads.join(QLatin1Char(' '))));
+    QVERIFY2(!threads.contains(QStringLiteral("quiesce-images")), qPrintable(threads.join(QLatin1Char(' '))));
+
+    const QFileInfoList entries =
+        QDir(runtime).entryInfoList(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot);
+    QCOMPARE(entries.size(), 1); // the socket, and no directory it was made in
+    QVERIFY2(entries.constFirst().fileName().endsWith(QLatin1String(".socket")),
+             qPrintable(entries.constFirst().fileName()));
+    QCOMPARE(
+        entries.constFirst().permissions()
+            & (QFileDevice::ReadGroup | QFileDevice::WriteGroup | QFileDevice::ReadOther | QFileDevice::WriteOther),
+        QFileDevice::Permissions());
+
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
+    QVERIFY(QDir(runtime).isEmpty(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot));
 }
 
 void tst_GuiE2e::watchdogLeavesARecord()
