@@ -402,6 +402,9 @@ private Q_SLOTS:
     void refusesSchemaVersion3Untouched();
     void retentionPrunesOldDoneJobsInBatches_data();
     void retentionPrunesOldDoneJobsInBatches();
+    void commitSoonDoesNotWaitForTheInterval();
+    void startAndDoneInOneBatchLeaveTheRowsOfBoth_data();
+    void startAndDoneInOneBatchLeaveTheRowsOfBoth();
 
 private:
     QTemporaryDir m_dir;
@@ -1857,6 +1860,87 @@ void tst_StateStore::retentionPrunesOldDoneJobsInBatches()
     if (keepDoneMs != 0)
         QCOMPARE(jsonIds(root, "done"), (QList<quint64> {4}));
     QCOMPARE(root.value(QStringLiteral("next_id")).toInteger(), qint64(1000 + extra)); // also once the rows are gone
+}
+
+void tst_StateStore::commitSoonDoesNotWaitForTheInterval()
+{
+    const QString path = m_dir.filePath(QStringLiteral("soon.sqlite"));
+    StateStore store;
+    StoreOptions o = options(path);
+    o.flushIntervalMs = 600000; // without commitSoon() these would wait ten minutes for their batch
+    QVERIFY2(store.open(o), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    QSignalSpy completed(&store, &StateStore::completed);
+    store.commitSoon(); // nothing queued: nothing to commit
+    for (quint64 id = 1; id <= 3; ++id)
+        store.accept(request(id));
+    store.commitSoon();
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 3), kWait);
+    QCOMPARE(store.transactionCount(), quint64(1)); // the three in one batch
+    store.markInProgress({1, 2});
+    store.markDone({2});
+    store.commitSoon();
+    QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64> {2}), kWait);
+    QCOMPARE(store.transactionCount(), quint64(2));
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonIds(root, "pending"), (QList<quint64> {3}));
+    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64> {1}));
+    QCOMPARE(jsonIds(root, "done"), (QList<quint64> {2}));
+}
+
+void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth_data()
+{
+    QTest::addColumn<bool>("qtSql");
+    QTest::newRow("SQLite C API") << false;
+    QTest::newRow("Qt Sql (a Qt with its own SQLite)") << true;
+}
+
+void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth()
+{
+    // A start and a done of one job in one batch are written as one UPDATE: the rows must be exactly those the
+    // changes one after another leave, whatever else names the job in between.
+    QFETCH(bool, qtSql);
+    Quiesce::setBatchStatementsOnQtSqlForTesting(qtSql);
+    const auto restore = qScopeGuard([] { Quiesce::setBatchStatementsOnQtSqlForTesting(false); });
+    const QString path = m_dir.filePath(QStringLiteral("fold-%1.sqlite").arg(int(qtSql)));
+    {
+        StateStore store;
+        StoreOptions o = options(path);
+        o.flushIntervalMs = 600000; // one batch each, committed by commitSoon()
+        QVERIFY2(store.open(o), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        QSignalSpy completed(&store, &StateStore::completed);
+        QSignalSpy failed(&store, &StateStore::failed);
+        for (quint64 id = 1; id <= 9; ++id)
+            store.accept(job(id, QByteArray::number(id), id == 7 ? 2 : 0));
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 9), kWait);
+
+        store.markInProgress({1, 2, 3, 5, 7});
+        store.markDone({1}); // 1: started and done
+        store.markDone({7}); // 7: accepted with 2 attempts, started and done
+        store.requeue({2});  // 2: started, given back, started again, done
+        store.markInProgress({2});
+        store.markDone({2});
+        store.markFailed({failure(3, QStringLiteral("cannot succeed"))}); // 3: started, failed, then done anyway
+        store.markDone({3});
+        store.markInProgress({5}); // 5: started twice (each start counts), done
+        store.markDone({5});
+        store.markInProgress({4});    // 4: started only
+        store.markInProgress({6, 6}); // 6: twice in one list
+        store.markDone({6, 8});       // 8: done, never started
+        store.markInProgress({9});
+        store.requeueCrashed({9}); // 9: started, its worker died
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64> {1, 2, 3, 5, 6, 7, 8}), kWait);
+        QCOMPARE(collected(failed), (QList<quint64> {3}));
+        QCOMPARE(store.transactionCount(), quint64(2)); // the accepts, then every change above in one batch
+    }
+    QCOMPARE(
+        journalRows(path, QStringLiteral("SELECT id, state, attempts, crashes, reason IS NULL FROM jobs ORDER BY id")),
+        (QStringList {QStringLiteral("1 2 1 0 1"), QStringLiteral("2 2 2 0 1"), QStringLiteral("3 2 1 0 1"),
+                      QStringLiteral("4 1 1 0 1"), QStringLiteral("5 2 2 0 1"), QStringLiteral("6 2 2 0 1"),
+                      QStringLiteral("7 2 3 0 1"), QStringLiteral("8 2 0 0 1"), QStringLiteral("9 0 1 1 1")}));
 }
 
 int main(int argc, char **argv)
