@@ -122,9 +122,11 @@ void BatchStatements::finalize()
     m_db = nullptr;
 }
 
-bool BatchStatements::runQt(QSqlQuery &query, const char *what, QString *error)
+bool BatchStatements::runQt(QSqlQuery &query, const char *what, QString *error, bool *changed)
 {
     const bool ok = query.exec();
+    if (changed != nullptr)
+        *changed = ok && query.numRowsAffected() > 0;
     if (!ok)
         *error = QString::fromLatin1(what) + QStringLiteral(": ") + query.lastError().databaseText();
     query.finish();
@@ -162,12 +164,7 @@ bool BatchStatements::insert(const Job &job, qint64 now, bool *inserted, QString
         query.bindValue(3, job.crashes);
         query.bindValue(4, now);
         query.bindValue(5, now);
-        const bool ok = query.exec();
-        *inserted = ok && query.numRowsAffected() > 0;
-        if (!ok)
-            *error = QStringLiteral("accept: ") + query.lastError().databaseText();
-        query.finish();
-        return ok;
+        return runQt(query, "accept", error, inserted);
     }
     sqlite3_bind_int64(m_insert, 1, sqlite3_int64(job.id));
     // Never a null pointer: that would bind NULL (the column is NOT NULL); an empty payload is an empty BLOB.
@@ -201,12 +198,7 @@ bool BatchStatements::done(quint64 id, qint64 now, bool startedToo, bool *change
         QSqlQuery &query = startedToo ? m_qt->startDone : m_qt->done;
         query.bindValue(0, now);
         query.bindValue(1, qint64(id));
-        const bool ok = query.exec();
-        *changed = ok && query.numRowsAffected() > 0;
-        if (!ok)
-            *error = QStringLiteral("done: ") + query.lastError().databaseText();
-        query.finish();
-        return ok;
+        return runQt(query, "done", error, changed);
     }
     sqlite3_stmt *statement = startedToo ? m_startDone : m_done;
     sqlite3_bind_int64(statement, 1, now);

@@ -41,6 +41,7 @@ public:
 
     /*! Prepares every statement on \a db's handle; false with "<sql>: <sqlite message>" in \a error. */
     bool prepare(QSqlDatabase &db, QString *error);
+    /*! Drops every statement (before the connection closes). */
     void finalize();
     /*! Whether the statements run on the C API (else on Qt Sql). */
     bool usesCApi() const { return m_db != nullptr; }
@@ -65,7 +66,8 @@ public:
 
 private:
     bool step(sqlite3_stmt *statement, const char *what, QString *error);
-    bool runQt(QSqlQuery &query, const char *what, QString *error);
+    /*! Runs \a query; \a changed (when given) says whether it changed a row. */
+    bool runQt(QSqlQuery &query, const char *what, QString *error, bool *changed = nullptr);
     bool prepareQt(QSqlDatabase &db, QString *error);
 
     /*! The same statements on Qt Sql, when the C API cannot be used. */
