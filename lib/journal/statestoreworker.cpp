@@ -608,8 +608,12 @@ bool StateStoreWorker::takeBatch(FlushMode mode)
     qsizetype count = 0;
     while (count < m_queue.size() && weight < m_maxBatch)
         weight += m_queue.at(count++).weight();
-    m_batch = m_queue.mid(0, count);
-    m_queue.remove(0, count);
+    if (count == m_queue.size()) {
+        m_batch.swap(m_queue); // the common case: all of it, without copying a change
+    } else {
+        m_batch = m_queue.mid(0, count);
+        m_queue.remove(0, count);
+    }
     m_queuedWeight -= weight;
     return true;
 }
