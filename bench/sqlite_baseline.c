@@ -3,9 +3,9 @@
 
    same  (default) the state store's schema v2 and the very statements its store thread runs per batch, verbatim
          (lib/journal/statestoredb.cpp migrateSchema(), lib/journal/batchstatements.cpp), prepared once and reused,
-         one row per statement through the C API as the store binds them: per batch of B jobs (the store's batch
-         is 1000)
-           BEGIN IMMEDIATE; INSERT OR IGNORE ... VALUES (...) B times; raise meta.next_id;  COMMIT
+         through the C API as the store binds them: per batch of B jobs (the store's batch is 1000)
+           BEGIN IMMEDIATE; INSERT OR IGNORE ... VALUES (...) x 32 per statement (after a lookup that none of
+                            the 32 ids exists), the rest one row each; raise meta.next_id;  COMMIT
            BEGIN IMMEDIATE; UPDATE jobs SET state = 1, attempts + 1 WHERE id = ? B times; COMMIT
            BEGIN IMMEDIATE; UPDATE jobs SET state = 2 WHERE id = ? B times;                COMMIT
          What is left between quiesce and this is the threads and the signalling around the store, and how the
@@ -117,6 +117,13 @@ static void runSame(long requests, long batch)
     sqlite3_stmt *commit = prepare("COMMIT");
     sqlite3_stmt *insert = prepare("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, updated) "
                                    "VALUES (?, 0, ?, ?, ?, ?, ?)");
+    /* BatchStatements::insertChunk(): 32 rows per INSERT after one primary-key lookup that none of them exists. */
+    enum { kChunk = 32 };
+    char chunkSql[2048] = "INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, updated) VALUES ";
+    for (int k = 0; k < kChunk; ++k)
+        strcat(chunkSql, k == 0 ? "(?, 0, ?, ?, ?, ?, ?)" : ", (?, 0, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *insertChunk = prepare(chunkSql);
+    sqlite3_stmt *anyInRange = prepare("SELECT EXISTS (SELECT 1 FROM jobs WHERE id BETWEEN ? AND ?)");
     sqlite3_stmt *counter = prepare("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
                                     "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)");
     sqlite3_stmt *start = prepare("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? WHERE id = ? AND state < 2");
@@ -131,7 +138,26 @@ static void runSame(long requests, long batch)
         sqlite3_int64 now = nowMs();
 
         step(begin, "begin");
-        for (long id = first; id <= last; ++id) {
+        long next = first;
+        for (; next + kChunk - 1 <= last; next += kChunk) {
+            sqlite3_bind_int64(anyInRange, 1, next);
+            sqlite3_bind_int64(anyInRange, 2, next + kChunk - 1);
+            if (sqlite3_step(anyInRange) != SQLITE_ROW || sqlite3_column_int(anyInRange, 0) != 0)
+                die("accept: id taken");
+            sqlite3_reset(anyInRange);
+            for (int k = 0; k < kChunk; ++k) {
+                sqlite3_bind_int64(insertChunk, 6 * k + 1, next + k);
+                sqlite3_bind_blob(insertChunk, 6 * k + 2, "0", 1, SQLITE_STATIC);
+                sqlite3_bind_int(insertChunk, 6 * k + 3, 0);
+                sqlite3_bind_int(insertChunk, 6 * k + 4, 0);
+                sqlite3_bind_int64(insertChunk, 6 * k + 5, now);
+                sqlite3_bind_int64(insertChunk, 6 * k + 6, now);
+            }
+            step(insertChunk, "accept");
+            if (sqlite3_changes(s_db) != kChunk)
+                die("accept: rows missing");
+        }
+        for (long id = next; id <= last; ++id) {
             sqlite3_bind_int64(insert, 1, id);
             sqlite3_bind_blob(insert, 2, "0", 1, SQLITE_STATIC);
             sqlite3_bind_int(insert, 3, 0);
@@ -170,6 +196,8 @@ static void runSame(long requests, long batch)
     sqlite3_finalize(begin);
     sqlite3_finalize(commit);
     sqlite3_finalize(insert);
+    sqlite3_finalize(insertChunk);
+    sqlite3_finalize(anyInRange);
     sqlite3_finalize(counter);
     sqlite3_finalize(start);
     sqlite3_finalize(done);

@@ -405,6 +405,8 @@ private Q_SLOTS:
     void commitSoonDoesNotWaitForTheInterval();
     void startAndDoneInOneBatchLeaveTheRowsOfBoth_data();
     void startAndDoneInOneBatchLeaveTheRowsOfBoth();
+    void acceptsInChunksKeepEveryRowAndSkipDuplicates_data();
+    void acceptsInChunksKeepEveryRowAndSkipDuplicates();
 
 private:
     QTemporaryDir m_dir;
@@ -1941,6 +1943,60 @@ void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth()
         (QStringList {QStringLiteral("1 2 1 0 1"), QStringLiteral("2 2 2 0 1"), QStringLiteral("3 2 1 0 1"),
                       QStringLiteral("4 1 1 0 1"), QStringLiteral("5 2 2 0 1"), QStringLiteral("6 2 2 0 1"),
                       QStringLiteral("7 2 3 0 1"), QStringLiteral("8 2 0 0 1"), QStringLiteral("9 0 1 1 1")}));
+}
+
+void tst_StateStore::acceptsInChunksKeepEveryRowAndSkipDuplicates_data()
+{
+    QTest::addColumn<bool>("qtSql");
+    QTest::newRow("SQLite C API") << false;
+    QTest::newRow("Qt Sql (a Qt with its own SQLite)") << true;
+}
+
+void tst_StateStore::acceptsInChunksKeepEveryRowAndSkipDuplicates()
+{
+    // Accepts go in several rows per INSERT where every one of them is sure to be new: each row must be exactly
+    // the job, and an id accepted before must still be skipped (and not reported), also inside a chunk.
+    QFETCH(bool, qtSql);
+    Quiesce::setBatchStatementsOnQtSqlForTesting(qtSql);
+    const auto restore = qScopeGuard([] { Quiesce::setBatchStatementsOnQtSqlForTesting(false); });
+    const QString path = m_dir.filePath(QStringLiteral("chunks-%1.sqlite").arg(int(qtSql)));
+    const auto payloadOf = [](quint64 id) {
+        return id % 5 == 0 ? QByteArray() : id % 5 == 1 ? QByteArray("\0\xff bytes", 8) : QByteArray::number(id * 7);
+    };
+    QStringList expected;
+    {
+        StateStore store;
+        StoreOptions o = options(path);
+        o.flushIntervalMs = 600000; // one batch each, committed by commitSoon()
+        QVERIFY2(store.open(o), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        for (quint64 id = 1; id <= 70; ++id)
+            store.accept(job(id, payloadOf(id), int(id % 3), int(id % 2)));
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 70), kWait);
+
+        // 65..70 again (skipped, with different contents), then 71..102 new, then 103..134 in falling order.
+        accepted.clear();
+        for (quint64 id = 65; id <= 102; ++id)
+            store.accept(job(id, "again", 9, 9));
+        for (quint64 id = 134; id >= 103; --id)
+            store.accept(job(id, payloadOf(id), int(id % 3), int(id % 2)));
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(71, 134), kWait);
+        QCOMPARE(store.transactionCount(), quint64(2));
+    }
+    for (quint64 id = 1; id <= 134; ++id) {
+        const bool again = id >= 71 && id <= 102;
+        const QByteArray payload = again ? QByteArray("again") : payloadOf(id);
+        expected.append(QStringLiteral("%1 0 %2 %3 %4")
+                            .arg(id)
+                            .arg(QString::fromLatin1(payload.toHex().toUpper()))
+                            .arg(again ? 9 : id % 3)
+                            .arg(again ? 9 : id % 2));
+    }
+    QCOMPARE(
+        journalRows(path, QStringLiteral("SELECT id, state, hex(payload), attempts, crashes FROM jobs ORDER BY id")),
+        expected);
 }
 
 int main(int argc, char **argv)

@@ -33,6 +33,15 @@ constexpr const char *kDone = "UPDATE jobs SET state = 2, reason = NULL, updated
 constexpr const char *kStartDone = "UPDATE jobs SET state = 2, attempts = attempts + (state < 2), reason = NULL, "
                                    "updated = ? WHERE id = ? AND state <> 2";
 
+// kInsert's VALUES, BatchStatements::kChunk times.
+QByteArray insertChunkSql()
+{
+    QByteArray sql = QByteArray(kInsert).chopped(int(std::strlen("(?, 0, ?, ?, ?, ?, ?)")));
+    for (std::size_t k = 0; k < BatchStatements::kChunk; ++k)
+        sql += k == 0 ? "(?, 0, ?, ?, ?, ?, ?)" : ", (?, 0, ?, ?, ?, ?, ?)";
+    return sql;
+}
+
 // Whether the module that implements \a driver (the QSQLITE plugin, or Qt Sql itself in a static build) resolves
 // SQLite's functions to the libsqlite3 this library links: only then is its handle a connection we may use.
 bool driverUsesOurSqlite(const QSqlDriver *driver)
@@ -86,7 +95,9 @@ bool BatchStatements::prepare(QSqlDatabase &db, QString *error)
     };
     const bool ok = prepared(&m_begin, kBegin) && prepared(&m_commit, kCommit) && prepared(&m_insert, kInsert)
         && prepared(&m_start, kStart) && prepared(&m_done, kDone) && prepared(&m_startDone, kStartDone)
-        && prepared(&m_counter, StoreSql::raiseNextId().toUtf8().constData());
+        && prepared(&m_counter, StoreSql::raiseNextId().toUtf8().constData())
+        && prepared(&m_insertChunk, insertChunkSql().constData())
+        && prepared(&m_anyInRange, "SELECT EXISTS (SELECT 1 FROM jobs WHERE id BETWEEN ? AND ?)");
     if (!ok)
         finalize();
     return ok;
@@ -115,7 +126,8 @@ bool BatchStatements::prepareQt(QSqlDatabase &db, QString *error)
 void BatchStatements::finalize()
 {
     m_qt.reset();
-    for (sqlite3_stmt **statement : {&m_begin, &m_commit, &m_insert, &m_start, &m_done, &m_startDone, &m_counter}) {
+    for (sqlite3_stmt **statement :
+         {&m_begin, &m_commit, &m_insert, &m_start, &m_done, &m_startDone, &m_counter, &m_insertChunk, &m_anyInRange}) {
         sqlite3_finalize(*statement); // a no-op for nullptr
         *statement = nullptr;
     }
@@ -177,6 +189,49 @@ bool BatchStatements::insert(const Job &job, qint64 now, bool *inserted, QString
     const bool ok = step(m_insert, "accept", error);
     sqlite3_bind_null(m_insert, 2); // the payload's bytes are the caller's: no dangling pointer left bound
     *inserted = ok && sqlite3_changes(m_db) > 0;
+    return ok;
+}
+
+bool BatchStatements::insertChunk(const std::array<const Job *, kChunk> &jobs, qint64 now, bool *written,
+                                  QString *error)
+{
+    *written = false;
+    if (m_qt)
+        return true;
+    for (std::size_t k = 1; k < jobs.size(); ++k) {
+        if (jobs[k]->id <= jobs[k - 1]->id)
+            return true; // not strictly increasing: one at a time, which sorts out a duplicate
+    }
+    sqlite3_bind_int64(m_anyInRange, 1, sqlite3_int64(jobs.front()->id));
+    sqlite3_bind_int64(m_anyInRange, 2, sqlite3_int64(jobs.back()->id));
+    const int rc = sqlite3_step(m_anyInRange);
+    const bool taken = rc == SQLITE_ROW && sqlite3_column_int(m_anyInRange, 0) != 0;
+    sqlite3_reset(m_anyInRange);
+    if (rc != SQLITE_ROW) {
+        *error = QStringLiteral("accept: ") + QString::fromUtf8(sqlite3_errmsg(m_db));
+        return false;
+    }
+    if (taken)
+        return true; // an id is in the table already: one at a time, to know which
+    for (std::size_t k = 0; k < jobs.size(); ++k) {
+        const Job &job = *jobs[k];
+        const int column = int(6 * k);
+        sqlite3_bind_int64(m_insertChunk, column + 1, sqlite3_int64(job.id));
+        sqlite3_bind_blob(m_insertChunk, column + 2, job.payload.isNull() ? "" : job.payload.constData(),
+                          int(job.payload.size()), SQLITE_STATIC);
+        sqlite3_bind_int(m_insertChunk, column + 3, job.attempts);
+        sqlite3_bind_int(m_insertChunk, column + 4, job.crashes);
+        sqlite3_bind_int64(m_insertChunk, column + 5, now);
+        sqlite3_bind_int64(m_insertChunk, column + 6, now);
+    }
+    const bool ok = step(m_insertChunk, "accept", error);
+    sqlite3_clear_bindings(m_insertChunk); // the payloads' bytes are the caller's: no dangling pointer left bound
+    if (ok && sqlite3_changes(m_db) != int(jobs.size())) {
+        // Cannot happen after the checks above; never report a row as accepted that may not be there.
+        *error = QStringLiteral("accept: %1 of %2 rows inserted").arg(sqlite3_changes(m_db)).arg(jobs.size());
+        return false;
+    }
+    *written = ok;
     return ok;
 }
 

@@ -6,7 +6,9 @@
 #include <QtCore/QString>
 #include <QtSql/QSqlQuery>
 
+#include <array>
 #include <atomic>
+#include <cstddef>
 #include <memory>
 
 struct sqlite3;
@@ -55,6 +57,13 @@ public:
     bool commit(QString *error);
     /*! Inserts \a job as pending (INSERT OR IGNORE); \a inserted says whether its id was new. */
     bool insert(const Job &job, qint64 now, bool *inserted, QString *error);
+    /*! Rows per insertChunk(). */
+    static constexpr std::size_t kChunk = 32;
+    /*! Inserts \a jobs as pending with one statement, when that is sure to insert every one of them: ids strictly
+        increasing and none of [first, last] in the table yet (one lookup by primary key), so no row can be ignored
+        and no per-row answer is needed (RETURNING would cost SQLite an ephemeral table per execution). Otherwise
+        (and on Qt Sql) writes nothing and leaves \a written false: the caller inserts them one at a time. */
+    bool insertChunk(const std::array<const Job *, kChunk> &jobs, qint64 now, bool *written, QString *error);
     /*! pending (or in progress) -> in progress, attempts + 1. */
     bool start(quint64 id, qint64 now, QString *error);
     /*! -> done unless done already (\a changed says whether it was not). With \a startedToo the start of the same
@@ -86,6 +95,8 @@ private:
     sqlite3_stmt *m_done = nullptr;
     sqlite3_stmt *m_startDone = nullptr;
     sqlite3_stmt *m_counter = nullptr;
+    sqlite3_stmt *m_insertChunk = nullptr;
+    sqlite3_stmt *m_anyInRange = nullptr;
 };
 
 } // namespace Quiesce

@@ -15,6 +15,7 @@
 #include <QtSql/QSqlQuery>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -758,23 +759,53 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
         return std::any_of(ids.cbegin(), ids.cend(), [&](quint64 id) { return findStart(id) >= 0; });
     };
 
-    for (const StoreChange &change : std::as_const(m_batch)) {
-        if (!ok)
-            break;
-        switch (change.kind) {
-        case StoreChange::Kind::Accept: {
-            if (findStart(change.job.id) >= 0)
-                runStarts(); // never in practice (a job starts once accepted), but the order must hold
+    // Accepts go in chunks of BatchStatements::kChunk rows per INSERT where they can (see insertChunk()), else one
+    // row each; they are written before any other change that follows them.
+    std::array<const Job *, BatchStatements::kChunk> accepts {};
+    std::size_t acceptCount = 0;
+    const auto writeAccepts = [&] {
+        if (acceptCount == accepts.size() && ok) {
+            bool written = false;
+            ok = rows.insertChunk(accepts, now, &written, error);
+            if (ok && written) {
+                for (const Job *job : accepts) {
+                    result->acceptedIds.append(job->id);
+                    maxId = std::max(maxId, job->id);
+                }
+                acceptCount = 0;
+                return;
+            }
+        }
+        for (std::size_t k = 0; ok && k < acceptCount; ++k) {
             bool inserted = false;
-            ok = ok && rows.insert(change.job, now, &inserted, error);
+            ok = rows.insert(*accepts[k], now, &inserted, error);
             if (inserted) {
-                result->acceptedIds.append(change.job.id);
-                maxId = std::max(maxId, change.job.id);
+                result->acceptedIds.append(accepts[k]->id);
+                maxId = std::max(maxId, accepts[k]->id);
             } else if (ok) {
                 ++duplicates;
             }
-            break;
         }
+        acceptCount = 0;
+    };
+
+    for (const StoreChange &change : std::as_const(m_batch)) {
+        if (!ok)
+            break;
+        if (change.kind == StoreChange::Kind::Accept) {
+            if (findStart(change.job.id) >= 0)
+                runStarts(); // never in practice (a job starts once accepted), but the order must hold
+            accepts[acceptCount++] = &change.job;
+            if (acceptCount == accepts.size())
+                writeAccepts();
+            continue;
+        }
+        writeAccepts();
+        if (!ok)
+            break;
+        switch (change.kind) {
+        case StoreChange::Kind::Accept:
+            break; // above
         case StoreChange::Kind::InProgress:
             if (namesWaitingStart(change.ids))
                 runStarts(); // started again (requeued in between): the first start goes first
@@ -825,6 +856,7 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
         }
         }
     }
+    writeAccepts();
     runStarts();
     // In id order, as RETURNING's rows were sorted before: accepted() and completed() report ascending ids.
     std::sort(result->acceptedIds.begin(), result->acceptedIds.end());
