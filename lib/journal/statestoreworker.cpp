@@ -859,9 +859,10 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
     writeAccepts();
     runStarts();
     // In id order, as RETURNING's rows were sorted before: accepted() and completed() report ascending ids.
-    std::sort(result->acceptedIds.begin(), result->acceptedIds.end());
-    std::sort(result->completedIds.begin(), result->completedIds.end());
-    std::sort(result->failedIds.begin(), result->failedIds.end());
+    for (QList<quint64> *ids : {&result->acceptedIds, &result->completedIds, &result->failedIds}) {
+        if (!std::is_sorted(ids->cbegin(), ids->cend())) // usually they are: ids rise, and so do the changes
+            std::sort(ids->begin(), ids->end());
+    }
     if (ok && duplicates > 0)
         qCWarning(lcJournal, "%lld job ids were accepted before; ignoring the duplicates",
                   static_cast<long long>(duplicates));
