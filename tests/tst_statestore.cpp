@@ -349,6 +349,22 @@ Quiesce::JobFailure failure(quint64 id, const QString &reason)
     return f;
 }
 
+// The two ways the store can run its batch statements, as data rows: SQLite's C API (this build's QSQLITE driver)
+// and Qt Sql (what a Qt with its own copy of SQLite gets).
+void addBatchStatementRows()
+{
+    QTest::addColumn<bool>("qtSql");
+    QTest::newRow("SQLite C API") << false;
+    QTest::newRow("Qt Sql (a Qt with its own SQLite)") << true;
+}
+
+// Stores opened while the result lives run their batch statements on Qt Sql when \a qtSql.
+auto batchStatementsOnQtSql(bool qtSql)
+{
+    Quiesce::setBatchStatementsOnQtSqlForTesting(qtSql);
+    return qScopeGuard([] { Quiesce::setBatchStatementsOnQtSqlForTesting(false); });
+}
+
 } // namespace
 
 class tst_StateStore : public QObject
@@ -1892,9 +1908,7 @@ void tst_StateStore::commitSoonDoesNotWaitForTheInterval()
 
 void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth_data()
 {
-    QTest::addColumn<bool>("qtSql");
-    QTest::newRow("SQLite C API") << false;
-    QTest::newRow("Qt Sql (a Qt with its own SQLite)") << true;
+    addBatchStatementRows();
 }
 
 void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth()
@@ -1902,8 +1916,7 @@ void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth()
     // A start and a done of one job in one batch are written as one UPDATE: the rows must be exactly those the
     // changes one after another leave, whatever else names the job in between.
     QFETCH(bool, qtSql);
-    Quiesce::setBatchStatementsOnQtSqlForTesting(qtSql);
-    const auto restore = qScopeGuard([] { Quiesce::setBatchStatementsOnQtSqlForTesting(false); });
+    const auto restore = batchStatementsOnQtSql(qtSql);
     const QString path = m_dir.filePath(QStringLiteral("fold-%1.sqlite").arg(int(qtSql)));
     {
         StateStore store;
@@ -1947,9 +1960,7 @@ void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth()
 
 void tst_StateStore::acceptsInChunksKeepEveryRowAndSkipDuplicates_data()
 {
-    QTest::addColumn<bool>("qtSql");
-    QTest::newRow("SQLite C API") << false;
-    QTest::newRow("Qt Sql (a Qt with its own SQLite)") << true;
+    addBatchStatementRows();
 }
 
 void tst_StateStore::acceptsInChunksKeepEveryRowAndSkipDuplicates()
@@ -1957,8 +1968,7 @@ void tst_StateStore::acceptsInChunksKeepEveryRowAndSkipDuplicates()
     // Accepts go in several rows per INSERT where every one of them is sure to be new: each row must be exactly
     // the job, and an id accepted before must still be skipped (and not reported), also inside a chunk.
     QFETCH(bool, qtSql);
-    Quiesce::setBatchStatementsOnQtSqlForTesting(qtSql);
-    const auto restore = qScopeGuard([] { Quiesce::setBatchStatementsOnQtSqlForTesting(false); });
+    const auto restore = batchStatementsOnQtSql(qtSql);
     const QString path = m_dir.filePath(QStringLiteral("chunks-%1.sqlite").arg(int(qtSql)));
     const auto payloadOf = [](quint64 id) {
         return id % 5 == 0 ? QByteArray() : id % 5 == 1 ? QByteArray("\0\xff bytes", 8) : QByteArray::number(id * 7);
