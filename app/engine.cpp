@@ -786,6 +786,9 @@ void Engine::onGenerated(const Job &request)
     if (!m_intakeOpen)
         return;
     if (!m_pool->tryReserve()) {
+        // The queue is full, partly of accepts waiting for their commit: nothing more can join their batch until
+        // it commits, so it should not wait for the flush interval.
+        m_store->commitSoon();
         if (m_options.overflow == Overflow::Shed) {
             ++m_counters.shed;
             if (m_options.logRequests)

@@ -2,12 +2,15 @@
    pragmas (WAL, synchronous=NORMAL or FULL). Two contenders (the MODE argument):
 
    same  (default) the state store's schema v2 and the very statements its store thread runs per batch, verbatim
-         (lib/journal/statestoredb.cpp migrateSchema(), lib/journal/statestoreworker.cpp Statements::prepare(),
-         commitBatch()), prepared once and reused: per batch of B jobs (the store's batch is 1000)
-           BEGIN IMMEDIATE; INSERT ... SELECT ... FROM json_each(?) RETURNING id; raise meta.next_id; COMMIT
-           BEGIN IMMEDIATE; UPDATE jobs SET state = 1, attempts + 1 WHERE id IN (json_each(?)); COMMIT
-           BEGIN IMMEDIATE; UPDATE jobs SET state = 2 WHERE id IN (json_each(?)) RETURNING id;  COMMIT
-         What is left between quiesce and this is Qt Sql, the threads and the signalling around the store.
+         (lib/journal/statestoredb.cpp migrateSchema(), lib/journal/batchstatements.cpp), prepared once and reused,
+         through the C API as the store binds them: per batch of B jobs (the store's batch is 1000)
+           BEGIN IMMEDIATE; INSERT OR IGNORE ... VALUES (...) x 32 per statement (after a lookup that none of
+                            the 32 ids exists), the rest one row each; raise meta.next_id;  COMMIT
+           BEGIN IMMEDIATE; UPDATE jobs SET state = 1, attempts + 1 WHERE id = ? B times; COMMIT
+           BEGIN IMMEDIATE; UPDATE jobs SET state = 2 WHERE id = ? B times;                COMMIT
+         What is left between quiesce and this is the threads and the signalling around the store, and how the
+         store groups the changes into transactions (it folds the start and the done of a job that fall into one
+         batch into one UPDATE; this program keeps the three transitions apart).
    lean  the leanest journal that still records the three transitions (issue 16): INTEGER state without a CHECK,
          no secondary index, no id counter (the rowid is the id), one prepared statement per row, batches of B
          (256 by default in this mode), the three transitions as separate transactions:
@@ -64,22 +67,6 @@ static void step(sqlite3_stmt *statement, const char *what)
     sqlite3_reset(statement);
 }
 
-/* Steps through a RETURNING statement, reading each id as the store does; returns how many rows it gave. */
-static long stepReturning(sqlite3_stmt *statement, const char *what)
-{
-    long rows = 0;
-    int rc;
-    sqlite3_int64 sum = 0;
-    while ((rc = sqlite3_step(statement)) == SQLITE_ROW) {
-        sum += sqlite3_column_int64(statement, 0);
-        ++rows;
-    }
-    if (rc != SQLITE_DONE || sum < rows)
-        die(what);
-    sqlite3_reset(statement);
-    return rows;
-}
-
 static sqlite3_int64 nowMs(void)
 {
     struct timespec ts;
@@ -92,43 +79,6 @@ static void printLine(const char *line)
     /* One write(2) per line, like quiesce: the driver stamps the moment the line arrives. */
     if (write(STDOUT_FILENO, line, strlen(line)) < 0)
         exit(1);
-}
-
-/* A growing text buffer for the JSON arrays the store binds. */
-struct Text
-{
-    char *data;
-    size_t size;
-    size_t capacity;
-};
-
-static void append(struct Text *text, const char *piece)
-{
-    const size_t length = strlen(piece);
-    if (text->size + length + 1 > text->capacity) {
-        text->capacity = (text->size + length + 1) * 2;
-        text->data = realloc(text->data, text->capacity);
-        if (text->data == NULL) {
-            fprintf(stderr, "sqlite_baseline: out of memory\n");
-            exit(1);
-        }
-    }
-    memcpy(text->data + text->size, piece, length + 1);
-    text->size += length;
-}
-
-/* "[first,...,last]", or with \a jobs "[[id,"0",0,0],...]" (id, payload, attempts, crashes), as commitBatch()
-   builds them. */
-static void idsJson(struct Text *text, long first, long last, int jobs)
-{
-    char number[48];
-    text->size = 0;
-    append(text, "[");
-    for (long id = first; id <= last; ++id) {
-        snprintf(number, sizeof number, jobs ? "%s[%ld,\"0\",0,0]" : "%s%ld", id == first ? "" : ",", id);
-        append(text, number);
-    }
-    append(text, "]");
 }
 
 static void runSame(long requests, long batch)
@@ -161,61 +111,93 @@ static void runSame(long requests, long batch)
     exec("PRAGMA user_version = 2");
     exec("COMMIT");
 
-    /* The statements commitBatch() runs, verbatim. */
+    /* The statements commitBatch() runs (lib/journal/batchstatements.cpp), verbatim: one row each, through the C
+       API, without RETURNING (sqlite3_changes() says whether the row changed, as the store asks). */
     sqlite3_stmt *begin = prepare("BEGIN IMMEDIATE");
     sqlite3_stmt *commit = prepare("COMMIT");
-    sqlite3_stmt *insert = prepare("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
-                                   "updated) SELECT json_extract(value, '$[0]'), 0, "
-                                   "CAST(json_extract(value, '$[1]') AS BLOB), json_extract(value, '$[2]'), "
-                                   "json_extract(value, '$[3]'), ?, ? FROM json_each(?) RETURNING id");
+    sqlite3_stmt *insert = prepare("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, updated) "
+                                   "VALUES (?, 0, ?, ?, ?, ?, ?)");
+    /* BatchStatements::insertChunk(): 32 rows per INSERT after one primary-key lookup that none of them exists. */
+    enum { kChunk = 32 };
+    char chunkSql[2048] = "INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, updated) VALUES ";
+    for (int k = 0; k < kChunk; ++k)
+        strcat(chunkSql, k == 0 ? "(?, 0, ?, ?, ?, ?, ?)" : ", (?, 0, ?, ?, ?, ?, ?)");
+    sqlite3_stmt *insertChunk = prepare(chunkSql);
+    sqlite3_stmt *anyInRange = prepare("SELECT EXISTS (SELECT 1 FROM jobs WHERE id BETWEEN ? AND ?)");
     sqlite3_stmt *counter = prepare("INSERT INTO meta (key, value) VALUES ('next_id', ?) "
                                     "ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)");
-    sqlite3_stmt *start = prepare("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? "
-                                  "WHERE id IN (SELECT value FROM json_each(?)) AND state < 2");
-    sqlite3_stmt *done = prepare("UPDATE jobs SET state = 2, reason = NULL, updated = ? "
-                                 "WHERE id IN (SELECT value FROM json_each(?)) AND state <> 2 RETURNING id");
+    sqlite3_stmt *start = prepare("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? WHERE id = ? AND state < 2");
+    sqlite3_stmt *done = prepare("UPDATE jobs SET state = 2, reason = NULL, updated = ? WHERE id = ? AND state <> 2");
 
     char line[96];
     snprintf(line, sizeof line, "READY pid=%ld\n", (long)getpid());
     printLine(line);
 
-    struct Text json = {NULL, 0, 0};
     for (long first = 1; first <= requests; first += batch) {
         const long last = first + batch - 1 < requests ? first + batch - 1 : requests;
         sqlite3_int64 now = nowMs();
 
         step(begin, "begin");
-        idsJson(&json, first, last, 1);
-        sqlite3_bind_int64(insert, 1, now);
-        sqlite3_bind_int64(insert, 2, now);
-        sqlite3_bind_text(insert, 3, json.data, (int)json.size, SQLITE_STATIC);
-        if (stepReturning(insert, "accept") != last - first + 1)
-            die("accept: rows missing");
+        long next = first;
+        for (; next + kChunk - 1 <= last; next += kChunk) {
+            sqlite3_bind_int64(anyInRange, 1, next);
+            sqlite3_bind_int64(anyInRange, 2, next + kChunk - 1);
+            if (sqlite3_step(anyInRange) != SQLITE_ROW || sqlite3_column_int(anyInRange, 0) != 0)
+                die("accept: id taken");
+            sqlite3_reset(anyInRange);
+            for (int k = 0; k < kChunk; ++k) {
+                sqlite3_bind_int64(insertChunk, 6 * k + 1, next + k);
+                sqlite3_bind_blob(insertChunk, 6 * k + 2, "0", 1, SQLITE_STATIC);
+                sqlite3_bind_int(insertChunk, 6 * k + 3, 0);
+                sqlite3_bind_int(insertChunk, 6 * k + 4, 0);
+                sqlite3_bind_int64(insertChunk, 6 * k + 5, now);
+                sqlite3_bind_int64(insertChunk, 6 * k + 6, now);
+            }
+            step(insertChunk, "accept");
+            if (sqlite3_changes(s_db) != kChunk)
+                die("accept: rows missing");
+        }
+        for (long id = next; id <= last; ++id) {
+            sqlite3_bind_int64(insert, 1, id);
+            sqlite3_bind_blob(insert, 2, "0", 1, SQLITE_STATIC);
+            sqlite3_bind_int(insert, 3, 0);
+            sqlite3_bind_int(insert, 4, 0);
+            sqlite3_bind_int64(insert, 5, now);
+            sqlite3_bind_int64(insert, 6, now);
+            step(insert, "accept");
+            if (sqlite3_changes(s_db) != 1)
+                die("accept: row missing");
+        }
         sqlite3_bind_int64(counter, 1, last + 1);
         step(counter, "next_id");
         step(commit, "commit");
 
         now = nowMs();
         step(begin, "begin");
-        idsJson(&json, first, last, 0);
-        sqlite3_bind_int64(start, 1, now);
-        sqlite3_bind_text(start, 2, json.data, (int)json.size, SQLITE_STATIC);
-        step(start, "in_progress");
+        for (long id = first; id <= last; ++id) {
+            sqlite3_bind_int64(start, 1, now);
+            sqlite3_bind_int64(start, 2, id);
+            step(start, "in_progress");
+        }
         step(commit, "commit");
 
         now = nowMs();
         step(begin, "begin");
-        sqlite3_bind_int64(done, 1, now);
-        sqlite3_bind_text(done, 2, json.data, (int)json.size, SQLITE_STATIC);
-        if (stepReturning(done, "done") != last - first + 1)
-            die("done: rows missing");
+        for (long id = first; id <= last; ++id) {
+            sqlite3_bind_int64(done, 1, now);
+            sqlite3_bind_int64(done, 2, id);
+            step(done, "done");
+            if (sqlite3_changes(s_db) != 1)
+                die("done: row missing");
+        }
         step(commit, "commit");
     }
-    free(json.data);
 
     sqlite3_finalize(begin);
     sqlite3_finalize(commit);
     sqlite3_finalize(insert);
+    sqlite3_finalize(insertChunk);
+    sqlite3_finalize(anyInRange);
     sqlite3_finalize(counter);
     sqlite3_finalize(start);
     sqlite3_finalize(done);

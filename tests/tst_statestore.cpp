@@ -349,6 +349,22 @@ Quiesce::JobFailure failure(quint64 id, const QString &reason)
     return f;
 }
 
+// The two ways the store can run its batch statements, as data rows: SQLite's C API (this build's QSQLITE driver)
+// and Qt Sql (what a Qt with its own copy of SQLite gets).
+void addBatchStatementRows()
+{
+    QTest::addColumn<bool>("qtSql");
+    QTest::newRow("SQLite C API") << false;
+    QTest::newRow("Qt Sql (a Qt with its own SQLite)") << true;
+}
+
+// Stores opened while the result lives run their batch statements on Qt Sql when \a qtSql.
+auto batchStatementsOnQtSql(bool qtSql)
+{
+    Quiesce::setBatchStatementsOnQtSqlForTesting(qtSql);
+    return qScopeGuard([] { Quiesce::setBatchStatementsOnQtSqlForTesting(false); });
+}
+
 } // namespace
 
 class tst_StateStore : public QObject
@@ -403,6 +419,11 @@ private Q_SLOTS:
     void refusesSchemaVersion3Untouched();
     void retentionPrunesOldDoneJobsInBatches_data();
     void retentionPrunesOldDoneJobsInBatches();
+    void commitSoonDoesNotWaitForTheInterval();
+    void startAndDoneInOneBatchLeaveTheRowsOfBoth_data();
+    void startAndDoneInOneBatchLeaveTheRowsOfBoth();
+    void acceptsInChunksKeepEveryRowAndSkipDuplicates_data();
+    void acceptsInChunksKeepEveryRowAndSkipDuplicates();
 
 private:
     QTemporaryDir m_dir;
@@ -1898,6 +1919,135 @@ void tst_StateStore::retentionPrunesOldDoneJobsInBatches()
     if (keepDoneMs != 0)
         QCOMPARE(jsonIds(root, "done"), (QList<quint64> {4}));
     QCOMPARE(root.value(QStringLiteral("next_id")).toInteger(), qint64(1000 + extra)); // also once the rows are gone
+}
+
+void tst_StateStore::commitSoonDoesNotWaitForTheInterval()
+{
+    const QString path = m_dir.filePath(QStringLiteral("soon.sqlite"));
+    StateStore store;
+    StoreOptions o = options(path);
+    o.flushIntervalMs = 600000; // without commitSoon() these would wait ten minutes for their batch
+    QVERIFY2(store.open(o), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    QSignalSpy completed(&store, &StateStore::completed);
+    store.commitSoon(); // nothing queued: nothing to commit
+    for (quint64 id = 1; id <= 3; ++id)
+        store.accept(request(id));
+    store.commitSoon();
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 3), kWait);
+    QCOMPARE(store.transactionCount(), quint64(1)); // the three in one batch
+    store.markInProgress({1, 2});
+    store.markDone({2});
+    store.commitSoon();
+    QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64> {2}), kWait);
+    QCOMPARE(store.transactionCount(), quint64(2));
+    const QJsonObject root = inspectJson(path);
+    QCOMPARE(jsonIds(root, "pending"), (QList<quint64> {3}));
+    QCOMPARE(jsonIds(root, "in_progress"), (QList<quint64> {1}));
+    QCOMPARE(jsonIds(root, "done"), (QList<quint64> {2}));
+}
+
+void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth_data()
+{
+    addBatchStatementRows();
+}
+
+void tst_StateStore::startAndDoneInOneBatchLeaveTheRowsOfBoth()
+{
+    // A start and a done of one job in one batch are written as one UPDATE: the rows must be exactly those the
+    // changes one after another leave, whatever else names the job in between.
+    QFETCH(bool, qtSql);
+    const auto restore = batchStatementsOnQtSql(qtSql);
+    const QString path = m_dir.filePath(QStringLiteral("fold-%1.sqlite").arg(int(qtSql)));
+    {
+        StateStore store;
+        StoreOptions o = options(path);
+        o.flushIntervalMs = 600000; // one batch each, committed by commitSoon()
+        QVERIFY2(store.open(o), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        QSignalSpy completed(&store, &StateStore::completed);
+        QSignalSpy failed(&store, &StateStore::failed);
+        for (quint64 id = 1; id <= 9; ++id)
+            store.accept(job(id, QByteArray::number(id), id == 7 ? 2 : 0));
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 9), kWait);
+
+        store.markInProgress({1, 2, 3, 5, 7});
+        store.markDone({1}); // 1: started and done
+        store.markDone({7}); // 7: accepted with 2 attempts, started and done
+        store.requeue({2});  // 2: started, given back, started again, done
+        store.markInProgress({2});
+        store.markDone({2});
+        store.markFailed({failure(3, QStringLiteral("cannot succeed"))}); // 3: started, failed, then done anyway
+        store.markDone({3});
+        store.markInProgress({5}); // 5: started twice (each start counts), done
+        store.markDone({5});
+        store.markInProgress({4});    // 4: started only
+        store.markInProgress({6, 6}); // 6: twice in one list
+        store.markDone({6, 8});       // 8: done, never started
+        store.markInProgress({9});
+        store.requeueCrashed({9}); // 9: started, its worker died
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64> {1, 2, 3, 5, 6, 7, 8}), kWait);
+        QCOMPARE(collected(failed), (QList<quint64> {3}));
+        QCOMPARE(store.transactionCount(), quint64(2)); // the accepts, then every change above in one batch
+    }
+    QCOMPARE(
+        journalRows(path, QStringLiteral("SELECT id, state, attempts, crashes, reason IS NULL FROM jobs ORDER BY id")),
+        (QStringList {QStringLiteral("1 2 1 0 1"), QStringLiteral("2 2 2 0 1"), QStringLiteral("3 2 1 0 1"),
+                      QStringLiteral("4 1 1 0 1"), QStringLiteral("5 2 2 0 1"), QStringLiteral("6 2 2 0 1"),
+                      QStringLiteral("7 2 3 0 1"), QStringLiteral("8 2 0 0 1"), QStringLiteral("9 0 1 1 1")}));
+}
+
+void tst_StateStore::acceptsInChunksKeepEveryRowAndSkipDuplicates_data()
+{
+    addBatchStatementRows();
+}
+
+void tst_StateStore::acceptsInChunksKeepEveryRowAndSkipDuplicates()
+{
+    // Accepts go in several rows per INSERT where every one of them is sure to be new: each row must be exactly
+    // the job, and an id accepted before must still be skipped (and not reported), also inside a chunk.
+    QFETCH(bool, qtSql);
+    const auto restore = batchStatementsOnQtSql(qtSql);
+    const QString path = m_dir.filePath(QStringLiteral("chunks-%1.sqlite").arg(int(qtSql)));
+    const auto payloadOf = [](quint64 id) {
+        return id % 5 == 0 ? QByteArray() : id % 5 == 1 ? QByteArray("\0\xff bytes", 8) : QByteArray::number(id * 7);
+    };
+    QStringList expected;
+    {
+        StateStore store;
+        StoreOptions o = options(path);
+        o.flushIntervalMs = 600000; // one batch each, committed by commitSoon()
+        QVERIFY2(store.open(o), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        for (quint64 id = 1; id <= 70; ++id)
+            store.accept(job(id, payloadOf(id), int(id % 3), int(id % 2)));
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 70), kWait);
+
+        // 65..70 again (skipped, with different contents), then 71..102 new, then 103..134 in falling order.
+        accepted.clear();
+        for (quint64 id = 65; id <= 102; ++id)
+            store.accept(job(id, "again", 9, 9));
+        for (quint64 id = 134; id >= 103; --id)
+            store.accept(job(id, payloadOf(id), int(id % 3), int(id % 2)));
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(71, 134), kWait);
+        QCOMPARE(store.transactionCount(), quint64(2));
+    }
+    for (quint64 id = 1; id <= 134; ++id) {
+        const bool again = id >= 71 && id <= 102;
+        const QByteArray payload = again ? QByteArray("again") : payloadOf(id);
+        expected.append(QStringLiteral("%1 0 %2 %3 %4")
+                            .arg(id)
+                            .arg(QString::fromLatin1(payload.toHex().toUpper()))
+                            .arg(again ? 9 : id % 3)
+                            .arg(again ? 9 : id % 2));
+    }
+    QCOMPARE(
+        journalRows(path, QStringLiteral("SELECT id, state, hex(payload), attempts, crashes FROM jobs ORDER BY id")),
+        expected);
 }
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
 
 #include <QtCore/QMutex>
 
+#include "batchstatements_p.h"
 #include "statelock_p.h"
 #include "statestore_testing_p.h"
 #include "statestoredb_p.h"
@@ -298,6 +299,12 @@ void StateStore::markFailed(const QList<JobFailure> &failures)
     d->m_worker->enqueue(std::move(change));
 }
 
+void StateStore::commitSoon()
+{
+    if (d->m_state == StateStorePrivate::State::Open)
+        d->m_worker->requestCommit();
+}
+
 void StateStore::noteSession(const QString &key, const QJsonObject &note)
 {
     if (!d->forwardable("noteSession"))
@@ -357,6 +364,11 @@ quint64 StateStore::transactionCount() const
 void setFailNextCommitsForTesting(int count)
 {
     StateStoreWorker::s_failNextCommits.store(count < 0 ? 0 : count);
+}
+
+void setBatchStatementsOnQtSqlForTesting(bool on)
+{
+    BatchStatements::s_forceQtSql.store(on);
 }
 
 void StateStorePrivate::onBatchCommitted(const BatchResult &batch)

@@ -187,6 +187,12 @@ public:
         Failed rows are never processed again unless an operator requeues them (requeueFailed()). */
     void markFailed(const QList<Quiesce::JobFailure> &failures);
 
+    /*! \brief Commits what is queued as soon as the store thread is free, instead of when a batch is full or
+        StoreOptions::flushIntervalMs has passed: for a caller that cannot go on until its changes are committed
+        (say, its queue is full of jobs waiting for accepted()), so that nothing waits for changes that cannot come.
+        Without anything queued it does nothing. */
+    void commitSoon();
+
     /*! \brief Queues \a note into this session's report under \a key (replacing an earlier one), committed with
         the next batch: a record that survives an exit that never reaches save(). save()'s report, where it has
         \a key, replaces the note. */

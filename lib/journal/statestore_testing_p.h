@@ -11,4 +11,8 @@ namespace Quiesce {
     ran, as a full disk would, and are rolled back. Process-wide; 0 turns it off. */
 QUIESCE_JOURNAL_AUTOTEST_EXPORT void setFailNextCommitsForTesting(int count);
 
+/*! \brief Test hook: stores opened from now on run their batch statements through Qt Sql, as with a Qt whose
+    SQLite is not this process's libsqlite3, instead of SQLite's C API. Process-wide; false turns it off. */
+QUIESCE_JOURNAL_AUTOTEST_EXPORT void setBatchStatementsOnQtSqlForTesting(bool on);
+
 } // namespace Quiesce

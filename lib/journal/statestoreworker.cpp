@@ -1,5 +1,6 @@
 #include "statestoreworker_p.h"
 
+#include "batchstatements_p.h"
 #include "statelock_p.h"
 #include "statestoredb_p.h"
 
@@ -14,9 +15,11 @@
 #include <QtSql/QSqlQuery>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <utility>
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -274,20 +277,16 @@ QString StateStoreWorker::journalLost() const
 }
 
 // The statements of every batch and of save(), prepared once per connection by open() (closeConnection() drops them
-// before the connection). Set-based: one statement per run of accepts and one per change list, each row set passed as a
-// JSON array through json_each(), and RETURNING to learn which rows really changed. Per-row statements through Qt Sql
-// cost a bindValue/exec round trip per row, about half of the store thread's time in the durable benchmark.
+// before the connection). The per-job ones (accept, start, done) run on SQLite's C API (BatchStatements); the rare
+// ones on Qt Sql, set-based: each row set passed as a JSON array through json_each(), RETURNING to learn which rows
+// really changed.
 struct StateStoreWorker::Statements
 {
     explicit Statements(QSqlDatabase &db)
-        : insert(db)
-        , insertOne(db)
-        , start(db)
-        , done(db)
+        : database(db)
         , back(db)
         , crashed(db)
         , failed(db)
-        , counter(db)
         , session(db)
         , sessionEnd(db)
     {}
@@ -302,41 +301,22 @@ struct StateStoreWorker::Statements
             *error = QStringLiteral("%1: %2").arg(sql, StateStoreDb::queryError(query));
             return false;
         };
-        // The payload travels as a JSON string (insert) when it is UTF-8 without NUL (the common case: text), else
-        // bound as a BLOB one row at a time (insertOne).
-        return prepared(insert,
-                        QStringLiteral("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
-                                       "updated) SELECT json_extract(value, '$[0]'), 0, "
-                                       "CAST(json_extract(value, '$[1]') AS BLOB), json_extract(value, '$[2]'), "
-                                       "json_extract(value, '$[3]'), ?, ? FROM json_each(?) RETURNING id"))
-            && prepared(insertOne,
-                        QStringLiteral("INSERT OR IGNORE INTO jobs (id, state, payload, attempts, crashes, created, "
-                                       "updated) VALUES (?, 0, ?, ?, ?, ?, ?) RETURNING id"))
-            && prepared(start,
-                        QStringLiteral("UPDATE jobs SET state = 1, attempts = attempts + 1, updated = ? "
-                                       "WHERE id IN (SELECT value FROM json_each(?)) AND state < 2"))
-            && prepared(done,
-                        QStringLiteral("UPDATE jobs SET state = 2, reason = NULL, updated = ? "
-                                       "WHERE id IN (SELECT value FROM json_each(?)) AND state <> 2 RETURNING id"))
-            && prepared(back, StoreSql::requeue()) && prepared(crashed, StoreSql::requeueCrashed())
+        return rows.prepare(database, error) && prepared(back, StoreSql::requeue())
+            && prepared(crashed, StoreSql::requeueCrashed())
             && prepared(failed,
                         QStringLiteral("UPDATE jobs SET state = 3, reason = ?, updated = ? "
                                        "WHERE id = ? AND state <> 2 RETURNING id"))
-            && prepared(counter, StoreSql::raiseNextId())
             && prepared(session, QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"))
             && prepared(sessionEnd,
                         QStringLiteral("UPDATE sessions SET ended = ?, clean = 1, reason = ?, sender = ?, "
                                        "exit_code = ?, report = ? WHERE id = ?"));
     }
 
-    QSqlQuery insert;
-    QSqlQuery insertOne;
-    QSqlQuery start;
-    QSqlQuery done;
+    QSqlDatabase &database;
+    BatchStatements rows;
     QSqlQuery back;
     QSqlQuery crashed;
     QSqlQuery failed;
-    QSqlQuery counter;
     QSqlQuery session;
     QSqlQuery sessionEnd;
 };
@@ -608,17 +588,36 @@ void StateStoreWorker::enqueue(StoreChange change)
         QMetaObject::invokeMethod(this, &StateStoreWorker::onWake, Qt::QueuedConnection);
 }
 
+void StateStoreWorker::requestCommit()
+{
+    bool post = false;
+    {
+        const QMutexLocker locker(&m_mutex);
+        if (!m_accepting || m_queue.isEmpty() || m_commitWanted)
+            return;
+        m_commitWanted = true;
+        post = !m_wakePosted;
+        m_wakePosted = true;
+    }
+    if (post)
+        QMetaObject::invokeMethod(this, &StateStoreWorker::onWake, Qt::QueuedConnection);
+}
+
 void StateStoreWorker::onWake()
 {
     qsizetype weight = 0;
+    bool commitWanted = false;
     {
         const QMutexLocker locker(&m_mutex);
         m_wakePosted = false;
         weight = m_queuedWeight;
+        commitWanted = std::exchange(m_commitWanted, false);
     }
     if (!m_db || m_saving || (m_failures > 0 && m_retryTimer->isActive()))
         return; // closed, or save()/the retry timer owns the next attempt
-    if (weight >= m_options.maxBatch)
+    if (commitWanted && weight > 0)
+        flush(FlushMode::Everything); // the caller waits for these commits: no point in waiting for more
+    else if (weight >= m_options.maxBatch)
         flush(FlushMode::FullBatches);
     else if (weight > 0 && !m_flushTimer->isActive())
         m_flushTimer->start();
@@ -633,8 +632,12 @@ bool StateStoreWorker::takeBatch(FlushMode mode)
     qsizetype count = 0;
     while (count < m_queue.size() && weight < m_maxBatch)
         weight += m_queue.at(count++).weight();
-    m_batch = m_queue.mid(0, count);
-    m_queue.remove(0, count);
+    if (count == m_queue.size()) {
+        m_batch.swap(m_queue); // the common case: all of it, without copying a change
+    } else {
+        m_batch = m_queue.mid(0, count);
+        m_queue.remove(0, count);
+    }
     m_queuedWeight -= weight;
     return true;
 }
@@ -688,39 +691,6 @@ bool StateStoreWorker::injectedFailure(QString *error)
 
 namespace {
 
-// Whether \a payload can travel inside a JSON string and come back byte for byte through CAST(... AS BLOB).
-bool jsonSafe(const QByteArray &payload)
-{
-    return !payload.contains('\0') && QUtf8StringView(payload).isValidUtf8();
-}
-
-void appendJsonString(QByteArray *json, const QByteArray &text)
-{
-    json->append('"');
-    // The common payload (plain text) needs no escape: one append instead of one per byte.
-    const bool plain =
-        std::none_of(text.cbegin(), text.cend(), [](char c) { return c == '"' || c == '\\' || uchar(c) < 0x20; });
-    if (plain) {
-        json->append(text);
-        json->append('"');
-        return;
-    }
-    for (const char c : text) {
-        if (c == '"' || c == '\\') {
-            json->append('\\');
-            json->append(c);
-        } else if (uchar(c) < 0x20) {
-            static const char hex[] = "0123456789abcdef";
-            json->append("\\u00");
-            json->append(hex[uchar(c) >> 4]);
-            json->append(hex[uchar(c) & 0xf]);
-        } else {
-            json->append(c);
-        }
-    }
-    json->append('"');
-}
-
 // Appends \a value in decimal without a temporary QByteArray (the batch JSON holds thousands of numbers).
 template<typename Integer>
 void appendNumber(QByteArray *json, Integer value)
@@ -761,70 +731,123 @@ bool runReturning(QSqlQuery &query, const char *what, QList<quint64> *ids, QStri
 bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
 {
     Q_ASSERT(m_statements); // prepared by open()
-    if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
-        return false;
     Statements &sql = *m_statements;
+    BatchStatements &rows = sql.rows;
+    if (!rows.begin(error))
+        return false;
     bool ok = true;
     const qint64 now = nowMs();
     quint64 maxId = 0;
-    const qsizetype count = m_batch.size();
-    for (qsizetype i = 0; ok && i < count;) {
-        const StoreChange &change = m_batch.at(i);
-        if (change.kind == StoreChange::Kind::Accept) {
-            // The whole run of consecutive accepts in one INSERT (one per job for a payload JSON cannot carry).
-            qsizetype end = i;
-            bool allSafe = true;
-            for (; end < count && m_batch.at(end).kind == StoreChange::Kind::Accept; ++end)
-                allSafe = allSafe && jsonSafe(m_batch.at(end).job.payload);
-            const qsizetype submitted = end - i;
-            const qsizetype firstNew = result->acceptedIds.size();
-            if (allSafe) {
-                QByteArray json;
-                json.reserve(2 + submitted * 24);
-                json += '[';
-                for (; i < end; ++i) {
-                    const Job &job = m_batch.at(i).job;
-                    if (json.size() > 1)
-                        json += ',';
-                    json += '[';
-                    appendNumber(&json, job.id);
-                    json += ',';
-                    appendJsonString(&json, job.payload);
-                    json += ',';
-                    appendNumber(&json, job.attempts);
-                    json += ',';
-                    appendNumber(&json, job.crashes);
-                    json += ']';
-                }
-                json += ']';
-                sql.insert.bindValue(0, now);
-                sql.insert.bindValue(1, now);
-                sql.insert.bindValue(2, QString::fromUtf8(json));
-                ok = runReturning(sql.insert, "accept", &result->acceptedIds, error);
-            } else {
-                for (; ok && i < end; ++i) {
-                    const Job &job = m_batch.at(i).job;
-                    sql.insertOne.bindValue(0, qint64(job.id));
-                    sql.insertOne.bindValue(1, job.payload.isNull() ? QByteArray("") : job.payload);
-                    sql.insertOne.bindValue(2, job.attempts);
-                    sql.insertOne.bindValue(3, job.crashes);
-                    sql.insertOne.bindValue(4, now);
-                    sql.insertOne.bindValue(5, now);
-                    ok = runReturning(sql.insertOne, "accept", &result->acceptedIds, error);
-                }
-                std::sort(result->acceptedIds.begin() + firstNew, result->acceptedIds.end());
+    qsizetype duplicates = 0;
+
+    // A job started and done within one batch (a short job) is written once: its start waits here until its done
+    // comes (one UPDATE for both, the row the two would leave) or until the batch ends or another change names the
+    // job (then it runs first, in its place in the order). Nothing outside this transaction can tell the difference.
+    std::vector<quint64> starts; // waiting, sorted once a done looks them up
+    std::vector<bool> startTaken;
+    bool startsSorted = true;
+    const auto runStarts = [&] {
+        for (std::size_t k = 0; ok && k < starts.size(); ++k) {
+            if (!startTaken[k])
+                ok = rows.start(starts[k], now, error);
+        }
+        starts.clear();
+        startTaken.clear();
+        startsSorted = true;
+    };
+    const auto findStart = [&](quint64 id) -> std::ptrdiff_t {
+        if (starts.empty())
+            return -1;
+        if (!startsSorted) {
+            // Those a done took already are written: drop them, so that the flags stay in step with the ids.
+            std::size_t kept = 0;
+            for (std::size_t k = 0; k < starts.size(); ++k) {
+                if (!startTaken[k])
+                    starts[kept++] = starts[k];
             }
-            const qsizetype inserted = result->acceptedIds.size() - firstNew;
-            if (inserted > 0)
-                maxId = std::max(maxId, result->acceptedIds.last());
-            if (ok && inserted != submitted)
-                qCWarning(lcJournal, "%lld job ids were accepted before; ignoring the duplicates",
-                          static_cast<long long>(submitted - inserted));
-            i = end;
+            starts.resize(kept);
+            std::sort(starts.begin(), starts.end());
+            startTaken.assign(kept, false);
+            startsSorted = true;
+            if (std::adjacent_find(starts.cbegin(), starts.cend()) != starts.cend()) {
+                runStarts(); // a job started twice: each start counts an attempt, so none is folded
+                return -1;
+            }
+        }
+        const auto it = std::lower_bound(starts.cbegin(), starts.cend(), id);
+        return it != starts.cend() && *it == id && !startTaken[std::size_t(it - starts.cbegin())] ? it - starts.cbegin()
+                                                                                                  : -1;
+    };
+    const auto namesWaitingStart = [&](const QList<quint64> &ids) {
+        return std::any_of(ids.cbegin(), ids.cend(), [&](quint64 id) { return findStart(id) >= 0; });
+    };
+
+    // Accepts go in chunks of BatchStatements::kChunk rows per INSERT where they can (see insertChunk()), else one
+    // row each; they are written before any other change that follows them.
+    std::array<const Job *, BatchStatements::kChunk> accepts {};
+    std::size_t acceptCount = 0;
+    const auto writeAccepts = [&] {
+        if (acceptCount == accepts.size() && ok) {
+            bool written = false;
+            ok = rows.insertChunk(accepts, now, &written, error);
+            if (ok && written) {
+                for (const Job *job : accepts) {
+                    result->acceptedIds.append(job->id);
+                    maxId = std::max(maxId, job->id);
+                }
+                acceptCount = 0;
+                return;
+            }
+        }
+        for (std::size_t k = 0; ok && k < acceptCount; ++k) {
+            bool inserted = false;
+            ok = rows.insert(*accepts[k], now, &inserted, error);
+            if (inserted) {
+                result->acceptedIds.append(accepts[k]->id);
+                maxId = std::max(maxId, accepts[k]->id);
+            } else if (ok) {
+                ++duplicates;
+            }
+        }
+        acceptCount = 0;
+    };
+
+    for (const StoreChange &change : std::as_const(m_batch)) {
+        if (!ok)
+            break;
+        if (change.kind == StoreChange::Kind::Accept) {
+            if (findStart(change.job.id) >= 0)
+                runStarts(); // never in practice (a job starts once accepted), but the order must hold
+            accepts[acceptCount++] = &change.job;
+            if (acceptCount == accepts.size())
+                writeAccepts();
             continue;
         }
-        ++i;
+        writeAccepts();
+        if (!ok)
+            break;
         switch (change.kind) {
+        case StoreChange::Kind::Accept:
+            break; // above
+        case StoreChange::Kind::InProgress:
+            if (namesWaitingStart(change.ids))
+                runStarts(); // started again (requeued in between): the first start goes first
+            starts.insert(starts.end(), change.ids.cbegin(), change.ids.cend());
+            startTaken.resize(starts.size(), false);
+            startsSorted = false;
+            break;
+        case StoreChange::Kind::Done:
+            for (qsizetype k = 0; ok && k < change.ids.size(); ++k) {
+                const quint64 id = change.ids.at(k);
+                const std::ptrdiff_t start = findStart(id);
+                if (start >= 0)
+                    startTaken[std::size_t(start)] = true;
+                bool changed = false;
+                ok = rows.done(id, now, start >= 0, &changed, error);
+                if (changed)
+                    result->completedIds.append(id);
+            }
+            break;
         case StoreChange::Kind::SessionNote:
             // Into this session's row now, so a process that never reaches save() (the watchdog) keeps it.
             m_notes.insert(change.noteKey, change.note);
@@ -833,6 +856,8 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
             ok = run(sql.session, "session note", error);
             break;
         case StoreChange::Kind::Failed:
+            if (namesWaitingStart(change.ids))
+                runStarts();
             // Rare (a poison job, a job that reports it cannot succeed): one statement per row for its reason.
             for (qsizetype k = 0; ok && k < change.ids.size(); ++k) {
                 sql.failed.bindValue(0, change.reasons.value(k));
@@ -841,15 +866,11 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
                 ok = runReturning(sql.failed, "failed", &result->failedIds, error);
             }
             break;
-        case StoreChange::Kind::Done:
-            sql.done.bindValue(0, now);
-            sql.done.bindValue(1, QString::fromLatin1(idsJson(change.ids)));
-            ok = runReturning(sql.done, "done", &result->completedIds, error);
-            break;
-        default: {
-            QSqlQuery &query = change.kind == StoreChange::Kind::InProgress ? sql.start
-                : change.kind == StoreChange::Kind::Requeue                 ? sql.back
-                                                                            : sql.crashed;
+        case StoreChange::Kind::Requeue:
+        case StoreChange::Kind::RequeueCrashed: {
+            if (namesWaitingStart(change.ids))
+                runStarts();
+            QSqlQuery &query = change.kind == StoreChange::Kind::Requeue ? sql.back : sql.crashed;
             query.bindValue(0, now);
             query.bindValue(1, QString::fromLatin1(idsJson(change.ids)));
             ok = run(query, "update", error);
@@ -858,10 +879,18 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
         }
         }
     }
-    if (ok && maxId > 0) {
-        sql.counter.bindValue(0, qint64(maxId + 1));
-        ok = run(sql.counter, "next_id", error);
+    writeAccepts();
+    runStarts();
+    // In id order, as RETURNING's rows were sorted before: accepted() and completed() report ascending ids.
+    for (QList<quint64> *ids : {&result->acceptedIds, &result->completedIds, &result->failedIds}) {
+        if (!std::is_sorted(ids->cbegin(), ids->cend())) // usually they are: ids rise, and so do the changes
+            std::sort(ids->begin(), ids->end());
     }
+    if (ok && duplicates > 0)
+        qCWarning(lcJournal, "%lld job ids were accepted before; ignoring the duplicates",
+                  static_cast<long long>(duplicates));
+    if (ok && maxId > 0)
+        ok = rows.raiseNextId(maxId + 1, error);
     if (finishTransaction(ok, error))
         return true;
     *result = BatchResult();
@@ -872,7 +901,7 @@ bool StateStoreWorker::finishTransaction(bool ok, QString *error)
 {
     if (ok && injectedFailure(error))
         ok = false;
-    if (ok && m_db->exec(QStringLiteral("COMMIT"), error))
+    if (ok && (m_statements ? m_statements->rows.commit(error) : m_db->exec(QStringLiteral("COMMIT"), error)))
         return true;
     // Never half-applied: roll back whatever ran (a failed COMMIT may already have done so; then ROLLBACK fails
     // harmlessly with "no transaction is active").

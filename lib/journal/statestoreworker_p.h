@@ -73,6 +73,9 @@ public:
     /*! Thread-safe: appends \a change and wakes the store thread when the queue was empty or holds a full
         batch. Ignored once save() or shutdown() started. */
     void enqueue(StoreChange change);
+    /*! Thread-safe: the store thread commits what is queued as soon as it is free, without waiting for the flush
+        interval (StateStore::commitSoon()). */
+    void requestCommit();
     /*! Thread-safe: from now on enqueue() drops accepts, and a running flush() returns after its current batch so
         that the queued closeIntake() runs next. */
     void requestIntakeClose();
@@ -127,6 +130,7 @@ private:
     qsizetype m_queuedWeight = 0;
     qsizetype m_maxBatch = 1000;
     bool m_wakePosted = false;
+    bool m_commitWanted = false; //!< requestCommit(): the next wake commits what is queued, full batch or not
     bool m_accepting = false;
     bool m_intakeClosed = false;                    //!< accepts are dropped (closeIntake() was asked for)
     std::atomic<bool> m_yieldToIntakeClose {false}; //!< flush() returns early so closeIntake() runs soon
