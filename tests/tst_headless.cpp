@@ -7,6 +7,7 @@
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
+#include <QtCore/QProcess>
 #include <QtCore/QProcessEnvironment>
 #include <QtCore/QRegularExpression>
 #include <QtCore/QTemporaryDir>
@@ -79,6 +80,8 @@ private Q_SLOTS:
     void helpAndVersion();
     void guiLibrariesOnlyInTheWindow_data();
     void guiLibrariesOnlyInTheWindow();
+    void noLibraryFromTheWorkingDirectory_data();
+    void noLibraryFromTheWorkingDirectory();
     void noDisplayNoticeSurvivesTheHandover_data();
     void noDisplayNoticeSurvivesTheHandover();
     void handledSignalsAreUnblocked_data();
@@ -386,6 +389,41 @@ void tst_Headless::guiLibrariesOnlyInTheWindow()
     QCOMPARE(q.count(QStringLiteral("SHUTDOWN done exit=0")), 1);
     if (!window) // the offscreen platform has its own warnings
         QVERIFY2(q.stderrText().isEmpty(), q.describe());
+}
+
+// Started from a directory that holds files named like its libraries, each program still loads the system's: the
+// binaries carry no RUNPATH entry that means "the current directory" (an empty one, as CMake's padding of a build
+// tree's RPATH makes). A garbage libQt6Core.so.6 there would otherwise be opened and end the start in the loader.
+void tst_Headless::noLibraryFromTheWorkingDirectory_data()
+{
+    QTest::addColumn<QString>("program");
+    QTest::newRow("quiesce") << QStringLiteral("quiesce");
+    QTest::newRow("quiesce-nox") << QStringLiteral("quiesce-nox");
+    QTest::newRow("quiesce-worker") << QStringLiteral("quiesce-worker");
+}
+
+void tst_Headless::noLibraryFromTheWorkingDirectory()
+{
+    QFETCH(QString, program);
+    const QString path = QFileInfo(QuiesceProcess::binary()).absolutePath() + QLatin1Char('/') + program;
+    QTemporaryDir cwd;
+    QVERIFY(cwd.isValid());
+    for (const char *name : {"libQt6Core.so.6", "libQt6Sql.so.6", "libQt6Gui.so.6", "libQt6Widgets.so.6",
+                             "libsqlite3.so.0", "libstdc++.so.6", "libc.so.6"}) {
+        QFile fake(cwd.filePath(QString::fromLatin1(name)));
+        QVERIFY(fake.open(QIODevice::WriteOnly));
+        QVERIFY(fake.write("not a shared object\n") > 0);
+    }
+    QProcess p;
+    p.setWorkingDirectory(cwd.path());
+    p.start(path, {QStringLiteral("--version")});
+    QVERIFY2(p.waitForFinished(30000), qPrintable(path));
+    const QString err = QString::fromLocal8Bit(p.readAllStandardError());
+    QVERIFY2(!err.contains(QStringLiteral("error while loading shared libraries")), qPrintable(err));
+    if (program != QStringLiteral("quiesce-worker")) { // the worker refuses to run without its channel
+        QCOMPARE(p.exitStatus(), QProcess::NormalExit);
+        QVERIFY2(p.exitCode() == 0, qPrintable(err));
+    }
 }
 
 // Without a display `quiesce` runs headless and says so in one line; it says so from `quiesce-nox` too, which it
