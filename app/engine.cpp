@@ -639,12 +639,17 @@ void Engine::registerPhases()
             };
             // A phase without a budget (library users may run one so) commits every queued accept.
             const qint64 remaining = ctx->deadline().remainingTime();
-            if (remaining < 0) {
+            if (remaining < 0)
                 m_store->closeIntake(QDeadlineTimer(QDeadlineTimer::Forever));
-                return;
-            }
-            const qint64 left = remaining;
-            m_store->closeIntake(QDeadlineTimer(left - std::min<qint64>(left / 4, 500), Qt::PreciseTimer));
+            else
+                m_store->closeIntake(
+                    QDeadlineTimer(remaining - std::min<qint64>(remaining / 4, 500), Qt::PreciseTimer));
+            // Nothing handed to the store waits for its commit: no 'accepted' line can follow (onAccepted() only
+            // reports what is awaited) and nothing can be discarded, so the store's answer would say nothing new.
+            // The phase ends now instead of a round trip to the store thread later; the store still closes its
+            // intake, ahead of the save queued behind it, and its answer finds no phase to complete.
+            if (m_awaitingCommit.isEmpty())
+                std::exchange(m_intakeClosed, nullptr)();
         });
     connect(m_coordinator.get(), &ShutdownCoordinator::phaseFinished, this, [this](const PhaseRecord &record) {
         if (record.name == QLatin1StringView("stop-intake"))

@@ -43,7 +43,6 @@ public:
     {}
 
     void onBatchCommitted(const BatchResult &batch);
-    void onSaveFinished(bool ok, const QString &error);
     void onThreadFinished();
     bool startThread(const QString &name, QString *error);
     bool stopThread(bool shutdownWorker);
@@ -56,8 +55,6 @@ public:
     std::unique_ptr<ThreadOwner> m_thread; //!< the store thread; starts with the bridge's signals blocked
     StateStoreWorker *m_worker = nullptr;
     StoreOpenResult m_opened; //!< what the last open() found (error and errorString also of later failures)
-    bool m_saveOk = false;
-    QString m_saveError;
     quint64 m_transactions = 0;
     quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
     bool m_warnedClosed = false;
@@ -101,9 +98,6 @@ bool StateStorePrivate::startThread(const QString &name, QString *error)
     QObject::connect(m_worker, &StateStoreWorker::commitRecovered, q, &StateStore::commitRecovered,
                      Qt::QueuedConnection);
     QObject::connect(m_worker, &StateStoreWorker::intakeClosed, q, &StateStore::intakeClosed, Qt::QueuedConnection);
-    QObject::connect(
-        m_worker, &StateStoreWorker::saveFinished, q,
-        [priv](bool ok, const QString &message) { priv->onSaveFinished(ok, message); }, Qt::QueuedConnection);
     if (!m_thread->start(error)) {
         // Never a BlockingQueuedConnection to a thread that does not run: it would wait forever. The thread never
         // ran, so both objects can go at once; nothing has touched the file.
@@ -343,8 +337,6 @@ void StateStore::save(const QList<quint64> &requeueIds, const SessionRecord &rec
         return;
     }
     d->m_state = StateStorePrivate::State::Saving;
-    d->m_saveOk = false;
-    d->m_saveError = QStringLiteral("the store thread ended before save finished");
     StateStoreWorker *worker = d->m_worker;
     // Queued after every change already enqueued, so save() commits them first.
     QMetaObject::invokeMethod(
@@ -383,30 +375,28 @@ void StateStorePrivate::onBatchCommitted(const BatchResult &batch)
         Q_EMIT q->failed(batch.failedIds);
 }
 
-void StateStorePrivate::onSaveFinished(bool ok, const QString &error)
-{
-    // saved() waits for QThread::finished (onThreadFinished), which the store thread emits right after this.
-    m_saveOk = ok;
-    m_saveError = error;
-}
-
 void StateStorePrivate::onThreadFinished()
 {
     if (m_state != State::Saving || !m_thread)
         return; // a failed open() or the destructor stopped it themselves
+    // The save's outcome is read from the worker here, not sent by a queued signal of its own: the owner's thread
+    // wakes once at the end of the save (for finished()), not twice.
     // finished() is emitted just before the thread really ends: the wait is bounded and short.
-    if (m_thread->stop(QDeadlineTimer(kStopTimeoutMs), ThreadOwner::StopRequest::AlreadyRequested)
-        == ThreadOwner::StopResult::Leaked) {
+    bool saveOk = false;
+    QString saveError = QStringLiteral("the store thread ended before save finished");
+    const bool leaked = m_thread->stop(QDeadlineTimer(kStopTimeoutMs), ThreadOwner::StopRequest::AlreadyRequested)
+        == ThreadOwner::StopResult::Leaked;
+    m_worker->saveResult(&saveOk, &saveError); // thread-safe; the worker is never deleted while its thread runs
+    if (leaked)
         qCCritical(lcJournal, "the store thread did not end; leaving it running");
-    } else {
+    else
         delete m_worker; // its thread is gone: nothing else can touch it now
-    }
     m_thread.reset();
     m_worker = nullptr;
     m_state = State::Closed;
-    if (!m_saveOk)
-        setError(StoreError::WriteFailed, m_saveError);
-    Q_EMIT q->saved(m_saveOk, m_saveError);
+    if (!saveOk)
+        setError(StoreError::WriteFailed, saveError);
+    Q_EMIT q->saved(saveOk, saveError);
 }
 
 bool StateStorePrivate::stopThread(bool shutdownWorker)

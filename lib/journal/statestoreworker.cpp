@@ -1067,9 +1067,24 @@ void StateStoreWorker::finishSave(bool ok, const QString &error)
         qCWarning(lcJournal, "save failed: %s", qPrintable(error));
     m_saving = false;
     closeConnection();
-    Q_EMIT saveFinished(ok, error);
+    {
+        const QMutexLocker locker(&m_mutex);
+        m_saveDone = true;
+        m_saveOk = ok;
+        m_saveError = error;
+    }
     // The store thread ends with the save phase (the owner deletes this worker once it has).
     thread()->quit();
+}
+
+bool StateStoreWorker::saveResult(bool *ok, QString *error)
+{
+    const QMutexLocker locker(&m_mutex);
+    if (m_saveDone) {
+        *ok = m_saveOk;
+        *error = m_saveError;
+    }
+    return m_saveDone;
 }
 
 void StateStoreWorker::shutdown()

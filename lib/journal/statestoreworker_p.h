@@ -85,6 +85,10 @@ public:
     /*! Without save(): commits what is queued (one attempt), closes and ends the thread. The session stays
         unclean. */
     void shutdown();
+    /*! Thread-safe: true once save() (or shutdown() during one) finished, with its outcome in \a ok and
+        \a error. The owner reads it when the store thread has ended, instead of a queued signal that would wake
+        its thread once more on the stop path. */
+    bool saveResult(bool *ok, QString *error);
 
     /*! requeueFailed() / purgeFailed(): on the caller's thread, with connections of its own. */
     enum class FailedOperation { Requeue, Purge };
@@ -96,7 +100,6 @@ Q_SIGNALS:
     void batchCommitted(const Quiesce::BatchResult &batch);
     void commitFailed(const QString &error);
     void commitRecovered();
-    void saveFinished(bool ok, const QString &error);
     void intakeClosed(const QList<quint64> &discardedIds);
 
 private:
@@ -134,6 +137,9 @@ private:
     bool m_accepting = false;
     bool m_intakeClosed = false;                    //!< accepts are dropped (closeIntake() was asked for)
     std::atomic<bool> m_yieldToIntakeClose {false}; //!< flush() returns early so closeIntake() runs soon
+    bool m_saveDone = false;                        //!< finishSave() ran: m_saveOk and m_saveError are its outcome
+    bool m_saveOk = false;
+    QString m_saveError;
 
     // Store thread only.
     StoreOptions m_options;
