@@ -255,11 +255,11 @@ private:
 
 } // namespace
 
-Engine::Engine(const Options &options, QObject *parent)
+Engine::Engine(const Options &options, std::unique_ptr<StateStore> store, QObject *parent)
     : QObject(parent)
     , m_options(options)
     , m_budgets(budgetsOf(options))
-    , m_store(std::make_unique<StateStore>())
+    , m_store(store ? std::move(store) : std::make_unique<StateStore>())
     , m_pool(makePool(options))
     , m_source(std::make_unique<RequestSource>())
     , m_coordinator(std::make_unique<ShutdownCoordinator>())
@@ -412,6 +412,18 @@ int Engine::descriptorsNeeded(int workers, bool window, Isolation isolation)
         + (window ? kWindow : 0);
 }
 
+namespace {
+const QString kStoreThreadName = QStringLiteral("quiesce-store");
+} // namespace
+
+std::unique_ptr<StateStore> Engine::startStoreThread(QString *error)
+{
+    auto store = std::make_unique<StateStore>();
+    if (!store->startThread(kStoreThreadName, error))
+        return nullptr;
+    return store;
+}
+
 bool Engine::startThreads(QString *error, int *exitCode)
 {
     if (m_threadsStarted)
@@ -422,7 +434,7 @@ bool Engine::startThreads(QString *error, int *exitCode)
     // first: it loads the SQL driver plugin (about 0.5 M instructions, no file touched) while this thread creates
     // the others, and open() below runs on it.
     *exitCode = ExitCode::OsError;
-    if (!m_store->startThread(QStringLiteral("quiesce-store"), error))
+    if (!m_store->startThread(kStoreThreadName, error)) // main() may have started it already
         return false;
     if (!m_coordinator->prepareWatchdog(error))
         return false;
@@ -444,7 +456,7 @@ bool Engine::open(QString *error, int *exitCode)
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
     so.keepDoneMs = m_options.tunables.keepDone.count();
-    so.threadName = QStringLiteral("quiesce-store");
+    so.threadName = kStoreThreadName;
     if (m_store->open(so)) {
         // Ours to take now: we hold the state's lock. The sidecar first, else the journal's "stuck" record.
         m_watchdogRecord = withJournalRecord(takeWatchdogRecord(so.path), m_store->recovery());

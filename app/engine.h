@@ -60,8 +60,15 @@ class Engine : public QObject
     Q_OBJECT
 
 public:
-    explicit Engine(const Options &options, QObject *parent = nullptr);
+    /*! \a store, when given, is the journal with its thread started already (startStoreThread()): main() starts it
+        before any other thread, because the journal's open is the longest step before READY and the SQL driver
+        loads on that thread meanwhile. Without it the engine makes its own in open(). */
+    explicit Engine(const Options &options, std::unique_ptr<StateStore> store = nullptr, QObject *parent = nullptr);
     ~Engine() override;
+
+    /*! A StateStore whose thread (named as the engine names it) runs and loads the SQL driver, for the constructor;
+        touches no file. nullptr and a one-line \a error ("cannot start thread ...", exit 71) if it cannot start. */
+    static std::unique_ptr<StateStore> startStoreThread(QString *error);
 
     /*! Starts every thread (the parked watchdog, the workers), then opens the state (and recovers it) before the
         event loop runs. On failure returns false with a one-line error and the documented exit code (71 when a

@@ -246,9 +246,16 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
                         QStringLiteral("--workers %1").arg(options.tunables.workers), options.tunables.isolation))
         return ExitCode::OsError;
 
+    // The journal's thread first: opening the journal is the longest step before READY, and that thread loads the
+    // SQL driver while the output thread, the watchdog and the workers start (Engine::open()). No file is touched.
+    QString error;
+    std::unique_ptr<StateStore> store = Engine::startStoreThread(&error);
+    if (!store) {
+        writeStderrLine(error); // "cannot start thread quiesce-store: <reason>", as for every thread
+        return ExitCode::OsError;
+    }
     // A run: from here on no line is written on the main thread. The writer thread takes them, so a reader that
     // stalls can never keep the event loop (and with it the quit path) from running.
-    QString error;
     if (!startLineOutput(&error)) {
         writeStderrLine(error); // "cannot start thread quiesce-output: <reason>", as for every thread
         return ExitCode::OsError;
@@ -261,7 +268,7 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
     if (headless && noDisplay && !options.headless)
         writeStderrLine(QStringLiteral("no display found (DISPLAY, WAYLAND_DISPLAY); running headless"));
 
-    Engine engine(options);
+    Engine engine(options, std::move(store));
     QObject::connect(&engine, &Engine::line, &engine, &writeStdoutLine);
     engine.attachSignals(&signalBridge);
     // The library's direct lines (the third stop request's, the watchdog's) go into a private pipe that the exit
