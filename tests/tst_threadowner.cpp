@@ -11,6 +11,8 @@
 
 #include <atomic>
 #include <csignal>
+#include <memory>
+#include <vector>
 
 using Quiesce::ThreadOwner;
 using StopResult = Quiesce::ThreadOwner::StopResult;
@@ -21,6 +23,7 @@ class tst_ThreadOwner : public QObject
 
 private Q_SLOTS:
     void startsNamedWithTheBridgesSignalsBlocked();
+    void startWithoutWaitingThenWaitOnce();
     void stopsAnEventLoopThread();
     void stopsAWorkerLoopThatPollsForInterruption();
     void leaksAThreadThatDoesNotEndInTime();
@@ -54,6 +57,36 @@ void tst_ThreadOwner::startsNamedWithTheBridgesSignalsBlocked()
     QTRY_VERIFY(ProcStatus::threadsNamed(0, "tst-owned").isEmpty());
     QVERIFY(!owner.isRunning());
     QCOMPARE(owner.thread(), nullptr);
+}
+
+// Several threads created side by side, one wait: each runs under its name with the bridge's signals blocked once
+// waitUntilRunning() returns; waiting again, or stopping one nobody waited for, needs nothing more.
+void tst_ThreadOwner::startWithoutWaitingThenWaitOnce()
+{
+    Quiesce::UnixSignalNotifier bridge;
+    QVERIFY(bridge.watch({SIGUSR1}));
+    std::vector<std::unique_ptr<ThreadOwner>> owners;
+    for (int i = 0; i < 3; ++i) {
+        auto owner = std::make_unique<ThreadOwner>(new QThread);
+        owner->setName(QStringLiteral("tst-side-%1").arg(i));
+        QString error;
+        QVERIFY2(owner->startWithoutWaiting(&error), qPrintable(error));
+        QVERIFY(owner->isRunning());
+        owners.push_back(std::move(owner));
+    }
+    for (int i = 0; i < 2; ++i) {
+        owners.at(std::size_t(i))->waitUntilRunning();
+        owners.at(std::size_t(i))->waitUntilRunning(); // a second wait returns at once
+        const QByteArray name = QStringLiteral("tst-side-%1").arg(i).toLatin1();
+        const QList<qint64> tids = ProcStatus::threadsNamed(0, name.constData());
+        QCOMPARE(tids.size(), 1);
+        QVERIFY(ProcStatus::mask(0, tids.constFirst(), "SigBlk") & ProcStatus::signalBit(SIGUSR1));
+    }
+    // The third was never waited for: stop() alone ends it.
+    for (auto &owner : owners)
+        QCOMPARE(owner->stop(QDeadlineTimer(QDeadlineTimer::Forever)), StopResult::Stopped);
+    QTRY_VERIFY(ProcStatus::threadsNamed(0, "tst-side-0").isEmpty());
+    QTRY_VERIFY(ProcStatus::threadsNamed(0, "tst-side-2").isEmpty());
 }
 
 void tst_ThreadOwner::stopsAnEventLoopThread()

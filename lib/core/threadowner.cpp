@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <utility>
 
 #include <pthread.h>
 
@@ -80,6 +81,20 @@ void ThreadOwner::setName(const QString &name)
 
 bool ThreadOwner::start(QString *error)
 {
+    if (!startWithoutWaiting(error))
+        return false;
+    waitUntilRunning();
+    return true;
+}
+
+void ThreadOwner::waitUntilRunning()
+{
+    if (const std::shared_ptr<QSemaphore> running = std::exchange(d->running, nullptr))
+        running->acquire();
+}
+
+bool ThreadOwner::startWithoutWaiting(QString *error)
+{
     if (d->started)
         return true;
     if (d->plain) {
@@ -130,7 +145,7 @@ bool ThreadOwner::start(QString *error)
         Qt::DirectConnection);
     if (!createWithHandledSignalsBlocked([thread, error] { return ResourceLimits::startThread(thread, error); }))
         return false;
-    running->acquire();
+    d->running = running;
     d->started = true;
     return true;
 }
@@ -145,6 +160,7 @@ ThreadOwner::StopResult ThreadOwner::stop(QDeadlineTimer deadline, StopRequest r
     if (!d->started)
         return StopResult::NotRunning;
     d->started = false;
+    d->running.reset(); // nobody waits for the start any more: the join below (or the leak) is the wait
 
     if (d->plain) {
         // One wait for the thread's very end (the kernel wakes us as it exits), not a hand-off from the thread

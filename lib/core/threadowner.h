@@ -91,6 +91,15 @@ public:
     /*! \brief Starts the thread (see the class comment) and returns whether it runs. Returns false and fills
         \a error if the thread could not be created: it is then never started, and stop() has nothing to do. */
     bool start(QString *error);
+    /*! \brief start() without its wait: returns as soon as the thread was created (or could not be). The thread
+        already has the bridge's signals blocked (it was created with them blocked); it takes its name when it first
+        runs, before anything else runs there. Lets a caller create several threads and wait once
+        (waitUntilRunning()) instead of once per thread. A Kind::PlainThread is named by its creator: the same as
+        start(). */
+    bool startWithoutWaiting(QString *error);
+    /*! \brief After startWithoutWaiting(): returns once the thread runs under its name (at once after start(), or
+        when nothing was started). */
+    void waitUntilRunning();
     /*! \brief True from a successful start() until stop(). */
     bool isRunning() const;
 

@@ -6,6 +6,7 @@
 // Private to the Quiesce library: the data of a ThreadOwner.
 //
 
+#include <QtCore/QSemaphore>
 #include <QtCore/QThread>
 
 #include <atomic>
@@ -33,6 +34,7 @@ public:
     pthread_t plainThread {};
     QString name;
     bool started = false;
+    std::shared_ptr<QSemaphore> running; //!< released by the QThread when it runs; null once waited for
     std::shared_ptr<std::atomic<int>> fate = std::make_shared<std::atomic<int>>(Owned);
     std::chrono::milliseconds destructionTimeout {5000};
 };

@@ -125,6 +125,7 @@ bool WorkerPool::start(int workerCount)
     bool ok = true;
     for (int i = 0; i < workerCount && ok; ++i)
         ok = d->addWorker();
+    d->waitUntilAllRunning();
     if (!ok) {
         d->errorString = QStringLiteral("only %1 of %2 worker threads could start (%3)")
                              .arg(d->workers.size())
@@ -172,6 +173,7 @@ bool WorkerPool::setWorkerCount(int n)
         bool ok = true;
         for (qsizetype i = active.size(); i < n && ok; ++i)
             ok = d->addWorker();
+        d->waitUntilAllRunning();
         QMutexLocker locker(&d->shared->mutex);
         d->shared->wakeParkedLocked(qsizetype(d->shared->queue.size()));
         return ok;
@@ -387,6 +389,14 @@ int WorkerPool::busyCount() const
     return busy;
 }
 
+void WorkerPoolPrivate::waitUntilAllRunning()
+{
+    // addWorker() does not wait for each thread it creates: the threads start side by side, and this is the one
+    // wait, so that every worker runs under its name once start() or setWorkerCount() returns.
+    for (const Worker &w : std::as_const(workers))
+        w.owner->waitUntilRunning();
+}
+
 bool WorkerPoolPrivate::addWorker()
 {
     int index = 0;
@@ -413,7 +423,7 @@ bool WorkerPoolPrivate::addWorker()
 
     // Started before it is listed anywhere: a thread that never runs must not be waited for, woken or reported.
     QString error;
-    if (!owner->start(&error)) {
+    if (!owner->startWithoutWaiting(&error)) {
         errorString = error;
         delete worker; // it never ran on its thread: nothing else can have touched it (the owner deletes the thread)
         return false;

@@ -34,6 +34,7 @@ public:
     };
 
     bool addWorker();
+    void waitUntilAllRunning();
     void retireWorker(QThread *thread);
     void deliver();
     void checkDrainedAndIdle();
