@@ -260,7 +260,9 @@ bool Writer::start(QString *error)
     auto thread = std::make_unique<ThreadOwner>([this] { run(); });
     thread->setName(QStringLiteral("quiesce-output"));
     thread->thread()->setStackSize(uint(kStackSize));
-    if (!thread->start(error))
+    // Not waited for: the lines queue until it runs, and the start of the run (the journal's thread is working
+    // meanwhile) goes on at once.
+    if (!thread->startWithoutWaiting(error))
         return false;
     std::lock_guard lock(m_mutex);
     m_thread = std::move(thread);
