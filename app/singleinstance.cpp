@@ -6,6 +6,7 @@
 #include <QtCore/QFile>
 #include <QtCore/QFileInfo>
 #include <QtCore/QSocketNotifier>
+#include <QtCore/QTimer>
 #include <QtGui/QGuiApplication>
 #include <QtWidgets/QMessageBox>
 
@@ -23,6 +24,7 @@ namespace {
 
 constexpr int kConnectMs = 1000;
 constexpr int kAnswerMs = 1000;
+constexpr int kRetryAcceptMs = 100;     // after accept() failed for want of descriptors or memory
 constexpr qsizetype kMaxRequest = 4096; // a request is one short line; a peer that sends more is not a launch
 const QByteArray kRequest = QByteArrayLiteral("activate");
 const QByteArray kAnswer = QByteArrayLiteral("ok\n");
@@ -203,7 +205,17 @@ void SingleInstance::onNewConnection()
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED)
                 continue;
-            return; // EAGAIN: no more for now; anything else (EMFILE) waits for the next notification
+            if (errno != EAGAIN) { // EWOULDBLOCK is the same value on Linux
+                // Out of descriptors (EMFILE, ENFILE) or memory: the connection stays in the backlog and the socket
+                // stays readable, so the notifier would fire again at once and spin the main thread. Look again
+                // later; the launch that waits gives up after its own second.
+                m_notifier->setEnabled(false);
+                QTimer::singleShot(kRetryAcceptMs, this, [this] {
+                    if (m_notifier != nullptr)
+                        m_notifier->setEnabled(true);
+                });
+            }
+            return; // EAGAIN: no more for now
         }
         auto *connection = new QSocketNotifier(fd, QSocketNotifier::Read, this);
         connect(connection, &QSocketNotifier::activated, this, [this, connection] { onReadable(connection); });
