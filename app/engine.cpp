@@ -401,11 +401,12 @@ int Engine::descriptorsNeeded(int workers, bool window, Isolation isolation)
     //      directory scan and the QSQLITE plugin being loaded
     //   2  the output writer thread's event dispatcher wake-up (a QThread, though it runs no event loop), spare
     //   4  --pre-stop's child at shutdown: its process descriptor and pipes
+    //   1  the shutdown watchdog's timer (a timerfd, made when its thread is parked)
     //   1  per worker thread: its event dispatcher's wake-up eventfd (the watchdog's is a plain thread: none);
     //      2 per worker process instead: its channel (a socketpair end) and its pidfd
     //  48  with a window: the display connection, fonts, input method, D-Bus, icon themes (a guess with room)
     // plus whatever was open when main() began (stdin, stdout, stderr and anything inherited).
-    constexpr int kFixed = 2 + 2 + 4 + 5 + 2 + 4;
+    constexpr int kFixed = 2 + 2 + 4 + 5 + 2 + 4 + 1;
     const int kPerWorker = isolation == Isolation::Process ? 2 : 1;
     constexpr int kWindow = 48;
     return ResourceLimits::descriptorsOpenAtStart() + kFixed + kPerWorker * std::max(1, workers)

@@ -24,6 +24,7 @@
 #include <thread>
 
 #include <fcntl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 using namespace std::chrono_literals;
@@ -149,6 +150,39 @@ quint64 blockedSignalsOf(qint64 tid)
     return ProcStatus::mask(0, tid, "SigBlk");
 }
 
+/* Where thread \a tid sleeps: the system call it is blocked in and the file its first argument names
+   (/proc/self/task/<tid>/syscall, then /proc/self/fd/<arg>), e.g. {SYS_read, "anon_inode:[timerfd]"}; {-1, ""}
+   while it runs or if unreadable. */
+QPair<long, QString> blockedIn(qint64 tid)
+{
+    QFile file(QStringLiteral("/proc/self/task/%1/syscall").arg(tid));
+    if (!file.open(QIODevice::ReadOnly))
+        return {-1, QString()};
+    const QList<QByteArray> fields = file.readAll().trimmed().split(' ');
+    bool ok = false;
+    const long number = fields.value(0).toLong(&ok);
+    if (!ok || fields.size() < 2)
+        return {-1, QString()};
+    const qint64 fd = fields.at(1).toLongLong(&ok, 16);
+    char target[256];
+    const QByteArray link = "/proc/self/fd/" + QByteArray::number(fd);
+    const ssize_t n = ok ? ::readlink(link.constData(), target, sizeof target) : -1;
+    return {number, n > 0 ? QString::fromLocal8Bit(target, n) : QString()};
+}
+
+// How often thread \a tid went to sleep (voluntary_ctxt_switches); -1 if unreadable.
+qint64 sleepsOf(qint64 tid)
+{
+    QFile file(QStringLiteral("/proc/self/task/%1/status").arg(tid));
+    if (!file.open(QIODevice::ReadOnly))
+        return -1;
+    for (const QByteArray &line : file.readAll().split('\n')) {
+        if (line.startsWith("voluntary_ctxt_switches:"))
+            return line.mid(line.indexOf(':') + 1).trimmed().toLongLong();
+    }
+    return -1;
+}
+
 // Made in main() before the test object exists and before any event loop ran: see requestBeforeTheEventLoop...
 std::unique_ptr<Harness> s_early;
 bool s_earlyAccepted = false;
@@ -220,6 +254,7 @@ private Q_SLOTS:
     void watchdogBlocksTheBridgesSignals();
     void noWatchdogWithoutAHardTimeout();
     void preparedWatchdogIsParkedUntilTheFirstRequest();
+    void armingTheParkedWatchdogWakesNoThread();
     void watchdogSpeaksTheApplicationsWords();
     void libraryHasNoHintOfItsOwn();
     void defaultExitPathsEndTheProcess_data();
@@ -937,6 +972,38 @@ void tst_ShutdownCoordinator::preparedWatchdogIsParkedUntilTheFirstRequest()
     QCOMPARE(h.directLines(),
              QStringList({QStringLiteral("SHUTDOWN watchdog: hard deadline of 500 ms passed in phase drain; "
                                          "no diagnostics; exit=70")}));
+}
+
+void tst_ShutdownCoordinator::armingTheParkedWatchdogWakesNoThread()
+{
+    Harness h;
+    QVERIFY(h.valid());
+    h.coordinator->setHardTimeout(60s);
+    QString error;
+    QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
+    const QList<qint64> parked = threadsNamed("watchdog");
+    QCOMPARE(parked.size(), 1);
+    const qint64 tid = parked.constFirst();
+    // Parked on its timer: the kernel holds the deadline, so arming it is a timerfd_settime(), not a wake-up (a
+    // thread woken on the stop path costs its first line some 0.1-0.3 ms on a small machine).
+    const QPair<long, QString> onTimer {long(SYS_read), QStringLiteral("anon_inode:[timerfd]")};
+    QTRY_COMPARE(blockedIn(tid), onTimer);
+    const qint64 sleeps = sleepsOf(tid);
+    QVERIFY(sleeps > 0);
+
+    h.addPhase(QStringLiteral("drain"), 200, 60s, Harness::never());
+    h.coordinator->setReady();
+    h.coordinator->requestShutdown(makeRequest(QStringLiteral("sigterm"), SIGTERM));
+    QTRY_COMPARE(h.coordinator->currentPhase(), QStringLiteral("drain"));
+    // Armed, and still in the same sleep.
+    QCOMPARE(blockedIn(tid), onTimer);
+    QCOMPARE(sleepsOf(tid), sleeps);
+
+    // The finish wakes it to end, and joins it before the exit.
+    h.contexts.value(QStringLiteral("drain"))->complete();
+    QTRY_COMPARE(h.exits.size(), 1);
+    QVERIFY(threadsNamed("watchdog").isEmpty());
+    QCOMPARE(h.immediateCalls.load(), 0);
 }
 
 void tst_ShutdownCoordinator::watchdogSpeaksTheApplicationsWords()
