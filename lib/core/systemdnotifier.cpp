@@ -199,6 +199,11 @@ QString SystemdNotifier::defaultStatus(const SystemdStatus &status)
 
 void SystemdNotifier::notifyStopping(const QByteArray &first, const SystemdStatus &status, qint64 budgetMs)
 {
+    // Not started by systemd: nobody to tell, so no text to build either (the stop path runs this at every phase).
+    if (!isEnabled()) {
+        d->errorString = kNotEnabled; // what notify() would have said
+        return;
+    }
     QByteArray state = first;
     const QString text = d->word(status);
     if (!text.isEmpty())
@@ -260,6 +265,10 @@ void SystemdNotifier::attach(ShutdownCoordinator *coordinator)
                 notifyStopping({}, status, budgetMs);
             });
     connect(coordinator, &ShutdownCoordinator::finished, this, [this](int exitCode, const ShutdownReport &report) {
+        if (!isEnabled()) {
+            d->errorString = kNotEnabled; // as in notifyStopping(): no summary to build for nobody
+            return;
+        }
         SystemdStatus status;
         status.kind = SystemdStatus::Kind::Stopped;
         status.reason = d->reason;
