@@ -150,6 +150,19 @@ quint64 blockedSignalsOf(qint64 tid)
     return ProcStatus::mask(0, tid, "SigBlk");
 }
 
+/* Parks \a h's watchdog (prepareWatchdog()) with a hard timeout of 60 s; the ids of the threads named "watchdog"
+   then (one), or none if it could not be parked. */
+QList<qint64> parkWatchdog(Harness &h)
+{
+    h.coordinator->setHardTimeout(60s);
+    QString error;
+    if (!h.coordinator->prepareWatchdog(&error)) {
+        qWarning("prepareWatchdog: %s", qPrintable(error));
+        return {};
+    }
+    return threadsNamed("watchdog");
+}
+
 /* Where thread \a tid sleeps: the system call it is blocked in and the file its first argument names
    (/proc/self/task/<tid>/syscall, then /proc/self/fd/<arg>), e.g. {SYS_read, "anon_inode:[timerfd]"}; {-1, ""}
    while it runs or if unreadable. */
@@ -978,10 +991,7 @@ void tst_ShutdownCoordinator::armingTheParkedWatchdogWakesNoThread()
 {
     Harness h;
     QVERIFY(h.valid());
-    h.coordinator->setHardTimeout(60s);
-    QString error;
-    QVERIFY2(h.coordinator->prepareWatchdog(&error), qPrintable(error));
-    const QList<qint64> parked = threadsNamed("watchdog");
+    const QList<qint64> parked = parkWatchdog(h);
     QCOMPARE(parked.size(), 1);
     const qint64 tid = parked.constFirst();
     // Parked on its timer: the kernel holds the deadline, so arming it is a timerfd_settime(), not a wake-up (a
