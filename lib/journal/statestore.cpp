@@ -1,6 +1,7 @@
 #include "statestore.h"
 
 #include <QtCore/QMutex>
+#include <QtCore/QSemaphore>
 
 #include "batchstatements_p.h"
 #include "statelock_p.h"
@@ -32,6 +33,18 @@ constexpr int kStopTimeoutMs = 10000;
 
 } // namespace
 
+/*! An open handed to the store thread by beginOpen(), until finishOpen() took its result. Shared with the invocation
+    on the store thread, so that neither side can outlive what the other still writes to. */
+struct PendingOpen
+{
+    StoreOptions options; //!< a copy: the caller's may be gone by the time the store thread runs the open
+    // The semaphore orders the two threads; the mutex only makes that hand-off visible to ThreadSanitizer, which
+    // cannot see into an uninstrumented Qt. Both exist before the invocation is queued, which publishes them to it.
+    QSemaphore done;
+    QMutex mutex;
+    StoreOpenResult result;
+};
+
 /*! The data of a StateStore (main thread only) and the steps that do not belong to its public face. */
 class StateStorePrivate
 {
@@ -58,8 +71,10 @@ public:
     quint64 m_transactions = 0;
     quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
     bool m_warnedClosed = false;
-    bool m_intakeClosed = false; //!< closeIntake() was called: accept() is ignored
-    bool m_threadAhead = false;  //!< startThread() started m_thread for the next open()
+    bool m_intakeClosed = false;                //!< closeIntake() was called: accept() is ignored
+    bool m_threadAhead = false;                 //!< startThread() started m_thread for the next open()
+    std::shared_ptr<PendingOpen> m_pendingOpen; //!< set from beginOpen() until finishOpen()
+    bool m_openFailedAtOnce = false;            //!< the last beginOpen() failed: the next finishOpen() says so
 };
 
 StateStore::StateStore(QObject *parent)
@@ -69,6 +84,8 @@ StateStore::StateStore(QObject *parent)
 
 StateStore::~StateStore()
 {
+    // An open still in progress finishes first: its connections are then closed as an open store's are.
+    finishOpen();
     d->stopThread(true);
 }
 
@@ -129,9 +146,16 @@ bool StateStore::startThread(const QString &threadName, QString *error)
 
 bool StateStore::open(const StoreOptions &options)
 {
-    // A thread started ahead (startThread()) is this open()'s; any other means open already, or still saving.
+    return beginOpen(options) && finishOpen();
+}
+
+bool StateStore::beginOpen(const StoreOptions &options)
+{
+    // A thread started ahead (startThread()) is this open()'s; any other means open already, still opening, or
+    // still saving.
     const bool startedAhead = d->m_threadAhead;
     d->m_threadAhead = false;
+    d->m_openFailedAtOnce = true; // until the open is handed over
     if (d->m_state != StateStorePrivate::State::Closed || (d->m_thread && !startedAhead)) {
         d->setError(StoreError::CannotOpen, QStringLiteral("the state store is already open"));
         return false;
@@ -143,29 +167,51 @@ bool StateStore::open(const StoreOptions &options)
     d->m_warnedClosed = false;
     d->m_intakeClosed = false;
 
-    // Startup only, before the event loop runs: the caller waits for the store thread to open, validate,
-    // migrate and recover (the one blocking call of this class). BlockingQueuedConnection orders the two threads
-    // (a semaphore inside Qt); the mutex only makes that hand-off visible to ThreadSanitizer, which cannot see
-    // into an uninstrumented Qt. Both exist before the thread starts, which publishes them to it.
-    StoreOpenResult result;
-    QMutex resultMutex;
     QString threadError;
     if (!startedAhead && !d->startThread(options.threadName, &threadError)) {
         d->setError(StoreError::SystemResource, threadError);
         return false;
     }
+    // Startup only, before the event loop runs: the store thread opens, validates, migrates and recovers while the
+    // caller goes on; finishOpen() waits for it.
+    auto pending = std::make_shared<PendingOpen>();
+    {
+        const QMutexLocker locker(&pending->mutex);
+        pending->options = options;
+    }
+    d->m_pendingOpen = pending;
+    d->m_openFailedAtOnce = false;
     StateStoreWorker *worker = d->m_worker;
     QMetaObject::invokeMethod(
         d->m_worker,
-        [worker, &options, &result, &resultMutex] {
-            StoreOpenResult opened = worker->open(options);
-            const QMutexLocker locker(&resultMutex);
-            result = std::move(opened);
+        [worker, pending] {
+            StoreOptions copied;
+            {
+                const QMutexLocker locker(&pending->mutex);
+                copied = pending->options;
+            }
+            StoreOpenResult opened = worker->open(copied);
+            {
+                const QMutexLocker locker(&pending->mutex);
+                pending->result = std::move(opened);
+            }
+            pending->done.release();
         },
-        Qt::BlockingQueuedConnection);
-    const QMutexLocker locker(&resultMutex);
+        Qt::QueuedConnection);
+    return true;
+}
 
-    d->m_opened = std::move(result);
+bool StateStore::finishOpen()
+{
+    const std::shared_ptr<PendingOpen> pending = std::exchange(d->m_pendingOpen, nullptr);
+    if (!pending)
+        return !std::exchange(d->m_openFailedAtOnce, false) && isOpen();
+    // The one blocking call of this class, a plain wait (no event loop): the store thread has nothing queued before
+    // the open but the driver's load (startThread()), so the wait ends as soon as the open does.
+    pending->done.acquire();
+    const QMutexLocker locker(&pending->mutex);
+
+    d->m_opened = std::move(pending->result);
     if (d->m_opened.error != StoreError::None) {
         d->stopThread(false); // the worker closed everything already
         return false;
