@@ -74,7 +74,7 @@ public:
     bool m_intakeClosed = false;                //!< closeIntake() was called: accept() is ignored
     bool m_threadAhead = false;                 //!< startThread() started m_thread for the next open()
     std::shared_ptr<PendingOpen> m_pendingOpen; //!< set from beginOpen() until finishOpen()
-    bool m_openFailedAtOnce = false;            //!< the last beginOpen() failed: the next finishOpen() says so
+    bool m_openFailedAtOnce = false; //!< the last beginOpen() failed: a finishOpen() with no open in progress says so
 };
 
 StateStore::StateStore(QObject *parent)
@@ -203,9 +203,10 @@ bool StateStore::beginOpen(const StoreOptions &options)
 
 bool StateStore::finishOpen()
 {
+    const bool failedAtOnce = std::exchange(d->m_openFailedAtOnce, false);
     const std::shared_ptr<PendingOpen> pending = std::exchange(d->m_pendingOpen, nullptr);
     if (!pending)
-        return !std::exchange(d->m_openFailedAtOnce, false) && isOpen();
+        return !failedAtOnce && isOpen();
     // The one blocking call of this class, a plain wait (no event loop): the store thread has nothing queued before
     // the open but the driver's load (startThread()), so the wait ends as soon as the open does.
     pending->done.acquire();
