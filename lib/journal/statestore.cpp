@@ -33,15 +33,15 @@ constexpr int kStopTimeoutMs = 10000;
 
 } // namespace
 
-/*! An open handed to the store thread by beginOpen(), until finishOpen() took its result. Shared with the invocation
-    on the store thread, so that neither side can outlive what the other still writes to. */
-struct PendingOpen
+/*! How beginOpen() hands an open to the store thread and finishOpen() takes its result. */
+struct OpenHandOff
 {
-    StoreOptions options; //!< a copy: the caller's may be gone by the time the store thread runs the open
-    // The semaphore orders the two threads; the mutex only makes that hand-off visible to ThreadSanitizer, which
-    // cannot see into an uninstrumented Qt. Both exist before the invocation is queued, which publishes them to it.
+    // The semaphore orders the two threads; the mutex only makes the hand-off visible to ThreadSanitizer, which
+    // cannot see into an uninstrumented Qt. Both live as long as the store and exist before any store thread starts,
+    // which publishes them to it (an object made for each open, once the thread runs, would not be).
     QSemaphore done;
     QMutex mutex;
+    StoreOptions options; //!< a copy: the caller's may be gone by the time the store thread runs the open
     StoreOpenResult result;
 };
 
@@ -71,9 +71,10 @@ public:
     quint64 m_transactions = 0;
     quint64 m_generation = 0; //!< tells a late signal of a previous open()'s thread from the current one
     bool m_warnedClosed = false;
-    bool m_intakeClosed = false;                //!< closeIntake() was called: accept() is ignored
-    bool m_threadAhead = false;                 //!< startThread() started m_thread for the next open()
-    std::shared_ptr<PendingOpen> m_pendingOpen; //!< set from beginOpen() until finishOpen()
+    bool m_intakeClosed = false; //!< closeIntake() was called: accept() is ignored
+    bool m_threadAhead = false;  //!< startThread() started m_thread for the next open()
+    OpenHandOff m_handOff;
+    bool m_opening = false;          //!< from beginOpen() until finishOpen(): the store thread owns m_handOff's result
     bool m_openFailedAtOnce = false; //!< the last beginOpen() failed: a finishOpen() with no open in progress says so
 };
 
@@ -174,28 +175,29 @@ bool StateStore::beginOpen(const StoreOptions &options)
     }
     // Startup only, before the event loop runs: the store thread opens, validates, migrates and recovers while the
     // caller goes on; finishOpen() waits for it.
-    auto pending = std::make_shared<PendingOpen>();
+    OpenHandOff *handOff = &d->m_handOff;
     {
-        const QMutexLocker locker(&pending->mutex);
-        pending->options = options;
+        const QMutexLocker locker(&handOff->mutex);
+        handOff->options = options;
     }
-    d->m_pendingOpen = pending;
+    d->m_opening = true;
     d->m_openFailedAtOnce = false;
     StateStoreWorker *worker = d->m_worker;
+    // The store waits for this invocation before it goes (finishOpen() in the destructor), so handOff outlives it.
     QMetaObject::invokeMethod(
         d->m_worker,
-        [worker, pending] {
+        [worker, handOff] {
             StoreOptions copied;
             {
-                const QMutexLocker locker(&pending->mutex);
-                copied = pending->options;
+                const QMutexLocker locker(&handOff->mutex);
+                copied = handOff->options;
             }
             StoreOpenResult opened = worker->open(copied);
             {
-                const QMutexLocker locker(&pending->mutex);
-                pending->result = std::move(opened);
+                const QMutexLocker locker(&handOff->mutex);
+                handOff->result = std::move(opened);
             }
-            pending->done.release();
+            handOff->done.release();
         },
         Qt::QueuedConnection);
     return true;
@@ -204,15 +206,16 @@ bool StateStore::beginOpen(const StoreOptions &options)
 bool StateStore::finishOpen()
 {
     const bool failedAtOnce = std::exchange(d->m_openFailedAtOnce, false);
-    const std::shared_ptr<PendingOpen> pending = std::exchange(d->m_pendingOpen, nullptr);
-    if (!pending)
+    if (!std::exchange(d->m_opening, false))
         return !failedAtOnce && isOpen();
     // The one blocking call of this class, a plain wait (no event loop): the store thread has nothing queued before
     // the open but the driver's load (startThread()), so the wait ends as soon as the open does.
-    pending->done.acquire();
-    const QMutexLocker locker(&pending->mutex);
-
-    d->m_opened = std::move(pending->result);
+    d->m_handOff.done.acquire();
+    {
+        const QMutexLocker locker(&d->m_handOff.mutex);
+        d->m_opened = std::move(d->m_handOff.result);
+        d->m_handOff.result = StoreOpenResult();
+    }
     if (d->m_opened.error != StoreError::None) {
         d->stopThread(false); // the worker closed everything already
         return false;
