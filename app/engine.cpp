@@ -449,16 +449,35 @@ bool Engine::startThreads(QString *error, int *exitCode)
     return true;
 }
 
-bool Engine::open(QString *error, int *exitCode)
+StoreOptions Engine::storeOptions() const
 {
-    if (!startThreads(error, exitCode))
-        return false;
     StoreOptions so;
     so.path = m_options.statePath.isEmpty() ? StateStore::defaultPath() : m_options.statePath;
     so.durability = m_options.durability;
     so.keepDoneMs = m_options.tunables.keepDone.count();
     so.threadName = kStoreThreadName;
-    if (m_store->open(so)) {
+    return so;
+}
+
+bool Engine::open(QString *error, int *exitCode)
+{
+    return beginOpen(error, exitCode) && finishOpen(error, exitCode);
+}
+
+bool Engine::beginOpen(QString *error, int *exitCode)
+{
+    if (!startThreads(error, exitCode))
+        return false;
+    // Cannot fail here: the store thread runs (startThreads()) and nothing has opened the store yet. Should it
+    // anyway, finishOpen() reports it as open() would.
+    m_store->beginOpen(storeOptions());
+    return true;
+}
+
+bool Engine::finishOpen(QString *error, int *exitCode)
+{
+    StoreOptions so = storeOptions();
+    if (m_store->finishOpen()) {
         // Ours to take now: we hold the state's lock. The sidecar first, else the journal's "stuck" record.
         m_watchdogRecord = withJournalRecord(takeWatchdogRecord(so.path), m_store->recovery());
         return true;

@@ -282,7 +282,16 @@ int runApplication(int &argc, char **argv, WindowFrontEnd *window, bool noDispla
 
     int exitCode = ExitCode::Ok;
     const QString statePath = options.statePath.isEmpty() ? StateStore::defaultPath() : options.statePath;
-    if (!engine.open(&error, &exitCode)) {
+    // The journal opens on its thread while the window's widgets are built here (they read nothing of the engine's
+    // state); headless, nothing runs in between.
+    bool opened = engine.beginOpen(&error, &exitCode);
+    if (opened && !headless)
+        window->build(&engine, options);
+    opened = opened && engine.finishOpen(&error, &exitCode);
+    if (!opened) {
+        // A window built for a journal that did not open is never shown: it goes before anything else is shown.
+        if (!headless)
+            window->close();
         // From the desktop: a second window on a state a running window holds raises that one instead (exit 0);
         // any other failure also shows its line in a box, as a launch from a menu has no terminal to read.
         if (!headless && exitCode == ExitCode::CantCreate && window->activateRunning(statePath)) {

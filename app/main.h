@@ -35,10 +35,15 @@ public:
     virtual bool activateRunning(const QString &statePath) = 0;
     /*! A start that failed with \a error says so in a box as well as on stderr. */
     virtual void showStartupError(const QString &error) = 0;
-    /*! Builds and shows the window for \a engine (before READY, so READY means "ready to be looked at") and offers
-        it to a second launch on \a statePath. */
+    /*! \brief Builds the window's widgets for \a engine while its journal opens (between Engine::beginOpen() and
+        Engine::finishOpen()), without reading the engine's state and without showing anything. Optional: show()
+        builds what was not built. */
+    virtual void build(Engine *engine, const Options &options) = 0;
+    /*! Binds the window to \a engine once its journal is open (building it first if build() did not) and shows it
+        (before READY, so READY means "ready to be looked at") and offers it to a second launch on \a statePath. */
     virtual void show(Engine *engine, const Options &options, const QString &statePath) = 0;
-    /*! Destroys the window once the event loop has returned (before the application object goes). */
+    /*! Destroys the window once the event loop has returned (before the application object goes), or one that was
+        built but never shown because the start failed. */
     virtual void close() = 0;
 };
 

@@ -113,6 +113,12 @@ bool configNames(const QString &path, const QString &key)
 } // namespace
 
 MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
+    : MainWindow(engine, options, AttachLater {}, parent)
+{
+    attachEngine(options);
+}
+
+MainWindow::MainWindow(Engine *engine, const Options &options, AttachLater, QWidget *parent)
     : QMainWindow(parent)
     , m_engine(engine)
     , m_model(new WorkerTableModel(this))
@@ -126,6 +132,16 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
 {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(QStringLiteral("Quiesce"));
+
+    buildActions();
+    buildCentralWidget();
+    restoreLayout();
+}
+
+void MainWindow::attachEngine(const Options &options)
+{
+    // Application-wide, so set only now: a start whose journal cannot open never shows this window, and its error
+    // box must look as it did before any window was built.
     const QIcon icon(QStringLiteral(":/icons/quiesce.svg"));
     setWindowIcon(icon);
     QGuiApplication::setWindowIcon(icon);
@@ -135,11 +151,10 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
     // close that slipped past closeEvent (or the dialog's) would bypass the quit path.
     QGuiApplication::setQuitOnLastWindowClosed(false);
 
-    buildActions();
-    buildCentralWidget();
     restoreSettings(options);
     showRecovery();
 
+    Engine *engine = m_engine;
     connect(engine, &Engine::line, this, &MainWindow::appendLog);
     connect(engine, &Engine::countersChanged, this, &MainWindow::updateCounters);
     ShutdownCoordinator *coordinator = engine->coordinator();
@@ -420,7 +435,8 @@ void MainWindow::buildCentralWidget()
     statusBar()->addPermanentWidget(m_statusLabel);
 }
 
-void MainWindow::restoreSettings(const Options &options)
+// What the window alone remembers: it needs nothing of the engine.
+void MainWindow::restoreLayout()
 {
     QSettings settings;
     if (!restoreGeometry(settings.value(kGeometryKey).toByteArray()))
@@ -434,7 +450,12 @@ void MainWindow::restoreSettings(const Options &options)
         m_askAction->setChecked(settings.value(kAskKey, false).toBool());
         m_burstSpin->setValue(settings.value(kBurstKey, m_burstSpin->value()).toInt());
     }
+}
 
+// The saved rate and worker count: applied to the engine, so only once its journal is open.
+void MainWindow::restoreSettings(const Options &options)
+{
+    QSettings settings;
     // Precedence (docs/ARCHITECTURE.md): command line > --config file > values changed in the window > built-in
     // defaults. A key the command line or the config file set is theirs for this run; the window's remembered
     // value applies only to the others.

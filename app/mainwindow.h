@@ -52,7 +52,21 @@ public:
        are applied to the engine unless the command line or the --config file sets them (DECISIONS: command line >
        config file > values changed in the window > built-in defaults). */
     explicit MainWindow(Engine *engine, const Options &options, QWidget *parent = nullptr);
+    /*! \brief Selects the constructor that builds the widgets only: attachEngine() follows. */
+    struct AttachLater
+    {
+    };
+    /*! \brief Builds the window's widgets for \a engine without reading the engine's state, for a start that builds
+        the window while the journal opens (Engine::beginOpen()). Once the open succeeded, attachEngine() binds the
+        window to the engine (what the other constructor does after building), and only then may it be shown. Needs
+        nothing of the engine but its tunables. */
+    MainWindow(Engine *engine, const Options &options, AttachLater, QWidget *parent = nullptr);
     ~MainWindow() override;
+
+    /*! \brief After the constructor that takes AttachLater, once the engine's journal is open: applies the saved rate
+        and worker count as the other constructor does (\a options: the same as the constructor's), shows what the
+        open recovered, connects the engine and starts following it. Call once. */
+    void attachEngine(const Options &options);
 
     /*! A person asks to quit ("window" or "quit"): while running, confirms first if askBeforeQuit() is on and
         work is in flight, then starts the quit path; while shutting down, shows the shutdown dialog again and does
@@ -105,6 +119,7 @@ private:
     void showRecovery();
     void showAbout();
     void showShortcuts();
+    void restoreLayout();
     void restoreSettings(const Options &options);
     void applyControlsToEngine();
     void poll();

@@ -143,10 +143,18 @@ public:
 
     void showStartupError(const QString &error) override { SingleInstance::showStartupError(error); }
 
+    void build(Engine *engine, const Options &options) override
+    {
+        // The fonts and the image plugins are in place before the first widget measures text or loads an icon.
+        m_application->waitForHelpers();
+        m_window = std::make_unique<MainWindow>(engine, options, MainWindow::AttachLater {});
+    }
+
     void show(Engine *engine, const Options &options, const QString &statePath) override
     {
-        m_application->waitForHelpers();
-        m_window = std::make_unique<MainWindow>(engine, options);
+        if (!m_window)
+            build(engine, options);
+        m_window->attachEngine(options);
         m_window->show();
         m_instance = std::make_unique<SingleInstance>();
         QObject::connect(m_instance.get(), &SingleInstance::activationRequested, m_window.get(),

@@ -381,6 +381,10 @@ private Q_SLOTS:
     void createsTheSchema();
     void storeThreadBlocksHandledSignals();
     void storeThreadStartedAheadIsTheOneOpenUses();
+    void beginOpenThenFinishOpenIsOpen();
+    void finishOpenReportsWhatOpenReports();
+    void beginOpenThatCannotStartFailsAtOnce();
+    void destroyedWhileOpeningClosesTheJournal();
     void groupCommitBatchesChanges_data();
     void groupCommitBatchesChanges();
     void partialBatchCommitsOnTheTimer();
@@ -572,6 +576,135 @@ void tst_StateStore::storeThreadStartedAheadIsTheOneOpenUses()
         QCOMPARE(ProcStatus::threadsNamed(0, "store-never").size(), 1);
     }
     QTRY_COMPARE_WITH_TIMEOUT(ProcStatus::threadsNamed(0, "store-never").size(), 0, kWait);
+}
+
+// beginOpen() hands the open over and returns; finishOpen() waits for it: together they are open(), on the thread
+// started ahead, with the options copied (the caller's are gone by the time the store thread reads them).
+void tst_StateStore::beginOpenThenFinishOpenIsOpen()
+{
+    const QString path = m_dir.filePath(QStringLiteral("begin/begin.sqlite"));
+    QVERIFY(QDir().mkpath(QFileInfo(path).absolutePath()));
+    QVERIFY(makeJournal(path, 5));
+    StateStore store;
+    QVERIFY(store.startThread(QStringLiteral("store-begin")));
+    const QList<qint64> ahead = ProcStatus::threadsNamed(0, "store-begin");
+    QCOMPARE(ahead.size(), 1);
+    {
+        StoreOptions o = options(path);
+        o.maxBatch = 2;
+        o.flushIntervalMs = 600000; // only full batches commit: the count of transactions is exact
+        QVERIFY2(store.beginOpen(o), qPrintable(store.errorString()));
+        o = StoreOptions(); // the store has its own copy
+    }
+    QVERIFY(!store.isOpen()); // not before finishOpen(), whatever the store thread has done by now
+    QVERIFY2(store.finishOpen(), qPrintable(store.errorString()));
+    QVERIFY(store.isOpen());
+    QCOMPARE(store.error(), StoreError::None);
+    QCOMPARE(store.path(), QFileInfo(path).canonicalFilePath());
+    QCOMPARE(idsOf(store.pendingJobs()), range(1, 5));
+    QCOMPARE(store.nextId(), quint64(6));
+    QVERIFY(!store.recovery().previousUnclean);
+    QCOMPARE(ProcStatus::threadsNamed(0, "store-begin"), ahead);
+    QVERIFY(store.finishOpen()); // nothing in progress: says whether the store is open
+
+    // The store works as after open(), with the options it was given: four jobs in two batches of two.
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    for (quint64 id = 6; id <= 9; ++id)
+        store.accept(request(id));
+    QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(6, 9), kWait);
+    QCOMPARE(accepted.size(), 2);
+    QCOMPARE(store.transactionCount(), quint64(2));
+    QSignalSpy saved(&store, &StateStore::saved);
+    store.save({}, SessionRecord());
+    QVERIFY(saved.wait(kWait));
+    QCOMPARE(saved.first().at(0).toBool(), true);
+    QVERIFY(!store.finishOpen());
+    QCOMPARE(jsonIds(inspectJson(path), "pending"), range(1, 9));
+}
+
+// A refused journal: finishOpen() fails with open()'s error, line and exit code, the file untouched, nothing left
+// next to it, and the same object can try again.
+void tst_StateStore::finishOpenReportsWhatOpenReports()
+{
+    const QString directory = m_dir.filePath(QStringLiteral("begin-refused"));
+    QVERIFY(QDir().mkpath(directory));
+    const QString path = directory + QStringLiteral("/junk.sqlite");
+    QVERIFY(writeBytes(path, QByteArray(4096, 'x')));
+    const QByteArray hashBefore = sha256(path);
+    const QStringList listingBefore = listing(directory);
+
+    StateStore reference;
+    QVERIFY(!reference.open(options(path)));
+    QCOMPARE(reference.error(), StoreError::Corrupt);
+
+    StateStore store;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+        QVERIFY(store.beginOpen(options(path))); // handed over: the refusal comes from finishOpen()
+        QVERIFY(!store.finishOpen());
+        QVERIFY(!store.isOpen());
+        QCOMPARE(store.error(), reference.error());
+        QCOMPARE(store.errorString(), reference.errorString());
+        QCOMPARE(StateStore::exitCode(store.error()), 65);
+        QCOMPARE(sha256(path), hashBefore);
+        QCOMPARE(listing(directory), listingBefore);
+    }
+    QVERIFY(!store.finishOpen()); // nothing in progress, not open
+
+    // After the refusal the same object opens a good journal.
+    const QString good = directory + QStringLiteral("/good.sqlite");
+    QVERIFY(store.beginOpen(options(good)));
+    QVERIFY2(store.finishOpen(), qPrintable(store.errorString()));
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    store.accept(request(store.nextId()));
+    QVERIFY(accepted.wait(kWait));
+}
+
+// What cannot even be handed over (the store is opening, or open) fails in beginOpen() with open()'s error and
+// disturbs nothing: the open in progress finishes, the open store goes on working.
+void tst_StateStore::beginOpenThatCannotStartFailsAtOnce()
+{
+    const QString path = m_dir.filePath(QStringLiteral("begin-twice.sqlite"));
+    StateStore store;
+    QVERIFY(store.beginOpen(options(path)));
+    QVERIFY(!store.beginOpen(options(path))); // still opening
+    QCOMPARE(store.error(), StoreError::CannotOpen);
+    QCOMPARE(store.errorString(), QStringLiteral("the state store is already open"));
+    QVERIFY2(store.finishOpen(), qPrintable(store.errorString())); // the first one's outcome
+    QVERIFY(store.isOpen());
+    QCOMPARE(store.error(), StoreError::None);
+
+    StateStore reference;
+    QVERIFY(reference.open(options(m_dir.filePath(QStringLiteral("begin-reference.sqlite")))));
+    QVERIFY(!reference.open(options(path)));
+    QVERIFY(!store.beginOpen(options(path))); // open
+    QCOMPARE(store.error(), reference.error());
+    QCOMPARE(store.errorString(), reference.errorString());
+    QVERIFY(!store.finishOpen()); // nothing in progress: the refusal, although the store is open
+    QVERIFY(store.isOpen());
+
+    QSignalSpy accepted(&store, &StateStore::accepted);
+    store.accept(request(1));
+    QVERIFY(accepted.wait(kWait));
+    QCOMPARE(collected(accepted), (QList<quint64> {1}));
+}
+
+// A store destroyed between beginOpen() and finishOpen() lets the open finish and closes the journal as an open
+// store's destructor does: not saved, so the next open() recovers it, and nothing stays locked.
+void tst_StateStore::destroyedWhileOpeningClosesTheJournal()
+{
+    const QString path = m_dir.filePath(QStringLiteral("begin-destroyed.sqlite"));
+    QVERIFY(makeJournal(path, 3));
+    {
+        StateStore store;
+        StoreOptions o = options(path);
+        o.threadName = QStringLiteral("store-dropped");
+        QVERIFY(store.beginOpen(o));
+    }
+    QTRY_COMPARE_WITH_TIMEOUT(ProcStatus::threadsNamed(0, "store-dropped").size(), 0, kWait);
+    StateStore reopened;
+    QVERIFY2(reopened.open(options(path)), qPrintable(reopened.errorString()));
+    QVERIFY(reopened.recovery().previousUnclean);
+    QCOMPARE(idsOf(reopened.pendingJobs()), range(1, 3));
 }
 
 void tst_StateStore::groupCommitBatchesChanges_data()

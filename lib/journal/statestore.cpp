@@ -1,6 +1,7 @@
 #include "statestore.h"
 
 #include <QtCore/QMutex>
+#include <QtCore/QSemaphore>
 
 #include "batchstatements_p.h"
 #include "statelock_p.h"
@@ -32,6 +33,18 @@ constexpr int kStopTimeoutMs = 10000;
 
 } // namespace
 
+/*! How beginOpen() hands an open to the store thread and finishOpen() takes its result. */
+struct OpenHandOff
+{
+    // The semaphore orders the two threads; the mutex only makes the hand-off visible to ThreadSanitizer, which
+    // cannot see into an uninstrumented Qt. Both live as long as the store and exist before any store thread starts,
+    // which publishes them to it (an object made for each open, once the thread runs, would not be).
+    QSemaphore done;
+    QMutex mutex;
+    StoreOptions options; //!< a copy: the caller's may be gone by the time the store thread runs the open
+    StoreOpenResult result;
+};
+
 /*! The data of a StateStore (main thread only) and the steps that do not belong to its public face. */
 class StateStorePrivate
 {
@@ -60,6 +73,9 @@ public:
     bool m_warnedClosed = false;
     bool m_intakeClosed = false; //!< closeIntake() was called: accept() is ignored
     bool m_threadAhead = false;  //!< startThread() started m_thread for the next open()
+    OpenHandOff m_handOff;
+    bool m_opening = false;          //!< from beginOpen() until finishOpen(): the store thread owns m_handOff's result
+    bool m_openFailedAtOnce = false; //!< the last beginOpen() failed: a finishOpen() with no open in progress says so
 };
 
 StateStore::StateStore(QObject *parent)
@@ -69,6 +85,8 @@ StateStore::StateStore(QObject *parent)
 
 StateStore::~StateStore()
 {
+    // An open still in progress finishes first: its connections are then closed as an open store's are.
+    finishOpen();
     d->stopThread(true);
 }
 
@@ -129,9 +147,16 @@ bool StateStore::startThread(const QString &threadName, QString *error)
 
 bool StateStore::open(const StoreOptions &options)
 {
-    // A thread started ahead (startThread()) is this open()'s; any other means open already, or still saving.
+    return beginOpen(options) && finishOpen();
+}
+
+bool StateStore::beginOpen(const StoreOptions &options)
+{
+    // A thread started ahead (startThread()) is this open()'s; any other means open already, still opening, or
+    // still saving.
     const bool startedAhead = d->m_threadAhead;
     d->m_threadAhead = false;
+    d->m_openFailedAtOnce = true; // until the open is handed over
     if (d->m_state != StateStorePrivate::State::Closed || (d->m_thread && !startedAhead)) {
         d->setError(StoreError::CannotOpen, QStringLiteral("the state store is already open"));
         return false;
@@ -143,29 +168,54 @@ bool StateStore::open(const StoreOptions &options)
     d->m_warnedClosed = false;
     d->m_intakeClosed = false;
 
-    // Startup only, before the event loop runs: the caller waits for the store thread to open, validate,
-    // migrate and recover (the one blocking call of this class). BlockingQueuedConnection orders the two threads
-    // (a semaphore inside Qt); the mutex only makes that hand-off visible to ThreadSanitizer, which cannot see
-    // into an uninstrumented Qt. Both exist before the thread starts, which publishes them to it.
-    StoreOpenResult result;
-    QMutex resultMutex;
     QString threadError;
     if (!startedAhead && !d->startThread(options.threadName, &threadError)) {
         d->setError(StoreError::SystemResource, threadError);
         return false;
     }
+    // Startup only, before the event loop runs: the store thread opens, validates, migrates and recovers while the
+    // caller goes on; finishOpen() waits for it.
+    OpenHandOff *handOff = &d->m_handOff;
+    {
+        const QMutexLocker locker(&handOff->mutex);
+        handOff->options = options;
+    }
+    d->m_opening = true;
+    d->m_openFailedAtOnce = false;
     StateStoreWorker *worker = d->m_worker;
+    // The store waits for this invocation before it goes (finishOpen() in the destructor), so handOff outlives it.
     QMetaObject::invokeMethod(
         d->m_worker,
-        [worker, &options, &result, &resultMutex] {
-            StoreOpenResult opened = worker->open(options);
-            const QMutexLocker locker(&resultMutex);
-            result = std::move(opened);
+        [worker, handOff] {
+            StoreOptions copied;
+            {
+                const QMutexLocker locker(&handOff->mutex);
+                copied = handOff->options;
+            }
+            StoreOpenResult opened = worker->open(copied);
+            {
+                const QMutexLocker locker(&handOff->mutex);
+                handOff->result = std::move(opened);
+            }
+            handOff->done.release();
         },
-        Qt::BlockingQueuedConnection);
-    const QMutexLocker locker(&resultMutex);
+        Qt::QueuedConnection);
+    return true;
+}
 
-    d->m_opened = std::move(result);
+bool StateStore::finishOpen()
+{
+    const bool failedAtOnce = std::exchange(d->m_openFailedAtOnce, false);
+    if (!std::exchange(d->m_opening, false))
+        return !failedAtOnce && isOpen();
+    // The one blocking call of this class, a plain wait (no event loop): the store thread has nothing queued before
+    // the open but the driver's load (startThread()), so the wait ends as soon as the open does.
+    d->m_handOff.done.acquire();
+    {
+        const QMutexLocker locker(&d->m_handOff.mutex);
+        d->m_opened = std::move(d->m_handOff.result);
+        d->m_handOff.result = StoreOpenResult();
+    }
     if (d->m_opened.error != StoreError::None) {
         d->stopThread(false); // the worker closed everything already
         return false;

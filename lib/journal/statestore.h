@@ -151,6 +151,18 @@ public:
         file is then left byte-for-byte untouched and no -wal/-shm/lock file is left behind. May be called again
         after a failure. */
     bool open(const StoreOptions &options);
+    /*! \brief The first half of open(), for a caller with other work to do while the journal opens: hands the open to
+        the store thread (starting it, as open() does, unless startThread() did) and returns at once. finishOpen()
+        waits for the outcome and must follow before anything else uses the store; open() is these two calls in a
+        row. False when the open could not even be handed over (already open or opening, or the thread cannot be
+        created: the same error() as open()'s), and nothing was touched; a finishOpen() with no open in progress
+        then returns false. The options are copied. */
+    bool beginOpen(const StoreOptions &options);
+    /*! \brief The second half of open(): blocks the caller until the open that beginOpen() handed over finished,
+        and returns its outcome exactly as open() would (true; or false with error()/errorString(), the file left
+        byte-for-byte untouched and no -wal/-shm/lock file left behind). A plain wait, no event loop runs. Without an
+        open in progress it returns isOpen(). */
+    bool finishOpen();
 
     /*! Why the last open() or save() failed; StoreError::None after success. */
     StoreError error() const;

@@ -60,7 +60,8 @@ struct StoreOpenResult
 /*! \brief Lives on the store thread and owns its connection, its lock file and the queue of changes.
 
     enqueue() is the only member called from other threads (under m_mutex); everything else runs on the store
-    thread: open() through a blocking invocation, save()/shutdown() through queued ones, and the timers. */
+    thread: open() through a queued invocation its owner waits for, save()/shutdown() through queued ones, and the
+   timers. */
 class StateStoreWorker : public QObject
 {
     Q_OBJECT
