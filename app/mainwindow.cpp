@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "lineoutput.h"
 #include "messagebar.h"
+#include "pluginfreeicons.h"
 #include "progressdelegate.h"
 #include "requestsource.h"
 #include "shutdowndialog.h"
@@ -126,7 +127,7 @@ MainWindow::MainWindow(Engine *engine, const Options &options, QWidget *parent)
 {
     setObjectName(QStringLiteral("mainWindow"));
     setWindowTitle(QStringLiteral("Quiesce"));
-    const QIcon icon(QStringLiteral(":/icons/quiesce.svg"));
+    const QIcon icon = PluginFreeIcons::applicationIcon();
     setWindowIcon(icon);
     QGuiApplication::setWindowIcon(icon);
     // Wayland compositors and docks match the window to resources/quiesce.desktop by this name.
