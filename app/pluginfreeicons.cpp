@@ -39,16 +39,12 @@ QPixmap styled(const QPixmap &pixmap, QIcon::Mode mode)
 class ApplicationIconEngine final : public QIconEngine
 {
 public:
+    // \a size is in device pixels (QIcon::pixmap() scales it by the device pixel ratio before it asks).
     QPixmap pixmap(const QSize &size, QIcon::Mode mode, QIcon::State state) override
-    {
-        return scaledPixmap(size, mode, state, 1.0);
-    }
-
-    QPixmap scaledPixmap(const QSize &size, QIcon::Mode mode, QIcon::State state, qreal scale) override
     {
         Q_UNUSED(state);
         // A square icon in the requested box keeps its aspect ratio, as the SVG engine draws it.
-        const int side = qRound(std::min(size.width(), size.height()) * scale);
+        const int side = std::min(size.width(), size.height());
         if (side <= 0)
             return {};
         const auto source = std::find_if(kIconSides.begin(), kIconSides.end(), [side](int s) { return s >= side; });
@@ -58,19 +54,18 @@ public:
             return {};
         if (sourceSide != side)
             image = image.scaled(side, side, Qt::KeepAspectRatio, Qt::SmoothTransformation);
-        QPixmap pixmap = QPixmap::fromImage(image);
-        pixmap.setDevicePixelRatio(scale);
-        return styled(pixmap, mode);
+        return styled(QPixmap::fromImage(image), mode);
     }
 
     void paint(QPainter *painter, const QRect &rect, QIcon::Mode mode, QIcon::State state) override
     {
         const qreal dpr = painter->device() ? painter->device()->devicePixelRatioF() : 1.0;
-        const QPixmap drawn = scaledPixmap(rect.size(), mode, state, dpr);
+        QPixmap drawn = pixmap(rect.size() * dpr, mode, state);
+        drawn.setDevicePixelRatio(dpr);
         const QSizeF logical = drawn.deviceIndependentSize();
-        const QPointF topLeft(rect.x() + (rect.width() - logical.width()) / 2,
-                              rect.y() + (rect.height() - logical.height()) / 2);
-        painter->drawPixmap(topLeft, drawn);
+        painter->drawPixmap(
+            QPointF(rect.x() + (rect.width() - logical.width()) / 2, rect.y() + (rect.height() - logical.height()) / 2),
+            drawn);
     }
 
     QSize actualSize(const QSize &size, QIcon::Mode mode, QIcon::State state) override

@@ -567,6 +567,14 @@ void tst_MainWindow::applicationIconIsTheSvgRendered()
     QCOMPARE(png.actualSize(QSize(side + 5, side + 9)), QSize(side + 5, side + 5));
     QCOMPARE(png.pixmap(QSize(side + 5, side + 5)).size(), QSize(side + 5, side + 5));
     QVERIFY(!png.pixmap(QSize(side, side), QIcon::Disabled).isNull());
+    // On a 2x screen the rendering twice as large, as for the SVG.
+    if (side <= 128) {
+        const QPixmap hiDpi = png.pixmap(QSize(side / 2, side / 2), 2.0);
+        QCOMPARE(hiDpi.size(), QSize(side, side));
+        QCOMPARE(hiDpi.devicePixelRatio(), 2.0);
+        QCOMPARE(hiDpi.toImage().convertToFormat(QImage::Format_ARGB32),
+                 svg.pixmap(QSize(side / 2, side / 2), 2.0).toImage().convertToFormat(QImage::Format_ARGB32));
+    }
 }
 
 // The proxy's extension ("»") icon is Fusion's, pixel for pixel, in both directions; other icons are Fusion's own.
