@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "lineoutput.h"
 #include "messagebar.h"
+#include "pluginfreeicons.h"
 #include "progressdelegate.h"
 #include "requestsource.h"
 #include "shutdowndialog.h"
@@ -142,7 +143,7 @@ void MainWindow::attachEngine(const Options &options)
 {
     // Application-wide, so set only now: a start whose journal cannot open never shows this window, and its error
     // box must look as it did before any window was built.
-    const QIcon icon(QStringLiteral(":/icons/quiesce.svg"));
+    const QIcon icon = PluginFreeIcons::applicationIcon();
     setWindowIcon(icon);
     QGuiApplication::setWindowIcon(icon);
     // Wayland compositors and docks match the window to resources/quiesce.desktop by this name.

@@ -4,6 +4,7 @@
 #include "main.h"
 #include "mainwindow.h"
 #include "options.h"
+#include "pluginfreeicons.h"
 #include "singleinstance.h"
 #include "translations.h"
 
@@ -95,16 +96,21 @@ private:
 // both helpers before it is built (and the application object before it goes, on every way out).
 // - The first widget that measures text fills Qt's font database (FontHelper: about a third of the window's
 //   start-up work). QFontDatabase is thread-safe; the font engines stay per thread and are loaded by the window.
-// - The menu bar's and tool bar's extension buttons load a standard icon from a PNG file, and for that Qt loads
-//   every image format plugin to ask whether it reads PNG (and the SVG one brings libQt6Svg). The plugin loader is
-//   thread-safe and moves each plugin object to the main thread.
+// - Any image file Qt reads by its name (the menu bar's and tool bar's extension icon, the icons of a desktop's icon
+//   theme) makes it load every image format plugin, to ask whether it reads that format (and the SVG one brings
+//   libQt6Svg). Under Fusion without an icon theme nothing needs them: the extension icon, the group box frame and
+//   the window icon are read by Qt's built-in PNG reader (app/pluginfreeicons.h), and no plugin is loaded at all.
+//   Otherwise a helper loads them meanwhile: the plugin loader is thread-safe and moves each plugin object to the
+//   main thread.
 class WindowApplication final : private FontHelper, public QApplication
 {
 public:
     WindowApplication(int &argc, char **argv)
         : FontHelper()
         , QApplication(argc, argv)
-        , m_images(startHelper("quiesce-images", [] { QImageReader::supportedImageFormats(); }))
+        , m_images(PluginFreeIcons::avoidImagePlugins() ? std::thread() : startHelper("quiesce-images", [] {
+            QImageReader::supportedImageFormats();
+        }))
     {
         applicationCreated();
     }

@@ -32,6 +32,7 @@ private Q_SLOTS:
     void ctrlQThroughTheWindowSystem();
     void secondWindowRaisesTheFirst();
     void windowLoadsLessAndKeepsItsSocketPrivate();
+    void windowLoadsNoImagePlugin();
     void watchdogLeavesARecord();
 
 private:
@@ -390,6 +391,35 @@ void tst_GuiE2e::windowLoadsLessAndKeepsItsSocketPrivate()
     QVERIFY2(q.waitForExit(), q.describe());
     QCOMPARE(q.exitCode(), 0);
     QVERIFY(QDir(runtime).isEmpty(QDir::AllEntries | QDir::Hidden | QDir::System | QDir::NoDotAndDotDot));
+}
+
+// Under Fusion without an icon theme (as here: offscreen) the window's images are Qt's built-in PNG reader's: the
+// window icon, the tool bar's and menu bar's extension icon and the group box frame. No image format or icon engine
+// plugin is loaded and so no libQt6Svg, neither while the window is built nor when it has painted.
+void tst_GuiE2e::windowLoadsNoImagePlugin()
+{
+    QuiesceProcess q(baseArgs());
+    isolate(q);
+    q.setEnvironmentValue(QStringLiteral("QT_STYLE_OVERRIDE"), QStringLiteral("fusion"));
+    QVERIFY(q.start());
+    QVERIFY2(!q.waitForLine(QStringLiteral("READY")).isEmpty(), q.describe());
+    // Two passes of the event loop after the window was shown: its first frame is painted by then.
+    for (int pass = 0; pass < 2; ++pass) {
+        QVERIFY(q.sendSignal(SIGUSR1));
+        QVERIFY2(!q.waitForLine(QStringLiteral("STATUS ")).isEmpty(), q.describe()); // each call finds a new one
+    }
+
+    QFile maps(QStringLiteral("/proc/%1/maps").arg(q.pid()));
+    QVERIFY(maps.open(QIODevice::ReadOnly));
+    const QByteArray mapped = maps.readAll();
+    QVERIFY(mapped.contains("libQt6Widgets"));
+    QVERIFY2(!mapped.contains("libQt6Svg"), mapped.constData());
+    QVERIFY2(!mapped.contains("/imageformats/"), mapped.constData());
+    QVERIFY2(!mapped.contains("/iconengines/"), mapped.constData());
+
+    QVERIFY(q.sendSignal(SIGTERM));
+    QVERIFY2(q.waitForExit(), q.describe());
+    QCOMPARE(q.exitCode(), 0);
 }
 
 void tst_GuiE2e::watchdogLeavesARecord()

@@ -3,6 +3,7 @@
 #include "engine.h"
 #include "mainwindow.h"
 #include "messagebar.h"
+#include "pluginfreeicons.h"
 #include "proctree.h"
 #include "shutdowndialog.h"
 #include "simulatedjob.h"
@@ -29,6 +30,7 @@
 #include <QtGui/QAccessible>
 #include <QtGui/QAction>
 #include <QtGui/QImage>
+#include <QtGui/QPixmapCache>
 #include <QtGui/QScreen>
 #include <QtTest/QAbstractItemModelTester>
 #include <QtTest/QSignalSpy>
@@ -45,6 +47,8 @@
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QStyle>
+#include <QtWidgets/QStyleFactory>
+#include <QtWidgets/QStyleOption>
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QToolButton>
 
@@ -73,6 +77,10 @@ private Q_SLOTS:
     void plotKeepsTheLastMinute();
     void workerModel();
     void workerModelShowsProcesses();
+    void applicationIconIsTheSvgRendered_data();
+    void applicationIconIsTheSvgRendered();
+    void extensionIconIsFusions();
+    void groupBoxFrameIsFoundInQtsCache();
     void dialogHidesButShutdownGoesOn();
     void describeWork_data();
     void describeWork();
@@ -533,6 +541,78 @@ void tst_MainWindow::shutdownDialogIsBuiltAfterTheFirstFrame()
     QTRY_VERIFY_WITH_TIMEOUT(m_engine->coordinator()->isFinished(), 30000);
     QCOMPARE(m_window->findChildren<ShutdownDialog *>().size(), 1);
     shutDown();
+}
+
+// The window icon is resources/quiesce.svg rendered by Qt's SVG icon engine (resources/icons/): each PNG must be what
+// that engine draws at its size today, so that an edited SVG without new renderings fails here. Sizes in between
+// come from the next larger rendering.
+void tst_MainWindow::applicationIconIsTheSvgRendered_data()
+{
+    QTest::addColumn<int>("side");
+    for (const int side : {16, 22, 24, 32, 48, 64, 128, 256})
+        QTest::addRow("%d", side) << side;
+}
+
+void tst_MainWindow::applicationIconIsTheSvgRendered()
+{
+    QFETCH(int, side);
+    const QIcon svg(QStringLiteral(":/icons/quiesce.svg"));
+    const QIcon png = PluginFreeIcons::applicationIcon();
+    QVERIFY(!png.isNull());
+    const QImage expected = svg.pixmap(QSize(side, side)).toImage().convertToFormat(QImage::Format_ARGB32);
+    const QImage actual = png.pixmap(QSize(side, side)).toImage().convertToFormat(QImage::Format_ARGB32);
+    QCOMPARE(expected.size(), QSize(side, side));
+    QCOMPARE(actual, expected);
+    // Scalable like the SVG: any size, square in a box that is not.
+    QCOMPARE(png.actualSize(QSize(side + 5, side + 9)), QSize(side + 5, side + 5));
+    QCOMPARE(png.pixmap(QSize(side + 5, side + 5)).size(), QSize(side + 5, side + 5));
+    QVERIFY(!png.pixmap(QSize(side, side), QIcon::Disabled).isNull());
+    // On a 2x screen the rendering twice as large, as for the SVG.
+    if (side <= 128) {
+        const QPixmap hiDpi = png.pixmap(QSize(side / 2, side / 2), 2.0);
+        QCOMPARE(hiDpi.size(), QSize(side, side));
+        QCOMPARE(hiDpi.devicePixelRatio(), 2.0);
+        QCOMPARE(hiDpi.toImage().convertToFormat(QImage::Format_ARGB32),
+                 svg.pixmap(QSize(side / 2, side / 2), 2.0).toImage().convertToFormat(QImage::Format_ARGB32));
+    }
+}
+
+// The proxy's extension ("»") icon is Fusion's, pixel for pixel, in both directions; other icons are Fusion's own.
+void tst_MainWindow::extensionIconIsFusions()
+{
+    const std::unique_ptr<QStyle> fusion(QStyleFactory::create(QStringLiteral("fusion")));
+    QVERIFY(fusion);
+    ExtensionIconStyle proxy(QStyleFactory::create(QStringLiteral("fusion")));
+    for (const Qt::LayoutDirection direction : {Qt::LeftToRight, Qt::RightToLeft}) {
+        QStyleOption option;
+        option.direction = direction;
+        const QIcon expected = fusion->standardIcon(QStyle::SP_ToolBarHorizontalExtensionButton, &option);
+        const QIcon actual = proxy.standardIcon(QStyle::SP_ToolBarHorizontalExtensionButton, &option);
+        QVERIFY(!actual.isNull());
+        QCOMPARE(actual.availableSizes(), expected.availableSizes());
+        for (const QSize &size : expected.availableSizes())
+            QCOMPARE(actual.pixmap(size).toImage(), expected.pixmap(size).toImage());
+        QVERIFY(expected.pixmap(QSize(16, 16)).toImage()
+                != fusion->standardIcon(QStyle::SP_ToolBarVerticalExtensionButton).pixmap(QSize(16, 16)).toImage());
+    }
+    const QIcon vertical = proxy.standardIcon(QStyle::SP_ToolBarVerticalExtensionButton);
+    QCOMPARE(vertical.pixmap(QSize(16, 16)).toImage(),
+             fusion->standardIcon(QStyle::SP_ToolBarVerticalExtensionButton).pixmap(QSize(16, 16)).toImage());
+}
+
+// Fusion frames a group box with an image it loads with QPixmap::load(), which looks in QPixmapCache first: the key
+// the window files its own decoding under must be the one Qt uses.
+void tst_MainWindow::groupBoxFrameIsFoundInQtsCache()
+{
+    const QString path = QStringLiteral(":/qt-project.org/styles/commonstyle/images/fusion_groupbox.png");
+    QPixmapCache::clear();
+    const QPixmap viaQt(path);
+    QVERIFY(!viaQt.isNull());
+    QPixmap cached;
+    QVERIFY(QPixmapCache::find(PluginFreeIcons::pixmapCacheKey(path), &cached));
+    QCOMPARE(cached.toImage(), viaQt.toImage());
+    QCOMPARE(QPixmap::fromImage(PluginFreeIcons::readPng(path)).toImage(), viaQt.toImage());
+    QVERIFY(!QPixmapCache::find(PluginFreeIcons::pixmapCacheKey(path + QStringLiteral("x")), &cached));
 }
 
 void tst_MainWindow::showsWorkersAndCounters()
