@@ -41,8 +41,15 @@ public:
     BatchStatements(const BatchStatements &) = delete;
     BatchStatements &operator=(const BatchStatements &) = delete;
 
-    /*! Prepares every statement on \a db's handle; false with "<sql>: <sqlite message>" in \a error. */
+    /*! Prepares the per-row statements on \a db's handle (between them they name every column of jobs and meta,
+        so a schema they cannot use is seen here); false with "<sql>: <sqlite message>" in \a error. */
     bool prepare(QSqlDatabase &db, QString *error);
+    /*! Prepares the statements that name no column prepare() did not: done()'s folded start and done, and
+        insertChunk()'s two (the 32-row INSERT alone costs SQLite half a million instructions to compile, more than
+        every other statement of open() together). The store calls it right after open(), off the start's critical
+        path; their users prepare them themselves should it not have run. True when prepared (on Qt Sql,
+        prepare() did everything). */
+    bool prepareRest(QString *error);
     /*! Drops every statement (before the connection closes). */
     void finalize();
     /*! Whether the statements run on the C API (else on Qt Sql). */
@@ -75,6 +82,9 @@ public:
 
 private:
     bool step(sqlite3_stmt *statement, const char *what, QString *error);
+    /*! sqlite3_prepare_v3() of \a sql on m_db into \a statement; false with "<sql>: <sqlite message>" in
+        \a error. */
+    bool prepared(sqlite3_stmt **statement, const char *sql, QString *error);
     /*! Runs \a query; \a changed (when given) says whether it changed a row. */
     bool runQt(QSqlQuery &query, const char *what, QString *error, bool *changed = nullptr);
     bool prepareQt(QSqlDatabase &db, QString *error);
@@ -97,6 +107,7 @@ private:
     sqlite3_stmt *m_counter = nullptr;
     sqlite3_stmt *m_insertChunk = nullptr;
     sqlite3_stmt *m_anyInRange = nullptr;
+    bool m_chunkFailed = false; //!< the chunk could not be prepared: accepts go one row at a time from then on
 };
 
 } // namespace Quiesce

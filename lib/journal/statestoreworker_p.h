@@ -106,7 +106,10 @@ private:
     enum class FlushMode { FullBatches, Everything };
 
     StoreError initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result, QString *error);
-    void pruneDone(RecoveryInfo *recovery);
+    /*! Deletes done rows last updated before \a cutoff (ms since the epoch), in bounded transactions. */
+    void pruneDone(qint64 cutoff, RecoveryInfo *recovery);
+    /*! Right after open(): the statements open() did not need to prepare (Statements::prepareRest()). */
+    void prepareDeferredStatements();
     void onWake();
     bool takeBatch(FlushMode mode);
     bool flush(FlushMode mode, QDeadlineTimer until = QDeadlineTimer(QDeadlineTimer::Forever));
