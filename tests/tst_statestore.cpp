@@ -2060,8 +2060,8 @@ void tst_StateStore::statementsPreparedAfterOpenServeTheFirstBatch_data()
 void tst_StateStore::statementsPreparedAfterOpenServeTheFirstBatch()
 {
     // open() prepares the statements that between them name every column; the others (the 32-row accept, a start
-    // folded into its done, the requeues, a failure) follow right after it returns. A first batch queued at once,
-    // on a journal reopened after a clean stop (the start's usual path), must find every one of them.
+    // folded into its done, the requeues, a failure) are prepared by their first use. A first batch that uses every
+    // one of them, on a journal reopened after a clean stop (the start's usual path), must leave their rows.
     QFETCH(bool, qtSql);
     const auto restore = batchStatementsOnQtSql(qtSql);
     const QString path = m_dir.filePath(QStringLiteral("first-batch-%1.sqlite").arg(int(qtSql)));

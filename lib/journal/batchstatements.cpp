@@ -95,14 +95,8 @@ bool BatchStatements::prepare(QSqlDatabase &db, QString *error)
     return ok;
 }
 
-bool BatchStatements::prepareRest(QString *error)
+bool BatchStatements::prepareChunk(QString *error)
 {
-    if (m_db == nullptr)
-        return true; // Qt Sql: prepareQt() prepared its statements (there is no chunk there)
-    if (m_startDone == nullptr && !prepared(&m_startDone, kStartDone, error))
-        return false;
-    if (m_insertChunk != nullptr)
-        return true;
     if (prepared(&m_anyInRange, "SELECT EXISTS (SELECT 1 FROM jobs WHERE id BETWEEN ? AND ?)", error)
         && prepared(&m_insertChunk, insertChunkSql().constData(), error)) {
         return true;
@@ -217,10 +211,10 @@ bool BatchStatements::insertChunk(const std::array<const Job *, kChunk> &jobs, q
     if (m_qt || m_chunkFailed)
         return true;
     if (m_insertChunk == nullptr) {
-        // Normally prepared right after open(). Should it fail (it names no column the per-row INSERT does not),
-        // accepts still go in, one row at a time.
+        // Prepared by its first use. Should that fail (it names no column the per-row INSERT does not), accepts
+        // still go in, one row at a time.
         QString chunkError;
-        if (!prepareRest(&chunkError) || m_insertChunk == nullptr) {
+        if (!prepareChunk(&chunkError)) {
             qCWarning(lcJournal, "accepts go one row at a time: %s", qPrintable(chunkError));
             m_chunkFailed = true;
             return true;
@@ -283,7 +277,7 @@ bool BatchStatements::done(quint64 id, qint64 now, bool startedToo, bool *change
         query.bindValue(1, qint64(id));
         return runQt(query, "done", error, changed);
     }
-    // Normally prepared right after open() (prepareRest()); it names no column start and done do not.
+    // Prepared by its first use; it names no column start and done do not.
     if (startedToo && m_startDone == nullptr && !prepared(&m_startDone, kStartDone, error))
         return false;
     sqlite3_stmt *statement = startedToo ? m_startDone : m_done;

@@ -42,14 +42,11 @@ public:
     BatchStatements &operator=(const BatchStatements &) = delete;
 
     /*! Prepares the per-row statements on \a db's handle (between them they name every column of jobs and meta,
-        so a schema they cannot use is seen here); false with "<sql>: <sqlite message>" in \a error. */
-    bool prepare(QSqlDatabase &db, QString *error);
-    /*! Prepares the statements that name no column prepare() did not: done()'s folded start and done, and
+        so a schema they cannot use is seen here); false with "<sql>: <sqlite message>" in \a error. The others
+        name no further column and are prepared by their first use: done()'s folded start and done, and
         insertChunk()'s two (the 32-row INSERT alone costs SQLite half a million instructions to compile, more than
-        every other statement of open() together). The store calls it right after open(), off the start's critical
-        path; their users prepare them themselves should it not have run. True when prepared (on Qt Sql,
-        prepare() did everything). */
-    bool prepareRest(QString *error);
+        every other statement of the journal's open together). */
+    bool prepare(QSqlDatabase &db, QString *error);
     /*! Drops every statement (before the connection closes). */
     void finalize();
     /*! Whether the statements run on the C API (else on Qt Sql). */
@@ -88,6 +85,8 @@ private:
     /*! Runs \a query; \a changed (when given) says whether it changed a row. */
     bool runQt(QSqlQuery &query, const char *what, QString *error, bool *changed = nullptr);
     bool prepareQt(QSqlDatabase &db, QString *error);
+    /*! insertChunk()'s two statements, at its first use. */
+    bool prepareChunk(QString *error);
 
     /*! The same statements on Qt Sql, when the C API cannot be used. */
     struct QtStatements

@@ -261,10 +261,6 @@ StoreOpenResult StateStoreWorker::open(const StoreOptions &options)
         m_accepting = true;
     }
     m_flushTimer->setInterval(m_options.flushIntervalMs);
-    if (!m_operatorOnly) {
-        // Queued to this thread: runs once open() has returned, ahead of any change (those are queued later).
-        QMetaObject::invokeMethod(this, &StateStoreWorker::prepareDeferredStatements, Qt::QueuedConnection);
-    }
     return result;
 }
 
@@ -283,11 +279,12 @@ QString StateStoreWorker::journalLost() const
 // The statements of every batch and of save(), prepared once per connection. The per-job ones (accept, start, done)
 // run on SQLite's C API (BatchStatements); the rare ones on Qt Sql, set-based: each row set passed as a JSON array
 // through json_each(), RETURNING to learn which rows really changed. open() prepares those that between them name
-// every column of every table (prepare()): a schema the run cannot use is refused there. The others (prepareRest())
-// name no column those do not, and cost SQLite more to compile than the rest of open() together (the 32-row INSERT
-// alone half a million instructions): they are prepared on the store thread right after open() returns, while the
-// caller goes on to READY, and by their first user should that not have run yet. closeConnection() drops them all
-// before the connection.
+// every column of every table (prepare()): a schema the run cannot use is refused there. The others name no column
+// those do not and cost SQLite more to compile than the rest of open() together (the 32-row INSERT alone half a
+// million instructions): each is prepared by its first use, which most runs never make (a requeue, a failure) or
+// make once, after READY (the first accepts). Prepared right after open() on the store thread instead, they ran
+// while the main thread went on to READY and delayed it on a 2-core machine. closeConnection() drops them all before
+// the connection.
 struct StateStoreWorker::Statements
 {
     explicit Statements(QSqlDatabase &db)
@@ -309,17 +306,15 @@ struct StateStoreWorker::Statements
                         error);
     }
 
-    bool prepareRest(QString *error)
+    // The statements prepare() leaves out, each prepared by its first use.
+    bool backReady(QString *error) { return ready(back, &m_backReady, StoreSql::requeue(), error); }
+    bool crashedReady(QString *error) { return ready(crashed, &m_crashedReady, StoreSql::requeueCrashed(), error); }
+    bool failedReady(QString *error)
     {
-        if (restPrepared)
-            return true;
-        restPrepared = prepared(back, StoreSql::requeue(), error)
-            && prepared(crashed, StoreSql::requeueCrashed(), error)
-            && prepared(failed,
-                        QStringLiteral("UPDATE jobs SET state = 3, reason = ?, updated = ? "
-                                       "WHERE id = ? AND state <> 2 RETURNING id"),
-                        error);
-        return restPrepared;
+        return ready(failed, &m_failedReady,
+                     QStringLiteral("UPDATE jobs SET state = 3, reason = ?, updated = ? "
+                                    "WHERE id = ? AND state <> 2 RETURNING id"),
+                     error);
     }
 
     static bool prepared(QSqlQuery &query, const QString &sql, QString *error)
@@ -339,17 +334,19 @@ struct StateStoreWorker::Statements
     QSqlQuery failed;
     QSqlQuery session;
     QSqlQuery sessionEnd;
-    bool restPrepared = false;
-};
 
-void StateStoreWorker::prepareDeferredStatements()
-{
-    QString error;
-    // Each of them is prepared again by its first user should it fail here (it cannot, short of a schema changed
-    // while we hold the lock); the chunk's user then goes one row at a time.
-    if (m_statements && !(m_statements->rows.prepareRest(&error) && m_statements->prepareRest(&error)))
-        qCWarning(lcJournal, "cannot prepare the journal's statements: %s", qPrintable(error));
-}
+private:
+    static bool ready(QSqlQuery &query, bool *isReady, const QString &sql, QString *error)
+    {
+        if (!*isReady)
+            *isReady = prepared(query, sql, error);
+        return *isReady;
+    }
+
+    bool m_backReady = false;
+    bool m_crashedReady = false;
+    bool m_failedReady = false;
+};
 
 StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
                                         QString *error)
@@ -409,7 +406,7 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
 
     // The statements of the batches and of save() that name every column, prepared once, here (open() uses some of
     // them too): a schema that passes quick_check but cannot be used (a column renamed behind our back) is refused
-    // now, untouched, instead of failing every commit of the run. The rest follow right after open() returns.
+    // now, untouched, instead of failing every commit of the run. The rest are prepared by their first use.
     auto statements = std::make_unique<Statements>(m_db->database());
     if (!statements->prepare(&detail)) {
         statements.reset();
@@ -763,7 +760,7 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
     Q_ASSERT(m_statements); // prepared by open()
     Statements &sql = *m_statements;
     BatchStatements &rows = sql.rows;
-    if (!sql.prepareRest(error) || !rows.begin(error))
+    if (!rows.begin(error))
         return false;
     bool ok = true;
     const qint64 now = nowMs();
@@ -889,6 +886,7 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
             if (namesWaitingStart(change.ids))
                 runStarts();
             // Rare (a poison job, a job that reports it cannot succeed): one statement per row for its reason.
+            ok = sql.failedReady(error);
             for (qsizetype k = 0; ok && k < change.ids.size(); ++k) {
                 sql.failed.bindValue(0, change.reasons.value(k));
                 sql.failed.bindValue(1, now);
@@ -900,7 +898,12 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
         case StoreChange::Kind::RequeueCrashed: {
             if (namesWaitingStart(change.ids))
                 runStarts();
-            QSqlQuery &query = change.kind == StoreChange::Kind::Requeue ? sql.back : sql.crashed;
+            const bool crashed = change.kind == StoreChange::Kind::RequeueCrashed;
+            if (!(crashed ? sql.crashedReady(error) : sql.backReady(error))) {
+                ok = false;
+                break;
+            }
+            QSqlQuery &query = crashed ? sql.crashed : sql.back;
             query.bindValue(0, now);
             query.bindValue(1, QString::fromLatin1(idsJson(change.ids)));
             ok = run(query, "update", error);
@@ -1069,7 +1072,8 @@ void StateStoreWorker::trySave()
 bool StateStoreWorker::commitSessionEnd(QString *error)
 {
     Statements &sql = *m_statements;
-    if (!sql.prepareRest(error) || !m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
+    // The requeue is prepared by its first use: an idle stop has nothing to requeue and never compiles it.
+    if ((!m_saveRequeue.isEmpty() && !sql.backReady(error)) || !m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
         return false;
     bool ok = true;
     if (!m_saveRequeue.isEmpty()) {

@@ -108,8 +108,6 @@ private:
     StoreError initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result, QString *error);
     /*! Deletes done rows last updated before \a cutoff (ms since the epoch), in bounded transactions. */
     void pruneDone(qint64 cutoff, RecoveryInfo *recovery);
-    /*! Right after open(): the statements open() did not need to prepare (Statements::prepareRest()). */
-    void prepareDeferredStatements();
     void onWake();
     bool takeBatch(FlushMode mode);
     bool flush(FlushMode mode, QDeadlineTimer until = QDeadlineTimer(QDeadlineTimer::Forever));
