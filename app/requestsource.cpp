@@ -79,12 +79,8 @@ void RequestSource::start()
     m_effectiveSeed = m_config.seed;
     while (m_effectiveSeed == 0)
         m_effectiveSeed = QRandomGenerator::global()->generate64();
-    const quint32 costSeed[] = {quint32(m_effectiveSeed), quint32(m_effectiveSeed >> 32)};
-    // A different seed sequence for the arrivals, so that costs do not depend on how many arrivals were drawn.
-    const quint32 arrivalSeed[] = {quint32(m_effectiveSeed) ^ 0x9e3779b9u, quint32(m_effectiveSeed >> 32) ^ 0x7f4a7c15u,
-                                   0x51ed270bu};
-    m_costRng = QRandomGenerator(costSeed);
-    m_arrivalRng = QRandomGenerator(arrivalSeed);
+    m_costRng.reset(); // seeded from m_effectiveSeed at the first draw
+    m_arrivalRng.reset();
     m_burstLeft = std::max(0, m_config.burst);
     // Nothing is emitted from inside start(): the first chunk comes on the next event-loop turn.
     if (isActive())
@@ -279,13 +275,33 @@ void RequestSource::startSchedule()
     m_nextDueNs = m_clock.nsecsElapsed() + drawInterArrivalNs();
 }
 
+QRandomGenerator &RequestSource::costRng()
+{
+    if (!m_costRng) {
+        const quint32 seed[] = {quint32(m_effectiveSeed), quint32(m_effectiveSeed >> 32)};
+        m_costRng.emplace(seed);
+    }
+    return *m_costRng;
+}
+
+QRandomGenerator &RequestSource::arrivalRng()
+{
+    if (!m_arrivalRng) {
+        // A different seed sequence for the arrivals, so that costs do not depend on how many arrivals were drawn.
+        const quint32 seed[] = {quint32(m_effectiveSeed) ^ 0x9e3779b9u, quint32(m_effectiveSeed >> 32) ^ 0x7f4a7c15u,
+                                0x51ed270bu};
+        m_arrivalRng.emplace(seed);
+    }
+    return *m_arrivalRng;
+}
+
 qint64 RequestSource::drawInterArrivalNs()
 {
     const double rate = m_config.ratePerSecond;
     if (!(rate > 0))
         return qint64(MaxInterArrivalNs);
     // Exponential inter-arrival time by inversion; generateDouble() is in [0, 1), so log1p(-u) is finite.
-    const double u = m_arrivalRng.generateDouble();
+    const double u = arrivalRng().generateDouble();
     const double ns = -std::log1p(-u) / rate * 1e9;
     return qint64(std::clamp(ns, 0.0, MaxInterArrivalNs));
 }
@@ -300,7 +316,7 @@ void RequestSource::emitFresh()
     job.id = m_nextId++;
     // Always draw, even when low == high: one draw per request keeps a seed's sequence aligned across live range
     // changes.
-    job.payload = QByteArray::number(low + int(m_costRng.bounded(quint32(high - low) + 1u)));
+    job.payload = QByteArray::number(low + int(costRng().bounded(quint32(high - low) + 1u)));
     job.attempts = 0;
     ++m_generated;
     // Announced before the job itself, so that whoever runs it knows before it can be taken.

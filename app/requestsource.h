@@ -7,6 +7,8 @@
 #include <QtCore/QObject>
 #include <QtCore/QRandomGenerator>
 
+#include <optional>
+
 class QTimer;
 
 namespace Quiesce {
@@ -140,8 +142,12 @@ private:
     qint64 m_remainingNs = 0;
     QElapsedTimer m_clock;
     QTimer *m_timer = nullptr;
-    QRandomGenerator m_costRng;
-    QRandomGenerator m_arrivalRng;
+    // Seeded from m_effectiveSeed at their first draw, not in start(): seeding one costs about 70 k instructions
+    // (the Mersenne Twister's seed sequence), on the start's path to READY, and a run at --rate 0 draws nothing.
+    std::optional<QRandomGenerator> m_costRng;
+    std::optional<QRandomGenerator> m_arrivalRng;
+    QRandomGenerator &costRng();
+    QRandomGenerator &arrivalRng();
 };
 
 } // namespace Quiesce

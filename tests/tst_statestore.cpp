@@ -428,6 +428,8 @@ private Q_SLOTS:
     void startAndDoneInOneBatchLeaveTheRowsOfBoth();
     void acceptsInChunksKeepEveryRowAndSkipDuplicates_data();
     void acceptsInChunksKeepEveryRowAndSkipDuplicates();
+    void statementsPreparedAfterOpenServeTheFirstBatch_data();
+    void statementsPreparedAfterOpenServeTheFirstBatch();
 
 private:
     QTemporaryDir m_dir;
@@ -2181,6 +2183,57 @@ void tst_StateStore::acceptsInChunksKeepEveryRowAndSkipDuplicates()
     QCOMPARE(
         journalRows(path, QStringLiteral("SELECT id, state, hex(payload), attempts, crashes FROM jobs ORDER BY id")),
         expected);
+}
+
+void tst_StateStore::statementsPreparedAfterOpenServeTheFirstBatch_data()
+{
+    addBatchStatementRows();
+}
+
+void tst_StateStore::statementsPreparedAfterOpenServeTheFirstBatch()
+{
+    // open() prepares the statements that between them name every column; the others (the 32-row accept, a start
+    // folded into its done, the requeues, a failure) are prepared by their first use. A first batch that uses every
+    // one of them, on a journal reopened after a clean stop (the start's usual path), must leave their rows.
+    QFETCH(bool, qtSql);
+    const auto restore = batchStatementsOnQtSql(qtSql);
+    const QString path = m_dir.filePath(QStringLiteral("first-batch-%1.sqlite").arg(int(qtSql)));
+    {
+        StateStore store;
+        QVERIFY2(store.open(options(path)), qPrintable(store.errorString()));
+        QSignalSpy saved(&store, &StateStore::saved);
+        store.save({}, SessionRecord());
+        QVERIFY(saved.wait(kWait));
+        QVERIFY2(saved.at(0).at(0).toBool(), qPrintable(saved.at(0).at(1).toString()));
+    }
+    QVERIFY(!QFileInfo::exists(path + QStringLiteral("-wal")));
+    {
+        StateStore store;
+        StoreOptions o = options(path);
+        o.flushIntervalMs = 600000; // one batch, committed by commitSoon()
+        QVERIFY2(store.open(o), qPrintable(store.errorString()));
+        QSignalSpy accepted(&store, &StateStore::accepted);
+        QSignalSpy completed(&store, &StateStore::completed);
+        QSignalSpy failed(&store, &StateStore::failed);
+        for (quint64 id = 1; id <= 40; ++id)
+            store.accept(job(id, QByteArray::number(id)));
+        store.markInProgress({1, 2, 3, 4, 5});
+        store.markDone({1, 2});
+        store.markFailed({failure(3, QStringLiteral("cannot"))});
+        store.requeue({4});
+        store.requeueCrashed({5});
+        store.commitSoon();
+        QTRY_COMPARE_WITH_TIMEOUT(collected(accepted), range(1, 40), kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(collected(completed), (QList<quint64> {1, 2}), kWait);
+        QTRY_COMPARE_WITH_TIMEOUT(collected(failed), (QList<quint64> {3}), kWait);
+        QCOMPARE(store.transactionCount(), quint64(1));
+    }
+    QCOMPARE(journalRows(path,
+                         QStringLiteral("SELECT id, state, attempts, crashes, COALESCE(reason, '-') FROM jobs "
+                                        "WHERE id <= 6 ORDER BY id")),
+             (QStringList {QStringLiteral("1 2 1 0 -"), QStringLiteral("2 2 1 0 -"), QStringLiteral("3 3 1 0 cannot"),
+                           QStringLiteral("4 0 1 0 -"), QStringLiteral("5 0 1 1 -"), QStringLiteral("6 0 0 0 -")}));
+    QCOMPARE(journalRows(path, QStringLiteral("SELECT COUNT(*) FROM jobs")), QStringList {QStringLiteral("40")});
 }
 
 int main(int argc, char **argv)

@@ -87,20 +87,31 @@ bool BatchStatements::prepare(QSqlDatabase &db, QString *error)
         return prepareQt(db, error);
     }
     m_db = *static_cast<sqlite3 *const *>(handle.constData());
-    const auto prepared = [this, error](sqlite3_stmt **statement, const char *sql) {
-        if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, statement, nullptr) == SQLITE_OK)
-            return true;
-        *error = QString::fromUtf8(sql) + QStringLiteral(": ") + QString::fromUtf8(sqlite3_errmsg(m_db));
-        return false;
-    };
-    const bool ok = prepared(&m_begin, kBegin) && prepared(&m_commit, kCommit) && prepared(&m_insert, kInsert)
-        && prepared(&m_start, kStart) && prepared(&m_done, kDone) && prepared(&m_startDone, kStartDone)
-        && prepared(&m_counter, StoreSql::raiseNextId().toUtf8().constData())
-        && prepared(&m_insertChunk, insertChunkSql().constData())
-        && prepared(&m_anyInRange, "SELECT EXISTS (SELECT 1 FROM jobs WHERE id BETWEEN ? AND ?)");
+    const bool ok = prepared(&m_begin, kBegin, error) && prepared(&m_commit, kCommit, error)
+        && prepared(&m_insert, kInsert, error) && prepared(&m_start, kStart, error) && prepared(&m_done, kDone, error)
+        && prepared(&m_counter, StoreSql::raiseNextId().toUtf8().constData(), error);
     if (!ok)
         finalize();
     return ok;
+}
+
+bool BatchStatements::prepareChunk(QString *error)
+{
+    if (prepared(&m_anyInRange, "SELECT EXISTS (SELECT 1 FROM jobs WHERE id BETWEEN ? AND ?)", error)
+        && prepared(&m_insertChunk, insertChunkSql().constData(), error)) {
+        return true;
+    }
+    sqlite3_finalize(m_anyInRange);
+    m_anyInRange = nullptr;
+    return false;
+}
+
+bool BatchStatements::prepared(sqlite3_stmt **statement, const char *sql, QString *error)
+{
+    if (sqlite3_prepare_v3(m_db, sql, -1, SQLITE_PREPARE_PERSISTENT, statement, nullptr) == SQLITE_OK)
+        return true;
+    *error = QString::fromUtf8(sql) + QStringLiteral(": ") + QString::fromUtf8(sqlite3_errmsg(m_db));
+    return false;
 }
 
 bool BatchStatements::prepareQt(QSqlDatabase &db, QString *error)
@@ -132,6 +143,7 @@ void BatchStatements::finalize()
         *statement = nullptr;
     }
     m_db = nullptr;
+    m_chunkFailed = false;
 }
 
 bool BatchStatements::runQt(QSqlQuery &query, const char *what, QString *error, bool *changed)
@@ -196,8 +208,18 @@ bool BatchStatements::insertChunk(const std::array<const Job *, kChunk> &jobs, q
                                   QString *error)
 {
     *written = false;
-    if (m_qt)
+    if (m_qt || m_chunkFailed)
         return true;
+    if (m_insertChunk == nullptr) {
+        // Prepared by its first use. Should that fail (it names no column the per-row INSERT does not), accepts
+        // still go in, one row at a time.
+        QString chunkError;
+        if (!prepareChunk(&chunkError)) {
+            qCWarning(lcJournal, "accepts go one row at a time: %s", qPrintable(chunkError));
+            m_chunkFailed = true;
+            return true;
+        }
+    }
     for (std::size_t k = 1; k < jobs.size(); ++k) {
         if (jobs[k]->id <= jobs[k - 1]->id)
             return true; // not strictly increasing: one at a time, which sorts out a duplicate
@@ -255,6 +277,9 @@ bool BatchStatements::done(quint64 id, qint64 now, bool startedToo, bool *change
         query.bindValue(1, qint64(id));
         return runQt(query, "done", error, changed);
     }
+    // Prepared by its first use; it names no column start and done do not.
+    if (startedToo && m_startDone == nullptr && !prepared(&m_startDone, kStartDone, error))
+        return false;
     sqlite3_stmt *statement = startedToo ? m_startDone : m_done;
     sqlite3_bind_int64(statement, 1, now);
     sqlite3_bind_int64(statement, 2, sqlite3_int64(id));

@@ -41,7 +41,11 @@ public:
     BatchStatements(const BatchStatements &) = delete;
     BatchStatements &operator=(const BatchStatements &) = delete;
 
-    /*! Prepares every statement on \a db's handle; false with "<sql>: <sqlite message>" in \a error. */
+    /*! Prepares the per-row statements on \a db's handle (between them they name every column of jobs and meta,
+        so a schema they cannot use is seen here); false with "<sql>: <sqlite message>" in \a error. The others
+        name no further column and are prepared by their first use: done()'s folded start and done, and
+        insertChunk()'s two (the 32-row INSERT alone costs SQLite half a million instructions to compile, more than
+        every other statement of the journal's open together). */
     bool prepare(QSqlDatabase &db, QString *error);
     /*! Drops every statement (before the connection closes). */
     void finalize();
@@ -75,9 +79,14 @@ public:
 
 private:
     bool step(sqlite3_stmt *statement, const char *what, QString *error);
+    /*! sqlite3_prepare_v3() of \a sql on m_db into \a statement; false with "<sql>: <sqlite message>" in
+        \a error. */
+    bool prepared(sqlite3_stmt **statement, const char *sql, QString *error);
     /*! Runs \a query; \a changed (when given) says whether it changed a row. */
     bool runQt(QSqlQuery &query, const char *what, QString *error, bool *changed = nullptr);
     bool prepareQt(QSqlDatabase &db, QString *error);
+    /*! insertChunk()'s two statements, at its first use. */
+    bool prepareChunk(QString *error);
 
     /*! The same statements on Qt Sql, when the C API cannot be used. */
     struct QtStatements
@@ -97,6 +106,7 @@ private:
     sqlite3_stmt *m_counter = nullptr;
     sqlite3_stmt *m_insertChunk = nullptr;
     sqlite3_stmt *m_anyInRange = nullptr;
+    bool m_chunkFailed = false; //!< the chunk could not be prepared: accepts go one row at a time from then on
 };
 
 } // namespace Quiesce

@@ -276,10 +276,15 @@ QString StateStoreWorker::journalLost() const
             .arg(now.valid ? QStringLiteral("another file is there now") : QStringLiteral("it no longer exists")));
 }
 
-// The statements of every batch and of save(), prepared once per connection by open() (closeConnection() drops them
-// before the connection). The per-job ones (accept, start, done) run on SQLite's C API (BatchStatements); the rare
-// ones on Qt Sql, set-based: each row set passed as a JSON array through json_each(), RETURNING to learn which rows
-// really changed.
+// The statements of every batch and of save(), prepared once per connection. The per-job ones (accept, start, done)
+// run on SQLite's C API (BatchStatements); the rare ones on Qt Sql, set-based: each row set passed as a JSON array
+// through json_each(), RETURNING to learn which rows really changed. open() prepares those that between them name
+// every column of every table (prepare()): a schema the run cannot use is refused there. The others name no column
+// those do not and cost SQLite more to compile than the rest of open() together (the 32-row INSERT alone half a
+// million instructions): each is prepared by its first use, which most runs never make (a requeue, a failure) or
+// make once, after READY (the first accepts). Prepared right after open() on the store thread instead, they ran
+// while the main thread went on to READY and delayed it on a 2-core machine. closeConnection() drops them all before
+// the connection.
 struct StateStoreWorker::Statements
 {
     explicit Statements(QSqlDatabase &db)
@@ -293,23 +298,33 @@ struct StateStoreWorker::Statements
 
     bool prepare(QString *error)
     {
-        const auto prepared = [error](QSqlQuery &query, const QString &sql) {
-            // Forward only: RETURNING's rows are read once, in order; the driver need not cache them all.
-            query.setForwardOnly(true);
-            if (query.prepare(sql))
-                return true;
-            *error = QStringLiteral("%1: %2").arg(sql, StateStoreDb::queryError(query));
-            return false;
-        };
-        return rows.prepare(database, error) && prepared(back, StoreSql::requeue())
-            && prepared(crashed, StoreSql::requeueCrashed())
-            && prepared(failed,
-                        QStringLiteral("UPDATE jobs SET state = 3, reason = ?, updated = ? "
-                                       "WHERE id = ? AND state <> 2 RETURNING id"))
-            && prepared(session, QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"))
+        return rows.prepare(database, error)
+            && prepared(session, QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"), error)
             && prepared(sessionEnd,
                         QStringLiteral("UPDATE sessions SET ended = ?, clean = 1, reason = ?, sender = ?, "
-                                       "exit_code = ?, report = ? WHERE id = ?"));
+                                       "exit_code = ?, report = ? WHERE id = ?"),
+                        error);
+    }
+
+    // The statements prepare() leaves out, each prepared by its first use.
+    bool backReady(QString *error) { return ready(back, &m_backReady, StoreSql::requeue(), error); }
+    bool crashedReady(QString *error) { return ready(crashed, &m_crashedReady, StoreSql::requeueCrashed(), error); }
+    bool failedReady(QString *error)
+    {
+        return ready(failed, &m_failedReady,
+                     QStringLiteral("UPDATE jobs SET state = 3, reason = ?, updated = ? "
+                                    "WHERE id = ? AND state <> 2 RETURNING id"),
+                     error);
+    }
+
+    static bool prepared(QSqlQuery &query, const QString &sql, QString *error)
+    {
+        // Forward only: RETURNING's rows are read once, in order; the driver need not cache them all.
+        query.setForwardOnly(true);
+        if (query.prepare(sql))
+            return true;
+        *error = QStringLiteral("%1: %2").arg(sql, StateStoreDb::queryError(query));
+        return false;
     }
 
     QSqlDatabase &database;
@@ -319,6 +334,18 @@ struct StateStoreWorker::Statements
     QSqlQuery failed;
     QSqlQuery session;
     QSqlQuery sessionEnd;
+
+private:
+    static bool ready(QSqlQuery &query, bool *isReady, const QString &sql, QString *error)
+    {
+        if (!*isReady)
+            *isReady = prepared(query, sql, error);
+        return *isReady;
+    }
+
+    bool m_backReady = false;
+    bool m_crashedReady = false;
+    bool m_failedReady = false;
 };
 
 StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result,
@@ -377,6 +404,19 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
     if (!migrateSchema(*m_db, fresh, userVersion, &detail))
         return fail(detail);
 
+    // The statements of the batches and of save() that name every column, prepared once, here (open() uses some of
+    // them too): a schema that passes quick_check but cannot be used (a column renamed behind our back) is refused
+    // now, untouched, instead of failing every commit of the run. The rest are prepared by their first use.
+    auto statements = std::make_unique<Statements>(m_db->database());
+    if (!statements->prepare(&detail)) {
+        statements.reset();
+        QString ignored;
+        m_db->exec(QStringLiteral("ROLLBACK"), &ignored);
+        *error = storeFileMessage(path, QStringLiteral("is damaged (its schema cannot be used: %1)").arg(detail));
+        return StoreError::Corrupt;
+    }
+    m_statements = std::move(statements);
+
     const qint64 now = nowMs();
     {
         QSqlQuery previous(m_db->database());
@@ -387,8 +427,11 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
             result->recovery.previousPid = previous.value(1).toLongLong();
             result->recovery.previousUnclean = previous.value(2).toInt() == 0;
             // What the previous run's quit path recorded when a step overran with a worker stuck (noteSession()).
-            const QJsonValue stuck =
-                QJsonDocument::fromJson(previous.value(3).toString().toUtf8()).object().value(QStringLiteral("stuck"));
+            // Parsed only when the key is there (QJsonDocument writes keys as they are, never escaped).
+            const QString report = previous.value(3).toString();
+            const QJsonValue stuck = report.contains(QLatin1StringView("\"stuck\""))
+                ? QJsonDocument::fromJson(report.toUtf8()).object().value(QStringLiteral("stuck"))
+                : QJsonValue();
             if (stuck.isObject()) {
                 const QJsonObject o = stuck.toObject();
                 result->recovery.previousStuck = true;
@@ -417,17 +460,29 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
         m_sessionId = session.lastInsertId().toLongLong();
         result->sessionId = m_sessionId;
     }
+    // The id counter, the highest id, the failed rows and whether the retention has anything to do: one statement
+    // (each one SQLite compiles costs more than what most of these read).
+    const qint64 pruneCutoff = now - m_options.keepDoneMs;
+    bool pruneDue = false;
     {
-        QSqlQuery next(m_db->database());
-        if (!next.exec(StoreSql::nextId()) || !next.next()) {
-            return fail(StateStoreDb::queryError(next));
-        }
-        result->nextId = std::max<quint64>(1, next.value(0).toULongLong());
+        QSqlQuery counts(m_db->database());
+        counts.prepare(
+            QStringLiteral("SELECT MAX(COALESCE((SELECT value FROM meta WHERE key = 'next_id'), 0), "
+                           "(SELECT COALESCE(MAX(id), 0) + 1 FROM jobs)), "
+                           "(SELECT COALESCE(MAX(id), 0) FROM jobs), "
+                           "(SELECT COUNT(*) FROM jobs WHERE state = 3), "
+                           "CASE WHEN ? THEN EXISTS (SELECT 1 FROM jobs WHERE state = 2 AND updated < ?) END"));
+        counts.addBindValue(m_options.keepDoneMs > 0); // without a retention, no scan for it
+        counts.addBindValue(pruneCutoff);
+        if (!run(counts, "counts", &detail) || !counts.next())
+            return fail(detail.isEmpty() ? StateStoreDb::queryError(counts) : detail);
+        // The first column is StoreSql::nextId(): the counter, or past the highest row should it be behind.
+        result->nextId = std::max<quint64>(1, counts.value(0).toULongLong());
+        result->recovery.highestId = counts.value(1).toULongLong();
+        result->recovery.failed = counts.value(2).toULongLong();
+        pruneDue = counts.value(3).toBool();
         // Kept in the counter before the retention (or an operator's purge) may delete the row it came from.
-        QSqlQuery counter(m_db->database());
-        counter.prepare(StoreSql::raiseNextId());
-        counter.addBindValue(qint64(result->nextId));
-        if (!run(counter, "next_id", &detail))
+        if (!m_statements->rows.raiseNextId(result->nextId, &detail))
             return fail(detail);
     }
     if (!applyWalFindings(&result->recovery, &result->nextId, &detail))
@@ -447,23 +502,7 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
             result->pending.append(job);
         }
         result->recovery.pending = quint64(result->pending.size());
-        QSqlQuery failed(m_db->database());
-        if (!failed.exec(QStringLiteral("SELECT COUNT(*) FROM jobs WHERE state = 3")) || !failed.next())
-            return fail(StateStoreDb::queryError(failed));
-        result->recovery.failed = failed.value(0).toULongLong();
     }
-    // Every statement of the batches and of save(), prepared once, here: a schema that passes quick_check but
-    // cannot be used (a column renamed behind our back) is refused now, untouched, instead of failing every
-    // commit of the run.
-    auto statements = std::make_unique<Statements>(m_db->database());
-    if (!statements->prepare(&detail)) {
-        statements.reset();
-        QString ignored;
-        m_db->exec(QStringLiteral("ROLLBACK"), &ignored);
-        *error = storeFileMessage(path, QStringLiteral("is damaged (its schema cannot be used: %1)").arg(detail));
-        return StoreError::Corrupt;
-    }
-    m_statements = std::move(statements);
     if (!m_db->exec(QStringLiteral("COMMIT"), &detail))
         return fail(detail);
     // SQLite's default automatic checkpoint (1000 pages), which the journal uses.
@@ -473,19 +512,17 @@ StoreError StateStoreWorker::initialise(const QString &path, bool fresh, int use
         *error = storeFileMessage(path, QStringLiteral("cannot be opened (%1)").arg(detail));
         return StoreError::CannotOpen;
     }
-    pruneDone(&result->recovery);
+    if (pruneDue)
+        pruneDone(pruneCutoff, &result->recovery);
     return StoreError::None;
 }
 
 // Retention, after open()'s transaction: done rows not updated for keepDoneMs go, in transactions of a bounded
 // size so that a large backlog never holds the write lock (or grows the WAL) for long. Nothing depends on them: a
 // failure here is logged and the journal opens all the same (the next open() tries again).
-void StateStoreWorker::pruneDone(RecoveryInfo *recovery)
+void StateStoreWorker::pruneDone(qint64 cutoff, RecoveryInfo *recovery)
 {
-    if (m_options.keepDoneMs <= 0)
-        return;
     constexpr int kPruneBatch = 10000;
-    const qint64 cutoff = nowMs() - m_options.keepDoneMs;
     QSqlQuery prune(m_db->database());
     prune.prepare(QStringLiteral("DELETE FROM jobs WHERE id IN "
                                  "(SELECT id FROM jobs WHERE state = 2 AND updated < ? LIMIT %1)")
@@ -515,21 +552,10 @@ void StateStoreWorker::pruneDone(RecoveryInfo *recovery)
 bool StateStoreWorker::applyWalFindings(RecoveryInfo *recovery, quint64 *nextId, QString *error)
 {
     m_recovery = QJsonObject();
-    {
-        QSqlQuery highest(m_db->database());
-        if (!highest.exec(QStringLiteral("SELECT COALESCE(MAX(id), 0) FROM jobs")) || !highest.next()) {
-            *error = StateStoreDb::queryError(highest);
-            return false;
-        }
-        recovery->highestId = highest.value(0).toULongLong();
-    }
     // A dropped commit took its rows and its ('next_id', N) update with it, and ids must never be reused: the ids
     // seen in intact frames of the log (even ones SQLite drops) give a floor, kept for the runs after this one.
     if (m_wal.idFloor > *nextId) {
-        QSqlQuery counter(m_db->database());
-        counter.prepare(StoreSql::raiseNextId());
-        counter.addBindValue(qint64(m_wal.idFloor));
-        if (!run(counter, "next_id", error))
+        if (!m_statements->rows.raiseNextId(m_wal.idFloor, error))
             return false;
         *nextId = m_wal.idFloor;
     }
@@ -547,11 +573,12 @@ bool StateStoreWorker::applyWalFindings(RecoveryInfo *recovery, quint64 *nextId,
         wal.insert(QStringLiteral("missing_from_id"), qint64(recovery->highestId + 1));
     wal.insert(QStringLiteral("next_id"), qint64(*nextId));
     m_recovery.insert(QStringLiteral("wal"), wal);
-    QSqlQuery session(m_db->database());
-    session.prepare(QStringLiteral("UPDATE sessions SET report = ? WHERE id = ?"));
-    session.addBindValue(sessionReport(QJsonObject()));
-    session.addBindValue(m_sessionId);
-    return run(session, "session", error);
+    QSqlQuery &session = m_statements->session;
+    session.bindValue(0, sessionReport(QJsonObject()));
+    session.bindValue(1, m_sessionId);
+    const bool ok = run(session, "session", error);
+    session.finish();
+    return ok;
 }
 
 // The session's report as stored: \a report plus, when open() found something in the WAL, "recovery".
@@ -859,6 +886,7 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
             if (namesWaitingStart(change.ids))
                 runStarts();
             // Rare (a poison job, a job that reports it cannot succeed): one statement per row for its reason.
+            ok = sql.failedReady(error);
             for (qsizetype k = 0; ok && k < change.ids.size(); ++k) {
                 sql.failed.bindValue(0, change.reasons.value(k));
                 sql.failed.bindValue(1, now);
@@ -870,7 +898,12 @@ bool StateStoreWorker::commitBatch(BatchResult *result, QString *error)
         case StoreChange::Kind::RequeueCrashed: {
             if (namesWaitingStart(change.ids))
                 runStarts();
-            QSqlQuery &query = change.kind == StoreChange::Kind::Requeue ? sql.back : sql.crashed;
+            const bool crashed = change.kind == StoreChange::Kind::RequeueCrashed;
+            if (!(crashed ? sql.crashedReady(error) : sql.backReady(error))) {
+                ok = false;
+                break;
+            }
+            QSqlQuery &query = crashed ? sql.crashed : sql.back;
             query.bindValue(0, now);
             query.bindValue(1, QString::fromLatin1(idsJson(change.ids)));
             ok = run(query, "update", error);
@@ -1038,9 +1071,10 @@ void StateStoreWorker::trySave()
 
 bool StateStoreWorker::commitSessionEnd(QString *error)
 {
-    if (!m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
-        return false;
     Statements &sql = *m_statements;
+    // The requeue is prepared by its first use: an idle stop has nothing to requeue and never compiles it.
+    if ((!m_saveRequeue.isEmpty() && !sql.backReady(error)) || !m_db->exec(QStringLiteral("BEGIN IMMEDIATE"), error))
+        return false;
     bool ok = true;
     if (!m_saveRequeue.isEmpty()) {
         sql.back.bindValue(0, nowMs());

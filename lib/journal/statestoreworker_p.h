@@ -107,7 +107,8 @@ private:
     enum class FlushMode { FullBatches, Everything };
 
     StoreError initialise(const QString &path, bool fresh, int userVersion, StoreOpenResult *result, QString *error);
-    void pruneDone(RecoveryInfo *recovery);
+    /*! Deletes done rows last updated before \a cutoff (ms since the epoch), in bounded transactions. */
+    void pruneDone(qint64 cutoff, RecoveryInfo *recovery);
     void onWake();
     bool takeBatch(FlushMode mode);
     bool flush(FlushMode mode, QDeadlineTimer until = QDeadlineTimer(QDeadlineTimer::Forever));
