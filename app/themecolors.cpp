@@ -183,7 +183,13 @@ namespace {
 
 constexpr int kToolIconSides[] = {16, 22, 24, 32};
 
-// One drawn tool icon at \a side pixels (device-independent) in \a palette's button text colour.
+} // namespace
+
+QList<int> toolIconSides()
+{
+    return {std::begin(kToolIconSides), std::end(kToolIconSides)};
+}
+
 QPixmap drawToolIcon(ToolIcon icon, const QPalette &palette, int side)
 {
     const QSize size(side, side);
@@ -232,6 +238,8 @@ QPixmap drawToolIcon(ToolIcon icon, const QPalette &palette, int side)
     p.end();
     return pixmap;
 }
+
+namespace {
 
 // The drawn tool icon, rendered when it is first asked for and only at the sizes asked for: the window builds its
 // actions before its first frame, which shows one size of four (the tool bar's; the menus' when one opens), and
@@ -306,16 +314,24 @@ private:
 
     void ensureSide(int index)
     {
-        if (m_rendered & (1u << index))
+        if (!m_renderings[index].isNull())
             return;
-        m_rendered |= 1u << index;
-        m_drawn.addPixmap(drawToolIcon(m_icon, m_palette, kToolIconSides[index]));
+        m_renderings[index] = drawToolIcon(m_icon, m_palette, kToolIconSides[index]);
+        m_drawn.addPixmap(m_renderings[index]);
     }
 
+    // All four, added in the order an icon built at once holds them (availableSizes() lists them in that order).
     void ensureAll()
     {
-        for (int i = 0; i < int(std::size(kToolIconSides)); ++i)
-            ensureSide(i);
+        if (m_complete)
+            return;
+        m_complete = true;
+        m_drawn = QIcon();
+        for (std::size_t i = 0; i < std::size(kToolIconSides); ++i) {
+            if (m_renderings[i].isNull())
+                m_renderings[i] = drawToolIcon(m_icon, m_palette, kToolIconSides[i]);
+            m_drawn.addPixmap(m_renderings[i]);
+        }
     }
 
     void ensureFor(const QSize &size, qreal dpr)
@@ -338,7 +354,8 @@ private:
     ToolIcon m_icon;
     QPalette m_palette;
     QIcon m_drawn;
-    unsigned m_rendered = 0;
+    QPixmap m_renderings[std::size(kToolIconSides)];
+    bool m_complete = false;
 };
 
 } // namespace
