@@ -2,6 +2,7 @@
 
 #include <QtGui/QFontMetrics>
 #include <QtGui/QGuiApplication>
+#include <QtGui/QIconEngine>
 #include <QtGui/QPainter>
 #include <QtGui/QPainterPath>
 #include <QtGui/QPalette>
@@ -9,6 +10,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iterator>
 
 namespace Quiesce::App::Theme {
 
@@ -177,6 +179,187 @@ QIcon markIcon(Mark mark, const QPalette &palette, QSize size)
     return QIcon(pixmap);
 }
 
+namespace {
+
+constexpr int kToolIconSides[] = {16, 22, 24, 32};
+
+} // namespace
+
+QList<int> toolIconSides()
+{
+    return {std::begin(kToolIconSides), std::end(kToolIconSides)};
+}
+
+QPixmap drawToolIcon(ToolIcon icon, const QPalette &palette, int side)
+{
+    const QSize size(side, side);
+    QPixmap pixmap = canvas(size);
+    QPainter p(&pixmap);
+    p.setRenderHint(QPainter::Antialiasing);
+    const QColor ink = readable(palette.color(QPalette::ButtonText), palette.color(QPalette::Button), 4.5);
+    const qreal s = side;
+    const qreal pen = std::max<qreal>(1.5, s / 11.0);
+    p.setPen(QPen(ink, pen, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
+    p.setBrush(Qt::NoBrush);
+    switch (icon) {
+    case ToolIcon::Quit: {
+        // A door frame with an arrow leaving it: "leave the application", not "close this dialog".
+        p.drawPolyline(QPolygonF({{s * 0.45, s * 0.2}, {s * 0.2, s * 0.2}, {s * 0.2, s * 0.8}, {s * 0.45, s * 0.8}}));
+        p.drawLine(QPointF(s * 0.4, s * 0.5), QPointF(s * 0.85, s * 0.5));
+        p.drawPolyline(QPolygonF({{s * 0.7, s * 0.35}, {s * 0.85, s * 0.5}, {s * 0.7, s * 0.65}}));
+        break;
+    }
+    case ToolIcon::Pause:
+        p.fillRect(QRectF(s * 0.25, s * 0.2, s * 0.17, s * 0.6), ink);
+        p.fillRect(QRectF(s * 0.58, s * 0.2, s * 0.17, s * 0.6), ink);
+        break;
+    case ToolIcon::Resume: {
+        QPainterPath triangle;
+        triangle.moveTo(s * 0.28, s * 0.18);
+        triangle.lineTo(s * 0.8, s * 0.5);
+        triangle.lineTo(s * 0.28, s * 0.82);
+        triangle.closeSubpath();
+        p.fillPath(triangle, ink);
+        break;
+    }
+    case ToolIcon::Burst:
+        // Three stacked arrows up: many requests at once.
+        for (const qreal x : {0.25, 0.5, 0.75}) {
+            p.drawLine(QPointF(s * x, s * 0.82), QPointF(s * x, s * 0.25));
+            p.drawPolyline(QPolygonF({{s * (x - 0.1), s * 0.38}, {s * x, s * 0.22}, {s * (x + 0.1), s * 0.38}}));
+        }
+        break;
+    case ToolIcon::Hang:
+        p.drawEllipse(QRectF(s * 0.15, s * 0.15, s * 0.7, s * 0.7));
+        p.drawLine(QPointF(s * 0.5, s * 0.5), QPointF(s * 0.5, s * 0.28));
+        p.drawLine(QPointF(s * 0.5, s * 0.5), QPointF(s * 0.68, s * 0.5));
+        break;
+    }
+    p.end();
+    return pixmap;
+}
+
+namespace {
+
+// The drawn tool icon, rendered when it is first asked for and only at the sizes asked for: the window builds its
+// actions before its first frame, which shows one size of four (the tool bar's; the menus' when one opens), and
+// drawing all four for five icons was a tenth of the window's construction. What it paints is what a QIcon holding
+// all four renderings paints: every request goes to such an icon (m_drawn) after the rendering that icon would pick
+// for it is added. QIcon's pixmap engine picks the smallest rendering at least as large as the request (by area),
+// else the largest; a subset holding that one picks it too. At a device pixel ratio other than 1 the request's
+// size and the renderings' are in different units: there the first request draws all four, and an application
+// that starts at another ratio gets them drawn at once (toolIcon()).
+class ToolIconEngine final : public QIconEngine
+{
+public:
+    ToolIconEngine(ToolIcon icon, const QPalette &palette)
+        : m_icon(icon)
+        , m_palette(palette)
+    {}
+
+    void paint(QPainter *painter, const QRect &rect, QIcon::Mode mode, QIcon::State state) override
+    {
+        const qreal dpr = painter && painter->device() ? painter->device()->devicePixelRatio() : 1.0;
+        ensureFor(rect.size(), dpr);
+        m_drawn.paint(painter, rect, Qt::AlignCenter, mode, state);
+    }
+
+    QSize actualSize(const QSize &size, QIcon::Mode mode, QIcon::State state) override
+    {
+        ensureFor(size, pixelRatio());
+        return m_drawn.actualSize(size, mode, state);
+    }
+
+    QPixmap pixmap(const QSize &size, QIcon::Mode mode, QIcon::State state) override
+    {
+        ensureFor(size, 1.0);
+        return m_drawn.pixmap(size, 1.0, mode, state);
+    }
+
+    QPixmap scaledPixmap(const QSize &size, QIcon::Mode mode, QIcon::State state, qreal scale) override
+    {
+        // QIcon::pixmap() passes the size in device pixels here; the inner icon multiplies it again.
+        ensureFor(size, scale);
+        if (!(scale > 1.0))
+            return m_drawn.pixmap(size, 1.0, mode, state);
+        return m_drawn.pixmap(size / scale, scale, mode, state);
+    }
+
+    QList<QSize> availableSizes(QIcon::Mode mode, QIcon::State state) override
+    {
+        ensureAll();
+        return m_drawn.availableSizes(mode, state);
+    }
+
+    void addPixmap(const QPixmap &pixmap, QIcon::Mode mode, QIcon::State state) override
+    {
+        ensureAll();
+        m_drawn.addPixmap(pixmap, mode, state);
+    }
+
+    void addFile(const QString &fileName, const QSize &size, QIcon::Mode mode, QIcon::State state) override
+    {
+        ensureAll();
+        m_drawn.addFile(fileName, size, mode, state);
+    }
+
+    bool isNull() override { return false; }
+
+    QString key() const override { return QStringLiteral("QuiesceToolIcon"); }
+
+    QIconEngine *clone() const override { return new ToolIconEngine(*this); }
+
+private:
+    ToolIconEngine(const ToolIconEngine &) = default;
+
+    void ensureSide(int index)
+    {
+        if (!m_renderings[index].isNull())
+            return;
+        m_renderings[index] = drawToolIcon(m_icon, m_palette, kToolIconSides[index]);
+        m_drawn.addPixmap(m_renderings[index]);
+    }
+
+    // All four, added in the order an icon built at once holds them (availableSizes() lists them in that order).
+    void ensureAll()
+    {
+        if (m_complete)
+            return;
+        m_complete = true;
+        m_drawn = QIcon();
+        for (std::size_t i = 0; i < std::size(kToolIconSides); ++i) {
+            if (m_renderings[i].isNull())
+                m_renderings[i] = drawToolIcon(m_icon, m_palette, kToolIconSides[i]);
+            m_drawn.addPixmap(m_renderings[i]);
+        }
+    }
+
+    void ensureFor(const QSize &size, qreal dpr)
+    {
+        if (dpr != 1.0 || pixelRatio() != 1.0 || !size.isValid()) {
+            ensureAll();
+            return;
+        }
+        const qint64 area = qint64(size.width()) * size.height();
+        int pick = int(std::size(kToolIconSides)) - 1;
+        for (int i = 0; i < int(std::size(kToolIconSides)); ++i) {
+            if (qint64(kToolIconSides[i]) * kToolIconSides[i] >= area) {
+                pick = i;
+                break;
+            }
+        }
+        ensureSide(pick);
+    }
+
+    ToolIcon m_icon;
+    QPalette m_palette;
+    QIcon m_drawn;
+    QPixmap m_renderings[std::size(kToolIconSides)];
+    bool m_complete = false;
+};
+
+} // namespace
+
 QIcon toolIcon(ToolIcon icon, const QPalette &palette)
 {
     // The freedesktop names: a desktop theme draws them in its own style and colours.
@@ -185,56 +368,11 @@ QIcon toolIcon(ToolIcon icon, const QPalette &palette)
     const QIcon themed = QIcon::fromTheme(QString::fromLatin1(themeNames[int(icon)]));
     if (!themed.isNull())
         return themed;
-
+    if (pixelRatio() == 1.0)
+        return QIcon(new ToolIconEngine(icon, palette));
     QIcon drawn;
-    for (const int side : {16, 22, 24, 32}) {
-        const QSize size(side, side);
-        QPixmap pixmap = canvas(size);
-        QPainter p(&pixmap);
-        p.setRenderHint(QPainter::Antialiasing);
-        const QColor ink = readable(palette.color(QPalette::ButtonText), palette.color(QPalette::Button), 4.5);
-        const qreal s = side;
-        const qreal pen = std::max<qreal>(1.5, s / 11.0);
-        p.setPen(QPen(ink, pen, Qt::SolidLine, Qt::RoundCap, Qt::RoundJoin));
-        p.setBrush(Qt::NoBrush);
-        switch (icon) {
-        case ToolIcon::Quit: {
-            // A door frame with an arrow leaving it: "leave the application", not "close this dialog".
-            p.drawPolyline(
-                QPolygonF({{s * 0.45, s * 0.2}, {s * 0.2, s * 0.2}, {s * 0.2, s * 0.8}, {s * 0.45, s * 0.8}}));
-            p.drawLine(QPointF(s * 0.4, s * 0.5), QPointF(s * 0.85, s * 0.5));
-            p.drawPolyline(QPolygonF({{s * 0.7, s * 0.35}, {s * 0.85, s * 0.5}, {s * 0.7, s * 0.65}}));
-            break;
-        }
-        case ToolIcon::Pause:
-            p.fillRect(QRectF(s * 0.25, s * 0.2, s * 0.17, s * 0.6), ink);
-            p.fillRect(QRectF(s * 0.58, s * 0.2, s * 0.17, s * 0.6), ink);
-            break;
-        case ToolIcon::Resume: {
-            QPainterPath triangle;
-            triangle.moveTo(s * 0.28, s * 0.18);
-            triangle.lineTo(s * 0.8, s * 0.5);
-            triangle.lineTo(s * 0.28, s * 0.82);
-            triangle.closeSubpath();
-            p.fillPath(triangle, ink);
-            break;
-        }
-        case ToolIcon::Burst:
-            // Three stacked arrows up: many requests at once.
-            for (const qreal x : {0.25, 0.5, 0.75}) {
-                p.drawLine(QPointF(s * x, s * 0.82), QPointF(s * x, s * 0.25));
-                p.drawPolyline(QPolygonF({{s * (x - 0.1), s * 0.38}, {s * x, s * 0.22}, {s * (x + 0.1), s * 0.38}}));
-            }
-            break;
-        case ToolIcon::Hang:
-            p.drawEllipse(QRectF(s * 0.15, s * 0.15, s * 0.7, s * 0.7));
-            p.drawLine(QPointF(s * 0.5, s * 0.5), QPointF(s * 0.5, s * 0.28));
-            p.drawLine(QPointF(s * 0.5, s * 0.5), QPointF(s * 0.68, s * 0.5));
-            break;
-        }
-        p.end();
-        drawn.addPixmap(pixmap);
-    }
+    for (const int side : kToolIconSides)
+        drawn.addPixmap(drawToolIcon(icon, palette, side));
     return drawn;
 }
 

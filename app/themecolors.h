@@ -4,6 +4,7 @@
 #include <QtCore/QSize>
 #include <QtGui/QColor>
 #include <QtGui/QIcon>
+#include <QtGui/QPixmap>
 
 class QFontMetrics;
 class QPalette;
@@ -56,6 +57,10 @@ QSize markIconSize(const QFontMetrics &metrics);
     drawn in the palette's button text colour. */
 enum class ToolIcon { Quit, Pause, Resume, Burst, Hang };
 QIcon toolIcon(ToolIcon icon, const QPalette &palette);
+/*! The sizes (device-independent pixels) toolIcon() draws its own icons at, smallest first. */
+QList<int> toolIconSides();
+/*! One of toolIcon()'s own renderings: \a icon at \a side pixels in \a palette's button text colour. */
+QPixmap drawToolIcon(ToolIcon icon, const QPalette &palette, int side);
 
 } // namespace Theme
 

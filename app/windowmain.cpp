@@ -10,6 +10,8 @@
 
 #include <QtCore/QLocale>
 #include <QtGui/QFontDatabase>
+#include <QtGui/QFontMetrics>
+#include <QtGui/QGuiApplication>
 #include <QtGui/QImageReader>
 #include <QtWidgets/QApplication>
 
@@ -84,6 +86,12 @@ private:
 #endif
         m_created.wait();
         QFontDatabase::families();
+        // The first engine of a family asks fontconfig for its fallback families (about a tenth of the window's
+        // construction). Qt keeps that answer in its font database for every thread, while the engines stay in
+        // this thread's font cache: loading the window's two families here leaves the window only its own engines
+        // to load. The bold and larger variants of the application font share its fallbacks.
+        for (const QFont &font : {QGuiApplication::font(), QFontDatabase::systemFont(QFontDatabase::FixedFont)})
+            QFontMetrics(font).height();
     }
 
     std::promise<void> m_applicationCreated;

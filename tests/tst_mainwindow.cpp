@@ -30,6 +30,7 @@
 #include <QtGui/QAccessible>
 #include <QtGui/QAction>
 #include <QtGui/QImage>
+#include <QtGui/QPainter>
 #include <QtGui/QPixmapCache>
 #include <QtGui/QScreen>
 #include <QtTest/QAbstractItemModelTester>
@@ -107,6 +108,7 @@ private Q_SLOTS:
     void contrastFormula();
     void coloursReadableInLightAndDark_data();
     void coloursReadableInLightAndDark();
+    void toolIconsDrawnWhenAskedLookAsBefore();
     void plotAxes();
     void statesAreVisible();
     void helpMenuAndTitle();
@@ -1346,6 +1348,50 @@ void tst_MainWindow::coloursReadableInLightAndDark()
         const QColor ink = inkOf(Theme::markIcon(mark, palette, QSize(24, 24)));
         QVERIFY(ink.isValid());
         QVERIFY2(Theme::contrastRatio(ink, base) >= 3.0, qPrintable(ink.name()));
+    }
+}
+
+// Theme::toolIcon() draws a rendering only when a request needs it: every size and mode must look exactly as from
+// an icon holding all of its renderings (how it was built before), whatever the order of the requests.
+void tst_MainWindow::toolIconsDrawnWhenAskedLookAsBefore()
+{
+    if (QIcon::hasThemeIcon(QStringLiteral("application-exit")))
+        QSKIP("the desktop's icon theme draws the tool icons here");
+    if (qApp->devicePixelRatio() != 1.0)
+        QSKIP("drawn at once at this device pixel ratio");
+    const QPalette palette = qApp->palette();
+    const QList<int> requests = {24, 16, 20, 40, 12, 22, 32, 23, 8, 64, 17, 31};
+    for (const auto kind : {Theme::ToolIcon::Quit, Theme::ToolIcon::Pause, Theme::ToolIcon::Resume,
+                            Theme::ToolIcon::Burst, Theme::ToolIcon::Hang}) {
+        QIcon all;
+        for (const int side : Theme::toolIconSides())
+            all.addPixmap(Theme::drawToolIcon(kind, palette, side));
+        const QIcon lazy = Theme::toolIcon(kind, palette);
+        QVERIFY(!lazy.isNull());
+        for (const QIcon::Mode mode : {QIcon::Normal, QIcon::Disabled, QIcon::Active, QIcon::Selected}) {
+            for (const int side : requests) {
+                const QString what = QStringLiteral("icon %1, mode %2, %3 px").arg(int(kind)).arg(int(mode)).arg(side);
+                QCOMPARE(lazy.actualSize(QSize(side, side), mode), all.actualSize(QSize(side, side), mode));
+                QVERIFY2(lazy.pixmap(side, mode).toImage() == all.pixmap(side, mode).toImage(), qPrintable(what));
+                // What a tool button does: paint into a rectangle.
+                QImage painted(side, side, QImage::Format_ARGB32_Premultiplied);
+                QImage expected = painted;
+                painted.fill(Qt::transparent);
+                expected.fill(Qt::transparent);
+                {
+                    QPainter p(&painted);
+                    lazy.paint(&p, painted.rect(), Qt::AlignCenter, mode);
+                    QPainter q(&expected);
+                    all.paint(&q, expected.rect(), Qt::AlignCenter, mode);
+                }
+                QVERIFY2(painted == expected, qPrintable(what));
+            }
+        }
+        QCOMPARE(lazy.availableSizes(), all.availableSizes());
+        // A copy (QAction's, a tool button's) draws the same.
+        QIcon copy = lazy;
+        copy.detach();
+        QVERIFY(copy.pixmap(20).toImage() == all.pixmap(20).toImage());
     }
 }
 
