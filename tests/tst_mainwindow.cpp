@@ -622,7 +622,7 @@ void tst_MainWindow::showsWorkersAndCounters()
     QVERIFY(launch(options(25, 50, 250, 3)));
     QCOMPARE(m_window->windowTitle(), QStringLiteral("Quiesce"));
     QVERIFY(!m_window->windowIcon().isNull());
-    QVERIFY(!m_window->windowIcon().pixmap(32, 32).isNull()); // the SVG plugin renders it
+    QVERIFY(!m_window->windowIcon().pixmap(32, 32).isNull()); // the SVG, or its renderings under Fusion
     QVERIFY(!QApplication::windowIcon().isNull());
 
     WorkerTableModel *model = m_window->workerModel();
