@@ -7,7 +7,11 @@
 #include <QtCore/QDir>
 #include <QtCore/QFile>
 #include <QtCore/QMutex>
+#include <QtCore/QProcess>
+#include <QtCore/QProcessEnvironment>
+#include <QtCore/QRegularExpression>
 #include <QtCore/QSet>
+#include <QtCore/QTemporaryDir>
 #include <QtCore/QThread>
 #include <QtTest/QSignalSpy>
 #include <QtTest/QTest>
@@ -243,6 +247,10 @@ private Q_SLOTS:
     void waitForCancellationWakesOnStop();
     void threadNamePrefixNamesTheThreads();
     void startRefusesWithoutJobFunction();
+    void startWithoutWaitingThenWaitNamesTheThreads();
+    void stopBeforeWaitingStopsEveryThread();
+    void destroyBeforeWaitingIsSafe();
+    void startWithoutWaitingReportsAThreadThatCannotStart();
 };
 
 void tst_WorkerPool::initTestCase()
@@ -865,6 +873,119 @@ void tst_WorkerPool::startRefusesWithoutJobFunction()
     QCOMPARE(pool.runningThreadCount(), 0);
     pool.setJobFunction(&testJob);
     QVERIFY2(pool.start(1), qPrintable(pool.errorString()));
+}
+
+void tst_WorkerPool::startWithoutWaitingThenWaitNamesTheThreads()
+{
+    TestPool pool;
+    Recorder recorder(&pool);
+    QSignalSpy idle(&pool, &WorkerPool::idle);
+    pool.submit(makeJob(1)); // before: dispatched once the workers run
+    QVERIFY2(pool.startWithoutWaiting(3), qPrintable(pool.errorString()));
+    QCOMPARE(pool.workerCount(), 3);
+    pool.submit(makeJob(2)); // before the wait: queued for them too
+    pool.waitUntilRunning();
+    // The promise of the wait: every worker runs under its name now (no polling), with the bridge's signals blocked.
+    QCOMPARE(workerTids().size(), qsizetype(3));
+    pool.waitUntilRunning(); // a second wait returns at once
+    QVERIFY(!pool.start(1));
+    QVERIFY(pool.errorString().contains(QStringLiteral("already")));
+    QVERIFY(!pool.startWithoutWaiting(1));
+    pool.submit(makeJob(3));
+    QTRY_COMPARE(pool.doneCount(), quint64(3));
+    std::sort(recorder.finished.begin(), recorder.finished.end());
+    QCOMPARE(recorder.finished, (QList<quint64> {1, 2, 3}));
+    QVERIFY2(recorder.errors.isEmpty(), qPrintable(recorder.errors.join(QLatin1Char('\n'))));
+}
+
+void tst_WorkerPool::stopBeforeWaitingStopsEveryThread()
+{
+    // A stop right after the threads were created, maybe before one of them ran at all: each still ends (a quit()
+    // before its event loop starts must not be lost), the report counts every one, nothing is stuck.
+    for (int round = 0; round < 20; ++round) {
+        TestPool pool;
+        QSignalSpy stopped(&pool, &WorkerPool::stopped);
+        QVERIFY2(pool.startWithoutWaiting(4), qPrintable(pool.errorString()));
+        pool.submit(makeJob(1, 5000)); // given back, not worked on for 5 s
+        pool.stop(QDeadlineTimer(QDeadlineTimer::Forever));
+        pool.waitUntilRunning(); // after stop(): returns, nothing to promise any more
+        QVERIFY(stopped.wait(10000));
+        const auto report = stopped.at(0).at(0).value<StopReport>();
+        QVERIFY2(report.allStopped, qPrintable(report.describe()));
+        QCOMPARE(report.stopped, 4);
+        QCOMPARE(pool.runningThreadCount(), 0);
+        QCOMPARE(pool.doneCount(), quint64(0));
+    }
+    QTRY_VERIFY(workerTids().isEmpty());
+}
+
+void tst_WorkerPool::destroyBeforeWaitingIsSafe()
+{
+    // Destroyed before the wait (a journal that did not open): every thread ends within the destructor's bound,
+    // none is reported as not stopping, and none is destroyed running (cleanup() checks QThread's warnings).
+    QTest::failOnWarning(QRegularExpression(QStringLiteral("did not stop")));
+    for (int round = 0; round < 20; ++round) {
+        TestPool pool;
+        QVERIFY2(pool.startWithoutWaiting(4), qPrintable(pool.errorString()));
+        pool.submit(makeJob(1, 5000));
+    }
+    QTRY_VERIFY(workerTids().isEmpty());
+}
+
+void tst_WorkerPool::startWithoutWaitingReportsAThreadThatCannotStart()
+{
+    // Thread creation fails through the LD_PRELOAD shim (tests/failthreads.c) while a trigger file exists, as a
+    // pids cgroup or RLIMIT_NPROC make it fail (root ignores the latter). The shim goes into a copy of this test
+    // that runs only this function.
+    static constexpr char kChildVariable[] = "QUIESCE_TST_WORKERPOOL_CHILD";
+    const QString trigger = qEnvironmentVariable("QUIESCE_FAILTHREADS_TRIGGER");
+    if (qEnvironmentVariableIsSet(kChildVariable)) {
+        TestPool pool;
+        QFile armed(trigger);
+        QVERIFY(armed.open(QIODevice::WriteOnly));
+        armed.close();
+        const bool started = pool.startWithoutWaiting(3);
+        QVERIFY(QFile::remove(trigger));
+        if (!QFile::exists(qEnvironmentVariable("QUIESCE_FAILTHREADS_LOG")))
+            QSKIP("shim inactive: pthread_create was not failed");
+        QVERIFY(!started);
+        QVERIFY2(pool.errorString().contains(QStringLiteral("only 0 of 3 worker threads could start"))
+                     && pool.errorString().contains(QStringLiteral("cannot start thread worker-0: ")),
+                 qPrintable(pool.errorString()));
+        pool.waitUntilRunning(); // nothing to wait for: returns
+        QCOMPARE(pool.workerCount(), 0);
+        QCOMPARE(pool.runningThreadCount(), 0);
+        QVERIFY(workerTids().isEmpty());
+        // A pool that could not start is not started: the failure is final, as with start().
+        QVERIFY(!pool.startWithoutWaiting(1));
+        return;
+    }
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    QSKIP("a preloaded shim cannot come before the sanitizer's runtime");
+#endif
+    const QString shim = qEnvironmentVariable("QUIESCE_FAILTHREADS");
+    if (shim.isEmpty())
+        QSKIP("QUIESCE_FAILTHREADS (the LD_PRELOAD shim) is not set: run through ctest");
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    QProcessEnvironment env = QProcessEnvironment::systemEnvironment();
+    env.insert(QString::fromLatin1(kChildVariable), QStringLiteral("1"));
+    env.insert(QStringLiteral("LD_PRELOAD"), shim);
+    env.insert(QStringLiteral("QUIESCE_FAILTHREADS_TRIGGER"), dir.filePath(QStringLiteral("trigger")));
+    env.insert(QStringLiteral("QUIESCE_FAILTHREADS_LOG"), dir.filePath(QStringLiteral("failthreads.log")));
+    QProcess child;
+    child.setProcessEnvironment(env);
+    child.setProcessChannelMode(QProcess::MergedChannels);
+    child.start(QCoreApplication::applicationFilePath(),
+                {QStringLiteral("startWithoutWaitingReportsAThreadThatCannotStart")});
+    QVERIFY(child.waitForFinished(60000));
+    const QString output = QString::fromLocal8Bit(child.readAll());
+    QCOMPARE(child.exitStatus(), QProcess::NormalExit);
+    QVERIFY2(child.exitCode() == 0, qPrintable(output));
+    QVERIFY2(
+        output.contains(QStringLiteral("PASS   : tst_WorkerPool::startWithoutWaitingReportsAThreadThatCannotStart")),
+        qPrintable(output));
+    QVERIFY2(QFile::exists(dir.filePath(QStringLiteral("failthreads.log"))), "the shim failed no call");
 }
 
 QTEST_GUILESS_MAIN(tst_WorkerPool)

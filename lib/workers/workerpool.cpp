@@ -109,6 +109,14 @@ QString WorkerPool::threadNamePrefix() const
 
 bool WorkerPool::start(int workerCount)
 {
+    const bool ok = startWithoutWaiting(workerCount);
+    // The threads that did start, also after a failure: each runs under its name once this returns.
+    waitUntilRunning();
+    return ok;
+}
+
+bool WorkerPool::startWithoutWaiting(int workerCount)
+{
     if (d->started || d->stopping) {
         d->errorString = QStringLiteral("the worker pool was already started");
         return false;
@@ -125,16 +133,22 @@ bool WorkerPool::start(int workerCount)
     bool ok = true;
     for (int i = 0; i < workerCount && ok; ++i)
         ok = d->addWorker();
-    d->waitUntilAllRunning();
     if (!ok) {
         d->errorString = QStringLiteral("only %1 of %2 worker threads could start (%3)")
                              .arg(d->workers.size())
                              .arg(workerCount)
                              .arg(d->errorString);
     }
+    // A wake-up posted before a worker's event loop runs waits in its queue: nothing here needs them running.
     QMutexLocker locker(&d->shared->mutex);
     d->shared->wakeParkedLocked(qsizetype(d->shared->queue.size()));
     return ok;
+}
+
+void WorkerPool::waitUntilRunning()
+{
+    if (!d->stopping)
+        d->waitUntilAllRunning();
 }
 
 QString WorkerPool::errorString() const

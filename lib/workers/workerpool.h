@@ -73,6 +73,18 @@ public:
         a thread could not be created (the threads that did start keep running; the destructor or stop() ends
         them). */
     bool start(int workerCount) override;
+    /*! start() without its wait: creates the \a workerCount threads and returns as soon as they exist, without
+        waiting for them to run. Checks and reports exactly what start() does (a thread that cannot be created is
+        known at once: false and errorString()); jobs submitted before or after are dispatched once the workers run.
+        The threads already have the signal bridge's signals blocked; each takes its name when it first runs,
+        before any job. Lets the caller do other work (open a journal, build a window) while the threads start,
+        then call waitUntilRunning() before anything looks at them by name (/proc, ps, a debugger). Until then,
+        submit(), stop() and the destructor may be called as after start(). */
+    bool startWithoutWaiting(int workerCount);
+    /*! After startWithoutWaiting(): returns once every worker thread runs under its name. Returns at once if
+        start() already waited, nothing was started, or the pool is stopping (stop() and the destructor wait for
+        the threads' end instead). */
+    void waitUntilRunning();
     QString errorString() const override;
     int workerCount() const override;
     /*! Adds threads, or retires workers (idle ones first; a busy one finishes its job first). Returns false and
