@@ -76,12 +76,13 @@ public:
         thread could not be created; the state file is not touched then); nothing runs then. */
     bool open(QString *error, int *exitCode);
     /*! \brief open() in two halves, for a front end with work of its own while the journal opens (the window is
-        built meanwhile): starts every thread, as open() does, and hands the journal's open to the store thread.
+        built meanwhile): starts every thread, as open() does (worker threads are created but not waited for), and
+        hands the journal's open to the store thread.
         False with open()'s error and exit code when a thread could not be created (nothing was touched); otherwise
         finishOpen() must follow before anything else uses the engine. */
     bool beginOpen(QString *error, int *exitCode);
-    /*! \brief Waits for the open that beginOpen() started (and, with --reset-state, retries as open() does) and
-        returns exactly what open() would have. */
+    /*! \brief Waits for the worker threads to run under their names and for the open that beginOpen() started
+        (with --reset-state, retries as open() does) and returns exactly what open() would have. */
     bool finishOpen(QString *error, int *exitCode);
     /*! Descriptors the process needs with \a workers worker threads or processes (and a window): the figure the
        descriptor limit is checked against at start and when a reload raises the worker count. */
