@@ -33,6 +33,7 @@
 
 #include <malloc.h>
 #include <pthread.h>
+#include <sched.h>
 #include <unistd.h>
 
 using namespace Quiesce::App;
@@ -42,18 +43,36 @@ namespace {
 // Starts \a work on a helper thread named \a name, with the handled signals blocked from its first instruction on
 // (it inherits this mask): they belong to the bridge's main thread, and any that arrive meanwhile wait, pending,
 // for the mask's restore. No thread to spare: returns an empty one, and the window does the work itself.
+//
+// The kernel queues a new thread on the CPU of the thread that created it, where it waits until the main thread
+// sleeps or a load balance moves it: on the 2-core VM the font helper first ran 2-2.7 ms later, once QApplication
+// was constructed, which was most of its head start. So it starts on the other CPUs the process may use (moved there
+// at once, while queued) and takes the full set back as soon as it runs. Should it run before it is moved, it keeps
+// the other CPUs for its few milliseconds: harmless.
 std::thread startHelper(const char *name, std::function<void()> work)
 {
     const sigset_t handled = handledSignals();
     sigset_t previous;
     const bool masked = ::pthread_sigmask(SIG_BLOCK, &handled, &previous) == 0;
+    cpu_set_t allowed;
+    CPU_ZERO(&allowed);
+    const bool affinityKnown = ::sched_getaffinity(0, sizeof allowed, &allowed) == 0;
     std::thread helper;
     try {
-        helper = std::thread([name, work = std::move(work)] {
+        helper = std::thread([name, work = std::move(work), allowed, affinityKnown] {
+            if (affinityKnown)
+                ::pthread_setaffinity_np(::pthread_self(), sizeof allowed, &allowed);
             ::pthread_setname_np(::pthread_self(), name);
             work();
         });
     } catch (const std::system_error &) {}
+    const int current = ::sched_getcpu();
+    if (helper.joinable() && affinityKnown && current >= 0 && current < CPU_SETSIZE && CPU_ISSET(current, &allowed)
+        && CPU_COUNT(&allowed) > 1) {
+        cpu_set_t others = allowed;
+        CPU_CLR(current, &others);
+        ::pthread_setaffinity_np(helper.native_handle(), sizeof others, &others);
+    }
     if (masked)
         ::pthread_sigmask(SIG_SETMASK, &previous, nullptr);
     return helper;
@@ -73,6 +92,15 @@ protected:
     // The application object exists: the helper may go on to Qt's font database.
     void applicationCreated() { m_applicationCreated.set_value(); }
 
+    // Qt's font database is filled: the window may measure text. The helper may still be loading its two families
+    // (below); Qt's font database lock keeps the window from loading an engine meanwhile, after which it finds the
+    // fallback families cached, so the window builds its first widgets instead of waiting for both to be loaded.
+    void waitForFontDatabase()
+    {
+        if (m_thread.joinable())
+            m_filled.wait();
+    }
+
     void waitForFonts()
     {
         if (m_thread.joinable())
@@ -87,6 +115,7 @@ private:
 #endif
         m_created.wait();
         QFontDatabase::families();
+        m_databaseFilled.set_value();
         // The first engine of a family asks fontconfig for its fallback families (about a tenth of the window's
         // construction). Qt keeps that answer in its font database for every thread, while the engines stay in
         // this thread's font cache: loading the window's two families here leaves the window only its own engines
@@ -97,12 +126,15 @@ private:
 
     std::promise<void> m_applicationCreated;
     std::shared_future<void> m_created = m_applicationCreated.get_future().share();
+    std::promise<void> m_databaseFilled;
+    std::shared_future<void> m_filled = m_databaseFilled.get_future().share();
     std::thread m_thread; // last: it starts once the members it uses exist
 };
 
 // The window's application object. Two things the window needs take a large part of its start-up and can be done
-// off the main thread, while it parses the command line and waits for the journal to open; the window waits for
-// both helpers before it is built (and the application object before it goes, on every way out).
+// off the main thread, while it parses the command line and waits for the journal to open; the window is built
+// once the font database is filled and the image plugins are loaded, and the font helper is joined before the window
+// is shown (and the application object joins both before it goes, on every way out).
 // - The first widget that measures text fills Qt's font database (FontHelper: about a third of the window's
 //   start-up work). QFontDatabase is thread-safe; the font engines stay per thread and are loaded by the window.
 // - Any image file Qt reads by its name (the menu bar's and tool bar's extension icon, the icons of a desktop's icon
@@ -129,6 +161,14 @@ public:
 
     // Before the platform integration goes, on every way out (a bad command line, a journal that cannot open).
     ~WindowApplication() override { waitForHelpers(); }
+
+    // Before the first widget: the font database filled, the image plugins loaded.
+    void waitForWindowPrerequisites()
+    {
+        waitForFontDatabase();
+        if (m_images.joinable())
+            m_images.join();
+    }
 
     void waitForHelpers()
     {
@@ -160,8 +200,9 @@ public:
 
     void build(Engine *engine, const Options &options) override
     {
-        // The fonts and the image plugins are in place before the first widget measures text or loads an icon.
-        m_application->waitForHelpers();
+        // The font database and the image plugins are in place before the first widget measures text or loads an
+        // icon.
+        m_application->waitForWindowPrerequisites();
         m_window = std::make_unique<MainWindow>(engine, options, MainWindow::AttachLater {});
     }
 
@@ -169,6 +210,8 @@ public:
     {
         if (!m_window)
             build(engine, options);
+        // The font helper's last engine was loaded while the window was built; it ends with the start-up.
+        m_application->waitForHelpers();
         m_window->attachEngine(options);
         m_window->show();
         m_instance = std::make_unique<SingleInstance>();
