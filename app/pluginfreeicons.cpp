@@ -23,6 +23,18 @@ namespace {
 
 constexpr std::array kIconSides {16, 22, 24, 32, 48, 64, 128, 256};
 
+// Qt's own style images the window draws, as QPixmap stores them after Qt's PNG reader (generated).
+struct StyleImage
+{
+    const char *name; // in :/qt-project.org/styles/commonstyle/images/, without ".png"
+    int width;
+    int height;
+    const quint32 *pixels; // premultiplied ARGB, row after row
+};
+#include "qtstyleimages.inc"
+
+constexpr QLatin1StringView kStyleImageDir(":/qt-project.org/styles/commonstyle/images/");
+
 // The disabled and selected looks, made the way Qt's own icon engines make them (from the style).
 QPixmap styled(const QPixmap &pixmap, QIcon::Mode mode)
 {
@@ -101,7 +113,7 @@ QIcon extensionIcon(bool rightToLeft)
         const QString path = QStringLiteral(":/qt-project.org/styles/commonstyle/images/toolbar-ext-h-%1%2.png")
                                  .arg(rightToLeft ? QStringLiteral("rtl-") : QString())
                                  .arg(side);
-        const QImage image = PluginFreeIcons::readPng(path);
+        const QImage image = PluginFreeIcons::styleImage(path);
         if (image.isNull())
             return {};
         icon.addPixmap(QPixmap::fromImage(image));
@@ -117,6 +129,29 @@ QImage PluginFreeIcons::readPng(const QString &path)
     // No guessing: with auto-detection on, QImageReader asks every plugin whether it reads "png" (loading each).
     reader.setAutoDetectImageFormat(false);
     return reader.read();
+}
+
+QImage PluginFreeIcons::styleImage(const QString &path)
+{
+    if (path.startsWith(kStyleImageDir) && path.endsWith(u".png")) {
+        const QStringView name = QStringView(path).sliced(kStyleImageDir.size()).chopped(4);
+        for (const StyleImage &image : kStyleImages) {
+            if (name == QLatin1StringView(image.name)) {
+                // Wraps the constant pixels (no copy): QPixmap::fromImage() takes them as they are.
+                return QImage(reinterpret_cast<const uchar *>(image.pixels), image.width, image.height,
+                              image.width * int(sizeof(quint32)), QImage::Format_ARGB32_Premultiplied);
+            }
+        }
+    }
+    return readPng(path);
+}
+
+QStringList PluginFreeIcons::styleImagePaths()
+{
+    QStringList paths;
+    for (const StyleImage &image : kStyleImages)
+        paths.append(kStyleImageDir + QLatin1StringView(image.name) + QStringLiteral(".png"));
+    return paths;
 }
 
 QIcon PluginFreeIcons::applicationIcon()
@@ -159,7 +194,7 @@ bool PluginFreeIcons::avoidImagePlugins()
     const QString key = pixmapCacheKey(groupBox);
     QPixmap cached;
     if (!QPixmapCache::find(key, &cached)) {
-        if (const QImage image = readPng(groupBox); !image.isNull())
+        if (const QImage image = styleImage(groupBox); !image.isNull())
             QPixmapCache::insert(key, QPixmap::fromImage(image));
     }
     return true;

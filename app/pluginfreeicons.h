@@ -1,5 +1,6 @@
 #pragma once
 
+#include <QtCore/QStringList>
 #include <QtGui/QIcon>
 #include <QtWidgets/QProxyStyle>
 
@@ -19,6 +20,16 @@ namespace PluginFreeIcons {
 
 /*! Reads the PNG file \a path with Qt's built-in reader only; a null image if it cannot. */
 QImage readPng(const QString &path);
+
+/*! The image \a path of Qt's own styles (":/qt-project.org/styles/commonstyle/images/…png") as QPixmap holds it
+    once Qt's PNG reader has decoded it: the images the window draws (the extension icons, Fusion's group box frame)
+    are compiled in as premultiplied ARGB (app/qtstyleimages.inc, written by scripts/qt-style-images.cpp), so that
+    no PNG is decoded for them (libpng's and zlib's code and the decoder's buffers: about 0.2 MiB of the window's
+    peak RSS). Any other \a path is read with readPng(). */
+QImage styleImage(const QString &path);
+
+/*! The paths styleImage() has compiled in (tst_mainwindow compares each with Qt's decoding). */
+QStringList styleImagePaths();
 
 /*! The application and window icon: resources/quiesce.svg rendered by Qt's SVG icon engine at 16, 22, 24, 32, 48,
     64, 128 and 256 pixels (resources/icons/, compiled in). Like the SVG icon it is scalable and lazy: a size is

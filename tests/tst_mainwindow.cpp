@@ -82,6 +82,7 @@ private Q_SLOTS:
     void applicationIconIsTheSvgRendered();
     void extensionIconIsFusions();
     void groupBoxFrameIsFoundInQtsCache();
+    void styleImagesAreQtsOwn();
     void dialogHidesButShutdownGoesOn();
     void describeWork_data();
     void describeWork();
@@ -615,6 +616,26 @@ void tst_MainWindow::groupBoxFrameIsFoundInQtsCache()
     QCOMPARE(cached.toImage(), viaQt.toImage());
     QCOMPARE(QPixmap::fromImage(PluginFreeIcons::readPng(path)).toImage(), viaQt.toImage());
     QVERIFY(!QPixmapCache::find(PluginFreeIcons::pixmapCacheKey(path + QStringLiteral("x")), &cached));
+}
+
+// The style images compiled into the window (app/qtstyleimages.inc) are Qt's, pixel for pixel, as QPixmap holds them
+// after Qt's own PNG reader: a Qt whose images differ fails here (scripts/qt-style-images.cpp writes them again).
+void tst_MainWindow::styleImagesAreQtsOwn()
+{
+    const QStringList paths = PluginFreeIcons::styleImagePaths();
+    QCOMPARE(paths.size(), 7);
+    for (const QString &path : paths) {
+        const QImage decoded = PluginFreeIcons::readPng(path);
+        QVERIFY2(!decoded.isNull(), qPrintable(path));
+        const QImage compiledIn = PluginFreeIcons::styleImage(path);
+        QCOMPARE(compiledIn.size(), decoded.size());
+        QCOMPARE(QPixmap::fromImage(compiledIn).toImage(), QPixmap::fromImage(decoded).toImage());
+    }
+    // Anything else is read from its file.
+    const QString other = QStringLiteral(":/icons/quiesce-16.png");
+    QCOMPARE(PluginFreeIcons::styleImage(other), PluginFreeIcons::readPng(other));
+    QVERIFY(
+        PluginFreeIcons::styleImage(QStringLiteral(":/qt-project.org/styles/commonstyle/images/none.png")).isNull());
 }
 
 void tst_MainWindow::showsWorkersAndCounters()
