@@ -338,13 +338,17 @@ void MainWindow::buildCentralWidget()
     QFont valueFont = font();
     valueFont.setPointSizeF(valueFont.pointSizeF() * 1.5);
     valueFont.setBold(true);
+    // The eight values share one font, so one measure of six digits serves all (each measure shapes the text).
+    int valueWidth = -1;
     for (int i = 0; i < CounterCount; ++i) {
         auto *name = new QLabel(names[i], countersBox);
         auto *value = new QLabel(QStringLiteral("0"), countersBox);
         value->setObjectName(QString::fromLatin1(objectNames[i]));
         value->setFont(valueFont);
         value->setAlignment(Qt::AlignRight | Qt::AlignVCenter);
-        value->setMinimumWidth(value->fontMetrics().horizontalAdvance(QStringLiteral("000000")));
+        if (valueWidth < 0)
+            valueWidth = value->fontMetrics().horizontalAdvance(QStringLiteral("000000"));
+        value->setMinimumWidth(valueWidth);
         // A screen reader reads the value with its name ("Accepted, 120"), not a bare number.
         value->setAccessibleName(i == Rate ? tr("Requests done per second") : names[i]);
         if (i == Rate)

@@ -105,6 +105,7 @@ private Q_SLOTS:
     void reloadKeepsTheWindowsValues();
     void keyboardReachesEveryControl();
     void everyControlHasAnAccessibleName();
+    void countersFitSixDigits();
     void shortcutsAreStandardAndShown();
     void contrastFormula();
     void coloursReadableInLightAndDark_data();
@@ -1116,6 +1117,21 @@ void tst_MainWindow::everyControlHasAnAccessibleName()
     model.setSnapshot(workers);
     QCOMPARE(model.index(0, WorkerTableModel::ProgressColumn).data(Qt::AccessibleTextRole).toString(),
              QStringLiteral("93 %"));
+}
+
+// The counters' values keep room for six digits in their own (bold, larger) font, each of them: the window measures
+// that width once and gives it to all eight.
+void tst_MainWindow::countersFitSixDigits()
+{
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    for (const char *name : {"acceptedValue", "doneValue", "queuedValue", "inFlightValue", "shedValue",
+                             "recoveredValue", "workersValue", "rateValue"}) {
+        QLabel *value = counter(name);
+        QVERIFY2(value, name);
+        QVERIFY2(value->font().bold(), name);
+        QVERIFY2(value->minimumWidth() > 0, name);
+        QCOMPARE(value->minimumWidth(), value->fontMetrics().horizontalAdvance(QStringLiteral("000000")));
+    }
 }
 
 void tst_MainWindow::shortcutsAreStandardAndShown()
