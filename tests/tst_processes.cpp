@@ -797,8 +797,10 @@ void tst_Processes::stoppedWorkerIsKilledAndReplaced()
     QVERIFY2(startWorking(q, 2, 2, &workers), q.describe());
     const Proc victim = workers.at(0);
     QVERIFY(::kill(pid_t(victim.pid), SIGSTOP) == 0);
-    // --worker-timeout + 1 s, as the issue asks; the QTRY polls, it does not sleep.
-    QTRY_VERIFY_WITH_TIMEOUT(!ProcTree::isAlive(victim) && ProcTree::workersOf(q.pid()).size() == 2, 3000);
+    // Killed within --worker-timeout + 1 s, as the issue asks; the QTRY polls, it does not sleep. Its replacement's
+    // start is not part of that bound (under ASan it alone can outlast the second).
+    QTRY_VERIFY_WITH_TIMEOUT(!ProcTree::isAlive(victim), 3000);
+    QTRY_COMPARE_WITH_TIMEOUT(ProcTree::workersOf(q.pid()).size(), 2, 20000);
     remember(ProcTree::workersOf(q.pid()));
     QVERIFY(ProcTree::isAlive(workers.at(1)));
     const QString lost = q.waitForLine(QStringLiteral("LOST id="));
