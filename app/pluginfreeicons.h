@@ -24,7 +24,7 @@ QImage readPng(const QString &path);
 /*! The image \a path of Qt's own styles (":/qt-project.org/styles/commonstyle/images/…png") as QPixmap holds it
     once Qt's PNG reader has decoded it: the images the window draws (the extension icons, Fusion's group box frame)
     are compiled in as premultiplied ARGB (app/qtstyleimages.inc, written by scripts/qt-style-images.cpp), so that
-    no PNG is decoded for them (libpng's and zlib's code and the decoder's buffers: about 0.2 MiB of the window's
+    no PNG is decoded for them (libpng's and zlib's code and the decoder's buffers: about 0.3 MiB of the window's
     peak RSS). Any other \a path is read with readPng(). */
 QImage styleImage(const QString &path);
 
