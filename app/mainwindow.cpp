@@ -44,6 +44,7 @@
 #include <QtWidgets/QSplitter>
 #include <QtWidgets/QStatusBar>
 #include <QtWidgets/QStyle>
+#include <QtWidgets/QStyleOptionHeader>
 #include <QtWidgets/QTableView>
 #include <QtWidgets/QToolBar>
 #include <QtWidgets/QToolButton>
@@ -100,6 +101,39 @@ void describeAction(QAction *action, const QString &description)
                            ? description
                            : MainWindow::tr("%1 (%2)").arg(description, key.toString(QKeySequence::NativeText)));
 }
+
+// The workers table's column header. QHeaderView measures every section's title in the bold variant of its font
+// (so that a title painted bold, as a highlighted section is, always fits its size hint): a font engine of its own,
+// set up on the start's critical path before the first frame (about 1 M instructions on the main thread, most of
+// it fontconfig's match for the engine's hinting) for text that is painted in the regular font. This header
+// measures in the font it paints with. Its sections never take their width from that measure (each has a set
+// width or stretches: tst_MainWindow::headerTitlesFitWhenBold checks that a bold title fits its section all the
+// same), and a weight does not change a font's height: the header looks the same.
+class WorkerHeader final : public QHeaderView
+{
+public:
+    explicit WorkerHeader(QWidget *parent)
+        : QHeaderView(Qt::Horizontal, parent)
+    {
+        // What QTableView sets on the header it makes itself.
+        setSectionsClickable(true);
+        setHighlightSections(true);
+    }
+
+protected:
+    QSize sectionSizeFromContents(int logicalIndex) const override
+    {
+        // QHeaderView's own, less the bold font (the model gives no size hint, font or decoration for a section).
+        ensurePolished();
+        QStyleOptionHeader option;
+        initStyleOption(&option);
+        option.section = logicalIndex;
+        option.text = model()->headerData(logicalIndex, orientation(), Qt::DisplayRole).toString();
+        if (isSortIndicatorShown())
+            option.sortIndicator = QStyleOptionHeader::SortDown;
+        return style()->sizeFromContents(QStyle::CT_HeaderSection, &option, QSize(), this);
+    }
+};
 
 // Whether the --config file (if any) sets \a key, at the top level or in its [quiesce] group, as readConfigFile()
 // reads it: such a key is the file's, not the window's.
@@ -377,6 +411,7 @@ void MainWindow::buildCentralWidget()
     topLayout->addWidget(plotBox, 1);
 
     m_table->setObjectName(QStringLiteral("workerTable"));
+    m_table->setHorizontalHeader(new WorkerHeader(m_table));
     m_table->setModel(m_model);
     m_model->setPalette(m_table->palette());
     m_table->setItemDelegateForColumn(WorkerTableModel::ProgressColumn, new ProgressDelegate(m_table));

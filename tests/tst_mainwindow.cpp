@@ -47,6 +47,7 @@
 #include <QtWidgets/QPushButton>
 #include <QtWidgets/QSpinBox>
 #include <QtWidgets/QStatusBar>
+#include <QtWidgets/QHeaderView>
 #include <QtWidgets/QStyle>
 #include <QtWidgets/QStyleFactory>
 #include <QtWidgets/QStyleOption>
@@ -106,6 +107,7 @@ private Q_SLOTS:
     void keyboardReachesEveryControl();
     void everyControlHasAnAccessibleName();
     void countersFitSixDigits();
+    void headerTitlesFitWhenBold();
     void shortcutsAreStandardAndShown();
     void contrastFormula();
     void coloursReadableInLightAndDark_data();
@@ -1132,6 +1134,38 @@ void tst_MainWindow::countersFitSixDigits()
         QVERIFY2(value->minimumWidth() > 0, name);
         QCOMPARE(value->minimumWidth(), value->fontMetrics().horizontalAdvance(QStringLiteral("000000")));
     }
+}
+
+// The workers table's header measures its titles in the font it paints them with, not in bold as QHeaderView does
+// (one font engine less before the first frame): a title painted bold (its section highlighted) still fits its
+// section, and the header is as high as QHeaderView's own measure makes it.
+void tst_MainWindow::headerTitlesFitWhenBold()
+{
+    QVERIFY(launch(options(0, 100, 200, 2)));
+    auto *table = m_window->findChild<QTableView *>(QStringLiteral("workerTable"));
+    QVERIFY(table);
+    QHeaderView *header = table->horizontalHeader();
+    // What QTableView sets on the header it makes itself.
+    QVERIFY(header->highlightSections());
+    QVERIFY(header->sectionsClickable());
+    QFont bold = header->font();
+    bold.setBold(true);
+    const QFontMetrics boldMetrics(bold);
+    const int margin = header->style()->pixelMetric(QStyle::PM_HeaderMargin, nullptr, header);
+    int shown = 0;
+    for (int section = 0; section < header->count(); ++section) {
+        if (header->isSectionHidden(section))
+            continue;
+        ++shown;
+        const QString title = table->model()->headerData(section, Qt::Horizontal).toString();
+        QVERIFY2(boldMetrics.horizontalAdvance(title) + 2 * margin <= header->sectionSize(section),
+                 qPrintable(QStringLiteral("%1: %2 px").arg(title).arg(header->sectionSize(section))));
+    }
+    QVERIFY(shown >= 5);
+    QHeaderView reference(Qt::Horizontal);
+    reference.setFont(header->font());
+    reference.setModel(table->model());
+    QCOMPARE(header->sizeHint().height(), reference.sizeHint().height());
 }
 
 void tst_MainWindow::shortcutsAreStandardAndShown()
