@@ -104,7 +104,7 @@ void describeAction(QAction *action, const QString &description)
 
 // The workers table's column header. QHeaderView measures every section's title in the bold variant of its font
 // (so that a title painted bold, as a highlighted section is, always fits its size hint): a font engine of its own,
-// set up on the start's critical path before the first frame (about 1 M instructions on the main thread, most of
+// set up on the start's critical path before the first frame (about 1.3 M instructions on the main thread, much of
 // it fontconfig's match for the engine's hinting) for text that is painted in the regular font. This header
 // measures in the font it paints with. Its sections never take their width from that measure (each has a set
 // width or stretches: tst_MainWindow::headerTitlesFitWhenBold checks that a bold title fits its section all the
